@@ -1,0 +1,172 @@
+"""What a writer remembers about a JSONL log so that an append does not re-read it.
+
+Before appending, a writer must know the largest Lamport clock and the largest
+event id in the log (to stamp the next event after them, and to know a fresh
+id cannot be a duplicate). Scanning the log for them costs time proportional
+to its size, so the answer is cached in a small sidecar file together with how
+far into the log it is valid: the log's identity (device, inode), a byte
+offset, and the bytes just before that offset.
+
+On the next append, if the log is still the same file and still holds those
+bytes at that offset, only what lies beyond the offset (usually nothing; after
+another tool appended, a few lines) is scanned. If the file was replaced (a git
+checkout or merge writes a new file), shrank, or changed under the offset, the
+whole log is scanned once and the cache rebuilt. The cache is never trusted for
+more than it can check cheaply, and losing it costs one scan, never data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from ._atomic import write_atomically
+from .events import normalize_event_id
+
+_VERSION = 1
+_TAIL_BYTES = 32
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class LogHead:
+    """The largest Lamport clock and event id in a log (None for an empty log)."""
+
+    max_lamport_clock: int | None = None
+    max_event_id: str | None = None
+
+    def absorb(self, lamport_clock: int | None, event_id: str | None) -> LogHead:
+        """Return the head after a line with these values was seen."""
+        lamport = self.max_lamport_clock
+        if lamport_clock is not None and (lamport is None or lamport_clock > lamport):
+            lamport = lamport_clock
+        ident = self.max_event_id
+        if event_id is not None and (ident is None or event_id > ident):
+            ident = event_id
+        return LogHead(lamport, ident)
+
+
+@dataclass(frozen=True)
+class LogIndex:
+    """The head of a log, valid for its first ``offset`` bytes."""
+
+    device: int
+    inode: int
+    offset: int
+    tail: bytes
+    head: LogHead
+
+    @property
+    def ends_mid_line(self) -> bool:
+        """Whether the covered bytes end without a newline (a torn or unterminated last line)."""
+        return bool(self.tail) and not self.tail.endswith(b"\n")
+
+    def after_append(self, data: bytes, head: LogHead) -> LogIndex:
+        """Return the index once ``data`` has been appended at ``offset``."""
+        return LogIndex(
+            self.device,
+            self.inode,
+            self.offset + len(data),
+            (self.tail + data)[-_TAIL_BYTES:],
+            head,
+        )
+
+
+def catch_up(fd: int, index_path: Path) -> LogIndex:
+    """Return an index covering every byte of the open log ``fd``.
+
+    Uses the cached index at ``index_path`` when it still describes this file,
+    scanning only the bytes appended since; otherwise scans the whole file.
+    """
+    st = os.fstat(fd)
+    cached = _load(index_path)
+    if (
+        cached is not None
+        and (cached.device, cached.inode) == (st.st_dev, st.st_ino)
+        and cached.offset <= st.st_size
+        and os.pread(fd, len(cached.tail), cached.offset - len(cached.tail)) == cached.tail
+    ):
+        start = cached
+    else:
+        start = LogIndex(st.st_dev, st.st_ino, 0, b"", LogHead())
+    if start.offset == st.st_size:
+        return start
+    head, tail = _scan(fd, start.offset, st.st_size, start.head)
+    return LogIndex(st.st_dev, st.st_ino, st.st_size, (start.tail + tail)[-_TAIL_BYTES:], head)
+
+
+def save(index_path: Path, index: LogIndex) -> None:
+    """Persist ``index`` (it is a cache: callers may ignore a failure to write it)."""
+    document = {
+        "version": _VERSION,
+        "device": index.device,
+        "inode": index.inode,
+        "offset": index.offset,
+        "tail": index.tail.hex(),
+        "max_lamport_clock": index.head.max_lamport_clock,
+        "max_event_id": index.head.max_event_id,
+    }
+    write_atomically(index_path, json.dumps(document).encode())
+
+
+def _load(index_path: Path) -> LogIndex | None:
+    try:
+        doc = orjson.loads(index_path.read_bytes())
+        if doc["version"] != _VERSION:
+            return None
+        lamport = doc["max_lamport_clock"]
+        event_id = doc["max_event_id"]
+        index = LogIndex(
+            device=int(doc["device"]),
+            inode=int(doc["inode"]),
+            offset=int(doc["offset"]),
+            tail=bytes.fromhex(doc["tail"]),
+            head=LogHead(
+                None if lamport is None else int(lamport),
+                None if event_id is None else normalize_event_id(event_id),
+            ),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if index.offset < len(index.tail) or (index.offset > 0 and not index.tail):
+        return None
+    return index
+
+
+def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, bytes]:
+    """Fold every line in bytes [start, end) into ``head``; return it and the last bytes read.
+
+    A final piece without a newline counts as a line: it may be a complete event
+    whose writer never wrote the newline. Lines that are not events are ignored.
+    """
+    max_lamport = -1 if head.max_lamport_clock is None else head.max_lamport_clock
+    max_id = "" if head.max_event_id is None else head.max_event_id
+    pending = b""
+    last = b""
+    position = start
+    while position < end:
+        chunk = os.pread(fd, min(_CHUNK, end - position), position)
+        if not chunk:
+            break
+        position += len(chunk)
+        last = (last + chunk)[-_TAIL_BYTES:]
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        if position >= end and pending:
+            lines.append(pending)
+        for line in lines:
+            try:
+                record = orjson.loads(line)
+                lamport = record["lamport_clock"]
+                event_id = normalize_event_id(record["event_id"])
+            except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
+                continue
+            if type(lamport) is int and lamport > max_lamport:
+                max_lamport = lamport
+            if event_id > max_id:
+                max_id = event_id
+    return LogHead(max_lamport if max_lamport >= 0 else None, max_id or None), last

@@ -1,0 +1,60 @@
+"""The ``spec-kitty`` command line: a thin layer over the library.
+
+Command groups: ``spec-kitty agent telemetry ...``. Each command parses its
+options and calls one public library function. Errors the library raises on
+purpose (:class:`~spec_kitty_telemetry.errors.TelemetryError`) become a
+one-line message on stderr and exit code 2, in one place: :class:`_CommandLine`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from ..errors import TelemetryError
+
+__all__ = ["app", "main"]
+
+
+class _CommandLine(TyperGroup):
+    """Root group: turns library errors into ``Error: ...`` and exit code 2."""
+
+    def invoke(self, ctx: Any) -> Any:  # the base class types ctx with a private click
+        try:
+            return super().invoke(ctx)
+        except TelemetryError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+
+app = typer.Typer(
+    name="spec-kitty",
+    cls=_CommandLine,
+    help="spec-kitty tooling; this package provides the agent telemetry commands.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+agent_app = typer.Typer(
+    help="Commands used by and about coding agents.", no_args_is_help=True, add_completion=False
+)
+telemetry_app = typer.Typer(add_completion=False)
+app.add_typer(agent_app, name="agent")
+agent_app.add_typer(telemetry_app, name="telemetry")
+
+
+@telemetry_app.callback(invoke_without_command=True)
+def telemetry(ctx: typer.Context) -> None:
+    """Agent execution telemetry: what coding agents cost, how long they take, how often they fail.
+
+    Every agent run is one event in kitty-specs/<feature>/execution.events.jsonl.
+    """
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+def main() -> None:
+    """Entry point of the ``spec-kitty`` console script."""
+    app(prog_name="spec-kitty")

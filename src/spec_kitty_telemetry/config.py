@@ -1,0 +1,63 @@
+"""Project configuration: ``.kittify/telemetry.yaml`` and finding the project root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from .errors import ConfigError
+
+__all__ = ["CONFIG_PATH", "TelemetryConfig", "find_project_root", "load_config"]
+
+#: Where a project keeps its telemetry settings, relative to the project root.
+CONFIG_PATH: Final = Path(".kittify") / "telemetry.yaml"
+
+_MARKERS: Final = ("kitty-specs", ".kittify")
+
+
+@dataclass(frozen=True)
+class TelemetryConfig:
+    """Settings read from ``.kittify/telemetry.yaml``; every field has a default."""
+
+    #: Names this machine or agent in the events it writes.
+    node_id: str = "cli"
+
+
+def find_project_root(start: str | Path | None = None) -> Path | None:
+    """Return the nearest folder at or above ``start`` holding ``kitty-specs/`` or ``.kittify/``."""
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if any((folder / marker).is_dir() for marker in _MARKERS):
+            return folder
+    return None
+
+
+def load_config(project_root: str | Path) -> TelemetryConfig:
+    """Read the project's telemetry settings; a missing file gives the defaults.
+
+    Raises ConfigError naming the file (and key) when the file is unreadable,
+    is not YAML, or holds a value of the wrong kind.
+    """
+    path = Path(project_root) / CONFIG_PATH
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return TelemetryConfig()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+
+    import yaml  # only projects with a config file pay for the import
+
+    try:
+        document: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if document is None:
+        return TelemetryConfig()
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    node_id = document.get("node_id", TelemetryConfig.node_id)
+    if not isinstance(node_id, str) or not node_id.strip():
+        raise ConfigError(f"{path}: node_id must be a non-empty string, got {node_id!r}")
+    return TelemetryConfig(node_id=node_id)

@@ -1,0 +1,40 @@
+"""The exceptions this package raises.
+
+Everything derives from :class:`TelemetryError`, so a caller (and the CLI, in
+one place) can catch the package's failures without catching its own bugs.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClockError",
+    "ConfigError",
+    "InvalidEventError",
+    "StoreError",
+    "StoreLockTimeout",
+    "TelemetryError",
+]
+
+
+class TelemetryError(Exception):
+    """Root of every error spec-kitty-telemetry raises on purpose."""
+
+
+class InvalidEventError(TelemetryError, ValueError):
+    """An event, or the data it would be built from, breaks the event schema."""
+
+
+class StoreError(TelemetryError):
+    """An event store could not read or write its storage."""
+
+
+class StoreLockTimeout(StoreError, TimeoutError):
+    """Another writer held the store's lock for longer than we were willing to wait."""
+
+
+class ClockError(TelemetryError):
+    """A Lamport clock's storage could not be read or written."""
+
+
+class ConfigError(TelemetryError):
+    """A project configuration file is unreadable or holds a bad value."""

@@ -1,0 +1,281 @@
+"""SimpleJsonStore: the event store over one append-only JSON Lines file.
+
+One feature's log is ``kitty-specs/<feature>/execution.events.jsonl``. It is
+committed to git and written by several people, agents and branches, so the
+store is built for what that does to a file:
+
+* Writers take one exclusive lock per log (a ``.<log>.lock`` sidecar) across
+  the whole append, so concurrent processes never interleave or lose lines.
+  Bytes already in the file are never rewritten.
+* A line torn by a crash loses only itself: the next append starts on a new
+  line. Readers skip lines that are not valid events, with one warning naming
+  the file and line numbers.
+* A ``git merge=union`` or a cherry-pick can leave the same event twice;
+  readers return each event id once.
+* Saving a fresh event does not re-read the log; see :meth:`SimpleJsonStore.save_event`.
+
+Machine-local sidecars (the lock and the ``.<log>.index.json`` cache) sit next
+to the log and belong in ``.gitignore``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+from filelock import FileLock, Timeout
+
+from . import _log_index
+from ._log_index import LogHead, LogIndex
+from .errors import InvalidEventError, StoreError, StoreLockTimeout
+from .events import Event, normalize_event_id
+from .store import EventStore
+
+__all__ = ["LogHead", "ReadReport", "SimpleJsonStore"]
+
+logger = logging.getLogger(__name__)
+
+_LISTED_LINES = 20
+
+
+@dataclass
+class ReadReport:
+    """What one full read of a log found besides events."""
+
+    path: Path
+    events: int = 0
+    duplicates: int = 0
+    malformed_lines: list[int] = field(default_factory=list)
+
+    @property
+    def malformed_count(self) -> int:
+        """How many lines were skipped because they are not valid events."""
+        return len(self.malformed_lines)
+
+    def describe(self) -> str:
+        """One line naming the file and the skipped line numbers."""
+        shown = ", ".join(str(n) for n in self.malformed_lines[:_LISTED_LINES])
+        more = len(self.malformed_lines) - _LISTED_LINES
+        if more > 0:
+            shown += f" and {more} more"
+        plural = "" if self.malformed_count == 1 else "s"
+        return f"{self.path}: skipped {self.malformed_count} malformed line{plural} ({shown})"
+
+
+class SimpleJsonStore(EventStore):
+    """An :class:`EventStore` over one append-only JSONL file.
+
+    ``fsync=True`` makes every save durable before it returns (slower).
+    ``lock_timeout`` bounds how long a save waits for another writer; past it,
+    :class:`StoreLockTimeout` is raised.
+    """
+
+    def __init__(
+        self, path: str | Path, *, fsync: bool = False, lock_timeout: float = 10.0
+    ) -> None:
+        self.path = Path(path)
+        self.fsync = fsync
+        self.lock_timeout = lock_timeout
+        self.lock_path = self.path.with_name(f".{self.path.name}.lock")
+        self.index_path = self.path.with_name(f".{self.path.name}.index.json")
+        #: The report of the last read that ran to the end of the file.
+        self.last_read: ReadReport | None = None
+
+    # -- writing -----------------------------------------------------------
+
+    def save_event(self, event: Event) -> bool:
+        """Append ``event`` unless an event with its id is already in the log.
+
+        Cost does not grow with the log for a freshly created event: the store
+        caches the largest event id in the log (see ``_log_index``), and ULIDs
+        grow with time, so an id above that maximum cannot be in the file and
+        is appended without reading it. Only an id at or below the maximum (an
+        old event saved again, or imported) costs a scan to rule out a duplicate.
+        """
+        return self.save_events([event]) == 1
+
+    def save_events(self, events: Iterable[Event]) -> int:
+        """Append, under one lock, each event not already in the log; return how many were."""
+        lines = [(event, event.to_json().encode() + b"\n") for event in events]
+        written = 0
+        with self._writer() as writer:
+            for event, line in lines:
+                if writer.append(event, line):
+                    written += 1
+        return written
+
+    def append(self, build: Callable[[LogHead], Event]) -> Event:
+        """Append the event ``build`` makes from the log's current head, atomically.
+
+        ``build`` runs under the log's lock and sees the largest Lamport clock
+        and event id in the file, so it can stamp an event that sorts after
+        everything already there (this is how the emitter applies Lamport's
+        receive rule). Raises InvalidEventError if the built event's id is
+        already in the log.
+        """
+        with self._writer() as writer:
+            event = build(writer.index.head)
+            if not writer.append(event, event.to_json().encode() + b"\n"):
+                raise InvalidEventError(f"{self.path}: event {event.event_id} is already stored")
+        return event
+
+    def head(self) -> LogHead:
+        """Return the largest Lamport clock and event id in the log."""
+        with self._writer() as writer:
+            return writer.index.head
+
+    def _writer(self) -> _Writer:
+        return _Writer(self)
+
+    # -- reading -----------------------------------------------------------
+
+    def iter_events(self, aggregate_id: str | None = None) -> Iterator[Event]:
+        """Stream the log's valid events, each id once, in file order.
+
+        Memory holds one line and the set of ids seen so far (for duplicates a
+        git merge may have left), never the events themselves. Lines that are
+        not valid events are skipped; when the read reaches the end of the file
+        one warning lists them, and :attr:`last_read` holds the full report.
+        """
+        report = ReadReport(self.path)
+        seen: set[str] = set()
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            self.last_read = report
+            return
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot read: {exc}") from exc
+        with handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    event = Event.from_dict(orjson.loads(line))
+                except (orjson.JSONDecodeError, InvalidEventError):
+                    report.malformed_lines.append(number)
+                    continue
+                if event.event_id in seen:
+                    report.duplicates += 1
+                    continue
+                seen.add(event.event_id)
+                report.events += 1
+                if aggregate_id is None or event.aggregate_id == aggregate_id:
+                    yield event
+        self.last_read = report
+        if report.malformed_lines:
+            logger.warning("%s", report.describe())
+
+    def contains(self, event_id: str) -> bool:
+        """Whether an event with this id (in any accepted form) is in the log."""
+        wanted = normalize_event_id(event_id)
+        return wanted in self._ids()
+
+    def _ids(self) -> set[str]:
+        """Every event id in the log, read line by line without building events."""
+        ids: set[str] = set()
+        try:
+            with self.path.open("rb") as handle:
+                for line in handle:
+                    try:
+                        ids.add(normalize_event_id(orjson.loads(line)["event_id"]))
+                    except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
+                        continue
+        except FileNotFoundError:
+            pass
+        return ids
+
+
+class _Writer:
+    """One locked write session on a log: catch up with the file, then append."""
+
+    def __init__(self, store: SimpleJsonStore) -> None:
+        self.store = store
+        self._lock = FileLock(store.lock_path, timeout=store.lock_timeout, poll_interval=0.002)
+        self._fd = -1
+        self._known_ids: set[str] | None = None
+        self.index = LogIndex(0, 0, 0, b"", LogHead())
+
+    def __enter__(self) -> _Writer:
+        store = self.store
+        try:
+            store.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
+        except Timeout:
+            raise StoreLockTimeout(
+                f"{store.path}: another writer held {store.lock_path.name} "
+                f"for more than {store.lock_timeout:g}s"
+            ) from None
+        except OSError as exc:
+            raise StoreError(f"{store.path}: cannot lock for writing: {exc}") from exc
+        try:
+            self._fd = os.open(store.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            self.index = _log_index.catch_up(self._fd, store.index_path)
+        except OSError as exc:
+            self._close()
+            raise StoreError(f"{store.path}: cannot open for appending: {exc}") from exc
+        except BaseException:
+            self._close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            _log_index.save(self.store.index_path, self.index)
+        except OSError as exc:
+            # The index is only a cache; the next writer rebuilds it from the log.
+            logger.debug("%s: index not saved: %s", self.store.index_path, exc)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self._lock.release()
+
+    def append(self, event: Event, line: bytes) -> bool:
+        """Append ``line`` (the serialised ``event``) unless its id is already in the log."""
+        if self._may_be_present(event.event_id):
+            return False
+        data = b"\n" + line if self.index.ends_mid_line else line
+        self._write(data)
+        head = self.index.head.absorb(event.lamport_clock, event.event_id)
+        self.index = self.index.after_append(data, head)
+        if self._known_ids is not None:
+            self._known_ids.add(event.event_id)
+        return True
+
+    def _may_be_present(self, event_id: str) -> bool:
+        highest = self.index.head.max_event_id
+        if highest is None or event_id > highest:
+            return False  # ids above the log's largest cannot be in it
+        if self._known_ids is None:
+            self._known_ids = self.store._ids()
+        return event_id in self._known_ids
+
+    def _write(self, data: bytes) -> None:
+        before = self.index.offset
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+            if self.store.fsync:
+                os.fsync(self._fd)
+        except OSError as exc:
+            self._undo_partial(before, written)
+            raise StoreError(f"{self.store.path}: cannot append: {exc}") from exc
+
+    def _undo_partial(self, before: int, written: int) -> None:
+        """Cut off a half-written line of ours, if nobody has written after it."""
+        if not written:
+            return
+        try:
+            if os.fstat(self._fd).st_size == before + written:
+                os.ftruncate(self._fd, before)
+        except OSError:
+            pass  # the torn line stays; readers skip it and the next append starts afresh

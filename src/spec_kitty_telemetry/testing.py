@@ -1,0 +1,67 @@
+"""Helpers for testing code that emits or reads spec-kitty telemetry.
+
+Public and stable, in the spirit of ``structlog.testing``: build valid events
+without spelling out every field, and read back what an emitter wrote.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .emit import EVENTS_FILENAME
+from .events import EXECUTION_EVENT, Event, ExecutionPayload, new_event_id
+from .jsonl_store import SimpleJsonStore
+
+__all__ = ["make_event", "make_execution_event", "read_feature_log"]
+
+
+def make_event(
+    *,
+    event_type: str = "TestEvent",
+    aggregate_id: str = "001-test-feature",
+    payload: dict[str, Any] | None = None,
+    lamport_clock: int = 1,
+    node_id: str = "test",
+    timestamp: datetime | None = None,
+    event_id: str | None = None,
+    causation_id: str | None = None,
+) -> Event:
+    """Return a valid event; every field can be overridden."""
+    return Event(
+        event_id=event_id or new_event_id(),
+        event_type=event_type,
+        aggregate_id=aggregate_id,
+        payload=payload if payload is not None else {},
+        timestamp=timestamp or datetime.now(UTC),
+        node_id=node_id,
+        lamport_clock=lamport_clock,
+        causation_id=causation_id,
+    )
+
+
+def make_execution_event(
+    *,
+    aggregate_id: str = "001-test-feature",
+    lamport_clock: int = 1,
+    node_id: str = "test",
+    timestamp: datetime | None = None,
+    **payload: Any,
+) -> Event:
+    """Return a valid ``ExecutionEvent``; payload fields default to a small successful run."""
+    fields: dict[str, Any] = {"wp_id": "WP01", "agent": "claude", "role": "implementer"}
+    fields.update(payload)
+    return make_event(
+        event_type=EXECUTION_EVENT,
+        aggregate_id=aggregate_id,
+        payload=ExecutionPayload.build(**fields),
+        lamport_clock=lamport_clock,
+        node_id=node_id,
+        timestamp=timestamp,
+    )
+
+
+def read_feature_log(feature_dir: str | Path) -> list[Event]:
+    """Return the events in ``<feature_dir>/execution.events.jsonl`` in causal order."""
+    return SimpleJsonStore(Path(feature_dir) / EVENTS_FILENAME).load_all_events()
