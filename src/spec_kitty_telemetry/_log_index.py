@@ -25,7 +25,7 @@ from pathlib import Path
 import orjson
 
 from ._atomic import write_atomically
-from .events import normalize_event_id
+from .ids import normalize_event_id
 
 _VERSION = 1
 _TAIL_BYTES = 32

@@ -3,6 +3,11 @@
 The functions here are fire-and-forget: whatever goes wrong (bad arguments, a
 read-only directory, a full disk, a lock held too long) is logged as one
 warning and they return None. Telemetry must never break the run it observes.
+
+``emit_execution_event`` returns the stored :class:`~spec_kitty_telemetry.events.Event`.
+``emit_execution_record`` does the same work but returns the stored record as a
+plain dict and never imports pydantic, for short-lived processes (the CLI)
+where pydantic's import would cost more than the rest of the run.
 """
 
 from __future__ import annotations
@@ -10,17 +15,24 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from ._records import EXECUTION_EVENT, event_record, execution_payload
 from .clock import FileClockStorage, LamportClock
-from .events import EXECUTION_EVENT, Event, ExecutionPayload, new_event_id
+from .ids import new_event_id
 from .jsonl_store import LogHead, SimpleJsonStore
+
+if TYPE_CHECKING:
+    from .events import Event
 
 __all__ = [
     "CLOCK_FILENAME",
     "EVENTS_FILENAME",
+    "EXECUTION_EVENT",
     "emit_event",
     "emit_execution_event",
+    "emit_execution_record",
+    "emit_record",
 ]
 
 logger = logging.getLogger(__name__)
@@ -33,7 +45,7 @@ CLOCK_FILENAME: Final = ".telemetry-clock.json"
 DEFAULT_LOCK_TIMEOUT: Final = 2.0
 
 
-def emit_event(
+def emit_record(
     feature_dir: str | Path,
     aggregate_id: str,
     event_type: str,
@@ -43,13 +55,13 @@ def emit_event(
     causation_id: str | None = None,
     fsync: bool = False,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-) -> Event | None:
-    """Append one event to ``<feature_dir>/execution.events.jsonl``; never raise.
+) -> dict[str, Any] | None:
+    """Append one event to ``<feature_dir>/execution.events.jsonl``; return its record or None.
 
-    The event's Lamport clock is greater than every clock already in the log
-    (including lines other nodes appended or a git merge brought in), so an
-    event emitted later always sorts later. Returns the stored event, or None
-    after logging a warning if it could not be recorded.
+    Never raises. The event's Lamport clock is greater than every clock already
+    in the log (including lines other nodes appended or a git merge brought
+    in), so an event emitted later always sorts later. When the event cannot be
+    recorded, one warning is logged and None returned.
     """
     try:
         return _append(
@@ -67,7 +79,32 @@ def emit_event(
         return None
 
 
-def emit_execution_event(
+def emit_event(
+    feature_dir: str | Path,
+    aggregate_id: str,
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    node_id: str = "cli",
+    causation_id: str | None = None,
+    fsync: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> Event | None:
+    """Like :func:`emit_record`, returning the stored Event; never raises."""
+    record = emit_record(
+        feature_dir,
+        aggregate_id,
+        event_type,
+        payload,
+        node_id=node_id,
+        causation_id=causation_id,
+        fsync=fsync,
+        lock_timeout=lock_timeout,
+    )
+    return None if record is None else _as_event(record)
+
+
+def emit_execution_record(
     feature_dir: str | Path,
     feature_slug: str,
     wp_id: str | None,
@@ -90,16 +127,17 @@ def emit_execution_event(
     fsync: bool = False,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     **extra: Any,
-) -> Event | None:
-    """Record one agent invocation as an ``ExecutionEvent``; never raise.
+) -> dict[str, Any] | None:
+    """Record one agent invocation as an ``ExecutionEvent``; return the stored record or None.
 
-    Token counts left as None mean "not reported" (not zero). ``input_tokens``
-    is the total input including cache reads and writes. Extra keyword
-    arguments are stored in the payload as given. Returns the stored event, or
-    None after logging one warning if it could not be recorded.
+    Never raises. Token counts left as None mean "not reported" (not zero).
+    ``input_tokens`` is the total input including cache reads and writes; cache
+    counts are parts of it and ``reasoning_tokens`` is part of ``output_tokens``.
+    Extra keyword arguments are stored in the payload as given. When the event
+    cannot be recorded, one warning is logged and None returned.
     """
     try:
-        payload = ExecutionPayload.build(
+        payload = execution_payload(
             wp_id=wp_id,
             agent=agent,
             role=role,
@@ -137,6 +175,61 @@ def emit_execution_event(
         return None
 
 
+def emit_execution_event(
+    feature_dir: str | Path,
+    feature_slug: str,
+    wp_id: str | None,
+    agent: str,
+    role: str,
+    *,
+    model: str | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    cache_read_tokens: int | None = None,
+    cache_write_tokens: int | None = None,
+    reasoning_tokens: int | None = None,
+    cost_usd: float | None = None,
+    duration_ms: int = 0,
+    success: bool = True,
+    error: str | None = None,
+    exit_code: int | None = 0,
+    node_id: str = "cli",
+    causation_id: str | None = None,
+    fsync: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    **extra: Any,
+) -> Event | None:
+    """Record one agent invocation as an ``ExecutionEvent``; return the stored Event or None.
+
+    Never raises; see :func:`emit_execution_record` for the fields. When the
+    event cannot be recorded, one warning is logged and None returned.
+    """
+    record = emit_execution_record(
+        feature_dir=feature_dir,
+        feature_slug=feature_slug,
+        wp_id=wp_id,
+        agent=agent,
+        role=role,
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read_tokens,
+        cache_write_tokens=cache_write_tokens,
+        reasoning_tokens=reasoning_tokens,
+        cost_usd=cost_usd,
+        duration_ms=duration_ms,
+        success=success,
+        error=error,
+        exit_code=exit_code,
+        node_id=node_id,
+        causation_id=causation_id,
+        fsync=fsync,
+        lock_timeout=lock_timeout,
+        **extra,
+    )
+    return None if record is None else _as_event(record)
+
+
 def _append(
     feature_dir: Path,
     aggregate_id: str,
@@ -147,15 +240,15 @@ def _append(
     causation_id: str | None,
     fsync: bool,
     lock_timeout: float,
-) -> Event:
+) -> dict[str, Any]:
     store = SimpleJsonStore(feature_dir / EVENTS_FILENAME, fsync=fsync, lock_timeout=lock_timeout)
     clock = LamportClock(FileClockStorage(feature_dir / CLOCK_FILENAME, fsync=fsync))
 
-    def build(head: LogHead) -> Event:
+    def build(head: LogHead) -> dict[str, Any]:
         # Runs under the log's lock: the clock's receive rule against the log
         # itself, and an id above every id in it, make the event sort last.
         now = datetime.now(UTC)
-        return Event(
+        return event_record(
             event_id=new_event_id(after=head.max_event_id, at=now),
             event_type=event_type,
             aggregate_id=aggregate_id,
@@ -166,4 +259,15 @@ def _append(
             causation_id=causation_id,
         )
 
-    return store.append(build)
+    return store.append_record(build)
+
+
+def _as_event(record: dict[str, Any]) -> Event | None:
+    """Turn a stored record into an Event (the record was validated on the way in)."""
+    try:
+        from .events import Event
+
+        return Event.from_dict(record)
+    except Exception as exc:  # noqa: BLE001 - the event is stored; only the return value is lost
+        logger.warning("telemetry: event %s stored but not returned: %s", record["event_id"], exc)
+        return None

@@ -8,11 +8,8 @@ telemetry, so logs move between the two tools unchanged.
 
 from __future__ import annotations
 
-import json
-import re
-import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final, Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
     BaseModel,
@@ -24,9 +21,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from ulid import ULID
 
+from ._records import EXECUTION_EVENT, dumps_record
 from .errors import InvalidEventError
+from .ids import new_event_id, normalize_event_id
 
 __all__ = [
     "EXECUTION_EVENT",
@@ -35,48 +33,6 @@ __all__ = [
     "new_event_id",
     "normalize_event_id",
 ]
-
-#: ``event_type`` of the record written after every agent invocation.
-EXECUTION_EVENT: Final = "ExecutionEvent"
-
-_CANONICAL_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
-
-
-def normalize_event_id(value: object) -> str:
-    """Return the canonical form (26-char uppercase ULID) of an event id.
-
-    ULIDs in any case are accepted, and so are UUIDs (32 hex digits, or 36
-    characters with dashes) from tools that key events by UUID: a UUID is the
-    same 128 bits, so it converts to a ULID without losing identity.
-    """
-    if not isinstance(value, str):
-        raise ValueError(f"event id must be a string, not {type(value).__name__}")
-    if _CANONICAL_ULID.fullmatch(value):
-        return value
-    if len(value) == 26:
-        upper = value.upper()
-        if _CANONICAL_ULID.fullmatch(upper):
-            return upper
-    elif len(value) in (32, 36):
-        try:
-            return str(ULID.from_uuid(uuid.UUID(value)))
-        except ValueError:
-            pass
-    raise ValueError(f"not a ULID or UUID: {value!r}")
-
-
-def new_event_id(*, after: str | None = None, at: datetime | None = None) -> str:
-    """Return a fresh ULID for an event created at ``at`` (default: now).
-
-    With ``after``, the id is also strictly greater than that id. Writers pass
-    the largest id already in their log, which keeps ids in a log increasing
-    even when two ids fall in the same millisecond or a clock steps back.
-    """
-    candidate = ULID.from_datetime(at) if at is not None else ULID()
-    text = str(candidate)
-    if after is not None and text <= after:
-        text = str(ULID.from_int(int(ULID.from_str(after)) + 1))
-    return text
 
 
 EventId = Annotated[str, BeforeValidator(normalize_event_id)]
@@ -136,10 +92,7 @@ class Event(BaseModel):
         Raises InvalidEventError if the payload holds something JSON cannot
         represent (NaN, infinity, arbitrary objects).
         """
-        try:
-            return json.dumps(self.to_dict(), sort_keys=True, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise InvalidEventError(f"payload is not JSON-serialisable: {exc}") from None
+        return dumps_record(self.to_dict()).decode().rstrip("\n")
 
 
 TokenCount = Annotated[int | None, Field(ge=0, strict=True)]
@@ -153,6 +106,10 @@ class ExecutionPayload(BaseModel):
     writes included; ``cache_read_tokens`` and ``cache_write_tokens`` are parts of
     it, and ``reasoning_tokens`` is part of ``output_tokens``. Keys this model
     does not know are kept as they are.
+
+    Readers use it for typed access (``ExecutionPayload.model_validate(event.payload)``);
+    writers validate with the equivalent plain function in ``_records`` to keep
+    pydantic off the emit path.
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -166,7 +123,7 @@ class ExecutionPayload(BaseModel):
     cache_read_tokens: TokenCount = None
     cache_write_tokens: TokenCount = None
     reasoning_tokens: TokenCount = None
-    cost_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    cost_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False, strict=True)
     duration_ms: int = Field(default=0, ge=0, strict=True)
     success: bool = Field(default=True, strict=True)
     error: str | None = None
@@ -191,17 +148,6 @@ class ExecutionPayload(BaseModel):
                 f"({self.output_tokens}); output_tokens must include reasoning"
             )
         return self
-
-    @classmethod
-    def build(cls, **fields: Any) -> dict[str, Any]:
-        """Validate payload fields and return the JSON-ready payload dict.
-
-        Raises InvalidEventError naming every offending field.
-        """
-        try:
-            return cls.model_validate(fields).model_dump(mode="json")
-        except ValidationError as exc:
-            raise InvalidEventError(_describe(exc)) from None
 
 
 def _describe(exc: ValidationError) -> str:

@@ -25,15 +25,20 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from filelock import FileLock, Timeout
 
 from . import _log_index
 from ._log_index import LogHead, LogIndex
+from ._records import dumps_record
 from .errors import InvalidEventError, StoreError, StoreLockTimeout
-from .events import Event, normalize_event_id
+from .ids import normalize_event_id
 from .store import EventStore
+
+if TYPE_CHECKING:
+    from .events import Event
 
 __all__ = ["LogHead", "ReadReport", "SimpleJsonStore"]
 
@@ -100,28 +105,31 @@ class SimpleJsonStore(EventStore):
 
     def save_events(self, events: Iterable[Event]) -> int:
         """Append, under one lock, each event not already in the log; return how many were."""
-        lines = [(event, event.to_json().encode() + b"\n") for event in events]
+        lines = [(e.event_id, e.lamport_clock, dumps_record(e.to_dict())) for e in events]
         written = 0
         with self._writer() as writer:
-            for event, line in lines:
-                if writer.append(event, line):
+            for event_id, lamport_clock, line in lines:
+                if writer.append(event_id, lamport_clock, line):
                     written += 1
         return written
 
-    def append(self, build: Callable[[LogHead], Event]) -> Event:
-        """Append the event ``build`` makes from the log's current head, atomically.
+    def append_record(self, build: Callable[[LogHead], dict[str, Any]]) -> dict[str, Any]:
+        """Append the event record ``build`` makes from the log's current head, atomically.
 
         ``build`` runs under the log's lock and sees the largest Lamport clock
         and event id in the file, so it can stamp an event that sorts after
         everything already there (this is how the emitter applies Lamport's
-        receive rule). Raises InvalidEventError if the built event's id is
-        already in the log.
+        receive rule). It returns a validated record (see ``_records.event_record``).
+        Raises InvalidEventError if the record's id is already in the log.
         """
         with self._writer() as writer:
-            event = build(writer.index.head)
-            if not writer.append(event, event.to_json().encode() + b"\n"):
-                raise InvalidEventError(f"{self.path}: event {event.event_id} is already stored")
-        return event
+            record = build(writer.index.head)
+            line = dumps_record(record)
+            if not writer.append(record["event_id"], record["lamport_clock"], line):
+                raise InvalidEventError(
+                    f"{self.path}: event {record['event_id']} is already stored"
+                )
+        return record
 
     def head(self) -> LogHead:
         """Return the largest Lamport clock and event id in the log."""
@@ -141,6 +149,8 @@ class SimpleJsonStore(EventStore):
         not valid events are skipped; when the read reaches the end of the file
         one warning lists them, and :attr:`last_read` holds the full report.
         """
+        from .events import Event  # pydantic stays off the write path
+
         report = ReadReport(self.path)
         seen: set[str] = set()
         try:
@@ -238,16 +248,15 @@ class _Writer:
             self._fd = -1
         self._lock.release()
 
-    def append(self, event: Event, line: bytes) -> bool:
-        """Append ``line`` (the serialised ``event``) unless its id is already in the log."""
-        if self._may_be_present(event.event_id):
+    def append(self, event_id: str, lamport_clock: int, line: bytes) -> bool:
+        """Append ``line`` (a serialised event) unless an event with its id is in the log."""
+        if self._may_be_present(event_id):
             return False
         data = b"\n" + line if self.index.ends_mid_line else line
         self._write(data)
-        head = self.index.head.absorb(event.lamport_clock, event.event_id)
-        self.index = self.index.after_append(data, head)
+        self.index = self.index.after_append(data, self.index.head.absorb(lamport_clock, event_id))
         if self._known_ids is not None:
-            self._known_ids.add(event.event_id)
+            self._known_ids.add(event_id)
         return True
 
     def _may_be_present(self, event_id: str) -> bool:

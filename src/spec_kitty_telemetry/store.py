@@ -8,9 +8,11 @@ here, so every backend sorts the same way.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from .events import Event
+if TYPE_CHECKING:
+    from .events import Event
 
 __all__ = ["EventStore", "InMemoryEventStore", "causal_order"]
 
@@ -29,6 +31,10 @@ class EventStore(ABC):
 
         Returns True when the event was written, False when it was already there.
         """
+
+    def save_events(self, events: Iterable[Event]) -> int:
+        """Store each event not already stored; return how many were written."""
+        return sum(self.save_event(event) for event in events)
 
     @abstractmethod
     def iter_events(self, aggregate_id: str | None = None) -> Iterator[Event]:

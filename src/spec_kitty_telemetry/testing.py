@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ._records import EXECUTION_EVENT, execution_payload
 from .emit import EVENTS_FILENAME
-from .events import EXECUTION_EVENT, Event, ExecutionPayload, new_event_id
+from .events import Event
+from .ids import new_event_id
 from .jsonl_store import SimpleJsonStore
 
 __all__ = ["make_event", "make_execution_event", "read_feature_log"]
@@ -55,7 +57,7 @@ def make_execution_event(
     return make_event(
         event_type=EXECUTION_EVENT,
         aggregate_id=aggregate_id,
-        payload=ExecutionPayload.build(**fields),
+        payload=execution_payload(**fields),
         lamport_clock=lamport_clock,
         node_id=node_id,
         timestamp=timestamp,
