@@ -22,6 +22,9 @@ from .ids import normalize_event_id
 #: ``event_type`` of the record written after every agent invocation.
 EXECUTION_EVENT: Final = "ExecutionEvent"
 
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+
 TOKEN_FIELDS: Final = (
     "input_tokens",
     "output_tokens",
@@ -36,11 +39,26 @@ def dumps_record(record: dict[str, Any]) -> bytes:
 
     Sorted keys and Python's default separators: the exact format spec-kitty
     writes, so a log written by either tool diffs cleanly against the other.
+    Integers must fit in 64 bits, because fast JSON readers (and databases)
+    silently turn larger ones into floats.
     """
     try:
+        _check_integers(record)
         return (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode()
     except (TypeError, ValueError) as exc:
         raise InvalidEventError(f"payload is not JSON-serialisable: {exc}") from None
+
+
+def _check_integers(value: object) -> None:
+    if type(value) is int:
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise ValueError(f"integer {value} does not fit in 64 bits")
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_integers(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_integers(item)
 
 
 def event_record(

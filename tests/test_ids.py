@@ -1,0 +1,75 @@
+"""Event ids: canonical ULIDs, UUID conversion, and generation order."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from ulid import ULID
+
+from spec_kitty_telemetry.ids import new_event_id, normalize_event_id
+
+
+def test_canonical_ulid_is_returned_unchanged():
+    """A canonical ULID (the form we write) passes through as is."""
+    assert normalize_event_id("01KHJVJWDM0HGAGYGXJYKD1JQG") == "01KHJVJWDM0HGAGYGXJYKD1JQG"
+
+
+def test_lowercase_ulid_is_uppercased():
+    """ULIDs are case-insensitive; the canonical form is uppercase."""
+    assert normalize_event_id("01khjvjwdm0hgagygxjykd1jqg") == "01KHJVJWDM0HGAGYGXJYKD1JQG"
+
+
+@given(st.uuids())
+def test_uuid_forms_convert_to_the_same_ulid_as_python_ulid(value: uuid.UUID):
+    """32-hex and 36-char UUIDs become the ULID with the same 128 bits (python-ulid agrees)."""
+    expected = str(ULID.from_uuid(value))
+    assert normalize_event_id(str(value)) == expected
+    assert normalize_event_id(value.hex) == expected
+    assert normalize_event_id(str(value).upper()) == expected
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "not-an-id",
+        "01KHJVJWDM0HGAGYGXJYKD1JQ",  # 25 chars
+        "01KHJVJWDM0HGAGYGXJYKD1JQU",  # U is not in Crockford's alphabet
+        "81KHJVJWDM0HGAGYGXJYKD1JQG",  # above the 128-bit range
+        "g" * 32,
+        None,
+        123,
+    ],
+)
+def test_anything_else_is_rejected(bad: object):
+    """Strings that are neither a ULID nor a UUID, and non-strings, raise ValueError."""
+    with pytest.raises(ValueError, match=r"ULID|string"):
+        normalize_event_id(bad)
+
+
+def test_new_ids_carry_their_creation_time():
+    """The ULID timestamp of a new id is the time it was made for (python-ulid decodes it)."""
+    at = datetime(2026, 2, 16, 9, 12, 58, 36000, tzinfo=UTC)
+    assert ULID.from_str(new_event_id(at=at)).datetime == at
+
+
+def test_new_id_is_above_the_given_floor_even_from_the_past():
+    """With ``after``, a new id sorts after it, even when the clock is behind that id."""
+    later = new_event_id(at=datetime.now(UTC) + timedelta(days=1))
+    following = new_event_id(after=later)
+    assert following > later
+    assert int(ULID.from_str(following)) == int(ULID.from_str(later)) + 1
+
+
+def test_ids_made_in_sequence_with_a_floor_strictly_increase():
+    """Chaining ``after`` gives strictly increasing ids within one millisecond too."""
+    ids = [new_event_id()]
+    for _ in range(1000):
+        ids.append(new_event_id(after=ids[-1]))
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert all(normalize_event_id(i) == i for i in ids)

@@ -1,0 +1,267 @@
+"""SimpleJsonStore on real files: append-only bytes, torn and malformed lines, merges."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spec_kitty_telemetry import SimpleJsonStore, StoreLockTimeout
+from spec_kitty_telemetry.testing import make_event, make_execution_event
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    return tmp_path / "001-feature" / "execution.events.jsonl"
+
+
+def _lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines()
+
+
+def test_each_event_is_one_sorted_key_line(log: Path):
+    """The file holds one line per event, in the exact line format, in save order."""
+    store = SimpleJsonStore(log)
+    events = [make_execution_event(lamport_clock=n, input_tokens=n) for n in range(1, 4)]
+    store.save_events(events)
+    assert log.read_text() == "".join(e.to_json() + "\n" for e in events)
+
+
+def test_saving_never_rewrites_existing_bytes(log: Path):
+    """Whatever was in the file stays byte for byte; new events only add bytes after it."""
+    store = SimpleJsonStore(log)
+    store.save_event(make_event(lamport_clock=1))
+    before = log.read_bytes()
+    for n in range(2, 6):
+        store.save_event(make_event(lamport_clock=n))
+        after = log.read_bytes()
+        assert after.startswith(before)
+        before = after
+
+
+def test_directory_is_created_on_first_save(tmp_path: Path):
+    """Saving into a feature folder that does not exist yet creates it."""
+    path = tmp_path / "a" / "b" / "execution.events.jsonl"
+    SimpleJsonStore(path).save_event(make_event())
+    assert path.is_file()
+
+
+def test_torn_last_line_loses_only_itself(log: Path, caplog: pytest.LogCaptureFixture):
+    """After a crash mid-append, the next save starts a fresh line; only the torn line is lost."""
+    store = SimpleJsonStore(log)
+    kept = [make_event(lamport_clock=n) for n in (1, 2)]
+    torn = make_event(lamport_clock=3)
+    store.save_events([*kept, torn])
+    data = log.read_bytes()
+    log.write_bytes(data[: len(data) - 40])  # cut the last line in its middle
+
+    new = make_event(lamport_clock=4)
+    assert SimpleJsonStore(log).save_event(new) is True
+    with caplog.at_level(logging.WARNING):
+        loaded = store.load_all_events()
+    assert loaded == [*kept, new]
+    assert store.last_read is not None
+    assert store.last_read.malformed_lines == [3]
+    assert len(caplog.records) == 1
+    assert f"{log}: skipped 1 malformed line (3)" in caplog.text
+
+
+def test_malformed_lines_are_skipped_and_reported_once(log: Path, caplog: pytest.LogCaptureFixture):
+    """Bad JSON, wrong types, bad ids and non-UTF-8 bytes are skipped with one warning."""
+    good = [make_event(lamport_clock=n) for n in range(1, 5)]
+    wrong_type = good[0].to_dict() | {"lamport_clock": "seven", "event_id": make_event().event_id}
+    bad_id = good[0].to_dict() | {"event_id": "not-a-ulid"}
+    lines = [
+        good[0].to_json().encode(),
+        b"{this is not json",
+        good[1].to_json().encode(),
+        json.dumps(wrong_type).encode(),
+        b"",
+        json.dumps(bad_id).encode(),
+        b'{"aggregate_id": "caf\xe9"}',
+        good[2].to_json().encode(),
+        b"[1, 2, 3]",
+        good[3].to_json().encode(),
+    ]
+    log.parent.mkdir(parents=True)
+    log.write_bytes(b"\n".join(lines) + b"\n")
+
+    store = SimpleJsonStore(log)
+    with caplog.at_level(logging.WARNING):
+        assert store.load_all_events() == good
+    assert store.last_read is not None
+    assert store.last_read.malformed_lines == [2, 4, 6, 7, 9]
+    assert store.last_read.events == 4
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert "skipped 5 malformed lines (2, 4, 6, 7, 9)" in caplog.text
+
+
+def test_clean_read_logs_nothing(log: Path, caplog: pytest.LogCaptureFixture):
+    """Reading a healthy log produces no warning and an empty report."""
+    store = SimpleJsonStore(log)
+    store.save_event(make_event())
+    with caplog.at_level(logging.WARNING):
+        store.load_all_events()
+    assert caplog.records == []
+    assert store.last_read is not None
+    assert store.last_read.malformed_count == 0
+
+
+def test_duplicated_lines_from_a_merge_load_once(log: Path):
+    """The same event twice (union merge, cherry-pick), even in another id spelling, loads once."""
+    a, b = make_event(lamport_clock=1), make_event(lamport_clock=2)
+    a_lower = a.to_dict() | {"event_id": a.event_id.lower()}
+    log.parent.mkdir(parents=True)
+    log.write_text("\n".join([a.to_json(), b.to_json(), json.dumps(a_lower), b.to_json()]) + "\n")
+    store = SimpleJsonStore(log)
+    assert store.load_all_events() == [a, b]
+    assert store.last_read is not None
+    assert store.last_read.duplicates == 2
+
+
+def test_missing_file_reads_as_empty(tmp_path: Path):
+    """A log that does not exist yet is an empty store, not an error."""
+    store = SimpleJsonStore(tmp_path / "nothing" / "execution.events.jsonl")
+    assert store.load_all_events() == []
+    assert not (tmp_path / "nothing").exists()
+
+
+def _replace_file(path: Path, content: str) -> None:
+    """Write a new file over ``path`` the way git checkout and merge do (new inode)."""
+    tmp = path.with_name("incoming.tmp")
+    tmp.write_text(content)
+    os.replace(tmp, path)
+
+
+def test_save_of_an_event_a_merge_brought_in_is_a_no_op(log: Path):
+    """After git replaces the file with newer events, re-saving one of them adds nothing."""
+    store = SimpleJsonStore(log)
+    ours = make_event(lamport_clock=1)
+    store.save_event(ours)
+    theirs = make_event(lamport_clock=5)  # made later: its id is above everything we wrote
+    _replace_file(log, ours.to_json() + "\n" + theirs.to_json() + "\n")
+
+    assert store.save_event(theirs) is False
+    assert _lines(log) == [ours.to_json().encode(), theirs.to_json().encode()]
+
+
+def test_lines_appended_by_another_tool_are_seen(log: Path):
+    """Events appended by a writer that ignores our lock and index are still never duplicated."""
+    store = SimpleJsonStore(log)
+    store.save_event(make_event(lamport_clock=1))
+    foreign = make_event(lamport_clock=2)
+    with log.open("a") as handle:
+        handle.write(foreign.to_json() + "\n")
+    assert store.save_event(foreign) is False
+    assert store.head().max_lamport_clock == 2
+
+
+def test_file_rewritten_in_place_is_rescanned(log: Path):
+    """A file overwritten in place (same inode) with other events is rescanned, not trusted."""
+    store = SimpleJsonStore(log)
+    store.save_events([make_event(lamport_clock=n) for n in (1, 2)])
+    replacement = [make_event(lamport_clock=n) for n in (7, 8, 9)]
+    with log.open("r+b") as handle:
+        handle.write("".join(e.to_json() + "\n" for e in replacement).encode())
+    assert store.save_event(replacement[2]) is False
+    assert store.head().max_lamport_clock == 9
+
+
+def test_corrupt_index_only_costs_a_rescan(log: Path):
+    """A garbage index file is ignored; the store stays correct."""
+    store = SimpleJsonStore(log)
+    event = make_event(lamport_clock=3)
+    store.save_event(event)
+    store.index_path.write_text("{garbage")
+    assert store.save_event(event) is False
+    assert store.head().max_lamport_clock == 3
+    assert store.save_event(make_event(lamport_clock=4)) is True
+    assert len(store.load_all_events()) == 2
+
+
+def test_resaving_an_old_event_after_the_index_is_lost(log: Path):
+    """With the index deleted, saving an already stored (older) event is still a no-op."""
+    store = SimpleJsonStore(log)
+    old = make_event(lamport_clock=1)
+    store.save_events([old, make_event(lamport_clock=2)])
+    store.index_path.unlink()
+    assert store.save_event(old) is False
+    assert len(_lines(log)) == 2
+
+
+def test_fsync_mode_writes_the_same_file(log: Path):
+    """Durable mode stores the same bytes; it only waits for the disk."""
+    event = make_event()
+    SimpleJsonStore(log, fsync=True).save_event(event)
+    assert log.read_text() == event.to_json() + "\n"
+
+
+def test_lock_held_elsewhere_times_out_with_the_file_named(log: Path):
+    """A writer that cannot get the lock in time raises StoreLockTimeout naming the log."""
+    store = SimpleJsonStore(log, lock_timeout=0.2)
+    store.save_event(make_event())
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, filelock\n"
+            "with filelock.FileLock(sys.argv[1]):\n"
+            "    print('locked', flush=True)\n"
+            "    time.sleep(30)\n",
+            str(store.lock_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        with pytest.raises(StoreLockTimeout, match=r"execution\.events\.jsonl"):
+            store.save_event(make_event())
+        assert time.monotonic() - started < 5
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(_lines(log)) == 1
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=60)
+@given(
+    payloads=st.lists(st.dictionaries(st.text(max_size=8), _JSON, max_size=4), max_size=5),
+    node=st.text(min_size=1, max_size=12).filter(str.strip),
+    moment=st.datetimes(),
+)
+def test_events_round_trip_through_the_file(
+    tmp_path_factory: pytest.TempPathFactory, payloads: list[dict[str, Any]], node: str, moment: Any
+):
+    """Any JSON payload, node id and timestamp comes back equal after a trip through the file."""
+    path = tmp_path_factory.mktemp("rt") / "execution.events.jsonl"
+    events = [
+        make_event(payload=p, node_id=node, timestamp=moment, lamport_clock=i)
+        for i, p in enumerate(payloads)
+    ]
+    SimpleJsonStore(path).save_events(events)
+    assert SimpleJsonStore(path).load_all_events() == events
