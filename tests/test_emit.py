@@ -1,0 +1,263 @@
+"""The emitter: Lamport stamping against the log, and fire-and-forget failure handling."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from spec_kitty_telemetry import (
+    CLOCK_FILENAME,
+    EVENTS_FILENAME,
+    Event,
+    SimpleJsonStore,
+    emit_event,
+    emit_execution_event,
+    emit_execution_record,
+)
+from spec_kitty_telemetry.testing import make_event, read_feature_log
+
+
+def _emit(feature_dir: Path, **kwargs: object) -> Event | None:
+    return emit_execution_event(
+        feature_dir, "001-feature", "WP01", "claude", "implementer", **kwargs
+    )  # type: ignore[arg-type]
+
+
+def test_emit_creates_the_log_and_returns_the_stored_event(tmp_path: Path):
+    """The first emit creates the feature folder, the log and the clock; the event is on disk."""
+    feature = tmp_path / "kitty-specs" / "001-feature"
+    event = _emit(feature, model="claude-sonnet-4.5", input_tokens=1200, output_tokens=80)
+    assert event is not None
+    assert event.event_type == "ExecutionEvent"
+    assert event.aggregate_id == "001-feature"
+    assert event.lamport_clock == 1
+    assert event.payload["input_tokens"] == 1200
+    assert event.payload["cache_read_tokens"] is None
+    assert (feature / EVENTS_FILENAME).read_text() == event.to_json() + "\n"
+    assert json.loads((feature / CLOCK_FILENAME).read_text()) == {"lamport_clock": 1}
+
+
+def test_successive_emits_increase_clock_and_id(tmp_path: Path):
+    """Each emit stamps a larger Lamport clock and a larger ULID than the one before."""
+    events = [_emit(tmp_path) for _ in range(5)]
+    assert [e.lamport_clock for e in events if e] == [1, 2, 3, 4, 5]
+    ids = [e.event_id for e in events if e]
+    assert ids == sorted(ids)
+    assert read_feature_log(tmp_path) == events
+
+
+def test_record_variant_returns_the_stored_mapping(tmp_path: Path):
+    """emit_execution_record returns exactly what the log line holds."""
+    record = emit_execution_record(
+        tmp_path, "001-feature", "WP02", "codex", "reviewer", cost_usd=0, custom={"k": "v"}
+    )
+    assert record is not None
+    assert json.loads((tmp_path / EVENTS_FILENAME).read_text()) == record
+    assert record["payload"]["cost_usd"] == 0.0
+    assert record["payload"]["custom"] == {"k": "v"}
+
+
+def test_causation_id_is_stored_in_canonical_form(tmp_path: Path):
+    """A causation id given in lowercase is stored as the canonical ULID."""
+    cause = _emit(tmp_path)
+    assert cause is not None
+    effect = _emit(tmp_path, causation_id=cause.event_id.lower())
+    assert effect is not None
+    assert effect.causation_id == cause.event_id
+
+
+def test_new_event_sorts_after_lines_a_merge_brought_in(tmp_path: Path):
+    """Foreign lines with higher clocks (another node, via git) are passed by the next emit."""
+    _emit(tmp_path)
+    foreign = [make_event(lamport_clock=n, node_id="laptop-b") for n in (40, 97)]
+    with (tmp_path / EVENTS_FILENAME).open("a") as handle:
+        handle.writelines(e.to_json() + "\n" for e in foreign)
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 98
+    assert read_feature_log(tmp_path)[-1] == event
+
+
+@pytest.mark.parametrize("damage", ["delete", "corrupt", "empty"])
+def test_lost_clock_file_recovers_from_the_log(tmp_path: Path, damage: str):
+    """With the clock file deleted or corrupt, the next event still sorts after all others."""
+    for _ in range(3):
+        _emit(tmp_path)
+    clock = tmp_path / CLOCK_FILENAME
+    if damage == "delete":
+        clock.unlink()
+    else:
+        clock.write_text("" if damage == "empty" else "{not json")
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 4
+    assert read_feature_log(tmp_path)[-1] == event
+
+
+def test_clock_never_goes_backwards(tmp_path: Path):
+    """A clock file ahead of the log keeps its value: clocks only move forward."""
+    _emit(tmp_path)
+    (tmp_path / CLOCK_FILENAME).write_text('{"lamport_clock": 500}')
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 501
+
+
+def test_generic_emit_event_writes_any_event_type(tmp_path: Path):
+    """emit_event appends an event of any type under the same clock."""
+    _emit(tmp_path)
+    event = emit_event(tmp_path, "001-feature", "PhaseTransition", {"to_phase": "review"})
+    assert event is not None
+    assert (event.event_type, event.lamport_clock) == ("PhaseTransition", 2)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"input_tokens": -5},
+        {"output_tokens": "many"},
+        {"cost_usd": float("inf")},
+        {"success": "yes"},
+        {"causation_id": "not-an-id"},
+        {"node_id": ""},
+        {"unserialisable": object()},
+    ],
+)
+def test_invalid_arguments_warn_once_and_write_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, bad: dict[str, object]
+):
+    """Bad arguments never raise: one warning naming the problem, None, and no line written."""
+    with caplog.at_level(logging.WARNING):
+        assert _emit(tmp_path, **bad) is None
+    assert len(caplog.records) == 1
+    assert "not recorded" in caplog.text
+    assert not (tmp_path / EVENTS_FILENAME).exists() or not (tmp_path / EVENTS_FILENAME).read_text()
+
+
+def test_feature_dir_that_is_a_file_warns_and_returns_none(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """A feature path that cannot be a directory is a warning, not an exception."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("I am a file")
+    with caplog.at_level(logging.WARNING):
+        assert _emit(blocker / "001-feature") is None
+    assert len(caplog.records) == 1
+
+
+def _run_emit_script(feature: Path, *, preexec: str = "") -> subprocess.CompletedProcess[str]:
+    """Emit once in a fresh interpreter (so limits and users apply to it alone)."""
+    script = textwrap.dedent(
+        f"""
+        import logging, resource, sys
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+        {preexec}
+        from spec_kitty_telemetry import emit_execution_event
+        result = emit_execution_event(sys.argv[1], "001-feature", "WP01", "claude", "implementer",
+                                      input_tokens=10, output_tokens=2)
+        print("RESULT", "none" if result is None else result.lamport_clock)
+        """
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script, str(feature)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _make_read_only(paths: list[Path]) -> None:
+    """Make files and folders unwritable, even for root (who ignores permission bits)."""
+    if os.geteuid() == 0:
+        result = subprocess.run(
+            ["chattr", "+i", *map(str, paths)], capture_output=True, check=False
+        )
+        if result.returncode != 0:
+            pytest.skip(f"running as root and chattr +i is unavailable: {result.stderr!r}")
+    else:
+        for path in paths:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+
+
+def _make_writable(paths: list[Path]) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", *map(str, paths)], capture_output=True, check=False)
+    for path in paths:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_read_only_directory_warns_and_returns_none(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """In a folder that cannot be written, emit warns once, returns None, and changes nothing."""
+    feature = tmp_path / "001-feature"
+    _emit(feature)
+    before = {p.name: p.read_bytes() for p in feature.iterdir()}
+    paths = [*feature.iterdir(), feature]
+    _make_read_only(paths)
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert _emit(feature) is None
+    finally:
+        _make_writable(paths)
+    assert len(caplog.records) == 1
+    assert "not recorded" in caplog.text
+    assert {p.name: p.read_bytes() for p in feature.iterdir()} == before
+
+
+def test_file_size_limit_warns_and_leaves_no_torn_line(tmp_path: Path):
+    """Hitting RLIMIT_FSIZE mid-append is a warning; the log keeps only whole lines."""
+    for _ in range(3):
+        _emit(tmp_path)
+    log = tmp_path / EVENTS_FILENAME
+    size = log.stat().st_size
+    limit = f"resource.setrlimit(resource.RLIMIT_FSIZE, ({size + 100}, {size + 100}))"
+    result = _run_emit_script(tmp_path, preexec=limit)
+    assert result.returncode == 0, result.stderr
+    assert "RESULT none" in result.stdout
+    assert sum(line.startswith("WARNING") for line in result.stderr.splitlines()) == 1
+    assert log.stat().st_size == size
+    store = SimpleJsonStore(log)
+    assert len(store.load_all_events()) == 3
+    assert store.last_read is not None
+    assert store.last_read.malformed_count == 0
+    after = _emit(tmp_path)
+    assert after is not None
+    assert read_feature_log(tmp_path)[-1] == after
+
+
+def test_lock_timeout_is_bounded_and_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    """With the log locked by another process, emit gives up after lock_timeout with a warning."""
+    _emit(tmp_path)
+    lock = SimpleJsonStore(tmp_path / EVENTS_FILENAME).lock_path
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, filelock\n"
+            "with filelock.FileLock(sys.argv[1]):\n"
+            "    print('locked', flush=True)\n"
+            "    time.sleep(30)\n",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        with caplog.at_level(logging.WARNING):
+            assert _emit(tmp_path, lock_timeout=0.3) is None
+        assert len(caplog.records) == 1
+        assert "held" in caplog.text
+    finally:
+        holder.kill()
+        holder.wait()
