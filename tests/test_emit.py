@@ -242,10 +242,11 @@ def test_lock_timeout_is_bounded_and_warns(tmp_path: Path, caplog: pytest.LogCap
         [
             sys.executable,
             "-c",
-            "import sys, time, filelock\n"
-            "with filelock.FileLock(sys.argv[1]):\n"
-            "    print('locked', flush=True)\n"
-            "    time.sleep(30)\n",
+            "import fcntl, sys, time\n"
+            "fd = open(sys.argv[1], 'a')\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(30)\n",
             str(lock),
         ],
         stdout=subprocess.PIPE,

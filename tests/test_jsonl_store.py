@@ -213,10 +213,11 @@ def test_lock_held_elsewhere_times_out_with_the_file_named(log: Path):
         [
             sys.executable,
             "-c",
-            "import sys, time, filelock\n"
-            "with filelock.FileLock(sys.argv[1]):\n"
-            "    print('locked', flush=True)\n"
-            "    time.sleep(30)\n",
+            "import fcntl, sys, time\n"
+            "fd = open(sys.argv[1], 'a')\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(30)\n",
             str(store.lock_path),
         ],
         stdout=subprocess.PIPE,

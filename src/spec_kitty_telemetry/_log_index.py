@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-from ._atomic import write_atomically
 from .ids import normalize_event_id
 
 _VERSION = 1
@@ -100,31 +100,43 @@ def catch_up(fd: int, index_path: Path) -> LogIndex:
 
 
 def save(index_path: Path, index: LogIndex) -> None:
-    """Persist ``index`` (it is a cache: callers may ignore a failure to write it)."""
-    document = {
-        "version": _VERSION,
-        "device": index.device,
-        "inode": index.inode,
-        "offset": index.offset,
-        "tail": index.tail.hex(),
-        "max_lamport_clock": index.head.max_lamport_clock,
-        "max_event_id": index.head.max_event_id,
-    }
-    write_atomically(index_path, json.dumps(document).encode())
+    """Persist ``index`` (it is a cache: callers may ignore a failure to write it).
+
+    Written in place under the log's lock rather than through a rename, which
+    costs more than the rest of an emit on ext4. A write torn by a crash fails
+    the checksum on load and costs one rescan.
+    """
+    fields = [
+        index.device,
+        index.inode,
+        index.offset,
+        index.tail.hex(),
+        index.head.max_lamport_clock,
+        index.head.max_event_id,
+    ]
+    body = json.dumps(fields)
+    data = json.dumps({"version": _VERSION, "index": fields, "crc": zlib.crc32(body.encode())})
+    fd = os.open(index_path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        encoded = data.encode()
+        os.pwrite(fd, encoded, 0)
+        os.ftruncate(fd, len(encoded))
+    finally:
+        os.close(fd)
 
 
 def _load(index_path: Path) -> LogIndex | None:
     try:
         doc = orjson.loads(index_path.read_bytes())
-        if doc["version"] != _VERSION:
+        fields = doc["index"]
+        if doc["version"] != _VERSION or doc["crc"] != zlib.crc32(json.dumps(fields).encode()):
             return None
-        lamport = doc["max_lamport_clock"]
-        event_id = doc["max_event_id"]
+        device, inode, offset, tail, lamport, event_id = fields
         index = LogIndex(
-            device=int(doc["device"]),
-            inode=int(doc["inode"]),
-            offset=int(doc["offset"]),
-            tail=bytes.fromhex(doc["tail"]),
+            device=int(device),
+            inode=int(inode),
+            offset=int(offset),
+            tail=bytes.fromhex(tail),
             head=LogHead(
                 None if lamport is None else int(lamport),
                 None if event_id is None else normalize_event_id(event_id),

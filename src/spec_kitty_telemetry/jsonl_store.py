@@ -25,12 +25,12 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from filelock import FileLock, Timeout
 
 from . import _log_index
+from ._lock import FileLock, LockTimeout
 from ._log_index import LogHead, LogIndex
 from ._records import dumps_record
 from .errors import InvalidEventError, StoreError, StoreLockTimeout
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["LogHead", "ReadReport", "SimpleJsonStore"]
 
 logger = logging.getLogger(__name__)
+
+_Item = TypeVar("_Item")
 
 _LISTED_LINES = 20
 
@@ -151,6 +153,31 @@ class SimpleJsonStore(EventStore):
         """
         from .events import Event  # pydantic stays off the write path
 
+        def parse(line: bytes) -> tuple[str, Event]:
+            event = Event.from_dict(orjson.loads(line))
+            return event.event_id, event
+
+        for event in self._read(parse):
+            if aggregate_id is None or event.aggregate_id == aggregate_id:
+                yield event
+
+    def iter_records(self) -> Iterator[dict[str, Any]]:
+        """Stream the log's events as plain dicts, each id once, in file order.
+
+        For readers that aggregate many events: parsing a line costs a tenth of
+        building an :class:`Event` from it. Each record has the envelope's keys
+        with the right JSON types and a canonical ``event_id``, but its payload
+        is not validated. Duplicates and malformed lines are handled as in
+        :meth:`iter_events`.
+        """
+        return self._read(_record_of)
+
+    def _read(self, parse: Callable[[bytes], tuple[str, _Item]]) -> Iterator[_Item]:
+        """Yield ``parse(line)``'s item for each line, once per event id; report the rest.
+
+        ``parse`` returns an event's canonical id and the item to yield, or
+        raises for a line that is not an event.
+        """
         report = ReadReport(self.path)
         seen: set[str] = set()
         try:
@@ -162,20 +189,18 @@ class SimpleJsonStore(EventStore):
             raise StoreError(f"{self.path}: cannot read: {exc}") from exc
         with handle:
             for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
                 try:
-                    event = Event.from_dict(orjson.loads(line))
+                    event_id, item = parse(line)
                 except (orjson.JSONDecodeError, InvalidEventError):
-                    report.malformed_lines.append(number)
+                    if line.strip():
+                        report.malformed_lines.append(number)
                     continue
-                if event.event_id in seen:
+                if event_id in seen:
                     report.duplicates += 1
                     continue
-                seen.add(event.event_id)
+                seen.add(event_id)
                 report.events += 1
-                if aggregate_id is None or event.aggregate_id == aggregate_id:
-                    yield event
+                yield item
         self.last_read = report
         if report.malformed_lines:
             logger.warning("%s", report.describe())
@@ -200,12 +225,36 @@ class SimpleJsonStore(EventStore):
         return ids
 
 
+def _record_of(line: bytes) -> tuple[str, dict[str, Any]]:
+    """Parse a line into a record after cheap checks of the envelope's shape.
+
+    Raises InvalidEventError (or orjson's error) for a line that is not an event.
+    """
+    record = orjson.loads(line)
+    try:
+        clock = record["lamport_clock"]
+        if (
+            type(record["payload"]) is dict
+            and type(clock) is int
+            and clock >= 0
+            and type(record["event_type"]) is str
+            and type(record["aggregate_id"]) is str
+            and type(record["node_id"]) is str
+            and type(record["timestamp"]) is str
+        ):
+            event_id = record["event_id"] = normalize_event_id(record["event_id"])
+            return event_id, record
+    except (KeyError, TypeError, ValueError):
+        pass
+    raise InvalidEventError("not an event record")
+
+
 class _Writer:
     """One locked write session on a log: catch up with the file, then append."""
 
     def __init__(self, store: SimpleJsonStore) -> None:
         self.store = store
-        self._lock = FileLock(store.lock_path, timeout=store.lock_timeout, poll_interval=0.002)
+        self._lock = FileLock(store.lock_path, store.lock_timeout)
         self._fd = -1
         self._known_ids: set[str] | None = None
         self.index = LogIndex(0, 0, 0, b"", LogHead())
@@ -215,7 +264,7 @@ class _Writer:
         try:
             store.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock.acquire()
-        except Timeout:
+        except LockTimeout:
             raise StoreLockTimeout(
                 f"{store.path}: another writer held {store.lock_path.name} "
                 f"for more than {store.lock_timeout:g}s"
