@@ -76,11 +76,13 @@ class LogIndex:
         )
 
 
-def catch_up(fd: int, index_path: Path) -> LogIndex:
-    """Return an index covering every byte of the open log ``fd``.
+def catch_up(fd: int, index_path: Path) -> tuple[LogIndex, LogIndex | None]:
+    """Return an index covering every byte of the open log ``fd``, and the one on disk.
 
     Uses the cached index at ``index_path`` when it still describes this file,
     scanning only the bytes appended since; otherwise scans the whole file.
+    The second value (None when nothing usable was stored) lets the caller skip
+    rewriting an index that has not changed.
     """
     st = os.fstat(fd)
     cached = _load(index_path)
@@ -94,9 +96,10 @@ def catch_up(fd: int, index_path: Path) -> LogIndex:
     else:
         start = LogIndex(st.st_dev, st.st_ino, 0, b"", LogHead())
     if start.offset == st.st_size:
-        return start
+        return start, cached
     head, tail = _scan(fd, start.offset, st.st_size, start.head)
-    return LogIndex(st.st_dev, st.st_ino, st.st_size, (start.tail + tail)[-_TAIL_BYTES:], head)
+    index = LogIndex(st.st_dev, st.st_ino, st.st_size, (start.tail + tail)[-_TAIL_BYTES:], head)
+    return index, cached
 
 
 def save(index_path: Path, index: LogIndex) -> None:

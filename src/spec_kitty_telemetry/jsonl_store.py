@@ -258,6 +258,7 @@ class _Writer:
         self._fd = -1
         self._known_ids: set[str] | None = None
         self.index = LogIndex(0, 0, 0, b"", LogHead())
+        self._saved: LogIndex | None = None
 
     def __enter__(self) -> _Writer:
         store = self.store
@@ -273,7 +274,7 @@ class _Writer:
             raise StoreError(f"{store.path}: cannot lock for writing: {exc}") from exc
         try:
             self._fd = os.open(store.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-            self.index = _log_index.catch_up(self._fd, store.index_path)
+            self.index, self._saved = _log_index.catch_up(self._fd, store.index_path)
         except OSError as exc:
             self._close()
             raise StoreError(f"{store.path}: cannot open for appending: {exc}") from exc
@@ -284,7 +285,8 @@ class _Writer:
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            _log_index.save(self.store.index_path, self.index)
+            if self.index != self._saved:
+                _log_index.save(self.store.index_path, self.index)
         except OSError as exc:
             # The index is only a cache; the next writer rebuilds it from the log.
             logger.debug("%s: index not saved: %s", self.store.index_path, exc)
