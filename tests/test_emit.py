@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import lock_held_by_another_process
 from spec_kitty_telemetry import (
     CLOCK_FILENAME,
     EVENTS_FILENAME,
@@ -238,27 +239,8 @@ def test_lock_timeout_is_bounded_and_warns(tmp_path: Path, caplog: pytest.LogCap
     """With the log locked by another process, emit gives up after lock_timeout with a warning."""
     _emit(tmp_path)
     lock = SimpleJsonStore(tmp_path / EVENTS_FILENAME).lock_path
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import fcntl, sys, time\n"
-            "fd = open(sys.argv[1], 'a')\n"
-            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-            "print('locked', flush=True)\n"
-            "time.sleep(30)\n",
-            str(lock),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held_by_another_process(lock):
         with caplog.at_level(logging.WARNING):
             assert _emit(tmp_path, lock_timeout=0.3) is None
         assert len(caplog.records) == 1
         assert "held" in caplog.text
-    finally:
-        holder.kill()
-        holder.wait()

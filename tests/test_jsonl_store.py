@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import lock_held_by_another_process
 from spec_kitty_telemetry import SimpleJsonStore, StoreLockTimeout
 from spec_kitty_telemetry.testing import make_event, make_execution_event
 
@@ -209,30 +208,11 @@ def test_lock_held_elsewhere_times_out_with_the_file_named(log: Path):
     """A writer that cannot get the lock in time raises StoreLockTimeout naming the log."""
     store = SimpleJsonStore(log, lock_timeout=0.2)
     store.save_event(make_event())
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import fcntl, sys, time\n"
-            "fd = open(sys.argv[1], 'a')\n"
-            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-            "print('locked', flush=True)\n"
-            "time.sleep(30)\n",
-            str(store.lock_path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held_by_another_process(store.lock_path):
         started = time.monotonic()
         with pytest.raises(StoreLockTimeout, match=r"execution\.events\.jsonl"):
             store.save_event(make_event())
         assert time.monotonic() - started < 5
-    finally:
-        holder.kill()
-        holder.wait()
     assert len(_lines(log)) == 1
 
 

@@ -12,10 +12,12 @@ where pydantic's import would cost more than the rest of the run.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, ParamSpec
 
 from ._records import EXECUTION_EVENT, event_record, execution_payload
 from .clock import FileClockStorage, LamportClock
@@ -43,6 +45,8 @@ EVENTS_FILENAME: Final = "execution.events.jsonl"
 CLOCK_FILENAME: Final = ".telemetry-clock.json"
 
 DEFAULT_LOCK_TIMEOUT: Final = 2.0
+
+_P = ParamSpec("_P")
 
 
 def emit_record(
@@ -77,31 +81,6 @@ def emit_record(
     except Exception as exc:  # noqa: BLE001 - telemetry must not break its host
         logger.warning("telemetry: %s event for %r not recorded: %s", event_type, aggregate_id, exc)
         return None
-
-
-def emit_event(
-    feature_dir: str | Path,
-    aggregate_id: str,
-    event_type: str,
-    payload: dict[str, Any],
-    *,
-    node_id: str = "cli",
-    causation_id: str | None = None,
-    fsync: bool = False,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-) -> Event | None:
-    """Like :func:`emit_record`, returning the stored Event; never raises."""
-    record = emit_record(
-        feature_dir,
-        aggregate_id,
-        event_type,
-        payload,
-        node_id=node_id,
-        causation_id=causation_id,
-        fsync=fsync,
-        lock_timeout=lock_timeout,
-    )
-    return None if record is None else _as_event(record)
 
 
 def emit_execution_record(
@@ -175,59 +154,30 @@ def emit_execution_record(
         return None
 
 
-def emit_execution_event(
-    feature_dir: str | Path,
-    feature_slug: str,
-    wp_id: str | None,
-    agent: str,
-    role: str,
-    *,
-    model: str | None = None,
-    input_tokens: int | None = None,
-    output_tokens: int | None = None,
-    cache_read_tokens: int | None = None,
-    cache_write_tokens: int | None = None,
-    reasoning_tokens: int | None = None,
-    cost_usd: float | None = None,
-    duration_ms: int = 0,
-    success: bool = True,
-    error: str | None = None,
-    exit_code: int | None = 0,
-    node_id: str = "cli",
-    causation_id: str | None = None,
-    fsync: bool = False,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    **extra: Any,
-) -> Event | None:
-    """Record one agent invocation as an ``ExecutionEvent``; return the stored Event or None.
+def _returning_events(
+    record_fn: Callable[_P, dict[str, Any] | None],
+) -> Callable[_P, Event | None]:
+    """Wrap a record-returning emitter into one that returns the stored Event."""
 
-    Never raises; see :func:`emit_execution_record` for the fields. When the
-    event cannot be recorded, one warning is logged and None returned.
-    """
-    record = emit_execution_record(
-        feature_dir=feature_dir,
-        feature_slug=feature_slug,
-        wp_id=wp_id,
-        agent=agent,
-        role=role,
-        model=model,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=cache_read_tokens,
-        cache_write_tokens=cache_write_tokens,
-        reasoning_tokens=reasoning_tokens,
-        cost_usd=cost_usd,
-        duration_ms=duration_ms,
-        success=success,
-        error=error,
-        exit_code=exit_code,
-        node_id=node_id,
-        causation_id=causation_id,
-        fsync=fsync,
-        lock_timeout=lock_timeout,
-        **extra,
-    )
-    return None if record is None else _as_event(record)
+    @functools.wraps(record_fn)
+    def emit(*args: _P.args, **kwargs: _P.kwargs) -> Event | None:
+        record = record_fn(*args, **kwargs)
+        return None if record is None else _as_event(record)
+
+    return emit
+
+
+emit_event = _returning_events(emit_record)
+emit_event.__name__ = emit_event.__qualname__ = "emit_event"
+emit_event.__doc__ = """Like :func:`emit_record`, returning the stored Event; never raises."""
+
+emit_execution_event = _returning_events(emit_execution_record)
+emit_execution_event.__name__ = emit_execution_event.__qualname__ = "emit_execution_event"
+emit_execution_event.__doc__ = """Record one agent invocation; return the stored Event or None.
+
+Never raises; takes the arguments of :func:`emit_execution_record`. When the
+event cannot be recorded, one warning is logged and None returned.
+"""
 
 
 def _append(
