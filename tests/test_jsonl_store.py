@@ -127,6 +127,30 @@ def test_duplicated_lines_from_a_merge_load_once(log: Path):
     assert store.last_read.duplicates == 2
 
 
+def test_a_line_repeated_after_the_ids_stopped_rising_loads_once(log: Path):
+    """A copy of the first event appended at the end (a cherry-pick) is recognised."""
+    events = [make_event(lamport_clock=n) for n in range(1, 5)]
+    log.parent.mkdir(parents=True)
+    log.write_text("".join(e.to_json() + "\n" for e in [*events, events[0], events[2]]))
+    store = SimpleJsonStore(log)
+    assert store.load_all_events() == events
+    assert store.last_read is not None
+    assert store.last_read.duplicates == 2
+
+
+def test_a_valid_line_is_not_hidden_by_a_malformed_line_with_its_id(log: Path):
+    """An id first seen on a malformed line still loads from the valid line that repeats it."""
+    early, late = make_event(lamport_clock=1), make_event(lamport_clock=2)
+    broken = early.to_dict() | {"lamport_clock": "one"}
+    log.parent.mkdir(parents=True)
+    log.write_text("\n".join([late.to_json(), json.dumps(broken), early.to_json()]) + "\n")
+    store = SimpleJsonStore(log)
+    assert store.load_all_events() == [early, late]
+    assert store.last_read is not None
+    assert store.last_read.malformed_lines == [2]
+    assert store.last_read.duplicates == 0
+
+
 def test_missing_file_reads_as_empty(tmp_path: Path):
     """A log that does not exist yet is an empty store, not an error."""
     store = SimpleJsonStore(tmp_path / "nothing" / "execution.events.jsonl")

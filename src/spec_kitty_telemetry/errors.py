@@ -10,6 +10,8 @@ __all__ = [
     "ClockError",
     "ConfigError",
     "InvalidEventError",
+    "PricingError",
+    "QueryError",
     "StoreError",
     "StoreLockTimeout",
     "TelemetryError",
@@ -38,3 +40,11 @@ class ClockError(TelemetryError):
 
 class ConfigError(TelemetryError):
     """A project configuration file is unreadable or holds a bad value."""
+
+
+class PricingError(ConfigError):
+    """A pricing table (shipped or a project's overrides) is malformed or holds a bad rate."""
+
+
+class QueryError(TelemetryError, ValueError):
+    """A query or report was asked for something it cannot do (a bad date, an unknown group)."""

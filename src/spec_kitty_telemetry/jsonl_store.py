@@ -20,6 +20,7 @@ to the log and belong in ``.gitignore``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -177,9 +178,16 @@ class SimpleJsonStore(EventStore):
 
         ``parse`` returns an event's canonical id and the item to yield, or
         raises for a line that is not an event.
+
+        De-duplication costs no memory while ids rise line after line, as they
+        do in any log our writers alone appended to: a line whose id is above
+        every earlier one cannot repeat one. At the first line that breaks the
+        order (a merge, a cherry-pick, another tool), the ids of the lines
+        before it are collected and every id from there on is remembered.
         """
         report = ReadReport(self.path)
-        seen: set[str] = set()
+        seen: set[str] | None = None
+        highest = ""
         try:
             handle = self.path.open("rb")
         except FileNotFoundError:
@@ -195,15 +203,32 @@ class SimpleJsonStore(EventStore):
                     if line.strip():
                         report.malformed_lines.append(number)
                     continue
-                if event_id in seen:
-                    report.duplicates += 1
-                    continue
-                seen.add(event_id)
+                if event_id > highest:
+                    highest = event_id
+                else:
+                    if seen is None:
+                        seen = self._ids_before(number, parse)
+                    if event_id in seen:
+                        report.duplicates += 1
+                        continue
+                if seen is not None:
+                    seen.add(event_id)
                 report.events += 1
                 yield item
         self.last_read = report
         if report.malformed_lines:
             logger.warning("%s", report.describe())
+
+    def _ids_before(self, number: int, parse: Callable[[bytes], tuple[str, object]]) -> set[str]:
+        """Collect the ids of events on lines before line ``number``, as ``parse`` reads them."""
+        ids: set[str] = set()
+        with self.path.open("rb") as handle:
+            for line in itertools.islice(handle, number - 1):
+                try:
+                    ids.add(parse(line)[0])
+                except (orjson.JSONDecodeError, InvalidEventError):
+                    continue
+        return ids
 
     def contains(self, event_id: str) -> bool:
         """Whether an event with this id (in any accepted form) is in the log."""

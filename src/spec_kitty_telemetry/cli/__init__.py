@@ -14,6 +14,8 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import TelemetryError
+from .cost import cost as _cost_report
+from .cost import register as _register_cost_commands
 
 __all__ = ["app", "main"]
 
@@ -43,6 +45,7 @@ agent_app = typer.Typer(
 telemetry_app = typer.Typer(add_completion=False)
 app.add_typer(agent_app, name="agent")
 agent_app.add_typer(telemetry_app, name="telemetry")
+_register_cost_commands(telemetry_app)
 
 
 @telemetry_app.callback(invoke_without_command=True)
@@ -51,8 +54,8 @@ def telemetry(ctx: typer.Context) -> None:
 
     Every agent run is one event in kitty-specs/<feature>/execution.events.jsonl.
     """
-    if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
+    if ctx.invoked_subcommand is None:  # the report people run most: cost, by agent
+        _cost_report()
 
 
 def main() -> None:
