@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,6 +22,12 @@ class TelemetryConfig:
 
     #: Names this machine or agent in the events it writes.
     node_id: str = "cli"
+    #: The file the settings came from (None when the project has none).
+    path: Path | None = field(default=None, compare=False)
+    #: The ``pricing:`` section as written, or None. It is validated when a
+    #: report prices events (``pricing.load_pricing``), not here: a typo in a
+    #: rate must not stop the emitter from recording runs.
+    pricing: Any = None
 
 
 def find_project_root(start: str | Path | None = None) -> Path | None:
@@ -54,10 +60,10 @@ def load_config(project_root: str | Path) -> TelemetryConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if document is None:
-        return TelemetryConfig()
+        return TelemetryConfig(path=path)
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     node_id = document.get("node_id", TelemetryConfig.node_id)
     if not isinstance(node_id, str) or not node_id.strip():
         raise ConfigError(f"{path}: node_id must be a non-empty string, got {node_id!r}")
-    return TelemetryConfig(node_id=node_id)
+    return TelemetryConfig(node_id=node_id, path=path, pricing=document.get("pricing"))

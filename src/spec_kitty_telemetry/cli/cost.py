@@ -1,0 +1,318 @@
+"""The reporting commands: ``cost`` (what agents cost) and ``events`` (the event query).
+
+Each command turns its options into an :class:`~spec_kitty_telemetry.query.EventFilter`
+and calls one library function; this module only formats. The library, Rich
+and the price data are imported inside the commands, so other commands (the
+emitter's, run once per agent call) do not pay for them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..cost import CostReport, CostSummary
+    from ..events import Event
+    from ..query import EventFilter
+
+__all__ = ["cost", "events", "register"]
+
+_NO_EVENTS = "No execution events found."
+
+FeatureOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--feature",
+        "-f",
+        help="Only this feature: a folder name under kitty-specs/ or a glob "
+        "('00*-cost-*'). Repeat for several.",
+        show_default=False,
+    ),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(help="Only events at or after this ISO 8601 date or datetime (UTC if naive)."),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Only events at or before this ISO 8601 date or datetime; a date includes its day."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+RepoOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Project root (default: the nearest folder above the current one "
+        "holding kitty-specs/ or .kittify/).",
+        show_default=False,
+    ),
+]
+
+
+def cost(
+    feature: FeatureOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    group_by: Annotated[
+        str,
+        typer.Option("--group-by", "-g", help="Group by agent, model, feature, role, wp or day."),
+    ] = "agent",
+    as_json: JsonOption = False,
+    repo: RepoOption = None,
+) -> None:
+    """Report what coding agents cost, from every feature's execution events.
+
+    Costs the agents reported are shown as they are; costs estimated from
+    token counts and model prices are marked ~. Events whose cost cannot be
+    known (no cost, and no tokens or no price for the model) are left out of
+    the totals and listed under the table.
+
+    Examples:
+      spec-kitty agent telemetry cost
+
+      spec-kitty agent telemetry cost --group-by model --since 2025-11-01
+
+      spec-kitty agent telemetry cost --feature '002-*' --json
+
+    """
+    from ..cost import project_cost_report
+    from ..query import resolve_repo_root
+
+    filters = _filters(feature=feature, since=since, until=until)
+    report = project_cost_report(resolve_repo_root(repo), filters, group_by)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    if not report.summaries:
+        typer.echo(_NO_EVENTS)
+        return
+    _print_cost_table(report)
+
+
+def events(
+    feature: FeatureOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    wp: Annotated[str | None, typer.Option(help="Only this work package (e.g. WP01).")] = None,
+    agent: Annotated[str | None, typer.Option(help="Only this agent (e.g. claude).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Only this model, any spelling: 'sonnet' matches claude-sonnet-4.5."),
+    ] = None,
+    role: Annotated[str | None, typer.Option(help="Only this role (e.g. implementer).")] = None,
+    success: Annotated[
+        bool | None,
+        typer.Option(
+            "--success/--failure", help="Only successful, or only failed, runs.", show_default=False
+        ),
+    ] = None,
+    event_type: Annotated[
+        str | None,
+        typer.Option("--type", help="Only events of this type (e.g. ExecutionEvent)."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Show only the most recent N events.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON Lines (one stored event per line).")
+    ] = False,
+    repo: RepoOption = None,
+) -> None:
+    """List the project's events in causal order, across every feature.
+
+    Examples:
+      spec-kitty agent telemetry events --agent codex --failure
+
+      spec-kitty agent telemetry events --feature 001-event-store-foundation --limit 20
+
+      spec-kitty agent telemetry events --model sonnet --since 2025-11-01 --json
+
+    """
+    from ..query import query_project_events, resolve_repo_root
+
+    filters = _filters(
+        feature=feature,
+        since=since,
+        until=until,
+        wp_id=wp,
+        agent=agent,
+        model=model,
+        role=role,
+        success=success,
+        event_type=event_type,
+    )
+    found = query_project_events(resolve_repo_root(repo), filters, limit=limit)
+    if as_json:
+        for event in found:
+            typer.echo(event.to_json())
+        return
+    if not found:
+        typer.echo("No events found.")
+        return
+    _print_events_table(found)
+
+
+def register(group: typer.Typer) -> None:
+    """Add the reporting commands to the ``telemetry`` command group."""
+    group.command("cost")(cost)
+    group.command("events")(events)
+
+
+def _filters(
+    *, feature: list[str] | None, since: str | None, until: str | None, **fields: Any
+) -> EventFilter:
+    from ..query import EventFilter, parse_time_bound
+
+    return EventFilter(
+        feature=tuple(feature) if feature else None,
+        since=None if since is None else parse_time_bound(since, "--since"),
+        until=None if until is None else parse_time_bound(until, "--until"),
+        **fields,
+    )
+
+
+def _console() -> Console:
+    """Make a console for tables: the terminal's width, or unlimited when piped.
+
+    Piped output (a file, a pager, a test) is not cut to 80 columns; tables
+    take the width they need. Rich drops colour for pipes and for NO_COLOR.
+    """
+    import sys
+
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() else 1000
+    return Console(highlight=False, width=width)
+
+
+def _usd(amount: Decimal) -> str:
+    if 0 < amount < Decimal("0.005"):
+        return "<$0.01"
+    return f"${amount:,.2f}"
+
+
+def _cost_cell(summary: CostSummary) -> str:
+    if summary.unpriced_event_count == summary.event_count:
+        return "unknown*"  # never $0.00 for costs nobody knows
+    text = _usd(summary.total_cost_usd)
+    if summary.estimated_event_count:
+        text = "~" + text
+    if summary.unpriced_event_count:
+        text += "*"
+    return text
+
+
+def _print_cost_table(report: CostReport) -> None:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_footer=True, pad_edge=False)
+    total = report.total
+    columns = [
+        (report.group_by, "TOTAL", "left"),
+        ("events", f"{total.event_count:,}", "right"),
+        ("input", f"{total.input_tokens:,}", "right"),
+        ("output", f"{total.output_tokens:,}", "right"),
+        ("cache read", f"{total.cache_read_tokens:,}", "right"),
+        ("cache write", f"{total.cache_write_tokens:,}", "right"),
+        ("cost", _cost_cell(total), "right"),
+    ]
+    for header, footer, justify in columns:
+        table.add_column(header, footer=footer, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for summary in report.summaries:
+        table.add_row(
+            summary.group_key,
+            f"{summary.event_count:,}",
+            f"{summary.input_tokens:,}",
+            f"{summary.output_tokens:,}",
+            f"{summary.cache_read_tokens:,}",
+            f"{summary.cache_write_tokens:,}",
+            _cost_cell(summary),
+        )
+    console = _console()
+    console.print(table)
+    for line in _footnotes(report):
+        console.print(line, soft_wrap=True)
+
+
+def _footnotes(report: CostReport) -> list[str]:
+    total = report.total
+    notes = []
+    if total.estimated_event_count:
+        count = total.estimated_event_count
+        notes.append(
+            f"~ includes costs estimated from token counts for {count:,} "
+            f"event{'' if count == 1 else 's'} "
+            f"(list prices, table of {report.prices_last_updated})."
+        )
+    if total.unpriced_event_count:
+        plural = "" if total.unpriced_event_count == 1 else "s"
+        notes.append(
+            f"* {total.unpriced_event_count:,} event{plural} could not be priced "
+            "and are not in the costs:"
+        )
+        by_model = sorted(total.unknown_models.items(), key=lambda item: (-item[1], item[0]))
+        for name, count in by_model:
+            notes.append(f"    {name}: {count:,} event{'' if count == 1 else 's'} (no price known)")
+        without_tokens = total.unpriced_event_count - sum(total.unknown_models.values())
+        if without_tokens > 0:
+            notes.append(
+                f"    {without_tokens:,} event{'' if without_tokens == 1 else 's'} "
+                "reported neither a cost nor input and output tokens"
+            )
+    return notes
+
+
+def _print_events_table(found: list[Event]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for header, justify in (
+        ("time (UTC)", "left"),
+        ("feature", "left"),
+        ("wp", "left"),
+        ("type", "left"),
+        ("agent", "left"),
+        ("role", "left"),
+        ("model", "left"),
+        ("input", "right"),
+        ("output", "right"),
+        ("cost", "right"),
+        ("ok", "left"),
+    ):
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for event in found:
+        payload = event.payload
+        cost = payload.get("cost_usd")
+        table.add_row(
+            event.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+            event.aggregate_id,
+            _text(payload.get("wp_id")),
+            event.event_type,
+            _text(payload.get("agent")),
+            _text(payload.get("role")),
+            _text(payload.get("model")),
+            _count(payload.get("input_tokens")),
+            _count(payload.get("output_tokens")),
+            "" if not isinstance(cost, int | float) else _usd(Decimal(str(cost))),
+            {True: "yes", False: "no"}.get(payload.get("success"), ""),  # type: ignore[arg-type]
+        )
+    _console().print(table)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _count(value: object) -> str:
+    return f"{value:,}" if type(value) is int else ""

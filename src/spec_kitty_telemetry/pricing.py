@@ -1,0 +1,165 @@
+"""What a model's tokens cost: layered price lookup and model-name normalisation.
+
+Rates for a model come from the first layer that knows it:
+
+1. the project's overrides, the ``pricing:`` section of ``.kittify/telemetry.yaml``
+   (negotiated rates, private deployments, models newer than this package);
+2. the table shipped with the package (``_pricing.yaml``, with a ``last_updated`` date);
+3. the genai-prices catalogue, for everything else.
+
+Model names are canonicalised first (``claude-sonnet-4.5``, ``sonnet`` and
+``anthropic/claude-sonnet-4-5-20250929`` are one model). A model no layer knows
+has no rates: reports count its events as unpriced instead of pricing them at $0.
+
+The ``pricing:`` section looks like::
+
+    pricing:
+      models:
+        claude-sonnet-4-5: {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75}
+        my-private-model: {input: 0.5, output: 1.5}
+      aliases:
+        opus: claude-opus-4-1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ._model_names import AGENT_ALIASES, canonical_model_name
+from ._rates import ModelRates, RateTier, parse_aliases, parse_rate_table
+from .config import load_config
+from .errors import PricingError
+
+__all__ = [
+    "ModelRates",
+    "Pricing",
+    "RateTier",
+    "ShippedTable",
+    "canonical_model_name",
+    "load_pricing",
+    "shipped_table",
+]
+
+_SHIPPED_FILE = "_pricing.yaml"
+_OVERRIDE_KEYS = ("models", "aliases")
+
+
+@dataclass(frozen=True)
+class ShippedTable:
+    """The price table shipped with the package."""
+
+    last_updated: date
+    models: Mapping[str, ModelRates]
+
+
+@cache
+def shipped_table() -> ShippedTable:
+    """Return the package's own price table (read once per process)."""
+    import yaml
+
+    resource = resources.files(__package__).joinpath(_SHIPPED_FILE)
+    where = f"{resource}"
+    try:
+        document: Any = yaml.load(resource.read_text(encoding="utf-8"), Loader=_loader())
+    except (OSError, yaml.YAMLError) as exc:
+        raise PricingError(f"{where}: cannot read the shipped price table: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("last_updated"), date):
+        raise PricingError(f"{where}: expected last_updated (a date) and models")
+    models = parse_rate_table(document.get("models"), f"{where}: models", "shipped")
+    return ShippedTable(last_updated=document["last_updated"], models=models)
+
+
+class Pricing:
+    """Resolves a model name to its rates through the layers; results are cached per name.
+
+    Build one with :func:`load_pricing`, or directly for tests and scripts:
+    ``Pricing(overrides={...}, catalogue=False)``.
+    """
+
+    def __init__(
+        self,
+        overrides: Mapping[str, ModelRates] | None = None,
+        *,
+        aliases: Mapping[str, str] | None = None,
+        shipped: Mapping[str, ModelRates] | None = None,
+        catalogue: bool = True,
+    ) -> None:
+        self.overrides = dict(overrides or {})
+        self.shipped = dict(shipped_table().models if shipped is None else shipped)
+        self.aliases = {**AGENT_ALIASES, **(aliases or {})}
+        self.catalogue = catalogue
+        self._canonical: dict[str, str] = {}
+        self._rates: dict[str, ModelRates | None] = {}
+
+    def canonical(self, model: str) -> str:
+        """Return the canonical name of ``model`` under this pricing's aliases."""
+        name = self._canonical.get(model)
+        if name is None:
+            name = self._canonical[model] = canonical_model_name(model, self.aliases)
+        return name
+
+    def rates(self, model: str) -> ModelRates | None:
+        """Rates of ``model`` (any spelling) from the first layer that knows it, else None."""
+        name = self.canonical(model)
+        if name in self._rates:
+            return self._rates[name]
+        found = self.overrides.get(name) or self.shipped.get(name)
+        if found is None and self.catalogue:
+            from . import _catalogue
+
+            found = _catalogue.lookup(name, model.strip().lower())
+        self._rates[name] = found
+        return found
+
+    def estimate(
+        self,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+    ) -> Decimal | None:
+        """Exact USD cost of one request's tokens, or None when the model cannot be priced."""
+        rates = self.rates(model)
+        if rates is None:
+            return None
+        return rates.cost(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+
+
+def load_pricing(project_root: str | Path | None = None, *, catalogue: bool = True) -> Pricing:
+    """Return the pricing for a project: its overrides, the shipped table, the catalogue.
+
+    Without ``project_root`` (or when the project has no ``.kittify/telemetry.yaml``)
+    only the shipped table and the catalogue apply. Raises PricingError naming
+    the file and key when the ``pricing:`` section is malformed.
+    """
+    if project_root is None:
+        return Pricing(catalogue=catalogue)
+    config = load_config(project_root)
+    section = config.pricing
+    if section is None:
+        return Pricing(catalogue=catalogue)
+    where = f"{config.path}: pricing"
+    if not isinstance(section, Mapping):
+        raise PricingError(f"{where}: expected a mapping with models and aliases")
+    unknown = sorted(str(key) for key in section if key not in _OVERRIDE_KEYS)
+    if unknown:
+        raise PricingError(f"{where}: unknown key {unknown[0]!r} (expected models, aliases)")
+    return Pricing(
+        parse_rate_table(section.get("models"), f"{where}.models", f"project ({config.path})"),
+        aliases=parse_aliases(section.get("aliases"), f"{where}.aliases"),
+        catalogue=catalogue,
+    )
+
+
+def _loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)

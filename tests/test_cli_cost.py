@@ -1,0 +1,275 @@
+"""The `cost` and `events` commands: exact output, JSON schema, filters and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cost_fixtures import other, run, write_project
+from spec_kitty_telemetry.cli import app
+
+runner = CliRunner()
+
+COST_TABLE = """\
+
+ agent    events     input   output   cache read   cache write       cost
+ ────────────────────────────────────────────────────────────────────────
+ codex         1    50,000    2,000            0             0      $0.25
+ claude        2   120,000    4,000      100,000             0    ~$0.15*
+ gemini        1    10,000    1,000            0             0   unknown*
+
+ TOTAL         4   180,000    7,000      100,000             0    ~$0.40*
+
+~ includes costs estimated from token counts for 1 event (list prices, table of 2025-11-20).
+* 2 events could not be priced and are not in the costs:
+    mystery-9: 1 event (no price known)
+    1 event reported neither a cost nor input and output tokens
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """Two features: a cached Sonnet run (estimated), a reported Codex cost, an unknown
+    model, a run that reported nothing, and a non-execution event."""
+    return write_project(
+        tmp_path,
+        run(
+            "001-alpha",
+            when="2025-11-03T09:00:00",
+            agent="claude",
+            model="claude-sonnet-4.5",
+            input_tokens=120_000,
+            cache_read_tokens=100_000,
+            output_tokens=4_000,
+        ),
+        run(
+            "001-alpha",
+            when="2025-11-03T10:00:00",
+            agent="codex",
+            model="gpt-5-codex",
+            input_tokens=50_000,
+            output_tokens=2_000,
+            cost_usd=0.25,
+        ),
+        run(
+            "002-beta",
+            when="2025-11-04T11:00:00",
+            agent="gemini",
+            model="mystery-9",
+            input_tokens=10_000,
+            output_tokens=1_000,
+        ),
+        run(
+            "002-beta",
+            when="2025-11-04T12:00:00",
+            agent="claude",
+            model="opus",
+            input_tokens=None,
+            output_tokens=None,
+            success=False,
+            error="timeout",
+        ),
+        other("002-beta", phase="review"),
+    )
+
+
+def _invoke(*args: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(args), env=env)
+
+
+def _text(output: str) -> str:
+    """Output without the spaces Rich pads table lines with."""
+    return "\n".join(line.rstrip() for line in output.split("\n"))
+
+
+def test_cost_table_is_exact(project: Path):
+    """The claude row is 20,000 x $3 + 100,000 x $0.30 + 4,000 x $15 = $0.15, estimated."""
+    result = _invoke("agent", "telemetry", "cost", "--repo", str(project))
+    assert result.exit_code == 0, result.output
+    assert _text(result.stdout) == COST_TABLE
+
+
+def test_telemetry_without_a_subcommand_runs_cost(project: Path, monkeypatch: pytest.MonkeyPatch):
+    """`spec-kitty agent telemetry` alone prints the cost report of the project it is run in."""
+    monkeypatch.chdir(project / "kitty-specs" / "001-alpha")
+    result = _invoke("agent", "telemetry")
+    assert result.exit_code == 0, result.output
+    assert _text(result.stdout) == COST_TABLE
+
+
+def test_cost_json_is_the_documented_object_and_nothing_else(project: Path):
+    """--json prints one JSON object: group_by, summaries, total, prices_last_updated."""
+    result = _invoke("agent", "telemetry", "cost", "--repo", str(project), "--json", "-g", "model")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert list(report) == ["group_by", "summaries", "total", "prices_last_updated"]
+    assert report["group_by"] == "model"
+    assert [(s["group_key"], s["total_cost_usd"]) for s in report["summaries"]] == [
+        ("gpt-5-codex", 0.25),
+        ("claude-sonnet-4-5", 0.15),
+        ("claude-opus-4-1", 0.0),
+        ("mystery-9", 0.0),
+    ]
+    assert report["total"] == {
+        "group_key": "TOTAL",
+        "group_by": "model",
+        "event_count": 4,
+        "input_tokens": 180_000,
+        "output_tokens": 7_000,
+        "cache_read_tokens": 100_000,
+        "cache_write_tokens": 0,
+        "reported_cost_usd": 0.25,
+        "estimated_cost_usd": 0.15,
+        "total_cost_usd": 0.4,
+        "estimated_event_count": 1,
+        "unpriced_event_count": 2,
+        "unknown_models": {"mystery-9": 1},
+    }
+    assert report["prices_last_updated"] == "2025-11-20"
+
+
+def test_empty_project_says_so_and_succeeds(tmp_path: Path):
+    """No events: one line, exit 0; --json still prints the object, with zero totals."""
+    result = _invoke("agent", "telemetry", "cost", "--repo", str(tmp_path))
+    assert (result.exit_code, result.output) == (0, "No execution events found.\n")
+    result = _invoke("agent", "telemetry", "cost", "--repo", str(tmp_path), "--json")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["summaries"] == []
+    assert report["total"]["event_count"] == 0
+
+
+def test_feature_glob_and_repeats(project: Path):
+    """--feature takes globs and repeats; only the selected features are reported."""
+    by_feature = ("agent", "telemetry", "cost", "--repo", str(project), "-g", "feature", "--json")
+    result = _invoke(*by_feature, "--feature", "002-*")
+    assert [s["group_key"] for s in json.loads(result.stdout)["summaries"]] == ["002-beta"]
+    result = _invoke(*by_feature, "-f", "001-alpha", "-f", "002-beta")
+    assert [s["group_key"] for s in json.loads(result.stdout)["summaries"]] == [
+        "001-alpha",
+        "002-beta",
+    ]
+    result = _invoke("agent", "telemetry", "cost", "--repo", str(project), "-f", "9*")
+    assert (result.exit_code, result.output) == (0, "No execution events found.\n")
+
+
+@pytest.mark.parametrize(
+    ("bounds", "events"),
+    [
+        (("--since", "2025-11-04"), 2),
+        (("--until", "2025-11-03"), 2),  # the whole day
+        (("--until", "2025-11-03T09:00:00"), 1),  # inclusive
+        (("--since", "2025-11-03T10:00:00Z", "--until", "2025-11-04T11:00:00+00:00"), 2),
+    ],
+)
+def test_since_and_until(project: Path, bounds: tuple[str, ...], events: int):
+    """--since/--until take ISO dates or datetimes and are inclusive."""
+    result = _invoke("agent", "telemetry", "cost", "--repo", str(project), "--json", *bounds)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total"]["event_count"] == events
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--since", "yesterday"),
+            "Error: --since: not an ISO 8601 date or datetime: 'yesterday' "
+            "(expected e.g. 2025-11-03 or 2025-11-03T14:00:00Z)\n",
+        ),
+        (
+            ("--group-by", "colour"),
+            "Error: --group-by: unknown group 'colour' "
+            "(choose from agent, model, feature, role, wp, day)\n",
+        ),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(project: Path, args: tuple[str, ...], message: str):
+    """A bad date or group is one line on stderr, exit code 2, nothing on stdout."""
+    result = _invoke("agent", "telemetry", "cost", "--repo", str(project), *args)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", message)
+
+
+def test_bad_pricing_overrides_exit_2_naming_file_and_key(project: Path):
+    """A negative rate in .kittify/telemetry.yaml stops the report with the file and key."""
+    config = project / ".kittify" / "telemetry.yaml"
+    config.parent.mkdir()
+    config.write_text("pricing:\n  models:\n    claude-sonnet-4-5: {input: -3, output: 15}\n")
+    result = _invoke("agent", "telemetry", "cost", "--repo", str(project))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: {config}: pricing.models.claude-sonnet-4-5.input: rate must be a number >= 0 "
+        "(USD per million tokens), got -3\n"
+    )
+
+
+def test_missing_repo_exits_2(tmp_path: Path):
+    """--repo pointing nowhere is an error, not an empty report."""
+    result = _invoke("agent", "telemetry", "cost", "--repo", str(tmp_path / "nope"))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: --repo: not a directory: {tmp_path / 'nope'}\n",
+    )
+
+
+def test_no_color_and_pipes_get_plain_text(project: Path):
+    """Piped output has no escape codes; FORCE_COLOR proves the check could see them."""
+    plain = _invoke("agent", "telemetry", "cost", "--repo", str(project), env={"NO_COLOR": "1"})
+    assert "\x1b[" not in plain.stdout
+    forced = _invoke("agent", "telemetry", "cost", "--repo", str(project), env={"FORCE_COLOR": "1"})
+    assert "\x1b[" in forced.stdout
+
+
+def test_events_table_and_filters(project: Path):
+    """`events` lists matching events in causal order; --failure keeps failed runs."""
+    result = _invoke("agent", "telemetry", "events", "--repo", str(project), "--failure")
+    assert result.exit_code == 0, result.output
+    assert _text(result.stdout) == (
+        "\n"
+        " time (UTC)            feature    wp     type             agent    role          model"
+        "   input   output   cost   ok\n"
+        " " + "─" * 114 + "\n"
+        " 2025-11-04 12:00:00   002-beta   WP01   ExecutionEvent   claude   implementer   opus"
+        "                            no\n"
+        "\n"
+    )
+
+
+def test_events_json_lines_are_the_stored_events(project: Path):
+    """--json prints one stored event per line, exactly as in the log."""
+    log = (project / "kitty-specs" / "001-alpha" / "execution.events.jsonl").read_text()
+    result = _invoke(
+        "agent", "telemetry", "events", "--repo", str(project), "--json", "-f", "001-alpha"
+    )
+    assert result.exit_code == 0
+    assert result.stdout == log
+
+
+@pytest.mark.parametrize(
+    ("args", "agents"),
+    [
+        (("--agent", "claude"), ["claude", "claude"]),
+        (("--model", "sonnet"), ["claude"]),
+        (("--model", "claude-opus-4.1"), ["claude"]),
+        (("--wp", "WP01", "--role", "implementer", "--success"), ["claude", "codex", "gemini"]),
+        (("--type", "PhaseTransition"), [None]),
+        (("--limit", "2"), ["claude", None]),
+        (("--since", "2025-11-04T11:30:00"), ["claude"]),
+    ],
+)
+def test_events_json_filters(project: Path, args: tuple[str, ...], agents: list[str | None]):
+    """Each `events` filter narrows the JSON Lines output."""
+    result = _invoke("agent", "telemetry", "events", "--repo", str(project), "--json", *args)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["payload"].get("agent") for line in lines] == agents
+
+
+def test_events_on_an_empty_project(tmp_path: Path):
+    """No events: one line, exit 0."""
+    result = _invoke("agent", "telemetry", "events", "--repo", str(tmp_path))
+    assert (result.exit_code, result.output) == (0, "No events found.\n")

@@ -1,0 +1,210 @@
+"""Pricing: model-name normalisation, the three layers, and validation of rate tables."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from spec_kitty_telemetry import _catalogue
+from spec_kitty_telemetry.errors import PricingError, TelemetryError
+from spec_kitty_telemetry.pricing import Pricing, canonical_model_name, load_pricing, shipped_table
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("claude-sonnet-4-5", "claude-sonnet-4-5"),
+        ("claude-sonnet-4.5", "claude-sonnet-4-5"),
+        ("Claude-Sonnet-4.5", "claude-sonnet-4-5"),
+        ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
+        ("anthropic/claude-sonnet-4-5", "claude-sonnet-4-5"),
+        ("openrouter/anthropic/claude-sonnet-4.5", "claude-sonnet-4-5"),
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "claude-sonnet-4-5"),
+        ("claude-3-5-sonnet@20240620", "claude-3-5-sonnet"),
+        ("claude-3.5-haiku", "claude-3-5-haiku"),
+        ("sonnet", "claude-sonnet-4-5"),
+        ("opus", "claude-opus-4-1"),
+        ("haiku", "claude-haiku-4-5"),
+        ("claude-opus-4-0", "claude-opus-4"),
+        ("gpt-4.1", "gpt-4.1"),  # other vendors keep their dots
+        ("openai/gpt-4.1-2025-04-14", "gpt-4.1"),
+        ("models/gemini-2.5-pro", "gemini-2.5-pro"),
+        ("  GPT-5-Codex ", "gpt-5-codex"),
+    ],
+)
+def test_canonical_model_names(raw: str, canonical: str):
+    """Every spelling an agent may report maps to one canonical name."""
+    assert canonical_model_name(raw) == canonical
+
+
+def test_shipped_table_has_a_date_and_cache_aware_rates():
+    """The shipped table is dated, and lists cache rates apart from input rates."""
+    table = shipped_table()
+    assert isinstance(table.last_updated, date)
+    sonnet = table.models["claude-sonnet-4-5"]
+    assert (sonnet.input, sonnet.output, sonnet.cache_read, sonnet.cache_write) == (
+        Decimal(3),
+        Decimal(15),
+        Decimal("0.3"),
+        Decimal("3.75"),
+    )
+    assert sonnet.tiers[0].above_input_tokens == 200_000
+    # A vendor without cache-write pricing bills cache writes as input.
+    assert table.models["gpt-5"].cache_write == table.models["gpt-5"].input
+
+
+def test_shipped_table_agrees_with_the_catalogue():
+    """Where both list a model, shipped rates equal genai-prices' (a typo guard).
+
+    The one known difference: the catalogue lacks Sonnet 4's long-context tier.
+    """
+    for name, shipped in shipped_table().models.items():
+        catalogued = _catalogue.lookup(name)
+        assert catalogued is not None, name
+        assert (shipped.input, shipped.output, shipped.cache_read, shipped.cache_write) == (
+            catalogued.input,
+            catalogued.output,
+            catalogued.cache_read,
+            catalogued.cache_write,
+        ), name
+        if name != "claude-sonnet-4":
+            assert [t.above_input_tokens for t in shipped.tiers] == [
+                t.above_input_tokens for t in catalogued.tiers
+            ], name
+
+
+def test_catalogue_prices_models_the_shipped_table_lacks():
+    """claude-3-7-sonnet is not shipped; the genai-prices layer prices it, and says so."""
+    pricing = Pricing()
+    rates = pricing.rates("claude-3.7-sonnet")
+    assert rates is not None
+    assert (rates.input, rates.output) == (Decimal(3), Decimal(15))
+    assert rates.source.startswith("genai-prices 0.2")
+    assert pricing.estimate("claude-3-7-sonnet", 1_000, 100) == Decimal("0.0045")
+
+
+def test_catalogue_tiers_become_rate_tiers():
+    """The adapter carries the catalogue's long-context tier over (Sonnet 4.5: $6 above 200k)."""
+    rates = _catalogue.lookup("claude-sonnet-4-5")
+    assert rates is not None
+    [tier] = rates.tiers
+    assert (tier.above_input_tokens, tier.input, tier.output) == (200_000, 6, Decimal("22.5"))
+    assert rates.cost(200_001, 0) == Decimal("1.200006")
+
+
+def test_unknown_model_has_no_rates():
+    """A model no layer knows gets None, never zero rates."""
+    pricing = Pricing()
+    assert pricing.rates("mystery-model-9000") is None
+    assert pricing.estimate("mystery-model-9000", 1_000, 1_000) is None
+    assert Pricing(catalogue=False).rates("claude-3-7-sonnet") is None
+
+
+def _write_config(root: Path, text: str) -> Path:
+    path = root / ".kittify" / "telemetry.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_overrides_win_and_add_models_and_aliases(tmp_path: Path):
+    """Project rates replace shipped ones, price private models, and define aliases."""
+    _write_config(
+        tmp_path,
+        "node_id: laptop\n"
+        "pricing:\n"
+        "  models:\n"
+        "    claude-sonnet-4.5: {input: 2, output: '10', cache_read: 0.2}\n"
+        "    in-house-llm: {input: 0.5, output: 1.5}\n"
+        "  aliases:\n"
+        "    big: claude-opus-4-1\n",
+    )
+    pricing = load_pricing(tmp_path)
+    sonnet = pricing.rates("sonnet")
+    assert sonnet is not None
+    assert (sonnet.input, sonnet.output, sonnet.cache_read, sonnet.cache_write) == (
+        Decimal(2),
+        Decimal(10),
+        Decimal("0.2"),
+        Decimal(2),  # cache writes default to the input rate
+    )
+    assert sonnet.source.startswith("project (")
+    assert pricing.estimate("in-house-llm", 1_000_000, 1_000_000) == Decimal(2)
+    assert pricing.canonical("big") == "claude-opus-4-1"
+    assert pricing.rates("claude-opus-4-1") is not None
+
+
+def test_missing_overrides_file_is_fine(tmp_path: Path):
+    """A project without .kittify/telemetry.yaml uses the shipped table."""
+    assert (
+        load_pricing(tmp_path).rates("claude-sonnet-4-5")
+        == shipped_table().models["claude-sonnet-4-5"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            "pricing:\n  models:\n    claude-x: {input: -1, output: 2}\n",
+            "pricing.models.claude-x.input: rate must be a number >= 0 "
+            "(USD per million tokens), got -1",
+        ),
+        (
+            "pricing:\n  models:\n    claude-x: {input: cheap, output: 2}\n",
+            "pricing.models.claude-x.input: rate must be a number >= 0 "
+            "(USD per million tokens), got 'cheap'",
+        ),
+        (
+            "pricing:\n  models:\n    claude-x: {input: .nan, output: 2}\n",
+            "pricing.models.claude-x.input: rate must be a number >= 0 "
+            "(USD per million tokens), got nan",
+        ),
+        (
+            "pricing:\n  models:\n    claude-x: {input: 1}\n",
+            "pricing.models.claude-x.output: missing (USD per million tokens)",
+        ),
+        (
+            "pricing:\n  models:\n    claude-x: {input: 1, output: 2, cached: 1}\n",
+            "pricing.models.claude-x: unknown key 'cached' "
+            "(expected input, output, cache_read, cache_write, long_context)",
+        ),
+        (
+            "pricing:\n  models: [claude-x]\n",
+            "pricing.models: expected a mapping of model name to rates",
+        ),
+        ("pricing: 3\n", "pricing: expected a mapping with models and aliases"),
+        ("pricing:\n  model: {}\n", "pricing: unknown key 'model' (expected models, aliases)"),
+        (
+            "pricing:\n  models:\n"
+            "    x: {input: 1, output: 1, long_context: {input: 2, output: 2}}\n",
+            "pricing.models.x.long_context.above_input_tokens: must be a whole number >= 0, "
+            "got None",
+        ),
+    ],
+)
+def test_bad_overrides_name_the_file_and_key(tmp_path: Path, section: str, message: str):
+    """Malformed pricing raises PricingError: '<file>: <key path>: <problem>'."""
+    path = _write_config(tmp_path, section)
+    with pytest.raises(PricingError) as caught:
+        load_pricing(tmp_path)
+    assert str(caught.value) == f"{path}: {message}"
+    assert isinstance(caught.value, TelemetryError)
+
+
+def test_malformed_yaml_is_an_error_naming_the_file(tmp_path: Path):
+    """An overrides file that is not YAML is a TelemetryError naming the file."""
+    path = _write_config(tmp_path, "pricing: [unclosed\n")
+    with pytest.raises(TelemetryError, match=f"^{path}: not valid YAML"):
+        load_pricing(tmp_path)
+
+
+def test_bad_pricing_does_not_break_reading_the_node_id(tmp_path: Path):
+    """The emitter reads node_id from the same file; a bad rate must not stop it."""
+    from spec_kitty_telemetry.config import load_config
+
+    _write_config(tmp_path, "node_id: ci\npricing:\n  models:\n    x: {input: -1}\n")
+    assert load_config(tmp_path).node_id == "ci"

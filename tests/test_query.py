@@ -1,0 +1,213 @@
+"""The query layer: ordering, filters, time bounds, project discovery and the raw record reader."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from cost_fixtures import at, other, run, write_project
+from spec_kitty_telemetry import EVENTS_FILENAME, SimpleJsonStore
+from spec_kitty_telemetry.errors import QueryError
+from spec_kitty_telemetry.query import (
+    EventFilter,
+    iter_project_records,
+    parse_time_bound,
+    query_execution_events,
+    query_project_events,
+    resolve_repo_root,
+)
+
+
+def test_feature_events_are_sorted_by_lamport_clock_then_node(tmp_path: Path):
+    """File order does not matter: (lamport_clock, node_id) decides."""
+    events = [
+        run(lamport=3, node="a"),
+        run(lamport=1, node="b"),
+        run(lamport=2, node="b"),
+        run(lamport=2, node="a"),
+    ]
+    write_project(tmp_path, *events)
+    found = query_execution_events(tmp_path / "kitty-specs" / "001-alpha")
+    assert [(e.lamport_clock, e.node_id) for e in found] == [(1, "b"), (2, "a"), (2, "b"), (3, "a")]
+
+
+def test_project_events_merge_every_feature_in_causal_order(tmp_path: Path):
+    """Events of all kitty-specs/*/ logs come back as one causally ordered list."""
+    write_project(
+        tmp_path,
+        run("002-beta", lamport=2),
+        run("001-alpha", lamport=3),
+        run("001-alpha", lamport=1),
+        other("003-gamma"),
+    )
+    found = query_project_events(tmp_path)
+    assert [(e.aggregate_id, e.lamport_clock) for e in found][:3] == [
+        ("001-alpha", 1),
+        ("002-beta", 2),
+        ("001-alpha", 3),
+    ]
+    assert len(found) == 4
+
+
+def test_missing_or_empty_directories_give_no_events(tmp_path: Path):
+    """No kitty-specs/, an empty one, or a feature folder without a log: empty results."""
+    assert query_project_events(tmp_path) == []
+    (tmp_path / "kitty-specs" / "001-empty").mkdir(parents=True)
+    assert query_project_events(tmp_path) == []
+    assert query_execution_events(tmp_path / "kitty-specs" / "001-empty") == []
+    assert query_execution_events(tmp_path / "nowhere") == []
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write_project(
+        tmp_path,
+        run(
+            "001-alpha", wp_id="WP01", agent="claude", role="implementer", model="claude-sonnet-4.5"
+        ),
+        run(
+            "001-alpha",
+            wp_id="WP02",
+            agent="codex",
+            role="implementer",
+            model="gpt-5-codex",
+            success=False,
+        ),
+        run("002-beta", wp_id="WP01", agent="claude", role="reviewer", model="opus"),
+        run(
+            "002-beta",
+            wp_id="WP01",
+            agent="copilot",
+            role="implementer",
+            model="gpt-4.1",
+            models={"gpt-4.1": {}, "claude-sonnet-4-5-20250929": {}},
+        ),
+        other("002-beta", phase="review"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (EventFilter(), ["claude", "codex", "claude", "copilot", None]),
+        (EventFilter(event_type="ExecutionEvent"), ["claude", "codex", "claude", "copilot"]),
+        (EventFilter(feature="002-beta"), ["claude", "copilot", None]),
+        (EventFilter(feature="00?-al*"), ["claude", "codex"]),
+        (EventFilter(feature=["001-alpha", "nope"]), ["claude", "codex"]),
+        (EventFilter(wp_id="WP01"), ["claude", "claude", "copilot"]),
+        (EventFilter(agent="claude"), ["claude", "claude"]),
+        (EventFilter(role="reviewer"), ["claude"]),
+        (EventFilter(success=False), ["codex"]),
+        (EventFilter(model="sonnet"), ["claude", "copilot"]),  # main model or breakdown
+        (EventFilter(model="claude-opus-4.1"), ["claude"]),
+        (EventFilter(wp_id="WP01", role="implementer"), ["claude", "copilot"]),  # AND
+        (EventFilter(agent="claude", feature="001-*", role="reviewer"), []),
+    ],
+)
+def test_filters(project: Path, filters: EventFilter, expected: list[str | None]):
+    """Each filter field narrows the result; given fields are ANDed."""
+    assert [e.payload.get("agent") for e in query_project_events(project, filters)] == expected
+
+
+def test_feature_filter_skips_other_folders_entirely(
+    project: Path, caplog: pytest.LogCaptureFixture
+):
+    """A feature pattern selects which logs are read: a damaged log elsewhere is never opened."""
+    damaged = project / "kitty-specs" / "002-beta" / EVENTS_FILENAME
+    with damaged.open("a") as handle:
+        handle.write("{torn line\n")
+    with caplog.at_level(logging.WARNING):
+        found = query_project_events(project, EventFilter(feature="001-alpha"))
+        assert len(found) == 2
+        assert caplog.records == []
+        query_project_events(project)
+    assert [r.getMessage() for r in caplog.records] == [f"{damaged}: skipped 1 malformed line (4)"]
+
+
+@pytest.fixture
+def timeline(tmp_path: Path) -> Path:
+    return write_project(
+        tmp_path,
+        run(agent="a", when="2025-11-02T23:59:59.999999"),
+        run(agent="b", when="2025-11-03T00:00:00"),
+        run(agent="c", when="2025-11-03T12:00:00"),
+        run(agent="d", when="2025-11-03T23:59:59.999999"),
+        run(agent="e", when="2025-11-04T00:00:00"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "expected"),
+    [
+        (date(2025, 11, 3), date(2025, 11, 3), "bcd"),  # a date is the whole day, until inclusive
+        (date(2025, 11, 3), None, "bcde"),
+        (None, date(2025, 11, 2), "a"),
+        (datetime(2025, 11, 3, 12), datetime(2025, 11, 3, 12), "c"),  # naive = UTC, inclusive
+        (datetime(2025, 11, 3, 13, tzinfo=timezone(timedelta(hours=1))), None, "cde"),
+        (None, datetime(2025, 11, 3, 0, 0), "ab"),
+    ],
+)
+def test_since_and_until_bounds(timeline: Path, since, until, expected: str):
+    """since/until compare the UTC timestamp; both ends are inclusive."""
+    found = query_project_events(timeline, EventFilter(since=since, until=until))
+    assert "".join(e.payload["agent"] for e in found) == expected
+
+
+def test_parse_time_bound_accepts_dates_and_datetimes_and_names_the_flag_on_error():
+    """ISO dates and datetimes parse; anything else is a QueryError naming the flag."""
+    assert parse_time_bound("2025-11-03") == date(2025, 11, 3)
+    assert parse_time_bound("2025-11-03T14:00:00Z") == at("2025-11-03T14:00:00")
+    assert parse_time_bound("2025-11-03 14:00") == datetime(2025, 11, 3, 14)
+    with pytest.raises(QueryError) as caught:
+        parse_time_bound("last tuesday", "--since")
+    assert str(caught.value) == (
+        "--since: not an ISO 8601 date or datetime: 'last tuesday' "
+        "(expected e.g. 2025-11-03 or 2025-11-03T14:00:00Z)"
+    )
+
+
+def test_limit_keeps_the_latest_events_in_causal_order(tmp_path: Path):
+    """limit=N returns the N latest events, oldest first."""
+    write_project(tmp_path, *(run(lamport=n, agent=f"a{n}") for n in (5, 1, 4, 2, 3)))
+    found = query_project_events(tmp_path, limit=2)
+    assert [e.lamport_clock for e in found] == [4, 5]
+
+
+def test_records_skip_malformed_lines_and_duplicates_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """The raw reader yields each valid event once and reports bad lines by number."""
+    first, second = run(agent="a"), run(agent="b")
+    write_project(tmp_path, first)
+    log = tmp_path / "kitty-specs" / "001-alpha" / EVENTS_FILENAME
+    with log.open("a") as handle:
+        handle.write("{not json\n")
+        handle.write('{"event_id": "01JA0000000000000000000000", "payload": []}\n')
+        handle.write("\n")
+        handle.write(first.to_json() + "\n")  # a merge duplicate
+        handle.write(second.to_json().replace(second.event_id, second.event_id.lower()) + "\n")
+        handle.write(second.to_json() + "\n")  # same id, other spelling
+    with caplog.at_level(logging.WARNING):
+        records = list(iter_project_records(tmp_path))
+    assert [r["payload"]["agent"] for r in records] == ["a", "b"]
+    assert records[1]["event_id"] == second.event_id  # canonical form
+    assert [r.getMessage() for r in caplog.records] == [f"{log}: skipped 2 malformed lines (2, 3)"]
+    store = SimpleJsonStore(log)
+    assert [e.event_id for e in store.iter_events()] == [first.event_id, second.event_id]
+    assert store.last_read is not None
+    assert (store.last_read.duplicates, store.last_read.malformed_lines) == (2, [2, 3])
+
+
+def test_repo_root_is_found_by_walking_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """From a nested folder, the nearest parent with kitty-specs/ or .kittify/ is the project."""
+    (tmp_path / "kitty-specs").mkdir()
+    nested = tmp_path / "src" / "deep"
+    nested.mkdir(parents=True)
+    monkeypatch.chdir(nested)
+    assert resolve_repo_root() == tmp_path.resolve()
+    assert resolve_repo_root(tmp_path / "src") == (tmp_path / "src").resolve()
+    with pytest.raises(QueryError, match=r"--repo: not a directory: .*missing"):
+        resolve_repo_root(tmp_path / "missing")
