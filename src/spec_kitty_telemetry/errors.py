@@ -10,7 +10,9 @@ __all__ = [
     "ClockError",
     "ConfigError",
     "InvalidEventError",
+    "InvalidOptionError",
     "PricingError",
+    "ProjectNotFoundError",
     "QueryError",
     "StoreError",
     "StoreLockTimeout",
@@ -40,6 +42,14 @@ class ClockError(TelemetryError):
 
 class ConfigError(TelemetryError):
     """A project configuration file is unreadable or holds a bad value."""
+
+
+class ProjectNotFoundError(ConfigError):
+    """No spec-kitty project (``kitty-specs/`` or ``.kittify/``) at or above the start folder."""
+
+
+class InvalidOptionError(TelemetryError, ValueError):
+    """A command-line option or argument has a value the command cannot use."""
 
 
 class PricingError(ConfigError):

@@ -16,6 +16,8 @@ from typer.core import TyperGroup
 from ..errors import TelemetryError
 from .cost import cost as _cost_report
 from .cost import register as _register_cost_commands
+from .emit import register as _register_emit_command
+from .run import register as _register_run_command
 
 __all__ = ["app", "main"]
 
@@ -46,6 +48,8 @@ telemetry_app = typer.Typer(add_completion=False)
 app.add_typer(agent_app, name="agent")
 agent_app.add_typer(telemetry_app, name="telemetry")
 _register_cost_commands(telemetry_app)
+_register_emit_command(telemetry_app)
+_register_run_command(telemetry_app)
 
 
 @telemetry_app.callback(invoke_without_command=True)

@@ -1,0 +1,422 @@
+"""Read token usage out of what a coding agent CLI prints about its own run.
+
+Agents report usage in their machine-readable output, each in its own shape
+and units. This module turns each shape into the package's convention: token
+counts are None when not reported (never 0), ``input_tokens`` is the *total*
+input with cache reads and writes as parts of it, and ``reasoning_tokens`` is
+part of ``output_tokens``. Formats understood:
+
+* Claude Code ``--output-format json`` and ``stream-json`` (the ``"type":
+  "result"`` object). Anthropic's ``input_tokens`` excludes cache tokens, so
+  input = uncached + cache read + cache write. Per-model figures come from
+  ``modelUsage`` when present (background models show up only there).
+* Codex ``exec --json`` (JSON Lines). ``turn.completed`` usage is summed over
+  turns; cached input and reasoning output are already inside the totals.
+* Gemini CLI ``--output-format json`` (``stats.models.<model>.tokens``):
+  ``cached`` is inside ``prompt``; ``thoughts`` bill as output.
+
+Anything else yields no usage. Output is read incrementally with bounded
+memory (see :class:`UsageCollector`), so a wrapper can parse while it passes
+bytes through.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+import orjson
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "MAX_LINE_BYTES",
+    "AgentUsage",
+    "ModelUsage",
+    "UsageCollector",
+    "parse_agent_output",
+]
+
+#: Longest single output line kept for parsing; longer lines are passed over.
+MAX_LINE_BYTES: Final = 8 * 1024 * 1024
+#: Largest whole output kept for formats printed as one multi-line JSON document.
+MAX_DOCUMENT_BYTES: Final = 8 * 1024 * 1024
+
+_RESULT_PREVIEW = 200
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    """Usage of one model within an invocation, in the package's token convention."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the breakdown entry stored under ``payload["models"][<model>]``."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "cost_usd": self.cost_usd,
+        }
+
+
+@dataclass(frozen=True)
+class AgentUsage:
+    """What an agent reported about one invocation: totals, per-model figures, its verdict.
+
+    ``models`` is empty when the agent gave no per-model figures. ``agent_error``
+    is set when the agent's own result says the run failed (``is_error``, an
+    error subtype such as ``error_max_turns``, a failed turn) even if its
+    process exited 0.
+    """
+
+    agent: str
+    model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None
+    models: Mapping[str, ModelUsage] = field(default_factory=dict)
+    agent_error: str | None = None
+    num_turns: int | None = None
+
+    def models_payload(self) -> dict[str, dict[str, Any]] | None:
+        """Return the per-model breakdown as stored in an event payload, or None."""
+        if not self.models:
+            return None
+        return {name: usage.to_dict() for name, usage in self.models.items()}
+
+
+def parse_agent_output(output: bytes | str) -> AgentUsage | None:
+    """Return the usage an agent reported in ``output``, or None if none is recognised."""
+    collector = UsageCollector()
+    collector.feed(output.encode() if isinstance(output, str) else output)
+    return collector.result()
+
+
+class UsageCollector:
+    """Finds usage in an agent's output as it streams past, holding little of it.
+
+    Feed it chunks in order, then call :meth:`result`. It keeps the current
+    partial line (at most ``max_line_bytes``; a longer line is skipped) and,
+    for agents that print one multi-line JSON document, the whole output while
+    it is at most ``max_document_bytes``. Everything else is parsed and
+    dropped, so memory stays bounded however much the agent prints.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        max_document_bytes: int = MAX_DOCUMENT_BYTES,
+    ) -> None:
+        self.max_line_bytes = max_line_bytes
+        self.max_document_bytes = max_document_bytes
+        self._line = bytearray()
+        self._skipping_line = False
+        self._document: bytearray | None = bytearray()
+        self._claude_result: dict[str, Any] | None = None
+        self._claude_init_model: str | None = None
+        self._codex_turns: list[Mapping[str, Any]] = []
+        self._codex_failure: str | None = None
+        self._gemini: dict[str, Any] | None = None
+
+    @property
+    def buffered_bytes(self) -> int:
+        """How many bytes of output the collector is holding right now."""
+        return len(self._line) + (len(self._document) if self._document is not None else 0)
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next piece of output."""
+        if not chunk:
+            return
+        if self._document is not None:
+            if len(self._document) + len(chunk) <= self.max_document_bytes:
+                self._document += chunk
+            else:
+                self._document = None  # too big to be a result document worth holding
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            if end < 0:
+                self._extend_line(chunk[start:])
+                return
+            self._extend_line(chunk[start:end])
+            self._finish_line()
+            start = end + 1
+
+    def result(self) -> AgentUsage | None:
+        """Return the usage found in the output, or None; call once the output has ended.
+
+        A last line without a trailing newline counts.
+        """
+        self._finish_line()
+        return self._usage()
+
+    # -- internals ----------------------------------------------------------
+
+    def _extend_line(self, piece: bytes) -> None:
+        if self._skipping_line:
+            return
+        if len(self._line) + len(piece) > self.max_line_bytes:
+            self._line.clear()
+            self._skipping_line = True
+        else:
+            self._line += piece
+
+    def _finish_line(self) -> None:
+        if not self._skipping_line:
+            self._consider_line(bytes(self._line))
+        self._line.clear()
+        self._skipping_line = False
+
+    def _consider_line(self, line: bytes) -> None:
+        text = line.strip()
+        if not (text.startswith(b"{") and text.endswith(b"}")):
+            return
+        if b'"type"' not in text and b'"stats"' not in text:
+            return
+        try:
+            obj = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(obj, dict):
+            self._consider_object(obj)
+
+    def _consider_object(self, obj: dict[str, Any]) -> None:
+        kind = obj.get("type")
+        if kind == "result" and any(k in obj for k in ("usage", "modelUsage", "total_cost_usd")):
+            self._claude_result = obj
+        elif kind == "system" and obj.get("subtype") == "init":
+            model = obj.get("model")
+            if isinstance(model, str) and model:
+                self._claude_init_model = model
+        elif kind == "turn.completed" and isinstance(obj.get("usage"), dict):
+            self._codex_turns.append(obj["usage"])
+        elif kind in ("turn.failed", "error"):
+            self._codex_failure = _codex_error(obj)
+        elif _gemini_models(obj) is not None or _gemini_error(obj):
+            self._gemini = obj
+
+    def _usage(self) -> AgentUsage | None:
+        if self._claude_result is None and not self._codex_turns and self._gemini is None:
+            self._read_document()
+        if self._claude_result is not None:
+            return _claude_usage(self._claude_result, self._claude_init_model)
+        if self._codex_turns or self._codex_failure is not None:
+            return _codex_usage(self._codex_turns, self._codex_failure)
+        if self._gemini is not None:
+            return _gemini_usage(self._gemini)
+        return None
+
+    def _read_document(self) -> None:
+        """Parse the whole output as one JSON document (a pretty-printed result)."""
+        if not self._document:
+            return
+        text = bytes(self._document)
+        brace = text.find(b"{")
+        if brace < 0:
+            return
+        try:
+            obj = orjson.loads(text[brace:])
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(obj, dict):
+            self._consider_object(obj)
+
+
+# -- format readers ----------------------------------------------------------
+
+
+def _count(value: object) -> int | None:
+    """Return a reported token count, or None when absent or not a whole number >= 0."""
+    if type(value) is int and value >= 0:
+        return value
+    return None
+
+
+def _money(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
+
+
+def _sum(values: Iterable[int | None]) -> int | None:
+    """Sum of counts; unknown if any part is unknown."""
+    total = 0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
+
+
+def _sum_money(values: Iterable[float | None]) -> float | None:
+    items = list(values)
+    if not items or any(v is None for v in items):
+        return None
+    return sum(v for v in items if v is not None)
+
+
+def _main_model(models: Mapping[str, ModelUsage]) -> str | None:
+    """Pick the model that did most of the work: highest cost, then most tokens."""
+
+    def weight(name: str) -> tuple[float, int]:
+        usage = models[name]
+        tokens = (usage.input_tokens or 0) + (usage.output_tokens or 0)
+        return (usage.cost_usd or 0.0, tokens)
+
+    return max(models, key=weight) if models else None
+
+
+def _with_models(agent: str, models: dict[str, ModelUsage], **fields: Any) -> AgentUsage:
+    """Build an AgentUsage whose totals are the sums over ``models``."""
+    parts = list(models.values())
+    return AgentUsage(
+        agent=agent,
+        model=_main_model(models),
+        input_tokens=_sum(m.input_tokens for m in parts),
+        output_tokens=_sum(m.output_tokens for m in parts),
+        cache_read_tokens=_sum(m.cache_read_tokens for m in parts),
+        cache_write_tokens=_sum(m.cache_write_tokens for m in parts),
+        reasoning_tokens=_sum(m.reasoning_tokens for m in parts),
+        cost_usd=_sum_money(m.cost_usd for m in parts),
+        models=models,
+        **fields,
+    )
+
+
+def _claude_usage(result: dict[str, Any], init_model: str | None) -> AgentUsage:
+    subtype = result.get("subtype")
+    agent_error: str | None = None
+    if isinstance(subtype, str) and subtype.startswith("error"):
+        agent_error = subtype
+    elif result.get("is_error") is True:
+        text = result.get("result")
+        detail = text[:_RESULT_PREVIEW] if isinstance(text, str) and text else "no detail"
+        agent_error = f"is_error: {detail}"
+    reported_cost = _money(result.get("total_cost_usd"))
+    turns = _count(result.get("num_turns"))
+
+    models: dict[str, ModelUsage] = {}
+    model_usage = result.get("modelUsage")
+    if isinstance(model_usage, dict):
+        for name, figures in model_usage.items():
+            if isinstance(name, str) and name and isinstance(figures, dict):
+                models[name] = _claude_tokens(
+                    figures.get("inputTokens"),
+                    figures.get("cacheReadInputTokens"),
+                    figures.get("cacheCreationInputTokens"),
+                    figures.get("outputTokens"),
+                    cost=_money(figures.get("costUSD")),
+                )
+    if models:
+        usage = _with_models("claude", models, agent_error=agent_error, num_turns=turns)
+        if reported_cost is not None:
+            usage = replace(usage, cost_usd=reported_cost)
+        return usage
+
+    raw = result.get("usage")
+    raw = raw if isinstance(raw, dict) else {}
+    totals = _claude_tokens(
+        raw.get("input_tokens"),
+        raw.get("cache_read_input_tokens"),
+        raw.get("cache_creation_input_tokens"),
+        raw.get("output_tokens"),
+        cost=reported_cost,
+    )
+    return AgentUsage(
+        agent="claude",
+        model=init_model,
+        input_tokens=totals.input_tokens,
+        output_tokens=totals.output_tokens,
+        cache_read_tokens=totals.cache_read_tokens,
+        cache_write_tokens=totals.cache_write_tokens,
+        cost_usd=reported_cost,
+        agent_error=agent_error,
+        num_turns=turns,
+    )
+
+
+def _claude_tokens(
+    uncached: object, cache_read: object, cache_write: object, output: object, *, cost: float | None
+) -> ModelUsage:
+    """Anthropic counts input without cache tokens; ours is the total input."""
+    read, write = _count(cache_read), _count(cache_write)
+    return ModelUsage(
+        input_tokens=_sum((_count(uncached), read, write)),
+        output_tokens=_count(output),
+        cache_read_tokens=read,
+        cache_write_tokens=write,
+        cost_usd=cost,
+    )
+
+
+def _codex_error(obj: Mapping[str, Any]) -> str:
+    error = obj.get("error")
+    message = error.get("message") if isinstance(error, dict) else obj.get("message")
+    kind = str(obj.get("type"))
+    return f"{kind}: {message}" if isinstance(message, str) and message else kind
+
+
+def _codex_usage(turns: list[Mapping[str, Any]], failure: str | None) -> AgentUsage:
+    def total(key: str) -> int | None:
+        if not turns:
+            return None
+        return _sum(_count(turn.get(key)) for turn in turns)
+
+    return AgentUsage(
+        agent="codex",
+        input_tokens=total("input_tokens"),
+        output_tokens=total("output_tokens"),
+        cache_read_tokens=total("cached_input_tokens"),
+        reasoning_tokens=total("reasoning_output_tokens"),
+        agent_error=failure,
+        num_turns=len(turns) if turns else None,
+    )
+
+
+def _gemini_models(obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    stats = obj.get("stats")
+    models = stats.get("models") if isinstance(stats, dict) else None
+    return models if isinstance(models, dict) else None
+
+
+def _gemini_error(obj: Mapping[str, Any]) -> bool:
+    return "type" not in obj and isinstance(obj.get("error"), dict)
+
+
+def _gemini_usage(obj: dict[str, Any]) -> AgentUsage:
+    error = obj.get("error")
+    agent_error: str | None = None
+    if isinstance(error, dict):
+        message = error.get("message")
+        agent_error = message if isinstance(message, str) and message else "error"
+    models: dict[str, ModelUsage] = {}
+    for name, figures in (_gemini_models(obj) or {}).items():
+        tokens = figures.get("tokens") if isinstance(figures, dict) else None
+        if not (isinstance(name, str) and name and isinstance(tokens, dict)):
+            continue
+        thoughts = _count(tokens.get("thoughts"))
+        models[name] = ModelUsage(
+            input_tokens=_count(tokens.get("prompt")),
+            output_tokens=_sum((_count(tokens.get("candidates")), thoughts)),
+            cache_read_tokens=_count(tokens.get("cached")),
+            reasoning_tokens=thoughts,
+        )
+    if not models:
+        return AgentUsage(agent="gemini", agent_error=agent_error)
+    return _with_models("gemini", models, agent_error=agent_error)

@@ -1,0 +1,185 @@
+"""``spec-kitty agent telemetry emit``: its options, parsing and output, without typer.
+
+Slash-command templates run ``emit`` at the end of every phase, so its start-up
+time is paid over and over. This module is the one definition of the command
+and needs only argparse and the pydantic-free emit path; the console script
+(``spec_kitty_telemetry.__main__``) runs it directly, and the typer app lists
+it (``cli/emit.py``) and hands it its arguments, so both routes behave alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final, NoReturn, TextIO
+
+from ._records import execution_payload
+from .config import load_config
+from .emit import EVENTS_FILENAME, emit_execution_record
+from .errors import InvalidOptionError, TelemetryError
+from .integration import ROLES, feature_dir_for
+
+__all__ = ["PROG", "SUMMARY", "build_parser", "main"]
+
+PROG: Final = "spec-kitty agent telemetry emit"
+#: The one-line help shown in ``spec-kitty agent telemetry --help``.
+SUMMARY: Final = "Record one agent invocation (for templates that call it after each phase)."
+
+_DESCRIPTION = f"""\
+{SUMMARY}
+
+Appends one ExecutionEvent to kitty-specs/<feature>/execution.events.jsonl.
+Options left out are stored as null (unknown), never as 0. Token counts follow
+one convention: --input-tokens is the TOTAL input, cache reads and writes
+included; --cache-read-tokens and --cache-write-tokens are parts of it, and
+--reasoning-tokens is part of --output-tokens.
+
+Exit codes: 0 when recorded, and also when recording failed for a reason other
+than the input (a read-only directory...): a warning is printed and the phase
+goes on. 2 for invalid input, in which case nothing is written."""
+
+_EPILOG = """\
+examples:
+  spec-kitty agent telemetry emit --feature 001-login --role implementer \\
+      --agent claude --model claude-sonnet-4-5 --wp-id WP01 \\
+      --input-tokens 48210 --output-tokens 3120 --cost-usd 0.19 --duration-ms 95400
+  spec-kitty agent telemetry emit --feature 001-login --role reviewer \\
+      --agent codex --failure --error "tests failed" --json"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are TelemetryErrors, reported like every command's."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InvalidOptionError(message)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _money(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an amount in USD, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite amount >= 0, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser that defines every ``emit`` option."""
+    parser = _Parser(
+        prog=PROG,
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--feature", required=True, help="feature slug, e.g. 001-login (its kitty-specs folder)")
+    add("--role", required=True, choices=ROLES, help="the role the agent played")
+    add("--agent", required=True, help="the agent CLI, e.g. claude, codex, gemini")
+    add("--model", help="the model the agent used")
+    add("--wp-id", help="the work package, e.g. WP01")
+    for name, what in (
+        ("--input-tokens", "total input tokens, cache reads and writes included"),
+        ("--output-tokens", "output tokens, reasoning included"),
+        ("--cache-read-tokens", "input tokens read from the prompt cache"),
+        ("--cache-write-tokens", "input tokens written to the prompt cache"),
+        ("--reasoning-tokens", "output tokens spent on reasoning"),
+    ):
+        add(name, type=_count, metavar="N", help=what)
+    add("--cost-usd", type=_money, metavar="USD", help="cost the agent reported")
+    add("--duration-ms", type=_count, default=0, metavar="MS", help="wall time (default 0)")
+    outcome = parser.add_mutually_exclusive_group()
+    outcome.add_argument(
+        "--success", dest="success", action="store_true", default=True, help="it succeeded"
+    )
+    outcome.add_argument("--failure", dest="success", action="store_false", help="it failed")
+    add("--error", help="what went wrong (with --failure)")
+    add("--json", action="store_true", help='print {"result": "ok"|"error", ...} as JSON')
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
+    """Run ``emit`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    out = stdout if stdout is not None else sys.stdout
+    try:
+        args = build_parser().parse_args(argv)
+        fields: dict[str, Any] = {
+            "wp_id": args.wp_id,
+            "agent": args.agent,
+            "role": args.role,
+            "model": args.model,
+            "input_tokens": args.input_tokens,
+            "output_tokens": args.output_tokens,
+            "cache_read_tokens": args.cache_read_tokens,
+            "cache_write_tokens": args.cache_write_tokens,
+            "reasoning_tokens": args.reasoning_tokens,
+            "cost_usd": args.cost_usd,
+            "duration_ms": args.duration_ms,
+            "success": args.success,
+            "error": args.error,
+            "exit_code": None,
+        }
+        execution_payload(**fields)  # invalid input stops here, before anything is written
+        feature_dir = feature_dir_for(args.feature)
+        node_id = load_config(feature_dir.parent.parent).node_id
+    except TelemetryError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+
+    with _CapturedWarnings() as warnings:
+        record = emit_execution_record(feature_dir, args.feature, node_id=node_id, **fields)
+    if record is None:
+        reason = warnings.text() or "the event could not be stored"
+        print(f"Warning: {reason}", file=sys.stderr)
+        if args.json:
+            _print_json(out, {"result": "error", "error": reason})
+        return 0
+    if args.json:
+        _print_json(out, {"result": "ok", "event": record})
+    else:
+        print(
+            f"Recorded {record['event_type']} {record['event_id']} in "
+            f"{Path('kitty-specs') / args.feature / EVENTS_FILENAME}",
+            file=out,
+        )
+    return 0
+
+
+def _print_json(out: TextIO, document: dict[str, Any]) -> None:
+    print(json.dumps(document, sort_keys=True), file=out)
+
+
+class _CapturedWarnings(logging.Handler):
+    """Collects the emitter's warning so the command can report it once, its own way."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self._logger = logging.getLogger("spec_kitty_telemetry")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def text(self) -> str:
+        return "; ".join(self.messages)
+
+    def __enter__(self) -> _CapturedWarnings:
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._logger.removeHandler(self)

@@ -1,0 +1,315 @@
+"""Hooks an orchestrator calls around each agent invocation.
+
+An orchestrator that already knows what an invocation did builds an
+:class:`InvocationResult` and calls :func:`record_invocation`. One that would
+rather not time things itself wraps the invocation in :func:`track_invocation`
+(a context manager and a decorator). Both are fire-and-forget like the
+emitter underneath: a problem recording the event is logged as a warning and
+never raised into the orchestrator.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
+
+from .config import find_project_root, load_config
+from .emit import emit_execution_record
+from .errors import InvalidOptionError, ProjectNotFoundError
+
+if TYPE_CHECKING:
+    from .agent_usage import AgentUsage
+
+__all__ = [
+    "ROLES",
+    "InvocationResult",
+    "current_invocation",
+    "feature_dir_for",
+    "node_id_for",
+    "record_invocation",
+    "track_invocation",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The roles an agent plays in a spec-kitty workflow; the CLI accepts only these.
+ROLES: Final = ("specifier", "planner", "implementer", "reviewer", "merger")
+
+#: Where feature directories live, relative to the project root.
+SPECS_DIR: Final = "kitty-specs"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_current: ContextVar[InvocationResult | None] = ContextVar("current_invocation", default=None)
+
+
+@dataclass
+class InvocationResult:
+    """What one agent invocation did; everything but ``agent`` and ``role`` is optional.
+
+    Token counts follow the package convention (None = not reported;
+    ``input_tokens`` includes cache reads and writes). ``models`` is the
+    per-model breakdown when several models served the invocation, keyed by
+    model name (see :meth:`AgentUsage.models_payload
+    <spec_kitty_telemetry.agent_usage.AgentUsage.models_payload>`). ``extra``
+    is stored in the event payload as given.
+    """
+
+    agent: str
+    role: str
+    wp_id: str | None = None
+    model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None
+    duration_seconds: float | None = None
+    success: bool = True
+    exit_code: int | None = None
+    error: str | None = None
+    models: dict[str, dict[str, Any]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def apply_usage(self, usage: AgentUsage) -> None:
+        """Take what the agent reported about itself; fields it did not report are kept.
+
+        The agent's model name replaces one set beforehand (it is the exact
+        name pricing needs, where an orchestrator often holds an alias). If
+        the agent's own result says the run failed, ``success`` becomes False
+        and ``error`` says why.
+        """
+        if usage.model is not None:
+            self.model = usage.model
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+            "cost_usd",
+        ):
+            value = getattr(usage, name)
+            if value is not None:
+                setattr(self, name, value)
+        models = usage.models_payload()
+        if models is not None:
+            self.models = models
+        if usage.num_turns is not None:
+            self.extra["num_turns"] = usage.num_turns
+        if usage.agent_error is not None:
+            self.success = False
+            self.error = usage.agent_error
+
+
+def record_invocation(
+    feature_dir: str | Path,
+    feature_slug: str,
+    result: InvocationResult,
+    *,
+    node_id: str | None = None,
+    causation_id: str | None = None,
+) -> dict[str, Any] | None:
+    """Record ``result`` as an ``ExecutionEvent`` in the feature's log; return the record.
+
+    Never raises. ``duration_seconds`` is stored as whole milliseconds
+    (rounded; 0 when unknown, as the payload requires a number). ``node_id``
+    defaults to the project's ``.kittify/telemetry.yaml`` setting. When the
+    event cannot be recorded, one warning is logged and None returned.
+    """
+    try:
+        seconds = result.duration_seconds
+        extra = dict(result.extra)
+        if result.models is not None:
+            extra["models"] = result.models
+        return emit_execution_record(
+            feature_dir,
+            feature_slug,
+            result.wp_id,
+            result.agent,
+            result.role,
+            model=result.model,
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+            cache_read_tokens=result.cache_read_tokens,
+            cache_write_tokens=result.cache_write_tokens,
+            reasoning_tokens=result.reasoning_tokens,
+            cost_usd=result.cost_usd,
+            duration_ms=0 if seconds is None else round(seconds * 1000),
+            success=result.success,
+            error=result.error,
+            exit_code=result.exit_code,
+            node_id=node_id if node_id is not None else node_id_for(feature_dir),
+            causation_id=causation_id,
+            **extra,
+        )
+    except Exception as exc:  # noqa: BLE001 - telemetry must not break its host
+        logger.warning(
+            "telemetry: invocation of %r for %r not recorded: %s",
+            getattr(result, "agent", None),
+            feature_slug,
+            exc,
+        )
+        return None
+
+
+def current_invocation() -> InvocationResult | None:
+    """Return the result of the innermost :func:`track_invocation` block running now, if any.
+
+    Code deep inside a tracked block (or a decorated function) sets usage on it
+    without the handle being passed down.
+    """
+    return _current.get()
+
+
+class track_invocation:  # a class named like a function: it is used as `with track_invocation()`
+    """Time a block (or each call of a function) and record it as one invocation.
+
+    As a context manager it yields an :class:`InvocationResult` to fill in
+    (usage, model, exit code); on exit it sets ``duration_seconds`` to the
+    block's wall time and records the event, whether the block succeeded or
+    not. An exception leaving the block is recorded (``success=False``,
+    ``error="<Type>: <message>"``) and re-raised unchanged. As a decorator,
+    each call is tracked separately; the function reaches its result through
+    :func:`current_invocation`. Works on ``async def`` functions too.
+
+    Example::
+
+        with track_invocation(feature_dir, "001-login", agent="claude",
+                              role="implementer", wp_id="WP01") as result:
+            proc = subprocess.run(command, capture_output=True)
+            result.exit_code = proc.returncode
+            result.success = proc.returncode == 0
+    """
+
+    def __init__(
+        self,
+        feature_dir: str | Path,
+        feature_slug: str,
+        *,
+        agent: str,
+        role: str,
+        wp_id: str | None = None,
+        model: str | None = None,
+        node_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> None:
+        self.feature_dir = feature_dir
+        self.feature_slug = feature_slug
+        self.agent = agent
+        self.role = role
+        self.wp_id = wp_id
+        self.model = model
+        self.node_id = node_id
+        self.causation_id = causation_id
+        self._active: list[tuple[InvocationResult, float, Token[InvocationResult | None]]] = []
+
+    def __enter__(self) -> InvocationResult:
+        """Start timing; return the result to fill in."""
+        result = InvocationResult(
+            agent=self.agent, role=self.role, wp_id=self.wp_id, model=self.model
+        )
+        self._active.append((result, time.monotonic(), _current.set(result)))
+        return result
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Record the invocation; never swallows the block's exception."""
+        result, started, token = self._active.pop()
+        result.duration_seconds = time.monotonic() - started
+        with suppress(ValueError):  # exited in another context than entered: nothing to restore
+            _current.reset(token)
+        if exc is not None:
+            result.success = False
+            message = str(exc)
+            name = type(exc).__name__
+            result.error = f"{name}: {message}" if message else name
+        record_invocation(
+            self.feature_dir,
+            self.feature_slug,
+            result,
+            node_id=self.node_id,
+            causation_id=self.causation_id,
+        )
+
+    def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
+        """Track every call of ``func`` as its own invocation."""
+        if inspect.iscoroutinefunction(func):
+            coroutine_function = cast(Callable[P, Awaitable[Any]], func)
+
+            @functools.wraps(func)
+            async def tracked_coroutine(*args: P.args, **kwargs: P.kwargs) -> Any:
+                with self._fresh():
+                    return await coroutine_function(*args, **kwargs)
+
+            return cast(Callable[P, R], tracked_coroutine)
+
+        @functools.wraps(func)
+        def tracked(*args: P.args, **kwargs: P.kwargs) -> R:
+            with self._fresh():
+                return func(*args, **kwargs)
+
+        return tracked
+
+    def _fresh(self) -> track_invocation:
+        return track_invocation(
+            self.feature_dir,
+            self.feature_slug,
+            agent=self.agent,
+            role=self.role,
+            wp_id=self.wp_id,
+            model=self.model,
+            node_id=self.node_id,
+            causation_id=self.causation_id,
+        )
+
+
+def node_id_for(feature_dir: str | Path) -> str:
+    """Return the ``node_id`` configured for the project holding ``feature_dir``.
+
+    Never raises: a missing or broken ``.kittify/telemetry.yaml`` gives the
+    default (a broken one with a warning), so recording still happens.
+    """
+    default = "cli"
+    try:
+        root = find_project_root(feature_dir)
+        return default if root is None else load_config(root).node_id
+    except Exception as exc:  # noqa: BLE001 - a bad config must not stop recording
+        logger.warning("telemetry: using node_id %r: %s", default, exc)
+        return default
+
+
+def feature_dir_for(feature: str, start: str | Path | None = None) -> Path:
+    """Return ``<project root>/kitty-specs/<feature>`` for the project at or above ``start``.
+
+    Raises InvalidOptionError for a feature name that is not a plain directory
+    name, and ProjectNotFoundError when no folder at or above ``start`` (the
+    working directory by default) holds ``kitty-specs/`` or ``.kittify/``.
+    """
+    name = feature.strip()
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise InvalidOptionError(
+            f"--feature: expected a feature folder name like 001-login, got {feature!r}"
+        )
+    root = find_project_root(start)
+    if root is None:
+        here = Path(start if start is not None else Path.cwd()).resolve()
+        raise ProjectNotFoundError(
+            f"no spec-kitty project (a folder with kitty-specs/ or .kittify/) at or above {here}"
+        )
+    return root / SPECS_DIR / name

@@ -1,0 +1,221 @@
+"""Run one agent command, pass its output through, and record what it did.
+
+The library side of ``spec-kitty agent telemetry run``. The command's stdin
+and stderr are its own (inherited); its stdout goes through a pipe that is
+copied to ours chunk by chunk as it arrives while
+:class:`~spec_kitty_telemetry.agent_usage.UsageCollector` reads usage out of
+it with bounded memory. The wrapper exits with the command's exit code:
+telemetry never changes the outcome.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+
+from .agent_usage import AgentUsage, UsageCollector
+from .errors import InvalidOptionError
+from .integration import InvocationResult, record_invocation
+
+__all__ = ["COMMAND_NOT_STARTED", "RunOutcome", "model_from_command", "run_agent"]
+
+#: Exit code when the command cannot be started at all (as shells use for "not found").
+COMMAND_NOT_STARTED: Final = 127
+
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a wrapped command ended and what was recorded about it.
+
+    ``exit_code`` is what the wrapper should exit with: the command's own
+    code, 128 + N when signal N killed it, or 127 when it could not start.
+    ``record`` is the stored event, None if recording failed (it was logged).
+    """
+
+    exit_code: int
+    started: bool
+    result: InvocationResult
+    usage: AgentUsage | None
+    record: dict[str, Any] | None
+
+
+def run_agent(
+    command: Sequence[str],
+    *,
+    feature_dir: str | Path,
+    feature_slug: str,
+    role: str,
+    wp_id: str | None = None,
+    agent: str | None = None,
+    model: str | None = None,
+    node_id: str | None = None,
+    output: IO[bytes] | None = None,
+) -> RunOutcome:
+    """Run ``command``, copy its stdout to ``output`` (our stdout), record one ExecutionEvent.
+
+    The event's agent is ``agent``, else the one whose output format was
+    recognised, else the program's name; its model is the one the agent
+    reported, else ``model``, else the command's own ``-m``/``--model``.
+    ``success`` is True only when the command exited 0 and its own result did
+    not report an error. Raises InvalidOptionError for an empty command; every
+    failure of the command itself is an outcome, not an exception.
+    """
+    if not command:
+        raise InvalidOptionError("no command to run: give it after --, e.g. -- claude -p '...'")
+    argv = list(command)
+    _flush_stdio()
+    write = _writer_to(output)
+    collector = UsageCollector()
+    started_at = time.monotonic()
+    try:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        result = InvocationResult(
+            agent=agent or Path(argv[0]).name or argv[0],
+            role=role,
+            wp_id=wp_id,
+            model=model or model_from_command(argv),
+            duration_seconds=time.monotonic() - started_at,
+            success=False,
+            exit_code=COMMAND_NOT_STARTED,
+            error=f"cannot start {argv[0]!r}: {reason}",
+        )
+        record = record_invocation(feature_dir, feature_slug, result, node_id=node_id)
+        return RunOutcome(COMMAND_NOT_STARTED, False, result, None, record)
+
+    with _signals_forwarded_to(process):
+        _pump(process, write, collector.feed)
+        returncode = process.wait()
+    duration = time.monotonic() - started_at
+
+    usage = collector.result()
+    exit_code = returncode if returncode >= 0 else 128 - returncode
+    result = InvocationResult(
+        agent=agent or (usage.agent if usage else None) or Path(argv[0]).name or argv[0],
+        role=role,
+        wp_id=wp_id,
+        model=model or model_from_command(argv),
+        duration_seconds=duration,
+        exit_code=exit_code,
+        success=returncode == 0,
+    )
+    if usage is not None:
+        result.apply_usage(usage)
+    if returncode != 0 and result.error is None:
+        result.error = _failure(returncode)
+    record = record_invocation(feature_dir, feature_slug, result, node_id=node_id)
+    return RunOutcome(exit_code, True, result, usage, record)
+
+
+def model_from_command(argv: Sequence[str]) -> str | None:
+    """Return the model named by the command's ``-m X``, ``--model X`` or ``--model=X``."""
+    for index, arg in enumerate(argv[1:], start=1):
+        if arg == "--":
+            break
+        if arg in ("-m", "--model") and index + 1 < len(argv):
+            return argv[index + 1] or None
+        if arg.startswith("--model="):
+            return arg.removeprefix("--model=") or None
+    return None
+
+
+def _pump(
+    process: subprocess.Popen[bytes],
+    write: Callable[[bytes], None],
+    parse: Callable[[bytes], None],
+) -> None:
+    """Copy the child's stdout with ``write`` as it arrives, parsing each chunk on the way."""
+    assert process.stdout is not None
+    source = process.stdout.fileno()
+    try:
+        while True:
+            chunk = os.read(source, _CHUNK)
+            if not chunk:
+                return
+            try:
+                write(chunk)
+            except BrokenPipeError:
+                # Our reader went away (`run ... | head`). Closing our end gives
+                # the agent the same broken pipe it would have met unwrapped.
+                return
+            parse(chunk)
+    finally:
+        process.stdout.close()
+
+
+def _writer_to(output: IO[bytes] | None) -> Callable[[bytes], None]:
+    """Return a function writing straight through to ``output`` (default: fd 1, unbuffered).
+
+    Writing to the file descriptor leaves nothing in Python's buffers, so a
+    reader that goes away cannot cause a second error when the wrapper exits.
+    """
+    if output is not None:
+
+        def write_stream(chunk: bytes) -> None:
+            output.write(chunk)
+            output.flush()
+
+        return write_stream
+
+    def write_fd(chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(1, view) :]
+
+    return write_fd
+
+
+def _failure(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"killed by {name}"
+    return f"exit code {returncode}"
+
+
+def _flush_stdio() -> None:
+    """Put anything we printed before the agent's output, not after it."""
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+
+
+@contextmanager
+def _signals_forwarded_to(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """While the agent runs, let it handle Ctrl-C and pass termination requests on.
+
+    Ctrl-C reaches the whole foreground process group, the agent included, so
+    the wrapper ignores it and waits to report how the agent ended (as shells
+    do). SIGTERM and SIGHUP sent to the wrapper alone are forwarded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def forward(signum: int, _frame: object) -> None:
+        with suppress(OSError):
+            process.send_signal(signum)
+
+    wanted: dict[int, Any] = {signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: forward}
+    if hasattr(signal, "SIGHUP"):
+        wanted[signal.SIGHUP] = forward
+    previous = {signum: signal.signal(signum, handler) for signum, handler in wanted.items()}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

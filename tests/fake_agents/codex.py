@@ -1,0 +1,47 @@
+"""Prints what ``codex exec --json ...`` prints (JSON Lines, no model, no cost).
+
+Test controls: --fake-turns N, --fake-fail (a failed turn and exit 1).
+"""
+
+import argparse
+import json
+import sys
+
+parser = argparse.ArgumentParser()
+parser.add_argument("command", choices=["exec"])
+parser.add_argument("--json", action="store_true")
+parser.add_argument("-m", "--model")
+parser.add_argument("--fake-turns", type=int, default=2)
+parser.add_argument("--fake-fail", action="store_true")
+parser.add_argument("prompt", nargs="?")
+args = parser.parse_intermixed_args()
+
+
+def line(obj):
+    print(json.dumps(obj), flush=True)
+
+
+line({"type": "thread.started", "thread_id": "0199a213-81c0-7800-8aa1-bbab2a035a53"})
+for turn in range(args.fake_turns):
+    line({"type": "turn.started"})
+    line(
+        {
+            "type": "item.completed",
+            "item": {"id": f"item_{turn}", "type": "agent_message", "text": "usage: fine"},
+        }
+    )
+    line(
+        {
+            "type": "turn.completed",
+            "usage": {
+                "input_tokens": 10000 * (turn + 1),
+                "cached_input_tokens": 4000 * (turn + 1),
+                "output_tokens": 500 * (turn + 1),
+                "reasoning_output_tokens": 200 * (turn + 1),
+            },
+        }
+    )
+if args.fake_fail:
+    line({"type": "turn.started"})
+    line({"type": "turn.failed", "error": {"message": "stream disconnected"}})
+    sys.exit(1)

@@ -1,0 +1,38 @@
+"""Prints what ``gemini -p ... --output-format json`` prints (one indented document)."""
+
+import argparse
+import json
+
+parser = argparse.ArgumentParser()
+parser.add_argument("-p", "--prompt", default="")
+parser.add_argument("--output-format", default="text")
+parser.add_argument("-m", "--model", default="gemini-2.5-pro")
+args = parser.parse_args()
+
+
+def model_stats(prompt, candidates, cached, thoughts, tool):
+    return {
+        "api": {"totalRequests": 2, "totalErrors": 0, "totalLatencyMs": 8123},
+        "tokens": {
+            "prompt": prompt,
+            "candidates": candidates,
+            "total": prompt + candidates + thoughts + tool,
+            "cached": cached,
+            "thoughts": thoughts,
+            "tool": tool,
+        },
+    }
+
+
+document = {
+    "response": f"Answer to: {args.prompt}",
+    "stats": {
+        "models": {
+            args.model: model_stats(30000, 1200, 12000, 800, 0),
+            "gemini-2.5-flash-lite": model_stats(2000, 40, 0, 0, 0),
+        },
+        "tools": {"totalCalls": 1, "totalSuccess": 1, "totalFail": 0},
+        "files": {"totalLinesAdded": 3, "totalLinesRemoved": 1},
+    },
+}
+print(json.dumps(document, indent=2))

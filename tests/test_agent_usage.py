@@ -1,0 +1,256 @@
+"""Usage extraction from each agent CLI's output format."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from fake_agents import agent
+from spec_kitty_telemetry.agent_usage import (
+    AgentUsage,
+    ModelUsage,
+    UsageCollector,
+    parse_agent_output,
+)
+
+
+def output_of(*command: str) -> bytes:
+    return subprocess.run(list(command), capture_output=True, check=False).stdout
+
+
+SONNET = "claude-sonnet-4-5-20250929"
+HAIKU = "claude-haiku-4-5-20251001"
+SONNET_USAGE = ModelUsage(
+    input_tokens=25120,  # 120 uncached + 20000 cache read + 5000 cache write
+    output_tokens=900,
+    cache_read_tokens=20000,
+    cache_write_tokens=5000,
+    cost_usd=0.1134,
+)
+
+
+def test_claude_json_input_tokens_include_cache_reads_and_writes() -> None:
+    """Anthropic's uncached input_tokens become our total: uncached + cache read + cache write."""
+    usage = parse_agent_output(output_of(*agent("claude", "-p", "hi", "--output-format", "json")))
+    assert usage == AgentUsage(
+        agent="claude",
+        model=SONNET,
+        input_tokens=25120,
+        output_tokens=900,
+        cache_read_tokens=20000,
+        cache_write_tokens=5000,
+        reasoning_tokens=None,
+        cost_usd=0.1134,
+        models={SONNET: SONNET_USAGE},
+        agent_error=None,
+        num_turns=4,
+    )
+
+
+def test_claude_multi_model_totals_sum_models_and_cost_is_the_reported_total() -> None:
+    """Background models: totals sum modelUsage, the costlier model is main, cost as reported."""
+    out = output_of(*agent("claude", "--output-format", "json", "--fake-multi-model"))
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert usage.model == SONNET
+    assert usage.input_tokens == 25120 + 800
+    assert usage.output_tokens == 950
+    assert usage.cache_read_tokens == 20000
+    assert usage.cache_write_tokens == 5000
+    assert usage.cost_usd == 0.1145
+    assert usage.models_payload() == {
+        SONNET: SONNET_USAGE.to_dict(),
+        HAIKU: {
+            "input_tokens": 800,
+            "output_tokens": 50,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 0,
+            "reasoning_tokens": None,
+            "cost_usd": 0.0011,
+        },
+    }
+
+
+def test_claude_stream_json_reads_the_final_result_line() -> None:
+    """stream-json: the last ``type: result`` line gives usage; assistant lines are not summed."""
+    out = output_of(*agent("claude", "--output-format", "stream-json"))
+    assert len(out.splitlines()) == 3
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert (usage.input_tokens, usage.output_tokens, usage.cost_usd) == (25120, 900, 0.1134)
+    assert usage.model == SONNET
+
+
+def test_claude_without_model_usage_falls_back_to_usage_block_and_init_model() -> None:
+    """Without modelUsage, totals come from ``usage`` and the model from the init line."""
+    out = output_of(
+        *agent("claude", "--output-format", "stream-json", "--fake-no-model-usage", "--model", "m1")
+    )
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert usage.model == "m1"
+    assert usage.models == {}
+    assert usage.models_payload() is None
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens) == (
+        25120,
+        20000,
+        5000,
+    )
+    assert usage.cost_usd == 0.1134
+
+
+def test_claude_pretty_printed_json_is_read_as_one_document() -> None:
+    """An indented (multi-line) json result is still found."""
+    out = output_of(*agent("claude", "--output-format", "json", "--fake-pretty"))
+    assert len(out.splitlines()) > 10
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert usage.input_tokens == 25120
+
+
+@pytest.mark.parametrize(
+    ("flags", "error"),
+    [
+        (["--fake-subtype", "error_max_turns"], "error_max_turns"),
+        (["--fake-subtype", "error_during_execution", "--fake-is-error"], "error_during_execution"),
+        (["--fake-is-error"], "is_error: Done: boom"),
+    ],
+)
+def test_claude_error_results_are_agent_errors(flags: list[str], error: str) -> None:
+    """An error subtype (even with is_error false) or is_error true marks the run failed."""
+    out = output_of(*agent("claude", "-p", "boom", "--output-format", "json", *flags))
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert usage.agent_error == error
+    assert usage.input_tokens == 25120  # usage is still recorded
+
+
+def test_codex_sums_turns_with_cached_and_reasoning_inside_totals() -> None:
+    """Codex turn.completed usage is summed over turns; cache and reasoning are parts of totals."""
+    usage = parse_agent_output(output_of(*agent("codex", "exec", "--json", "--fake-turns", "3")))
+    assert usage == AgentUsage(
+        agent="codex",
+        model=None,
+        input_tokens=60000,
+        output_tokens=3000,
+        cache_read_tokens=24000,
+        cache_write_tokens=None,
+        reasoning_tokens=1200,
+        cost_usd=None,
+        num_turns=3,
+    )
+
+
+def test_codex_failed_turn_is_an_agent_error() -> None:
+    """A turn.failed line marks the run failed with its message."""
+    usage = parse_agent_output(output_of(*agent("codex", "exec", "--json", "--fake-fail")))
+    assert usage is not None
+    assert usage.agent_error == "turn.failed: stream disconnected"
+    assert usage.input_tokens == 30000
+
+
+def test_gemini_cached_is_inside_prompt_and_thoughts_bill_as_output() -> None:
+    """Gemini: input = prompt (cached inside it); output = candidates + thoughts."""
+    out = output_of(*agent("gemini", "-p", "hi", "--output-format", "json"))
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert usage.agent == "gemini"
+    assert usage.model == "gemini-2.5-pro"
+    assert usage.models_payload() == {
+        "gemini-2.5-pro": {
+            "input_tokens": 30000,
+            "output_tokens": 2000,
+            "cache_read_tokens": 12000,
+            "cache_write_tokens": None,
+            "reasoning_tokens": 800,
+            "cost_usd": None,
+        },
+        "gemini-2.5-flash-lite": {
+            "input_tokens": 2000,
+            "output_tokens": 40,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": None,
+            "reasoning_tokens": 0,
+            "cost_usd": None,
+        },
+    }
+    assert (usage.input_tokens, usage.output_tokens, usage.reasoning_tokens) == (32000, 2040, 800)
+    assert usage.cache_read_tokens == 12000
+    assert usage.cache_write_tokens is None
+    assert usage.cost_usd is None
+
+
+def test_gemini_error_document_is_an_agent_error() -> None:
+    """Gemini's ``{"error": {...}}`` output marks the run failed with its message."""
+    doc = {"error": {"type": "ApiError", "message": "quota exceeded", "code": 429}}
+    usage = parse_agent_output(json.dumps(doc, indent=2))
+    assert usage == AgentUsage(agent="gemini", agent_error="quota exceeded")
+
+
+def test_garbage_output_yields_no_usage() -> None:
+    """Text, truncated JSON, results without usage and binary bytes give None, not an error."""
+    assert parse_agent_output(output_of(*agent("garbage"))) is None
+    assert parse_agent_output(b"") is None
+    assert parse_agent_output("plain text\n") is None
+
+
+def test_counts_of_the_wrong_kind_are_unknown_not_zero() -> None:
+    """A negative, fractional or string count is stored as None (unknown)."""
+    result = {
+        "type": "result",
+        "subtype": "success",
+        "usage": {
+            "input_tokens": -1,
+            "cache_read_input_tokens": 3,
+            "cache_creation_input_tokens": 0,
+            "output_tokens": "12",
+        },
+        "total_cost_usd": -2,
+    }
+    usage = parse_agent_output(json.dumps(result))
+    assert usage is not None
+    assert (usage.input_tokens, usage.output_tokens, usage.cache_read_tokens) == (None, None, 3)
+    assert usage.cost_usd is None
+
+
+def test_collector_finds_usage_however_the_output_is_chunked() -> None:
+    """Splitting the output at every byte boundary gives the same result as reading it whole."""
+    out = output_of(*agent("codex", "exec", "--json"))
+    whole = parse_agent_output(out)
+    for size in (1, 7, 64, 4096):
+        collector = UsageCollector()
+        for start in range(0, len(out), size):
+            collector.feed(out[start : start + size])
+        assert collector.result() == whole
+
+
+def test_collector_memory_stays_bounded_on_huge_output() -> None:
+    """100 MiB of lines and a 20 MiB line never make the collector hold more than its limits."""
+    collector = UsageCollector(max_line_bytes=1 << 20, max_document_bytes=1 << 20)
+    line = b'{"type": "assistant", "text": "' + b"x" * 4000 + b'"}\n'
+    peak = 0
+    for _ in range(100 * 1024 * 1024 // len(line)):
+        collector.feed(line)
+        peak = max(peak, collector.buffered_bytes)
+    giant = b"y" * (1 << 16)
+    for _ in range(20 * 16):
+        collector.feed(giant)
+        peak = max(peak, collector.buffered_bytes)
+    collector.feed(b"\n")
+    result = {"type": "result", "subtype": "success", "usage": {"output_tokens": 5}}
+    collector.feed(json.dumps(result).encode() + b"\n")
+    assert peak <= 1 << 20
+    usage = collector.result()
+    assert usage is not None
+    assert usage.output_tokens == 5
+    assert usage.input_tokens is None
+
+
+def test_last_line_without_newline_counts() -> None:
+    """A result printed without a trailing newline is still read."""
+    result = {"type": "result", "subtype": "success", "usage": {"output_tokens": 9}}
+    usage = parse_agent_output(json.dumps(result))
+    assert usage is not None
+    assert usage.output_tokens == 9

@@ -1,0 +1,275 @@
+"""``spec-kitty agent telemetry emit``: the typer-free fast path and the typer route."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fake_agents import log_records, new_project, spec_kitty
+from spec_kitty_telemetry.cli import app
+
+FEATURE = "002-export"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return new_project(tmp_path / "project")
+
+
+def emit(project: Path, *args: str):
+    return spec_kitty("agent", "telemetry", "emit", "--feature", FEATURE, *args, cwd=project)
+
+
+def feature_log(project: Path) -> list[dict]:
+    return log_records(project / "kitty-specs" / FEATURE)
+
+
+FULL = (
+    "--role", "implementer", "--agent", "claude", "--model", "claude-sonnet-4-5",
+    "--wp-id", "WP02", "--input-tokens", "48210", "--output-tokens", "3120",
+    "--cache-read-tokens", "40000", "--cache-write-tokens", "2000",
+    "--reasoning-tokens", "100", "--cost-usd", "0.19", "--duration-ms", "95400",
+)  # fmt: skip
+
+
+def test_emit_records_every_given_field(project: Path) -> None:
+    """Every flag lands in the payload under its field name; the line names the log."""
+    done = emit(project, *FULL)
+    assert done.returncode == 0, done.stderr
+    [record] = feature_log(project)
+    assert done.stdout.decode() == (
+        f"Recorded ExecutionEvent {record['event_id']} in "
+        f"kitty-specs/{FEATURE}/execution.events.jsonl\n"
+    )
+    assert done.stderr == b""
+    assert record["aggregate_id"] == FEATURE
+    assert record["node_id"] == "cli"
+    payload = {k: v for k, v in record["payload"].items() if k != "environment"}
+    assert payload == {
+        "wp_id": "WP02",
+        "agent": "claude",
+        "role": "implementer",
+        "model": "claude-sonnet-4-5",
+        "input_tokens": 48210,
+        "output_tokens": 3120,
+        "cache_read_tokens": 40000,
+        "cache_write_tokens": 2000,
+        "reasoning_tokens": 100,
+        "cost_usd": 0.19,
+        "duration_ms": 95400,
+        "success": True,
+        "error": None,
+        "exit_code": None,
+    }
+
+
+def test_missing_optional_fields_are_stored_as_null(project: Path) -> None:
+    """Only the required flags: every token count, cost, model and wp stay null, not 0."""
+    done = emit(project, "--role", "reviewer", "--agent", "codex", "--failure", "--error", "bad")
+    assert done.returncode == 0, done.stderr
+    [record] = feature_log(project)
+    payload = record["payload"]
+    for name in (
+        "wp_id", "model", "input_tokens", "output_tokens", "cache_read_tokens",
+        "cache_write_tokens", "reasoning_tokens", "cost_usd", "exit_code",
+    ):  # fmt: skip
+        assert payload[name] is None, name
+    assert (payload["success"], payload["error"], payload["duration_ms"]) == (False, "bad", 0)
+
+
+def test_json_output_is_the_stored_record(project: Path) -> None:
+    """``--json`` prints {"result": "ok", "event": <the record exactly as stored>}."""
+    done = emit(project, *FULL, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"result": "ok", "event": feature_log(project)[0]}
+
+
+def test_node_id_comes_from_the_project_config(project: Path) -> None:
+    """``.kittify/telemetry.yaml``'s node_id names the writer of the event."""
+    (project / ".kittify").mkdir()
+    (project / ".kittify" / "telemetry.yaml").write_text("node_id: laptop-7\n")
+    assert emit(project, "--role", "planner", "--agent", "claude").returncode == 0
+    assert feature_log(project)[0]["node_id"] == "laptop-7"
+
+
+def test_emit_works_from_a_subdirectory_of_the_project(project: Path) -> None:
+    """The log is found from the project root, wherever inside the project emit runs."""
+    inner = project / "src" / "deep"
+    inner.mkdir(parents=True)
+    done = spec_kitty(
+        "agent", "telemetry", "emit", "--feature", FEATURE, "--role", "merger", "--agent", "x",
+        cwd=inner,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(feature_log(project)) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--role", "implementer", "--agent", "claude", "--input-tokens", "-5"),
+            "Error: argument --input-tokens: expected a whole number >= 0, got '-5'\n",
+        ),
+        (
+            ("--role", "boss", "--agent", "claude"),
+            "Error: argument --role: invalid choice: 'boss' (choose from 'specifier', "
+            "'planner', 'implementer', 'reviewer', 'merger')\n",
+        ),
+        (
+            ("--role", "implementer", "--agent", "claude", "--cost-usd", "-0.5"),
+            "Error: argument --cost-usd: expected a finite amount >= 0, got '-0.5'\n",
+        ),
+        (
+            ("--role", "implementer", "--agent", "claude", "--cost-usd", "nan"),
+            "Error: argument --cost-usd: expected a finite amount >= 0, got 'nan'\n",
+        ),
+        (
+            ("--role", "implementer", "--agent", "claude", "--output-tokens", "1.5"),
+            "Error: argument --output-tokens: expected a whole number >= 0, got '1.5'\n",
+        ),
+        (
+            ("--role", "implementer"),
+            "Error: the following arguments are required: --agent\n",
+        ),
+        (
+            ("--role", "implementer", "--agent", "c", "--success", "--failure"),
+            "Error: argument --failure: not allowed with argument --success\n",
+        ),
+        (
+            (
+                "--role",
+                "implementer",
+                "--agent",
+                "c",
+                "--input-tokens",
+                "10",
+                "--cache-read-tokens",
+                "20",
+            ),
+            "Error: cache_read_tokens + cache_write_tokens (20) exceed input_tokens (10); "
+            "input_tokens must be the total input, cache included\n",
+        ),
+        (
+            ("--role", "implementer", "--agent", "  "),
+            "Error: agent: must be a non-empty string, got '  '\n",
+        ),
+        (
+            ("--role", "implementer", "--agent", "c", "--bogus"),
+            "Error: unrecognized arguments: --bogus\n",
+        ),
+    ],
+)
+def test_invalid_input_exits_2_with_one_line_and_writes_nothing(
+    project: Path, args: tuple[str, ...], message: str
+) -> None:
+    """Bad input: exactly one ``Error:`` line on stderr naming the flag, exit 2, no log line."""
+    done = emit(project, *args)
+    assert done.returncode == 2
+    assert done.stderr.decode() == message
+    assert done.stdout == b""
+    assert not (project / "kitty-specs" / FEATURE).exists()
+
+
+def test_bad_feature_name_is_rejected(project: Path) -> None:
+    """A feature that is a path, not a folder name, is refused before anything is written."""
+    done = spec_kitty(
+        "agent", "telemetry", "emit", "--feature", "../escape", "--role", "planner",
+        "--agent", "c", cwd=project,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.decode() == (
+        "Error: --feature: expected a feature folder name like 001-login, got '../escape'\n"
+    )
+
+
+def test_emit_into_a_path_blocked_by_a_file_warns_and_exits_0(project: Path) -> None:
+    """Emission failure (the feature folder is a file): warning, exit 0, error JSON, no raise."""
+    (project / "kitty-specs" / FEATURE).write_text("not a folder")
+    done = emit(project, "--role", "implementer", "--agent", "claude", "--json")
+    assert done.returncode == 0
+    reply = json.loads(done.stdout)
+    assert reply["result"] == "error"
+    assert "not recorded" in reply["error"]
+    assert done.stderr.decode().startswith("Warning: telemetry: ExecutionEvent")
+    assert b"Traceback" not in done.stderr
+
+
+def test_emit_help_lists_the_options(project: Path) -> None:
+    """``emit --help`` documents every option and shows examples; exit 0."""
+    done = emit(project, "--help")
+    assert done.returncode == 0
+    text = done.stdout.decode()
+    for flag in (
+        "--feature",
+        "--role",
+        "--agent",
+        "--model",
+        "--wp-id",
+        "--input-tokens",
+        "--output-tokens",
+        "--cache-read-tokens",
+        "--cache-write-tokens",
+        "--cost-usd",
+        "--duration-ms",
+        "--success",
+        "--failure",
+        "--error",
+        "--json",
+    ):
+        assert flag in text, flag
+    assert "examples:" in text
+
+
+def test_telemetry_help_lists_emit(project: Path) -> None:
+    """``spec-kitty agent telemetry --help`` lists emit (and run) with a one-line summary."""
+    done = spec_kitty("agent", "telemetry", "--help", cwd=project)
+    assert done.returncode == 0
+    text = done.stdout.decode()
+    assert "emit" in text
+    assert "Record one agent invocation" in text
+    assert "run" in text
+
+
+def test_fast_path_does_not_import_typer_rich_or_pydantic(project: Path) -> None:
+    """The console script's emit route loads none of typer, rich, pydantic (start-up cost)."""
+    probe = (
+        "import sys; sys.argv = ['spec-kitty', 'agent', 'telemetry', 'emit', '--feature', "
+        f"'{FEATURE}', '--role', 'planner', '--agent', 'c']\n"
+        "from spec_kitty_telemetry.__main__ import main\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'rich', 'pydantic',"
+        " 'click'))\n"
+        "print(code, heavy)\n"
+    )
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=project, capture_output=True, check=True
+    )
+    assert done.stdout.decode().splitlines()[-1] == "0 []"
+    assert len(feature_log(project)) == 1
+
+
+def test_typer_route_hands_arguments_to_the_same_implementation(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Invoking emit through the typer app records the same event and rejects the same input."""
+    monkeypatch.chdir(project)
+    runner = CliRunner()
+    ok = runner.invoke(
+        app, ["agent", "telemetry", "emit", "--feature", FEATURE, "--role", "planner",
+              "--agent", "claude", "--input-tokens", "7", "--json"],
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    [record] = feature_log(project)
+    assert record["payload"]["input_tokens"] == 7
+    bad = runner.invoke(
+        app, ["agent", "telemetry", "emit", "--feature", FEATURE, "--role", "x", "--agent", "c"]
+    )
+    assert bad.exit_code == 2
+    assert len(feature_log(project)) == 1

@@ -1,0 +1,248 @@
+"""Python hooks for orchestrators: InvocationResult, record_invocation, track_invocation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from fake_agents import log_records, new_project
+from spec_kitty_telemetry.agent_usage import parse_agent_output
+from spec_kitty_telemetry.integration import (
+    InvocationResult,
+    current_invocation,
+    node_id_for,
+    record_invocation,
+    track_invocation,
+)
+
+FEATURE = "003-hooks"
+
+
+@pytest.fixture
+def feature_dir(tmp_path: Path) -> Path:
+    return new_project(tmp_path / "project") / "kitty-specs" / FEATURE
+
+
+def payloads(feature_dir: Path) -> list[dict]:
+    return [
+        {k: v for k, v in r["payload"].items() if k != "environment"}
+        for r in log_records(feature_dir)
+    ]
+
+
+def test_record_invocation_maps_every_field_and_rounds_seconds_to_ms(feature_dir: Path) -> None:
+    """Each InvocationResult field lands in the payload; 12.3456 s becomes 12346 ms."""
+    result = InvocationResult(
+        agent="claude",
+        role="implementer",
+        wp_id="WP01",
+        model="claude-opus-4-1",
+        input_tokens=1000,
+        output_tokens=200,
+        cache_read_tokens=600,
+        cache_write_tokens=100,
+        cost_usd=0.42,
+        duration_seconds=12.3456,
+        success=False,
+        exit_code=1,
+        error="tests failed",
+        extra={"attempt": 2},
+    )
+    record = record_invocation(feature_dir, FEATURE, result)
+    assert record is not None
+    assert record == log_records(feature_dir)[0]
+    assert record["aggregate_id"] == FEATURE
+    assert payloads(feature_dir) == [
+        {
+            "wp_id": "WP01",
+            "agent": "claude",
+            "role": "implementer",
+            "model": "claude-opus-4-1",
+            "input_tokens": 1000,
+            "output_tokens": 200,
+            "cache_read_tokens": 600,
+            "cache_write_tokens": 100,
+            "reasoning_tokens": None,
+            "cost_usd": 0.42,
+            "duration_ms": 12346,
+            "success": False,
+            "error": "tests failed",
+            "exit_code": 1,
+            "attempt": 2,
+        }
+    ]
+
+
+def test_record_invocation_leaves_unknowns_null(feature_dir: Path) -> None:
+    """A result with only agent and role stores null usage, duration 0 and exit code null."""
+    record_invocation(feature_dir, FEATURE, InvocationResult(agent="gemini", role="planner"))
+    [payload] = payloads(feature_dir)
+    assert payload["input_tokens"] is None
+    assert payload["cost_usd"] is None
+    assert payload["exit_code"] is None
+    assert payload["duration_ms"] == 0
+    assert payload["success"] is True
+
+
+def test_record_invocation_never_raises_on_bad_data(
+    feature_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Invalid usage is logged as one warning and nothing is written; the caller goes on."""
+    bad = InvocationResult(agent="claude", role="implementer", input_tokens=-1)
+    with caplog.at_level(logging.WARNING):
+        assert record_invocation(feature_dir, FEATURE, bad) is None
+        assert record_invocation(feature_dir, FEATURE, "not a result") is None  # type: ignore[arg-type]
+    assert log_records(feature_dir) == []
+    assert len(caplog.records) == 2
+    assert "input_tokens: must be a whole number >= 0" in caplog.records[0].getMessage()
+
+
+def test_record_invocation_never_raises_when_the_log_cannot_be_written(tmp_path: Path) -> None:
+    """A feature 'folder' that is a file: None returned, no exception into the orchestrator."""
+    blocked = tmp_path / "kitty-specs" / FEATURE
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("x")
+    assert record_invocation(blocked, FEATURE, InvocationResult("claude", "reviewer")) is None
+
+
+def test_track_invocation_times_the_block_and_records_usage_set_on_the_handle(
+    feature_dir: Path,
+) -> None:
+    """The context manager yields a result to fill; on exit it is recorded with the block's time."""
+    with track_invocation(feature_dir, FEATURE, agent="codex", role="reviewer", wp_id="WP03") as r:
+        r.input_tokens = 50
+        r.output_tokens = 5
+        r.exit_code = 0
+        assert current_invocation() is r
+    assert current_invocation() is None
+    [payload] = payloads(feature_dir)
+    assert (payload["agent"], payload["role"], payload["wp_id"]) == ("codex", "reviewer", "WP03")
+    assert (payload["input_tokens"], payload["output_tokens"]) == (50, 5)
+    assert payload["success"] is True
+    assert r.duration_seconds is not None
+    assert payload["duration_ms"] == round(r.duration_seconds * 1000)
+
+
+def test_track_invocation_records_an_exception_and_reraises_it_unchanged(
+    feature_dir: Path,
+) -> None:
+    """An exception leaving the block is recorded (success false, error) and re-raised as is."""
+    error = RuntimeError("agent crashed")
+
+    def block() -> None:
+        with track_invocation(feature_dir, FEATURE, agent="claude", role="implementer") as r:
+            r.output_tokens = 3
+            raise error
+
+    with pytest.raises(RuntimeError) as caught:
+        block()
+    assert caught.value is error
+    [payload] = payloads(feature_dir)
+    assert (payload["success"], payload["error"]) == (False, "RuntimeError: agent crashed")
+    assert payload["output_tokens"] == 3
+
+
+def test_track_invocation_records_keyboard_interrupt_too(feature_dir: Path) -> None:
+    """Even a BaseException such as KeyboardInterrupt is recorded before it propagates."""
+    with (
+        pytest.raises(KeyboardInterrupt),
+        track_invocation(feature_dir, FEATURE, agent="claude", role="implementer"),
+    ):
+        raise KeyboardInterrupt
+    assert payloads(feature_dir)[0]["error"] == "KeyboardInterrupt"
+
+
+def test_track_invocation_swallows_nothing_when_recording_fails(tmp_path: Path) -> None:
+    """A broken log location neither raises nor hides the block's own return value."""
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+
+    @track_invocation(blocked / "sub", FEATURE, agent="claude", role="implementer")
+    def work() -> str:
+        return "done"
+
+    assert work() == "done"
+
+
+def test_decorator_tracks_each_call_separately(feature_dir: Path) -> None:
+    """Each call of a decorated function is its own event; usage is set via current_invocation."""
+
+    @track_invocation(feature_dir, FEATURE, agent="claude", role="implementer", wp_id="WP01")
+    def implement(tokens: int) -> int:
+        handle = current_invocation()
+        assert handle is not None
+        handle.output_tokens = tokens
+        return tokens * 2
+
+    assert implement(10) == 20
+    assert implement(20) == 40
+    assert [p["output_tokens"] for p in payloads(feature_dir)] == [10, 20]
+    assert implement.__name__ == "implement"
+
+
+def test_decorator_on_async_function(feature_dir: Path) -> None:
+    """An ``async def`` is tracked across its await; its failure is recorded and re-raised."""
+
+    @track_invocation(feature_dir, FEATURE, agent="gemini", role="planner")
+    async def plan(fail: bool) -> str:
+        await asyncio.sleep(0.01)
+        if fail:
+            raise ValueError("no plan")
+        return "plan"
+
+    assert asyncio.run(plan(False)) == "plan"
+    with pytest.raises(ValueError, match="no plan"):
+        asyncio.run(plan(True))
+    first, second = payloads(feature_dir)
+    assert first["success"] is True
+    assert first["duration_ms"] >= 10
+    assert (second["success"], second["error"]) == (False, "ValueError: no plan")
+
+
+def test_nested_tracking_restores_the_outer_handle(feature_dir: Path) -> None:
+    """current_invocation is the innermost block; the outer one comes back after it."""
+    outer_tracker = track_invocation(feature_dir, FEATURE, agent="a", role="planner")
+    with outer_tracker as outer:
+        with track_invocation(feature_dir, FEATURE, agent="b", role="reviewer") as inner:
+            assert current_invocation() is inner
+        assert current_invocation() is outer
+    assert [p["agent"] for p in payloads(feature_dir)] == ["b", "a"]
+
+
+def test_apply_usage_takes_what_the_agent_reported(feature_dir: Path) -> None:
+    """apply_usage copies reported totals, model, per-model figures and the agent's verdict."""
+    output = (
+        '{"type":"result","subtype":"error_max_turns","is_error":false,"num_turns":9,'
+        '"total_cost_usd":0.3,"usage":{"input_tokens":1,"output_tokens":2,'
+        '"cache_read_input_tokens":3,"cache_creation_input_tokens":4},'
+        '"modelUsage":{"claude-opus-4-1":{"inputTokens":1,"outputTokens":2,'
+        '"cacheReadInputTokens":3,"cacheCreationInputTokens":4,"costUSD":0.3}}}'
+    )
+    usage = parse_agent_output(output)
+    assert usage is not None
+    result = InvocationResult(agent="claude", role="implementer", model="opus", exit_code=0)
+    result.apply_usage(usage)
+    record_invocation(feature_dir, FEATURE, result)
+    [payload] = payloads(feature_dir)
+    assert payload["model"] == "claude-opus-4-1"
+    assert (payload["input_tokens"], payload["cache_read_tokens"]) == (8, 3)
+    assert (payload["success"], payload["error"]) == (False, "error_max_turns")
+    assert payload["num_turns"] == 9
+    assert payload["models"]["claude-opus-4-1"]["cost_usd"] == 0.3
+
+
+def test_node_id_for_reads_the_project_config_and_survives_a_broken_one(tmp_path: Path) -> None:
+    """node_id comes from .kittify/telemetry.yaml; a broken file gives the default, no raise."""
+    root = new_project(tmp_path / "p")
+    feature = root / "kitty-specs" / FEATURE
+    assert node_id_for(feature) == "cli"
+    (root / ".kittify").mkdir()
+    (root / ".kittify" / "telemetry.yaml").write_text("node_id: ci-runner-3\n")
+    assert node_id_for(feature) == "ci-runner-3"
+    record_invocation(feature, FEATURE, InvocationResult("claude", "merger"))
+    assert log_records(feature)[0]["node_id"] == "ci-runner-3"
+    (root / ".kittify" / "telemetry.yaml").write_text("node_id: [unclosed\n")
+    assert node_id_for(feature) == "cli"

@@ -1,0 +1,323 @@
+"""``spec-kitty agent telemetry run -- <agent command>``: real subprocesses, real pipes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fake_agents import agent, log_records, new_project, spec_kitty
+from spec_kitty_telemetry.runner import model_from_command, run_agent
+
+FEATURE = "001-login"
+SONNET = "claude-sonnet-4-5-20250929"
+HAIKU = "claude-haiku-4-5-20251001"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return new_project(tmp_path / "project")
+
+
+def run(project: Path, *command: str, options: tuple[str, ...] = (), stdin: bytes | None = None):
+    return spec_kitty(
+        "agent",
+        "telemetry",
+        "run",
+        "--feature",
+        FEATURE,
+        "--wp",
+        "WP01",
+        "--role",
+        "implementer",
+        *options,
+        "--",
+        *command,
+        cwd=project,
+        stdin=stdin,
+    )
+
+
+def only_event(project: Path) -> dict:
+    records = log_records(project / "kitty-specs" / FEATURE)
+    assert len(records) == 1, records
+    record = records[0]
+    assert record["event_type"] == "ExecutionEvent"
+    assert record["aggregate_id"] == FEATURE
+    return record["payload"]
+
+
+def without_volatile(payload: dict) -> dict:
+    """The payload minus what varies run to run (duration) and the environment block."""
+    assert isinstance(payload["duration_ms"], int)
+    assert payload["duration_ms"] >= 0
+    return {k: v for k, v in payload.items() if k not in ("duration_ms", "environment")}
+
+
+def test_claude_json_run_passes_output_through_and_records_usage(project: Path) -> None:
+    """The agent's stdout reaches the caller byte for byte; the event holds converted usage."""
+    command = agent("claude", "-p", "implement WP01", "--output-format", "json")
+    direct = subprocess.run(command, capture_output=True, check=True).stdout
+    done = run(project, *command)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == direct
+    assert without_volatile(only_event(project)) == {
+        "wp_id": "WP01",
+        "agent": "claude",
+        "role": "implementer",
+        "model": SONNET,
+        "input_tokens": 25120,
+        "output_tokens": 900,
+        "cache_read_tokens": 20000,
+        "cache_write_tokens": 5000,
+        "reasoning_tokens": None,
+        "cost_usd": 0.1134,
+        "success": True,
+        "error": None,
+        "exit_code": 0,
+        "num_turns": 4,
+        "models": {
+            SONNET: {
+                "input_tokens": 25120,
+                "output_tokens": 900,
+                "cache_read_tokens": 20000,
+                "cache_write_tokens": 5000,
+                "reasoning_tokens": None,
+                "cost_usd": 0.1134,
+            }
+        },
+    }
+
+
+def test_claude_stream_json_multi_model_run_records_per_model_breakdown(project: Path) -> None:
+    """A stream-json run with a background model stores totals and a per-model breakdown."""
+    done = run(project, *agent("claude", "--output-format", "stream-json", "--fake-multi-model"))
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 3
+    payload = only_event(project)
+    assert payload["model"] == SONNET
+    assert (payload["input_tokens"], payload["output_tokens"]) == (25920, 950)
+    assert payload["cost_usd"] == 0.1145
+    assert payload["models"][HAIKU] == {
+        "input_tokens": 800,
+        "output_tokens": 50,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "reasoning_tokens": None,
+        "cost_usd": 0.0011,
+    }
+    assert set(payload["models"]) == {SONNET, HAIKU}
+
+
+def test_claude_error_max_turns_exit_zero_is_recorded_as_failure(project: Path) -> None:
+    """``error_max_turns`` comes with is_error false and exit 0: the event says success=false."""
+    done = run(
+        project, *agent("claude", "--output-format", "json", "--fake-subtype", "error_max_turns")
+    )
+    assert done.returncode == 0
+    payload = only_event(project)
+    assert (payload["success"], payload["error"], payload["exit_code"]) == (
+        False,
+        "error_max_turns",
+        0,
+    )
+
+
+def test_codex_run_takes_the_model_from_the_command(project: Path) -> None:
+    """Codex prints no model: the command's -m names it; usage is summed over turns, cost null."""
+    done = run(project, *agent("codex", "exec", "--json", "-m", "gpt-5-codex", "fix it"))
+    assert done.returncode == 0, done.stderr
+    assert without_volatile(only_event(project)) == {
+        "wp_id": "WP01",
+        "agent": "codex",
+        "role": "implementer",
+        "model": "gpt-5-codex",
+        "input_tokens": 30000,
+        "output_tokens": 1500,
+        "cache_read_tokens": 12000,
+        "cache_write_tokens": None,
+        "reasoning_tokens": 600,
+        "cost_usd": None,
+        "success": True,
+        "error": None,
+        "exit_code": 0,
+        "num_turns": 2,
+    }
+
+
+def test_codex_run_model_option_used_when_command_has_none(project: Path) -> None:
+    """``--model`` on the wrapper names the model when neither output nor command does."""
+    done = run(project, *agent("codex", "exec", "--json"), options=("--model", "gpt-5"))
+    assert done.returncode == 0, done.stderr
+    assert only_event(project)["model"] == "gpt-5"
+
+
+def test_codex_failed_run_exits_with_its_code_and_records_the_failure(project: Path) -> None:
+    """A failing agent's exit code is the wrapper's; the event has its error and usage so far."""
+    done = run(project, *agent("codex", "exec", "--json", "--fake-fail"))
+    assert done.returncode == 1
+    payload = only_event(project)
+    assert (payload["success"], payload["exit_code"]) == (False, 1)
+    assert payload["error"] == "turn.failed: stream disconnected"
+    assert payload["input_tokens"] == 30000
+
+
+def test_gemini_run_records_every_model(project: Path) -> None:
+    """Gemini's pretty-printed json result gives totals and both models' figures."""
+    done = run(project, *agent("gemini", "-p", "review", "--output-format", "json"))
+    assert done.returncode == 0, done.stderr
+    payload = only_event(project)
+    assert payload["agent"] == "gemini"
+    assert payload["model"] == "gemini-2.5-pro"
+    assert (payload["input_tokens"], payload["output_tokens"]) == (32000, 2040)
+    assert (payload["cache_read_tokens"], payload["reasoning_tokens"]) == (12000, 800)
+    assert payload["cost_usd"] is None
+    assert set(payload["models"]) == {"gemini-2.5-pro", "gemini-2.5-flash-lite"}
+
+
+def test_garbage_output_and_nonzero_exit_still_records_duration_and_code(project: Path) -> None:
+    """Unrecognised output: tokens null, exit code passed on and recorded, output unchanged."""
+    command = agent("garbage", "--fake-exit", "3")
+    direct = subprocess.run(command, capture_output=True, check=False).stdout
+    done = run(project, *command, options=("--agent", "copilot"))
+    assert done.returncode == 3
+    assert done.stdout == direct
+    assert without_volatile(only_event(project)) == {
+        "wp_id": "WP01",
+        "agent": "copilot",
+        "role": "implementer",
+        "model": None,
+        "input_tokens": None,
+        "output_tokens": None,
+        "cache_read_tokens": None,
+        "cache_write_tokens": None,
+        "reasoning_tokens": None,
+        "cost_usd": None,
+        "success": False,
+        "error": "exit code 3",
+        "exit_code": 3,
+    }
+
+
+def test_stdin_and_stderr_pass_through_unchanged(project: Path) -> None:
+    """The agent reads the caller's stdin and writes to the caller's stderr directly."""
+    data = bytes(range(256)) * 1000
+    done = run(project, *agent("passthrough"), stdin=data)
+    assert done.returncode == 0
+    assert done.stdout == data
+    assert done.stderr == b"passthrough: to stderr\n"
+    assert only_event(project)["agent"] == Path(sys.executable).name  # the program run
+
+
+def test_huge_output_streams_through_and_the_final_result_is_still_read(project: Path) -> None:
+    """24 MiB including a 12 MiB line pass through intact; the result after them is parsed."""
+    command = agent("huge", "24")
+    expected = hashlib.sha256(subprocess.run(command, capture_output=True, check=True).stdout)
+    done = run(project, *command)
+    assert done.returncode == 0
+    assert len(done.stdout) > 24 * 1024 * 1024
+    assert hashlib.sha256(done.stdout).hexdigest() == expected.hexdigest()
+    payload = only_event(project)
+    assert (payload["input_tokens"], payload["output_tokens"]) == (100, 7)
+    assert payload["cache_read_tokens"] == 90
+    assert payload["cost_usd"] == 0.5
+
+
+def test_missing_command_exits_127_with_a_message_and_records_the_failure(project: Path) -> None:
+    """A command that cannot start: exit 127, one clear line on stderr, a failed event."""
+    done = run(project, "no-such-agent-xyz", "-p", "hello", "--model", "m9")
+    assert done.returncode == 127
+    assert done.stdout == b""
+    assert done.stderr.decode() == (
+        "Error: cannot start 'no-such-agent-xyz': No such file or directory\n"
+    )
+    assert without_volatile(only_event(project)) == {
+        "wp_id": "WP01",
+        "agent": "no-such-agent-xyz",
+        "role": "implementer",
+        "model": "m9",
+        "input_tokens": None,
+        "output_tokens": None,
+        "cache_read_tokens": None,
+        "cache_write_tokens": None,
+        "reasoning_tokens": None,
+        "cost_usd": None,
+        "success": False,
+        "error": "cannot start 'no-such-agent-xyz': No such file or directory",
+        "exit_code": 127,
+    }
+
+
+def test_agent_killed_by_a_signal_exits_128_plus_signal(project: Path) -> None:
+    """An agent killed by SIGKILL makes the wrapper exit 137, as a shell would report it."""
+    done = run(project, *agent("passthrough", "--kill-self"), stdin=b"")
+    assert done.returncode == 137
+    payload = only_event(project)
+    assert (payload["success"], payload["exit_code"], payload["error"]) == (
+        False,
+        137,
+        "killed by SIGKILL",
+    )
+
+
+def test_unknown_role_is_rejected_before_running_anything(project: Path) -> None:
+    """``--role`` outside the workflow's roles: exit 2, the agent never runs, nothing written."""
+    marker = project / "ran"
+    done = spec_kitty(
+        "agent", "telemetry", "run", "--feature", FEATURE, "--role", "boss", "--",
+        sys.executable, "-c", f"open({str(marker)!r}, 'w')",
+        cwd=project,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert b"Error: --role: expected one of specifier, planner" in done.stderr
+    assert not marker.exists()
+    assert log_records(project / "kitty-specs" / FEATURE) == []
+
+
+def test_run_outside_a_project_is_an_error(tmp_path: Path) -> None:
+    """Without kitty-specs/ or .kittify/ above the working directory: exit 2, a clear message."""
+    done = spec_kitty(
+        "agent", "telemetry", "run", "--feature", FEATURE, "--role", "implementer", "--",
+        *agent("garbage"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("Error: no spec-kitty project")
+
+
+def test_run_agent_library_call_writes_to_the_given_stream(project: Path) -> None:
+    """``run_agent`` is the library behind the command: output to a stream, outcome returned."""
+    sink = io.BytesIO()
+    outcome = run_agent(
+        agent("claude", "--output-format", "json"),
+        feature_dir=project / "kitty-specs" / FEATURE,
+        feature_slug=FEATURE,
+        role="reviewer",
+        output=sink,
+    )
+    assert outcome.exit_code == 0
+    assert outcome.started
+    assert b'"total_cost_usd": 0.1134' in sink.getvalue()
+    assert outcome.record is not None
+    assert outcome.record["payload"]["role"] == "reviewer"
+    assert outcome.record == log_records(project / "kitty-specs" / FEATURE)[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "model"),
+    [
+        (["codex", "exec", "-m", "o3", "hi"], "o3"),
+        (["claude", "--model", "opus", "-p", "x"], "opus"),
+        (["gemini", "--model=gemini-2.5-pro"], "gemini-2.5-pro"),
+        (["tool", "--", "-m", "not-this"], None),
+        (["tool", "-m"], None),
+        (["-m", "program-name-only"], None),
+    ],
+)
+def test_model_from_command(argv: list[str], model: str | None) -> None:
+    """The command's own -m/--model names the model; nothing after ``--`` or a dangling flag."""
+    assert model_from_command(argv) == model
