@@ -188,6 +188,22 @@ def test_lines_appended_by_another_tool_are_seen(log: Path):
     assert store.head().max_lamport_clock == 2
 
 
+def test_a_line_finished_after_a_save_saw_half_of_it_is_read_whole(log: Path):
+    """A line another tool was still writing when we looked is scanned again once complete."""
+    store = SimpleJsonStore(log)
+    store.save_event(make_event(lamport_clock=1))
+    late = make_event(lamport_clock=50, node_id="other-tool")
+    line = late.to_json() + "\n"
+    with log.open("a") as handle:
+        handle.write(line[:30])  # only the start of "aggregate_id"
+    assert store.head().max_lamport_clock == 1
+    with log.open("a") as handle:
+        handle.write(line[30:])
+    assert store.save_event(late) is False
+    assert store.head().max_lamport_clock == 50
+    assert store.load_all_events()[-1] == late
+
+
 def test_file_rewritten_in_place_is_rescanned(log: Path):
     """A file overwritten in place (same inode) with other events is rescanned, not trusted."""
     store = SimpleJsonStore(log)

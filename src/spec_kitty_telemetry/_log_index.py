@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -52,26 +52,29 @@ class LogHead:
 
 @dataclass(frozen=True)
 class LogIndex:
-    """The head of a log, valid for its first ``offset`` bytes."""
+    """The head of a log, valid for its first ``offset`` bytes.
+
+    ``offset`` always ends a line. ``unterminated`` counts the bytes after it
+    that form an unfinished last line (a torn write, or one still being
+    written by a tool that does not lock); they are rescanned every time until
+    a newline completes them, so a line finished later is never half-read.
+    """
 
     device: int
     inode: int
     offset: int
     tail: bytes
     head: LogHead
-
-    @property
-    def ends_mid_line(self) -> bool:
-        """Whether the covered bytes end without a newline (a torn or unterminated last line)."""
-        return bool(self.tail) and not self.tail.endswith(b"\n")
+    unterminated: int = field(default=0, compare=False)
 
     def after_append(self, data: bytes, head: LogHead) -> LogIndex:
-        """Return the index once ``data`` has been appended at ``offset``."""
+        """Return the index once ``data`` (whole lines) has been appended at the end."""
+        before = b"" if self.unterminated else self.tail
         return LogIndex(
             self.device,
             self.inode,
-            self.offset + len(data),
-            (self.tail + data)[-_TAIL_BYTES:],
+            self.offset + self.unterminated + len(data),
+            (before + data)[-_TAIL_BYTES:],
             head,
         )
 
@@ -97,8 +100,13 @@ def catch_up(fd: int, index_path: Path) -> tuple[LogIndex, LogIndex | None]:
         start = LogIndex(st.st_dev, st.st_ino, 0, b"", LogHead())
     if start.offset == st.st_size:
         return start, cached
-    head, tail = _scan(fd, start.offset, st.st_size, start.head)
-    index = LogIndex(st.st_dev, st.st_ino, st.st_size, (start.tail + tail)[-_TAIL_BYTES:], head)
+    head, line_end = _scan(fd, start.offset, st.st_size, start.head)
+    if line_end == start.offset:
+        tail = start.tail
+    else:
+        length = min(_TAIL_BYTES, line_end)
+        tail = os.pread(fd, length, line_end - length)
+    index = LogIndex(st.st_dev, st.st_ino, line_end, tail, head, st.st_size - line_end)
     return index, cached
 
 
@@ -152,23 +160,27 @@ def _load(index_path: Path) -> LogIndex | None:
     return index
 
 
-def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, bytes]:
-    """Fold every line in bytes [start, end) into ``head``; return it and the last bytes read.
+def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, int]:
+    """Fold the lines in bytes [start, end) into ``head``; return it and where the last one ends.
 
-    A final piece without a newline counts as a line: it may be a complete event
-    whose writer never wrote the newline. Lines that are not events are ignored.
+    A final piece without a newline is folded in too (it may be a complete
+    event whose writer never wrote the newline: counting it can only raise the
+    maxima, which is safe), but the returned position stops before it. Lines
+    that are not events are ignored.
     """
     max_lamport = -1 if head.max_lamport_clock is None else head.max_lamport_clock
     max_id = "" if head.max_event_id is None else head.max_event_id
     pending = b""
-    last = b""
+    line_end = start
     position = start
     while position < end:
         chunk = os.pread(fd, min(_CHUNK, end - position), position)
         if not chunk:
             break
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            line_end = position + newline + 1
         position += len(chunk)
-        last = (last + chunk)[-_TAIL_BYTES:]
         lines = (pending + chunk).split(b"\n")
         pending = lines.pop()
         if position >= end and pending:
@@ -184,4 +196,4 @@ def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, bytes]
                 max_lamport = lamport
             if event_id > max_id:
                 max_id = event_id
-    return LogHead(max_lamport if max_lamport >= 0 else None, max_id or None), last
+    return LogHead(max_lamport if max_lamport >= 0 else None, max_id or None), line_end

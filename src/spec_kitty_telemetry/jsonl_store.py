@@ -328,7 +328,7 @@ class _Writer:
         """Append ``line`` (a serialised event) unless an event with its id is in the log."""
         if self._may_be_present(event_id):
             return False
-        data = b"\n" + line if self.index.ends_mid_line else line
+        data = b"\n" + line if self.index.unterminated else line
         self._write(data)
         self.index = self.index.after_append(data, self.index.head.absorb(lamport_clock, event_id))
         if self._known_ids is not None:
@@ -344,7 +344,7 @@ class _Writer:
         return event_id in self._known_ids
 
     def _write(self, data: bytes) -> None:
-        before = self.index.offset
+        before = self.index.offset + self.index.unterminated
         written = 0
         try:
             while written < len(data):
