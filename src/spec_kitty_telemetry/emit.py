@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final, ParamSpec
 
 from ._records import EXECUTION_EVENT, event_record, execution_payload
 from .clock import FileClockStorage, LamportClock
+from .environment import capture_environment
 from .ids import new_event_id
 from .jsonl_store import LogHead, SimpleJsonStore
 
@@ -116,6 +117,8 @@ def emit_execution_record(
     cannot be recorded, one warning is logged and None returned.
     """
     try:
+        if "environment" not in extra:  # where it ran; see environment.py
+            extra["environment"] = capture_environment(feature_dir)
         payload = execution_payload(
             wp_id=wp_id,
             agent=agent,
