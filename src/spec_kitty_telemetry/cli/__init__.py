@@ -17,6 +17,7 @@ from ..errors import TelemetryError
 from .cost import cost as _cost_report
 from .cost import register as _register_cost_commands
 from .emit import register as _register_emit_command
+from .lifecycle import register as _register_lifecycle_commands
 from .run import register as _register_run_command
 
 __all__ = ["app", "main"]
@@ -49,6 +50,7 @@ app.add_typer(agent_app, name="agent")
 agent_app.add_typer(telemetry_app, name="telemetry")
 _register_cost_commands(telemetry_app)
 _register_emit_command(telemetry_app)
+_register_lifecycle_commands(telemetry_app)
 _register_run_command(telemetry_app)
 
 

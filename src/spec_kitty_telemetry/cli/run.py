@@ -12,16 +12,6 @@ from ..runner import run_agent
 
 __all__ = ["register"]
 
-_EPILOG = """\
-Examples:
-
-\b
-  spec-kitty agent telemetry run --feature 001-login --wp WP01 --role implementer \\
-      -- claude -p "Implement WP01" --output-format json
-  spec-kitty agent telemetry run --feature 001-login --wp WP01 --role reviewer \\
-      --model gpt-5-codex -- codex exec --json "Review WP01"
-"""
-
 
 def run(
     command: Annotated[
@@ -48,6 +38,14 @@ def run(
     from Claude Code json/stream-json, Codex exec --json and Gemini CLI json
     output; for anything else the event still records duration and exit code.
     Exits with the command's exit code, or 127 if it cannot be started.
+
+    Examples:
+      spec-kitty agent telemetry run --feature 001-login --wp WP01 --role implementer
+        -- claude -p "Implement WP01" --output-format json
+
+      spec-kitty agent telemetry run --feature 001-login --wp WP01 --role reviewer
+        -- codex exec --json -m gpt-5-codex "Review WP01"
+
     """
     if role not in ROLES:
         raise InvalidOptionError(f"--role: expected one of {', '.join(ROLES)}, got {role!r}")
@@ -70,6 +68,5 @@ def register(app: typer.Typer) -> None:
     """Add ``run`` to the ``telemetry`` command group."""
     app.command(
         "run",
-        epilog=_EPILOG,
         context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
     )(run)
