@@ -246,3 +246,120 @@ def test_node_id_for_reads_the_project_config_and_survives_a_broken_one(tmp_path
     assert log_records(feature)[0]["node_id"] == "ci-runner-3"
     (root / ".kittify" / "telemetry.yaml").write_text("node_id: [unclosed\n")
     assert node_id_for(feature) == "cli"
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "orchestrator_loop.py"
+
+
+def strip_volatile(record: dict) -> tuple[str, dict]:
+    payload = {
+        k: v for k, v in record["payload"].items() if k not in ("environment", "duration_ms")
+    }
+    return record["event_type"], payload
+
+
+def transition(from_phase: str, to_phase: str) -> tuple[str, dict]:
+    return "PhaseTransition", {
+        "from_phase": from_phase,
+        "to_phase": to_phase,
+        "wp_id": "WP01",
+        "actor": "orchestrator_loop",
+    }
+
+
+def test_example_orchestrator_loop_records_every_invocation_and_move(tmp_path: Path) -> None:
+    """The example (Claude implementer, Codex reviewer failing once) writes exactly these events."""
+    import shlex
+    import subprocess
+    import sys
+
+    from fake_agents import agent
+
+    project = new_project(tmp_path / "project")
+    implementer = agent("claude", "-p", "Implement WP01", "--output-format", "json",
+                        "--fake-multi-model")  # fmt: skip
+    reviewer = agent("codex", "exec", "--json", "-m", "gpt-5-codex",
+                     "--fake-fail-once", str(tmp_path / "reviewed"))  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE), "--feature", FEATURE, "--wp", "WP01",
+         "--implementer", shlex.join(implementer), "--reviewer", shlex.join(reviewer)],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "WP01: planned -> doing",
+        "WP01: doing -> for_review",
+        "WP01: for_review -> doing",
+        "WP01: doing -> for_review",
+        "WP01: for_review -> done",
+    ]
+    claude = {
+        "wp_id": "WP01",
+        "agent": "claude",
+        "role": "implementer",
+        "model": "claude-sonnet-4-5-20250929",
+        "input_tokens": 25920,
+        "output_tokens": 950,
+        "cache_read_tokens": 20000,
+        "cache_write_tokens": 5000,
+        "reasoning_tokens": None,
+        "cost_usd": 0.1145,
+        "success": True,
+        "error": None,
+        "exit_code": 0,
+        "num_turns": 4,
+        "models": {
+            "claude-sonnet-4-5-20250929": {
+                "input_tokens": 25120,
+                "output_tokens": 900,
+                "cache_read_tokens": 20000,
+                "cache_write_tokens": 5000,
+                "reasoning_tokens": None,
+                "cost_usd": 0.1134,
+            },
+            "claude-haiku-4-5-20251001": {
+                "input_tokens": 800,
+                "output_tokens": 50,
+                "cache_read_tokens": 0,
+                "cache_write_tokens": 0,
+                "reasoning_tokens": None,
+                "cost_usd": 0.0011,
+            },
+        },
+    }
+    codex_passed = {
+        "wp_id": "WP01",
+        "agent": "codex",
+        "role": "reviewer",
+        "model": "gpt-5-codex",
+        "input_tokens": 30000,
+        "output_tokens": 1500,
+        "cache_read_tokens": 12000,
+        "cache_write_tokens": None,
+        "reasoning_tokens": 600,
+        "cost_usd": None,
+        "success": True,
+        "error": None,
+        "exit_code": 0,
+        "num_turns": 2,
+    }
+    codex_failed = {
+        **codex_passed,
+        "success": False,
+        "error": "turn.failed: stream disconnected",
+        "exit_code": 1,
+    }
+    records = log_records(project / "kitty-specs" / FEATURE)
+    assert [strip_volatile(r) for r in records] == [
+        transition("planned", "doing"),
+        ("ExecutionEvent", claude),
+        transition("doing", "for_review"),
+        ("ExecutionEvent", codex_failed),
+        transition("for_review", "doing"),
+        ("ExecutionEvent", claude),
+        transition("doing", "for_review"),
+        ("ExecutionEvent", codex_passed),
+        transition("for_review", "done"),
+    ]
+    assert [r["lamport_clock"] for r in records] == list(range(1, 10))
+    assert {r["aggregate_id"] for r in records} == {FEATURE}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -321,3 +322,22 @@ def test_run_agent_library_call_writes_to_the_given_stream(project: Path) -> Non
 def test_model_from_command(argv: list[str], model: str | None) -> None:
     """The command's own -m/--model names the model; nothing after ``--`` or a dangling flag."""
     assert model_from_command(argv) == model
+
+
+def test_cost_by_model_splits_a_multi_model_claude_run(project: Path) -> None:
+    """``cost --group-by model`` attributes a multi-model Claude run's tokens and cost per model."""
+    done = run(project, *agent("claude", "--output-format", "json", "--fake-multi-model"))
+    assert done.returncode == 0, done.stderr
+    report = spec_kitty(
+        "agent", "telemetry", "cost", "--group-by", "model", "--json", cwd=project
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    summaries = {s["group_key"]: s for s in json.loads(report.stdout)["summaries"]}
+    assert set(summaries) == {"claude-sonnet-4-5", "claude-haiku-4-5"}
+    sonnet, haiku = summaries["claude-sonnet-4-5"], summaries["claude-haiku-4-5"]
+    assert (sonnet["input_tokens"], sonnet["output_tokens"]) == (25120, 900)
+    assert (sonnet["cache_read_tokens"], sonnet["cache_write_tokens"]) == (20000, 5000)
+    assert sonnet["total_cost_usd"] == 0.1134
+    assert (haiku["input_tokens"], haiku["output_tokens"]) == (800, 50)
+    assert haiku["total_cost_usd"] == 0.0011
+    assert json.loads(report.stdout)["total"]["total_cost_usd"] == 0.1145

@@ -1,11 +1,13 @@
 """Prints what ``codex exec --json ...`` prints (JSON Lines, no model, no cost).
 
-Test controls: --fake-turns N, --fake-fail (a failed turn and exit 1).
+Test controls: --fake-turns N, --fake-fail (a failed turn and exit 1),
+--fake-fail-once PATH (fail only while PATH does not exist, creating it).
 """
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 parser = argparse.ArgumentParser()
 parser.add_argument("command", choices=["exec"])
@@ -13,6 +15,7 @@ parser.add_argument("--json", action="store_true")
 parser.add_argument("-m", "--model")
 parser.add_argument("--fake-turns", type=int, default=2)
 parser.add_argument("--fake-fail", action="store_true")
+parser.add_argument("--fake-fail-once")
 parser.add_argument("prompt", nargs="?")
 args = parser.parse_intermixed_args()
 
@@ -41,6 +44,9 @@ for turn in range(args.fake_turns):
             },
         }
     )
+if args.fake_fail_once and not Path(args.fake_fail_once).exists():
+    Path(args.fake_fail_once).write_text("failed once")
+    args.fake_fail = True
 if args.fake_fail:
     line({"type": "turn.started"})
     line({"type": "turn.failed", "error": {"message": "stream disconnected"}})
