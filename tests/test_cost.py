@@ -289,3 +289,77 @@ def test_summary_to_dict_has_a_stable_schema():
         "unknown_models": {},
     }
     assert TEST_RATES.cost(10_000, 2_000, 4_000) == Decimal("0.0328")
+
+
+def _mixed_project(root: Path) -> Path:
+    events = []
+    for feature in ("001-alpha", "002-beta", "003-gamma"):
+        events += [
+            run(
+                feature,
+                agent="claude",
+                model="claude-sonnet-4.5",
+                input_tokens=300_000,
+                cache_read_tokens=100_000,
+                cache_write_tokens=5_000,
+                output_tokens=2_000,
+            ),
+            run(
+                feature,
+                agent="claude",
+                model="sonnet",
+                input_tokens=1_000,
+                output_tokens=10,
+                cost_usd=0.25,
+            ),
+            run(
+                feature,
+                agent="codex",
+                model="gpt-5-codex",
+                input_tokens=40_000,
+                cache_read_tokens=30_000,
+                output_tokens=4_000,
+            ),
+            run(feature, agent="copilot", model=None),
+            run(feature, agent="gemini", model="mystery-9", input_tokens=5, output_tokens=5),
+            run(
+                feature,
+                agent="claude",
+                model="claude-opus-4-1",
+                input_tokens=3_000,
+                output_tokens=300,
+                models={
+                    "claude-opus-4-1": {"input_tokens": 1_000, "output_tokens": 100},
+                    "claude-haiku-4-5": {"input_tokens": 2_000, "output_tokens": 200},
+                },
+            ),
+            other(feature),
+        ]
+    return write_project(root, *events)
+
+
+@pytest.mark.parametrize("group_by", ["agent", "model", "feature", "role", "wp", "day"])
+def test_every_grouping_gives_the_same_totals(tmp_path: Path, group_by: str):
+    """The hand-inlined fold (agent, feature...) and the per-model fold agree on the totals."""
+    _mixed_project(tmp_path)
+    pricing = Pricing(catalogue=False)
+    baseline = project_cost_report(tmp_path, group_by="agent", pricing=pricing).total.to_dict()
+    total = project_cost_report(tmp_path, group_by=group_by, pricing=pricing).total.to_dict()
+    assert {k: v for k, v in total.items() if k != "group_by"} == {
+        k: v for k, v in baseline.items() if k != "group_by"
+    }
+    assert baseline["event_count"] == 18
+    assert baseline["unpriced_event_count"] == 6
+
+
+@pytest.mark.parametrize("group_by", ["agent", "model"])
+def test_forked_workers_give_the_same_report(tmp_path: Path, group_by: str):
+    """Folding the logs in two worker processes and merging equals folding them here."""
+    _mixed_project(tmp_path)
+    pricing = Pricing(catalogue=False)
+    here = project_cost_report(tmp_path, group_by=group_by, pricing=pricing, workers=1)
+    forked = project_cost_report(tmp_path, group_by=group_by, pricing=pricing, workers=2)
+    assert forked.to_dict() == here.to_dict()
+    assert [s.unknown_models for s in forked.summaries] == [
+        s.unknown_models for s in here.summaries
+    ]

@@ -86,7 +86,7 @@ def cost(
     from ..query import resolve_repo_root
 
     filters = _filters(feature=feature, since=since, until=until)
-    report = project_cost_report(resolve_repo_root(repo), filters, group_by)
+    report = project_cost_report(resolve_repo_root(repo), filters, group_by, workers=None)
     if as_json:
         import json
 
