@@ -104,9 +104,11 @@ def _print_table(feature: str, spans: list[PhaseSpan]) -> None:
     if not spans:
         console.print(f"No events for {feature}.")
         return
+    unpriced = any(span.unpriced_invocations for span in spans)
     table = Table(
         title=f"Timeline of {feature}",
-        caption="Times in UTC. ? = invocations whose cost is unknown.",
+        caption="Times in UTC."
+        + (" * = some invocations could not be priced (not in USD)." if unpriced else ""),
         box=box.SIMPLE_HEAD,
         collapse_padding=True,
         show_edge=False,
@@ -118,7 +120,7 @@ def _print_table(feature: str, spans: list[PhaseSpan]) -> None:
     for span in spans:
         cost = f"{span.cost_usd:.4f}"
         if span.unpriced_invocations:
-            cost += f" +{span.unpriced_invocations}?"
+            cost += "*"
         runs = str(span.invocations)
         if span.failed_invocations:
             runs += f" ({span.failed_invocations}✗)"
