@@ -273,3 +273,17 @@ def test_typer_route_hands_arguments_to_the_same_implementation(
     )
     assert bad.exit_code == 2
     assert len(feature_log(project)) == 1
+
+
+def test_broken_config_is_a_warning_and_the_event_is_still_recorded(project: Path) -> None:
+    """A .kittify/telemetry.yaml that is not YAML: warning naming it, exit 0, default node id."""
+    (project / ".kittify").mkdir()
+    (project / ".kittify" / "telemetry.yaml").write_text("node_id: [unclosed\n")
+    done = emit(project, "--role", "planner", "--agent", "claude", "--wp", "WP09")
+    assert done.returncode == 0
+    stderr = done.stderr.decode()
+    assert stderr.startswith("Warning: telemetry: using node_id 'cli': ")
+    assert "telemetry.yaml: not valid YAML" in stderr
+    [record] = feature_log(project)
+    assert record["node_id"] == "cli"
+    assert record["payload"]["wp_id"] == "WP09"

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from fake_agents import agent, log_records, new_project, spec_kitty
+from fake_agents import SPEC_KITTY, agent, log_records, new_project, spec_kitty
 from spec_kitty_telemetry.runner import model_from_command, run_agent
 
 FEATURE = "001-login"
@@ -341,3 +343,61 @@ def test_cost_by_model_splits_a_multi_model_claude_run(project: Path) -> None:
     assert (haiku["input_tokens"], haiku["output_tokens"]) == (800, 50)
     assert haiku["total_cost_usd"] == 0.0011
     assert json.loads(report.stdout)["total"]["total_cost_usd"] == 0.1145
+
+
+def start_wrapper(project: Path) -> subprocess.Popen[bytes]:
+    """Start ``run`` around the sleeper in its own process group; return once it is running."""
+    process = subprocess.Popen(
+        [*SPEC_KITTY, "agent", "telemetry", "run", "--feature", FEATURE, "--role", "implementer",
+         "--", *agent("sleeper")],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stdout.readline() == b"ready\n"
+    return process
+
+
+def test_sigterm_to_the_wrapper_is_forwarded_and_the_run_recorded(project: Path) -> None:
+    """SIGTERM sent to the wrapper alone ends the agent; the wrapper exits 143 and records it."""
+    process = start_wrapper(project)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    payload = only_event(project)
+    assert (payload["success"], payload["exit_code"], payload["error"]) == (
+        False,
+        143,
+        "killed by SIGTERM",
+    )
+
+
+def test_ctrl_c_reaches_the_agent_and_the_wrapper_reports_it(project: Path) -> None:
+    """Ctrl-C (SIGINT to the process group) stops the agent; the wrapper survives to record it."""
+    process = start_wrapper(project)
+    os.killpg(process.pid, signal.SIGINT)
+    code = process.wait(timeout=30)
+    assert process.stderr is not None
+    stderr = process.stderr.read().decode()
+    assert "Traceback" in stderr  # the agent's own KeyboardInterrupt report, passed through
+    payload = only_event(project)
+    assert payload["success"] is False
+    assert code == payload["exit_code"]
+    assert code == 128 + signal.SIGINT  # Python re-raises SIGINT on an uncaught Ctrl-C
+
+
+def test_output_reader_going_away_does_not_hang_or_lose_the_event(project: Path) -> None:
+    """``run ... | head -c 10``: the agent meets a broken pipe as unwrapped; the run is recorded."""
+    command = [*SPEC_KITTY, "agent", "telemetry", "run", "--feature", FEATURE, "--role",
+               "implementer", "--", *agent("huge", "8")]  # fmt: skip
+    writer = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert writer.stdout is not None
+    assert len(writer.stdout.read(10)) == 10
+    writer.stdout.close()
+    code = writer.wait(timeout=60)
+    assert writer.stderr is not None
+    stderr = writer.stderr.read()
+    assert b"BrokenPipeError" in stderr  # the agent's own error, passed through
+    assert b"spec_kitty_telemetry" not in stderr  # and nothing from the wrapper
+    payload = only_event(project)
+    assert payload["exit_code"] == code
+    assert code != 0
+    assert payload["success"] is False

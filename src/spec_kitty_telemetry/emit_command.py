@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any, Final, NoReturn, TextIO
 
 from ._records import execution_payload
-from .config import load_config
 from .emit import EVENTS_FILENAME, emit_execution_record
 from .errors import InvalidOptionError, TelemetryError
-from .integration import ROLES, feature_dir_for
+from .integration import ROLES, feature_dir_for, node_id_for
 
 __all__ = ["PROG", "SUMMARY", "build_parser", "main"]
 
@@ -91,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--role", required=True, choices=ROLES, help="the role the agent played")
     add("--agent", required=True, help="the agent CLI, e.g. claude, codex, gemini")
     add("--model", help="the model the agent used")
-    add("--wp-id", help="the work package, e.g. WP01")
+    add("--wp-id", "--wp", dest="wp_id", help="the work package, e.g. WP01")
     for name, what in (
         ("--input-tokens", "total input tokens, cache reads and writes included"),
         ("--output-tokens", "output tokens, reasoning included"),
@@ -135,16 +134,17 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         }
         execution_payload(**fields)  # invalid input stops here, before anything is written
         feature_dir = feature_dir_for(args.feature)
-        node_id = load_config(feature_dir.parent.parent).node_id
     except TelemetryError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
 
     with _CapturedWarnings() as warnings:
+        node_id = node_id_for(feature_dir)  # a broken config is a warning, not a lost event
         record = emit_execution_record(feature_dir, args.feature, node_id=node_id, **fields)
+    for message in warnings.messages:
+        print(f"Warning: {message}", file=sys.stderr)
     if record is None:
-        reason = warnings.text() or "the event could not be stored"
-        print(f"Warning: {reason}", file=sys.stderr)
+        reason = warnings.messages[-1] if warnings.messages else "the event could not be stored"
         if args.json:
             _print_json(out, {"result": "error", "error": reason})
         return 0
@@ -173,9 +173,6 @@ class _CapturedWarnings(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
-
-    def text(self) -> str:
-        return "; ".join(self.messages)
 
     def __enter__(self) -> _CapturedWarnings:
         self._logger.addHandler(self)

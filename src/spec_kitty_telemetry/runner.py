@@ -146,9 +146,10 @@ def _pump(
                 return
             try:
                 write(chunk)
-            except BrokenPipeError:
-                # Our reader went away (`run ... | head`). Closing our end gives
-                # the agent the same broken pipe it would have met unwrapped.
+            except OSError:
+                # Our reader went away (`run ... | head`) or our stdout is unusable.
+                # Closing our end gives the agent the same broken pipe it would
+                # have met unwrapped; we still wait for it and record the run.
                 return
             parse(chunk)
     finally:
