@@ -171,7 +171,7 @@ def run_command(root: Path) -> tuple[float, float, dict[str, object]]:
             nonlocal peak
             while not done.is_set():
                 peak = max(peak, _tree_rss_kb(child.pid))
-                time.sleep(0.01)
+                time.sleep(0.05)
 
         sampler = threading.Thread(target=sample)
         sampler.start()
@@ -219,7 +219,7 @@ def main() -> None:
         f"median ratio:                {statistics.median(walls) / statistics.median(floors):6.2f}x"
     )
     print(f"peak RSS, largest process:   {peak_mb:6.0f} MB (target < 200 MB)")
-    print(f"peak RSS, all processes:     {max(tree_peaks):6.0f} MB (sampled every 10 ms, summed)")
+    print(f"peak RSS, all processes:     {max(tree_peaks):6.0f} MB (sampled every 50 ms, summed)")
     print(f"cpus: {os.cpu_count()}, python {sys.version.split()[0]}")
 
 

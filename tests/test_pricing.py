@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +14,13 @@ import pytest
 from spec_kitty_telemetry import _catalogue
 from spec_kitty_telemetry.errors import PricingError, TelemetryError
 from spec_kitty_telemetry.pricing import Pricing, canonical_model_name, load_pricing, shipped_table
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own catalogue cache, so it asks genai-prices itself."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
 
 
 @pytest.mark.parametrize(
@@ -208,3 +218,47 @@ def test_bad_pricing_does_not_break_reading_the_node_id(tmp_path: Path):
 
     _write_config(tmp_path, "node_id: ci\npricing:\n  models:\n    x: {input: -1}\n")
     assert load_config(tmp_path).node_id == "ci"
+
+
+_LOOKUP_IN_FRESH_PROCESS = """
+import json, sys
+from spec_kitty_telemetry import _catalogue
+rates = _catalogue.lookup("claude-3-7-sonnet")
+unlisted = _catalogue.lookup("mystery-model-9000")
+print(json.dumps([str(rates.input), str(rates.output), rates.source, unlisted is None,
+                  "genai_prices" in sys.modules]))
+"""
+
+
+def _fresh_lookup(cache: Path) -> list[object]:
+    env = {"XDG_CACHE_HOME": str(cache), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", _LOOKUP_IN_FRESH_PROCESS],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out)
+
+
+def test_catalogue_answers_are_cached_so_later_reports_skip_the_import(private_cache: Path):
+    """The first process imports genai-prices; the next one answers from the cache file."""
+    first = _fresh_lookup(private_cache)
+    assert first[:4] == ["3", "15", "genai-prices 0.2.3 (claude-3-7-sonnet-latest)", True]
+    assert first[4] is True  # imported
+    second = _fresh_lookup(private_cache)
+    assert second == [*first[:4], False]  # same answers, no import
+    assert (private_cache / "spec-kitty-telemetry" / "catalogue.json").is_file()
+
+
+def test_a_damaged_cache_is_ignored(private_cache: Path):
+    """A cache file that is not JSON, or an entry that is not rates, means asking again."""
+    _fresh_lookup(private_cache)
+    path = private_cache / "spec-kitty-telemetry" / "catalogue.json"
+    document = json.loads(path.read_text())
+    document["entries"]["claude-3-7-sonnet"] = {"input": "three"}
+    path.write_text(json.dumps(document))
+    assert _fresh_lookup(private_cache)[:2] == ["3", "15"]
+    path.write_text("{torn")
+    assert _fresh_lookup(private_cache)[:2] == ["3", "15"]

@@ -4,15 +4,23 @@ genai-prices (MIT, pinned to one minor version in pyproject.toml) bundles
 prices for hundreds of models and works offline. Everything this package uses
 from it is in this module, so an upgrade that moves its API touches one file.
 Importing it costs about 0.2 s, so it is imported only when a model is not in
-the project's overrides or the shipped table.
+the project's overrides or the shipped table, and its answers (rates, or "not
+listed") are kept for the day in a small cache file, keyed by the installed
+catalogue's data file, so later reports skip the import. The cache lives in
+``$XDG_CACHE_HOME/spec-kitty-telemetry/`` (``~/.cache`` by default); losing it
+costs one import, and a cache that cannot be read or written is ignored.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from ._rates import ModelRates, RateTier
 
@@ -42,6 +50,21 @@ def lookup(*names: str) -> ModelRates | None:
     lists without an input or output price is treated as unknown rather than
     as free.
     """
+    key = "\n".join(names)
+    stamp = _stamp()
+    cached = _read_cache(stamp)
+    if key in cached:
+        try:
+            return _rates_from_json(cached[key])
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            pass  # a damaged entry: ask the catalogue again
+    rates = _lookup_uncached(names)
+    if stamp is not None:
+        _write_cache(stamp, key, None if rates is None else _rates_to_json(rates))
+    return rates
+
+
+def _lookup_uncached(names: tuple[str, ...]) -> ModelRates | None:
     try:
         from genai_prices import data_snapshot
     except ImportError as exc:  # a broken install must not stop a report
@@ -58,6 +81,83 @@ def lookup(*names: str) -> ModelRates | None:
         if rates is not None:
             return rates
     return None
+
+
+_CACHE_FORMAT = 1
+
+
+def cache_path() -> Path:
+    """Where catalogue answers are cached on this machine."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "spec-kitty-telemetry" / "catalogue.json"
+
+
+def _stamp() -> str | None:
+    """Identify the installed catalogue data and today's date, without importing it."""
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec("genai_prices")
+        if spec is None or spec.origin is None:
+            return None
+        data = Path(spec.origin).with_name("data.py").stat()
+    except (ImportError, OSError, ValueError):
+        return None
+    today = datetime.now(UTC).date().isoformat()
+    return f"{_CACHE_FORMAT}|{spec.origin}|{data.st_size}|{data.st_mtime_ns}|{today}"
+
+
+def _read_cache(stamp: str | None) -> dict[str, Any]:
+    if stamp is None:
+        return {}
+    try:
+        document = orjson.loads(cache_path().read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    if not isinstance(document, dict) or document.get("stamp") != stamp:
+        return {}
+    entries = document.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def _write_cache(stamp: str, key: str, value: dict[str, Any] | None) -> None:
+    path = cache_path()
+    entries = _read_cache(stamp)  # keep what another process added meanwhile
+    entries[key] = value
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(orjson.dumps({"stamp": stamp, "entries": entries}))
+        os.replace(temporary, path)
+    except OSError as exc:
+        logger.debug("%s: catalogue cache not written: %s", path, exc)
+
+
+def _rates_to_json(rates: ModelRates) -> dict[str, Any]:
+    def row(r: ModelRates | RateTier) -> dict[str, str]:
+        return {k: str(getattr(r, k)) for k in _KEYS}
+
+    return {
+        **row(rates),
+        "source": rates.source,
+        "tiers": [{"above_input_tokens": t.above_input_tokens, **row(t)} for t in rates.tiers],
+    }
+
+
+def _rates_from_json(data: Any) -> ModelRates | None:
+    """Rebuild cached rates (None: the catalogue does not list the model); raise if damaged."""
+    if data is None:
+        return None
+    tiers = tuple(
+        RateTier(
+            above_input_tokens=int(t["above_input_tokens"]),
+            **{k: Decimal(t[k]) for k in _KEYS},
+        )
+        for t in data["tiers"]
+    )
+    return ModelRates(
+        **{k: Decimal(data[k]) for k in _KEYS}, tiers=tiers, source=str(data["source"])
+    )
 
 
 def _rates_from(prices: Any, source: str) -> ModelRates | None:
