@@ -59,6 +59,7 @@ def telemetry(ctx: typer.Context) -> None:
     """Agent execution telemetry: what coding agents cost, how long they take, how often they fail.
 
     Every agent run is one event in kitty-specs/<feature>/execution.events.jsonl.
+    Without a command, prints the cost report (the `cost` command's defaults).
     """
     if ctx.invoked_subcommand is None:  # the report people run most: cost, by agent
         _cost_report()
