@@ -15,6 +15,7 @@ in ``Decimal``. A million events cost one pass and no float drift.
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -216,14 +217,14 @@ _PARALLEL_MIN_BYTES: Final = 32 << 20
 
 def _shares(logs: list[Path], workers: int | None) -> list[list[Path]]:
     """Split logs into per-worker shares of similar size; one share means fold here."""
-    import multiprocessing
     import os
 
     if workers is None:
         size = sum(log.stat().st_size for log in logs)
         workers = (os.cpu_count() or 1) if size >= _PARALLEL_MIN_BYTES else 1
     workers = min(workers, len(logs))
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    # fork is cheap and needs no pickling of the pricing; elsewhere it is unsafe or absent.
+    if workers < 2 or not sys.platform.startswith("linux"):
         return [logs]
     shares: list[list[Path]] = [[] for _ in range(workers)]
     loads = [0] * workers
