@@ -217,11 +217,14 @@ def test_missing_repo_exits_2(tmp_path: Path):
 
 
 def test_no_color_and_pipes_get_plain_text(project: Path):
-    """Piped output has no escape codes; FORCE_COLOR proves the check could see them."""
-    plain = _invoke("agent", "telemetry", "cost", "--repo", str(project), env={"NO_COLOR": "1"})
+    """Piped output and NO_COLOR have no escape codes; FORCE_COLOR alone shows they exist."""
+    args = ("agent", "telemetry", "cost", "--repo", str(project))
+    assert "\x1b[" not in _invoke(*args).stdout
+    forced = _invoke(*args, env={"FORCE_COLOR": "1"})
+    assert "\x1b[1m" in forced.stdout
+    plain = _invoke(*args, env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
     assert "\x1b[" not in plain.stdout
-    forced = _invoke("agent", "telemetry", "cost", "--repo", str(project), env={"FORCE_COLOR": "1"})
-    assert "\x1b[" in forced.stdout
+    assert _text(plain.stdout) == COST_TABLE
 
 
 def test_events_table_and_filters(project: Path):

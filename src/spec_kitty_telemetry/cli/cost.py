@@ -184,14 +184,17 @@ def _console() -> Console:
     """Make a console for tables: the terminal's width, or unlimited when piped.
 
     Piped output (a file, a pager, a test) is not cut to 80 columns; tables
-    take the width they need. Rich drops colour for pipes and for NO_COLOR.
+    take the width they need. Pipes get no escape codes; with NO_COLOR set,
+    not even bold ones, whatever FORCE_COLOR says.
     """
+    import os
     import sys
 
     from rich.console import Console
 
     width = None if sys.stdout.isatty() else 1000
-    return Console(highlight=False, width=width)
+    plain = bool(os.environ.get("NO_COLOR"))
+    return Console(highlight=False, width=width, color_system=None if plain else "auto")
 
 
 def _usd(amount: Decimal) -> str:
