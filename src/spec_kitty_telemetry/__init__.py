@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "AgentUsage": "agent_usage",
+    "parse_agent_output": "agent_usage",
     "ClockStorage": "clock",
     "FileClockStorage": "clock",
     "InMemoryClockStorage": "clock",
@@ -21,15 +23,25 @@ _EXPORTS: dict[str, str] = {
     "TelemetryConfig": "config",
     "find_project_root": "config",
     "load_config": "config",
+    "CostReport": "cost",
+    "CostSummary": "cost",
+    "cost_report": "cost",
+    "cost_summary": "cost",
+    "project_cost_report": "cost",
     "CLOCK_FILENAME": "emit",
     "EVENTS_FILENAME": "emit",
     "emit_event": "emit",
     "emit_execution_event": "emit",
     "emit_execution_record": "emit",
     "emit_record": "emit",
+    "capture_environment": "environment",
     "ClockError": "errors",
     "ConfigError": "errors",
     "InvalidEventError": "errors",
+    "InvalidOptionError": "errors",
+    "PricingError": "errors",
+    "ProjectNotFoundError": "errors",
+    "QueryError": "errors",
     "StoreError": "errors",
     "StoreLockTimeout": "errors",
     "TelemetryError": "errors",
@@ -38,9 +50,23 @@ _EXPORTS: dict[str, str] = {
     "ExecutionPayload": "events",
     "new_event_id": "ids",
     "normalize_event_id": "ids",
+    "InvocationResult": "integration",
+    "record_invocation": "integration",
+    "track_invocation": "integration",
     "LogHead": "jsonl_store",
     "ReadReport": "jsonl_store",
     "SimpleJsonStore": "jsonl_store",
+    "emit_transition": "lifecycle",
+    "feature_timeline": "lifecycle",
+    "Pricing": "pricing",
+    "canonical_model_name": "pricing",
+    "load_pricing": "pricing",
+    "EventFilter": "query",
+    "iter_execution_events": "query",
+    "iter_project_events": "query",
+    "query_execution_events": "query",
+    "query_project_events": "query",
+    "run_agent": "runner",
     "EventStore": "store",
     "InMemoryEventStore": "store",
     "causal_order": "store",
@@ -50,18 +76,28 @@ __all__ = [
     "CLOCK_FILENAME",
     "EVENTS_FILENAME",
     "EXECUTION_EVENT",
+    "AgentUsage",
     "ClockError",
     "ClockStorage",
     "ConfigError",
+    "CostReport",
+    "CostSummary",
     "Event",
+    "EventFilter",
     "EventStore",
     "ExecutionPayload",
     "FileClockStorage",
     "InMemoryClockStorage",
     "InMemoryEventStore",
     "InvalidEventError",
+    "InvalidOptionError",
+    "InvocationResult",
     "LamportClock",
     "LogHead",
+    "Pricing",
+    "PricingError",
+    "ProjectNotFoundError",
+    "QueryError",
     "ReadReport",
     "SimpleJsonStore",
     "StoreError",
@@ -69,15 +105,31 @@ __all__ = [
     "TelemetryConfig",
     "TelemetryError",
     "__version__",
+    "canonical_model_name",
+    "capture_environment",
     "causal_order",
+    "cost_report",
+    "cost_summary",
     "emit_event",
     "emit_execution_event",
     "emit_execution_record",
     "emit_record",
+    "emit_transition",
+    "feature_timeline",
     "find_project_root",
+    "iter_execution_events",
+    "iter_project_events",
     "load_config",
+    "load_pricing",
     "new_event_id",
     "normalize_event_id",
+    "parse_agent_output",
+    "project_cost_report",
+    "query_execution_events",
+    "query_project_events",
+    "record_invocation",
+    "run_agent",
+    "track_invocation",
 ]
 
 
@@ -95,8 +147,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .agent_usage import AgentUsage, parse_agent_output
     from .clock import ClockStorage, FileClockStorage, InMemoryClockStorage, LamportClock
     from .config import TelemetryConfig, find_project_root, load_config
+    from .cost import CostReport, CostSummary, cost_report, cost_summary, project_cost_report
     from .emit import (
         CLOCK_FILENAME,
         EVENTS_FILENAME,
@@ -105,15 +159,31 @@ if TYPE_CHECKING:
         emit_execution_record,
         emit_record,
     )
+    from .environment import capture_environment
     from .errors import (
         ClockError,
         ConfigError,
         InvalidEventError,
+        InvalidOptionError,
+        PricingError,
+        ProjectNotFoundError,
+        QueryError,
         StoreError,
         StoreLockTimeout,
         TelemetryError,
     )
     from .events import EXECUTION_EVENT, Event, ExecutionPayload
     from .ids import new_event_id, normalize_event_id
+    from .integration import InvocationResult, record_invocation, track_invocation
     from .jsonl_store import LogHead, ReadReport, SimpleJsonStore
+    from .lifecycle import emit_transition, feature_timeline
+    from .pricing import Pricing, canonical_model_name, load_pricing
+    from .query import (
+        EventFilter,
+        iter_execution_events,
+        iter_project_events,
+        query_execution_events,
+        query_project_events,
+    )
+    from .runner import run_agent
     from .store import EventStore, InMemoryEventStore, causal_order
