@@ -258,10 +258,10 @@ def _footnotes(report: CostReport) -> list[str]:
             f"(list prices, table of {report.prices_last_updated})."
         )
     if total.unpriced_event_count:
-        plural = "" if total.unpriced_event_count == 1 else "s"
+        one = total.unpriced_event_count == 1
         notes.append(
-            f"* {total.unpriced_event_count:,} event{plural} could not be priced "
-            "and are not in the costs:"
+            f"* {total.unpriced_event_count:,} event{'' if one else 's'} could not be priced "
+            f"and {'is' if one else 'are'} not in the costs:"
         )
         by_model = sorted(total.unknown_models.items(), key=lambda item: (-item[1], item[0]))
         for name, count in by_model:
