@@ -23,6 +23,7 @@ Capturing never raises; whatever cannot be read is None.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from contextlib import suppress
@@ -159,7 +160,7 @@ def git_head(start: Path) -> tuple[str | None, str | None]:
     and packed refs, and a detached HEAD (branch None). (None, None) when
     ``start`` is not inside a git checkout or something cannot be read.
     """
-    git_dir = _find_git_dir(start.resolve())
+    git_dir = _git_dir_for(os.path.abspath(start))
     if git_dir is None:
         return None, None
     head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
@@ -173,6 +174,15 @@ def git_head(start: Path) -> tuple[str | None, str | None]:
         if loose.is_file():
             return branch, loose.read_text(encoding="utf-8").strip() or None
     return branch, _packed_ref(common / "packed-refs", ref)
+
+
+@functools.lru_cache(maxsize=64)
+def _git_dir_for(start: str) -> Path | None:
+    """Find the git dir for a folder once per process: where a checkout lives does not move.
+
+    HEAD and the refs are still read on every call, since they do change.
+    """
+    return _find_git_dir(Path(start).resolve())
 
 
 def _find_git_dir(start: Path) -> Path | None:
