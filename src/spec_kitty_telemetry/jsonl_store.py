@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from . import _log_index
+from ._atomic import fsync_directory
 from ._lock import FileLock, LockTimeout
 from ._log_index import LogHead, LogIndex
 from ._records import dumps_record
@@ -351,6 +352,8 @@ class _Writer:
                 written += os.write(self._fd, data[written:])
             if self.store.fsync:
                 os.fsync(self._fd)
+                if before == 0:  # the log is new: its directory entry must be durable too
+                    fsync_directory(self.store.path.parent)
         except OSError as exc:
             self._undo_partial(before, written)
             raise StoreError(f"{self.store.path}: cannot append: {exc}") from exc
