@@ -169,6 +169,7 @@ _VALUES = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-3, max_value=10**12),
+    st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=3),
     st.lists(st.integers(), max_size=1),

@@ -148,7 +148,9 @@ def execution_payload(
     }
     for name, value in tokens.items():
         if value is not None and not _whole(value):
-            problems.append(f"{name}: must be a whole number >= 0 or None, got {value!r}")
+            problems.append(
+                f"{name}: must be a whole number >= 0 (below 2**63) or None, got {value!r}"
+            )
     cost: float | None = None
     if cost_usd is not None:
         if (
@@ -160,11 +162,15 @@ def execution_payload(
             problems.append(f"cost_usd: must be a finite number >= 0 or None, got {cost_usd!r}")
         else:
             cost = float(cost_usd)
-    if not _whole(duration_ms):
-        problems.append(f"duration_ms: must be a whole number >= 0, got {duration_ms!r}")
+    if duration_ms is not None and not _whole(duration_ms):
+        problems.append(
+            f"duration_ms: must be a whole number >= 0 (below 2**63) or None, got {duration_ms!r}"
+        )
     if not isinstance(success, bool):
         problems.append(f"success: must be true or false, got {success!r}")
-    if exit_code is not None and (type(exit_code) is not int):
+    if exit_code is not None and (
+        type(exit_code) is not int or not _INT64_MIN <= exit_code <= _INT64_MAX
+    ):
         problems.append(f"exit_code: must be a whole number or None, got {exit_code!r}")
     if not problems:
         problems.extend(_subset_problems(tokens))
@@ -186,7 +192,8 @@ def execution_payload(
 
 
 def _whole(value: object) -> bool:
-    return type(value) is int and value >= 0
+    """Tell whether ``value`` is a count: a plain int (not bool) within 64 bits, >= 0."""
+    return type(value) is int and 0 <= value <= _INT64_MAX
 
 
 def _subset_problems(tokens: dict[str, Any]) -> list[str]:

@@ -98,7 +98,7 @@ def emit_execution_record(
     cache_write_tokens: int | None = None,
     reasoning_tokens: int | None = None,
     cost_usd: float | None = None,
-    duration_ms: int = 0,
+    duration_ms: int | None = 0,
     success: bool = True,
     error: str | None = None,
     exit_code: int | None = 0,
@@ -110,7 +110,8 @@ def emit_execution_record(
 ) -> dict[str, Any] | None:
     """Record one agent invocation as an ``ExecutionEvent``; return the stored record or None.
 
-    Never raises. Token counts left as None mean "not reported" (not zero).
+    Never raises. Token counts and ``duration_ms`` left as None mean "not
+    reported" (not zero).
     ``input_tokens`` is the total input including cache reads and writes; cache
     counts are parts of it and ``reasoning_tokens`` is part of ``output_tokens``.
     Extra keyword arguments are stored in the payload as given. When the event

@@ -95,13 +95,14 @@ class Event(BaseModel):
         return dumps_record(self.to_dict()).decode().rstrip("\n")
 
 
-TokenCount = Annotated[int | None, Field(ge=0, strict=True)]
+_INT64_MAX = 2**63 - 1
+TokenCount = Annotated[int | None, Field(ge=0, le=_INT64_MAX, strict=True)]
 
 
 class ExecutionPayload(BaseModel):
     """What one agent invocation cost and how it ended; the payload of an ``ExecutionEvent``.
 
-    Token counts are ``None`` when the agent did not report them, which is not
+    Token counts and ``duration_ms`` are ``None`` when unknown, which is not
     the same as 0. ``input_tokens`` is the *total* input, cache reads and cache
     writes included; ``cache_read_tokens`` and ``cache_write_tokens`` are parts of
     it, and ``reasoning_tokens`` is part of ``output_tokens``. Keys this model
@@ -124,10 +125,10 @@ class ExecutionPayload(BaseModel):
     cache_write_tokens: TokenCount = None
     reasoning_tokens: TokenCount = None
     cost_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False, strict=True)
-    duration_ms: int = Field(default=0, ge=0, strict=True)
+    duration_ms: int | None = Field(default=0, ge=0, le=_INT64_MAX, strict=True)
     success: bool = Field(default=True, strict=True)
     error: str | None = None
-    exit_code: int | None = Field(default=0, strict=True)
+    exit_code: int | None = Field(default=0, ge=-_INT64_MAX - 1, le=_INT64_MAX, strict=True)
 
     @model_validator(mode="after")
     def _parts_within_totals(self) -> Self:
