@@ -254,3 +254,106 @@ def test_last_line_without_newline_counts() -> None:
     usage = parse_agent_output(json.dumps(result))
     assert usage is not None
     assert usage.output_tokens == 9
+
+
+def test_codex_reconnect_errors_followed_by_a_completed_turn_are_not_failures() -> None:
+    """``error`` lines such as "Reconnecting... 1/5" are transient when a turn completes later."""
+    out = output_of(*agent("codex", "exec", "--json", "--fake-reconnects", "3"))
+    assert out.count(b'"type": "error"') == 3
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert usage.agent_error is None
+    assert (usage.input_tokens, usage.num_turns) == (30000, 2)
+
+
+def test_codex_error_line_not_followed_by_a_completed_turn_fails_the_run() -> None:
+    """An ``error`` line after the last completed turn means the run did not recover."""
+    out = output_of(*agent("codex", "exec", "--json", "--fake-error-last"))
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert usage.agent_error == "error: stream disconnected before completion"
+    assert usage.input_tokens == 30000
+
+
+def test_codex_failed_turn_stays_a_failure_even_after_reconnects() -> None:
+    """``turn.failed`` fails the run whatever transient errors came before it."""
+    out = output_of(*agent("codex", "exec", "--json", "--fake-reconnects", "1", "--fake-fail"))
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert usage.agent_error == "turn.failed: stream disconnected"
+
+
+@pytest.mark.parametrize("pretty", [False, True])
+def test_claude_verbose_json_array_takes_the_last_result_and_the_init_model(pretty: bool) -> None:
+    """``--output-format json --verbose`` prints an array of messages; the result is read."""
+    flags = ["--fake-no-model-usage", "--model", "claude-opus-4-1"]
+    if pretty:
+        flags.append("--fake-pretty")
+    out = output_of(*agent("claude", "-p", "hi", "--output-format", "json", "--verbose", *flags))
+    assert out.lstrip().startswith(b"[")
+    usage = parse_agent_output(out)
+    assert usage == AgentUsage(
+        agent="claude",
+        model="claude-opus-4-1",
+        input_tokens=25120,
+        output_tokens=900,
+        cache_read_tokens=20000,
+        cache_write_tokens=5000,
+        cost_usd=0.1134,
+        num_turns=4,
+    )
+
+
+def test_claude_json_array_with_two_results_takes_the_last() -> None:
+    """Of several ``type: result`` elements in the array, the last one is the run's result."""
+    first = {"type": "result", "subtype": "success", "usage": {"output_tokens": 1}}
+    last = {"type": "result", "subtype": "success", "usage": {"output_tokens": 2}}
+    usage = parse_agent_output(json.dumps([first, {"type": "assistant"}, last]))
+    assert usage is not None
+    assert usage.output_tokens == 2
+
+
+def chatty_output() -> bytes:
+    """Many short lines without markers, then a stream-json result at the end."""
+    noise = b"".join(b"progress line %d\n" % i for i in range(5000))
+    result = {"type": "result", "subtype": "success", "usage": {"output_tokens": 42}}
+    return noise + json.dumps(result).encode() + b"\nbye\n"
+
+
+def test_chatty_output_finds_the_result_wherever_chunks_split_the_marker() -> None:
+    """A ``"type"`` marker split across two chunks (or the line's end in the next) is still read."""
+    out = chatty_output()
+    marker = out.index(b'"type"')
+    for cut in range(marker - 8, marker + 8):
+        collector = UsageCollector()
+        for start in range(0, cut, 4096):
+            collector.feed(out[start : min(start + 4096, cut)])
+        collector.feed(out[cut:])
+        usage = collector.result()
+        assert usage is not None, cut
+        assert usage.output_tokens == 42
+
+
+def test_chatty_output_chunked_any_way_gives_the_same_usage() -> None:
+    """Chunk sizes from 1 byte to 64 KiB all give the same result as reading the output whole."""
+    out = chatty_output()
+    whole = parse_agent_output(out)
+    assert whole is not None
+    for size in (1, 5, 6, 7, 13, 4096, 65536):
+        collector = UsageCollector()
+        for start in range(0, len(out), size):
+            collector.feed(out[start : start + size])
+        assert collector.result() == whole, size
+
+
+def test_a_marked_line_ending_in_a_chunk_without_markers_is_still_parsed() -> None:
+    """The marker sits in the pending line; the chunk that ends the line has no marker itself."""
+    result = json.dumps({"type": "result", "subtype": "success", "usage": {"output_tokens": 3}})
+    head, tail = result[:-3], result[-3:]
+    collector = UsageCollector()
+    collector.feed(b"noise\n" + head.encode())
+    collector.feed(tail.encode() + b"\nmore noise\n" * 100)
+    collector.feed(b"x" * 10)  # an unfinished last line without markers
+    usage = collector.result()
+    assert usage is not None
+    assert usage.output_tokens == 3

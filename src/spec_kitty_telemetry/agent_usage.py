@@ -7,11 +7,15 @@ input with cache reads and writes as parts of it, and ``reasoning_tokens`` is
 part of ``output_tokens``. Formats understood:
 
 * Claude Code ``--output-format json`` and ``stream-json`` (the ``"type":
-  "result"`` object). Anthropic's ``input_tokens`` excludes cache tokens, so
+  "result"`` object; in verbose mode ``json`` prints a JSON array of every
+  message, the result last and the ``system``/``init`` message naming the
+  model). Anthropic's ``input_tokens`` excludes cache tokens, so
   input = uncached + cache read + cache write. Per-model figures come from
   ``modelUsage`` when present (background models show up only there).
 * Codex ``exec --json`` (JSON Lines). ``turn.completed`` usage is summed over
   turns; cached input and reasoning output are already inside the totals.
+  ``turn.failed`` fails the run; an ``error`` line (``Reconnecting... 1/5``)
+  does only when no ``turn.completed`` follows it, as Codex retries.
 * Gemini CLI ``--output-format json`` (``stats.models.<model>.tokens``):
   ``cached`` is inside ``prompt``; ``thoughts`` bill as output.
 
@@ -44,6 +48,10 @@ MAX_LINE_BYTES: Final = 8 * 1024 * 1024
 MAX_DOCUMENT_BYTES: Final = 8 * 1024 * 1024
 
 _RESULT_PREVIEW = 200
+
+#: Every line that can carry usage holds one of these; output without them is not parsed.
+_MARKERS: Final = (b'"type"', b'"stats"')
+_MARKER_REACH: Final = max(len(marker) for marker in _MARKERS) - 1
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,8 @@ class UsageCollector:
         self._claude_result: dict[str, Any] | None = None
         self._claude_init_model: str | None = None
         self._codex_turns: list[Mapping[str, Any]] = []
-        self._codex_failure: str | None = None
+        self._codex_failure: str | None = None  # a failed turn: final
+        self._codex_error: str | None = None  # an error line: transient if a turn completes
         self._gemini: dict[str, Any] | None = None
 
     @property
@@ -146,6 +155,17 @@ class UsageCollector:
                 self._document += chunk
             else:
                 self._document = None  # too big to be a result document worth holding
+        last = chunk.rfind(b"\n")
+        if last < 0:
+            self._extend_line(chunk)
+            return
+        if not self._completes_a_marked_line(chunk):
+            # Fast path for chatty output: no line ending in this chunk can hold
+            # usage, so they are dropped unread and only the new partial line kept.
+            self._line.clear()
+            self._skipping_line = False
+            self._extend_line(chunk[last + 1 :])
+            return
         start = 0
         while True:
             end = chunk.find(b"\n", start)
@@ -166,6 +186,20 @@ class UsageCollector:
 
     # -- internals ----------------------------------------------------------
 
+    def _completes_a_marked_line(self, chunk: bytes) -> bool:
+        """Tell whether a usage marker may be in the pending line, the chunk or across them.
+
+        Conservative: a marker in the chunk's own new partial line also counts.
+        A pending line being skipped (too long) cannot be parsed anyway.
+        """
+        # Every marker starts with a quote; memchr finds one far faster than a marker.
+        if b'"' in chunk and any(marker in chunk for marker in _MARKERS):
+            return True
+        if not self._line or self._skipping_line:
+            return False
+        seam = bytes(self._line[-_MARKER_REACH:]) + chunk[:_MARKER_REACH]
+        return any(marker in seam or marker in self._line for marker in _MARKERS)
+
     def _extend_line(self, piece: bytes) -> None:
         if self._skipping_line:
             return
@@ -183,16 +217,27 @@ class UsageCollector:
 
     def _consider_line(self, line: bytes) -> None:
         text = line.strip()
-        if not (text.startswith(b"{") and text.endswith(b"}")):
+        if not (
+            (text.startswith(b"{") and text.endswith(b"}"))
+            or (text.startswith(b"[") and text.endswith(b"]"))
+        ):
             return
-        if b'"type"' not in text and b'"stats"' not in text:
+        if not any(marker in text for marker in _MARKERS):
             return
         try:
             obj = orjson.loads(text)
         except orjson.JSONDecodeError:
             return
-        if isinstance(obj, dict):
-            self._consider_object(obj)
+        self._consider_value(obj)
+
+    def _consider_value(self, value: object) -> None:
+        """Consider a parsed object, or each object of a list (Claude's verbose json)."""
+        if isinstance(value, dict):
+            self._consider_object(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    self._consider_object(item)
 
     def _consider_object(self, obj: dict[str, Any]) -> None:
         kind = obj.get("type")
@@ -204,8 +249,11 @@ class UsageCollector:
                 self._claude_init_model = model
         elif kind == "turn.completed" and isinstance(obj.get("usage"), dict):
             self._codex_turns.append(obj["usage"])
-        elif kind in ("turn.failed", "error"):
+            self._codex_error = None  # it recovered (e.g. after "Reconnecting... 1/5")
+        elif kind == "turn.failed":
             self._codex_failure = _codex_error(obj)
+        elif kind == "error":
+            self._codex_error = _codex_error(obj)
         elif _gemini_models(obj) is not None or _gemini_error(obj):
             self._gemini = obj
 
@@ -214,8 +262,9 @@ class UsageCollector:
             self._read_document()
         if self._claude_result is not None:
             return _claude_usage(self._claude_result, self._claude_init_model)
-        if self._codex_turns or self._codex_failure is not None:
-            return _codex_usage(self._codex_turns, self._codex_failure)
+        failure = self._codex_failure or self._codex_error
+        if self._codex_turns or failure is not None:
+            return _codex_usage(self._codex_turns, failure)
         if self._gemini is not None:
             return _gemini_usage(self._gemini)
         return None
@@ -225,15 +274,14 @@ class UsageCollector:
         if not self._document:
             return
         text = bytes(self._document)
-        brace = text.find(b"{")
-        if brace < 0:
+        starts = sorted(at for at in (text.find(b"{"), text.find(b"[")) if at >= 0)
+        for start in starts:  # text before the document (a banner, a warning) is passed over
+            try:
+                obj = orjson.loads(text[start:])
+            except orjson.JSONDecodeError:
+                continue
+            self._consider_value(obj)
             return
-        try:
-            obj = orjson.loads(text[brace:])
-        except orjson.JSONDecodeError:
-            return
-        if isinstance(obj, dict):
-            self._consider_object(obj)
 
 
 # -- format readers ----------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Test controls: --fake-multi-model (main model plus a background model),
 --fake-no-model-usage (only the top-level ``usage`` block), --fake-subtype S,
---fake-is-error, --fake-exit N, --fake-pretty (indented json).
+--fake-is-error, --fake-exit N, --fake-pretty (indented json). With --verbose,
+``json`` prints the array of every message, the result last (as Claude Code does).
 """
 
 import argparse
@@ -19,6 +20,7 @@ parser.add_argument("--fake-subtype", default="success")
 parser.add_argument("--fake-is-error", action="store_true")
 parser.add_argument("--fake-exit", type=int, default=0)
 parser.add_argument("--fake-pretty", action="store_true")
+parser.add_argument("--verbose", action="store_true")
 args = parser.parse_args()
 
 model_usage = {
@@ -67,19 +69,21 @@ result = {
 if not args.fake_no_model_usage:
     result["modelUsage"] = model_usage
 
+init = {"type": "system", "subtype": "init", "model": args.model, "tools": ["Bash", "Edit"]}
+assistant = {
+    "type": "assistant",
+    "message": {
+        "model": args.model,
+        "content": [{"type": "text", "text": "Working on it"}],
+        "usage": {"input_tokens": 3, "output_tokens": 7},
+    },
+}
 if args.output_format == "stream-json":
-    init = {"type": "system", "subtype": "init", "model": args.model, "tools": ["Bash", "Edit"]}
     print(json.dumps(init), flush=True)
-    assistant = {
-        "type": "assistant",
-        "message": {
-            "model": args.model,
-            "content": [{"type": "text", "text": "Working on it"}],
-            "usage": {"input_tokens": 3, "output_tokens": 7},
-        },
-    }
     print(json.dumps(assistant), flush=True)
     print(json.dumps(result))
+elif args.output_format == "json" and args.verbose:
+    print(json.dumps([init, assistant, result], indent=2 if args.fake_pretty else None))
 elif args.output_format == "json":
     print(json.dumps(result, indent=2 if args.fake_pretty else None))
 else:

@@ -1,7 +1,9 @@
 """Prints what ``codex exec --json ...`` prints (JSON Lines, no model, no cost).
 
 Test controls: --fake-turns N, --fake-fail (a failed turn and exit 1),
---fake-fail-once PATH (fail only while PATH does not exist, creating it).
+--fake-fail-once PATH (fail only while PATH does not exist, creating it),
+--fake-reconnects N (N transient ``error`` lines before the first turn),
+--fake-error-last (an ``error`` line after the last turn, no turn after it; exit 1).
 """
 
 import argparse
@@ -16,6 +18,8 @@ parser.add_argument("-m", "--model")
 parser.add_argument("--fake-turns", type=int, default=2)
 parser.add_argument("--fake-fail", action="store_true")
 parser.add_argument("--fake-fail-once")
+parser.add_argument("--fake-reconnects", type=int, default=0)
+parser.add_argument("--fake-error-last", action="store_true")
 parser.add_argument("prompt", nargs="?")
 args = parser.parse_intermixed_args()
 
@@ -25,6 +29,8 @@ def line(obj):
 
 
 line({"type": "thread.started", "thread_id": "0199a213-81c0-7800-8aa1-bbab2a035a53"})
+for attempt in range(1, args.fake_reconnects + 1):
+    line({"type": "error", "message": f"Reconnecting... {attempt}/5"})
 for turn in range(args.fake_turns):
     line({"type": "turn.started"})
     line(
@@ -47,6 +53,9 @@ for turn in range(args.fake_turns):
 if args.fake_fail_once and not Path(args.fake_fail_once).exists():
     Path(args.fake_fail_once).write_text("failed once")
     args.fake_fail = True
+if args.fake_error_last:
+    line({"type": "error", "message": "stream disconnected before completion"})
+    sys.exit(1)
 if args.fake_fail:
     line({"type": "turn.started"})
     line({"type": "turn.failed", "error": {"message": "stream disconnected"}})
