@@ -77,27 +77,118 @@ def test_record_invocation_maps_every_field_and_rounds_seconds_to_ms(feature_dir
 
 
 def test_record_invocation_leaves_unknowns_null(feature_dir: Path) -> None:
-    """A result with only agent and role stores null usage, duration 0 and exit code null."""
+    """A result with only agent and role stores null usage, duration and exit code."""
     record_invocation(feature_dir, FEATURE, InvocationResult(agent="gemini", role="planner"))
     [payload] = payloads(feature_dir)
     assert payload["input_tokens"] is None
     assert payload["cost_usd"] is None
     assert payload["exit_code"] is None
-    assert payload["duration_ms"] == 0
+    assert payload["duration_ms"] is None
     assert payload["success"] is True
+    assert "usage_error" not in payload
 
 
 def test_record_invocation_never_raises_on_bad_data(
     feature_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Invalid usage is logged as one warning and nothing is written; the caller goes on."""
-    bad = InvocationResult(agent="claude", role="implementer", input_tokens=-1)
+    """What is not an InvocationResult is logged as one warning; nothing written, no raise."""
     with caplog.at_level(logging.WARNING):
-        assert record_invocation(feature_dir, FEATURE, bad) is None
         assert record_invocation(feature_dir, FEATURE, "not a result") is None  # type: ignore[arg-type]
+        no_agent = InvocationResult(agent="", role="implementer")
+        assert record_invocation(feature_dir, FEATURE, no_agent) is None
     assert log_records(feature_dir) == []
     assert len(caplog.records) == 2
-    assert "input_tokens: must be a whole number >= 0" in caplog.records[0].getMessage()
+    assert "agent: must be a non-empty string" in caplog.records[1].getMessage()
+
+
+def test_unusable_figures_are_dropped_and_the_invocation_still_recorded(
+    feature_dir: Path,
+) -> None:
+    """Cache above input, reasoning above output, a count outside 64 bits: figures go, run stays."""
+    result = InvocationResult(
+        agent="codex",
+        role="reviewer",
+        input_tokens=10,
+        cache_read_tokens=30,
+        output_tokens=5,
+        reasoning_tokens=9,
+        cost_usd=0.25,
+        duration_seconds=1.5,
+        exit_code=1,
+        success=False,
+        error="exit code 1",
+    )
+    assert record_invocation(feature_dir, FEATURE, result) is not None
+    assert result.input_tokens == 10  # the caller's result is left as it was
+    huge = InvocationResult(agent="codex", role="reviewer", input_tokens=2**63, output_tokens=-1)
+    assert record_invocation(feature_dir, FEATURE, huge) is not None
+    first, second = payloads(feature_dir)
+    assert {k: first[k] for k in ("input_tokens", "cache_read_tokens", "cache_write_tokens")} == {
+        "input_tokens": None,
+        "cache_read_tokens": None,
+        "cache_write_tokens": None,
+    }
+    assert (first["output_tokens"], first["reasoning_tokens"]) == (None, None)
+    assert (first["cost_usd"], first["duration_ms"], first["exit_code"]) == (0.25, 1500, 1)
+    assert (first["success"], first["error"]) == (False, "exit code 1")
+    assert first["usage_error"] == (
+        "cache_read_tokens + cache_write_tokens (30) exceed input_tokens (10), which must "
+        "include them: input and cache counts dropped; reasoning_tokens (9) exceed "
+        "output_tokens (5), which must include them: output and reasoning counts dropped"
+    )
+    assert (second["input_tokens"], second["output_tokens"]) == (None, None)
+    assert second["usage_error"] == (
+        f"input_tokens {2**63} is not a whole number in 0..2**63-1: dropped; "
+        "output_tokens -1 is not a whole number in 0..2**63-1: dropped"
+    )
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -2.0, 1e300])
+def test_unusable_duration_is_stored_as_null_with_a_note(feature_dir: Path, seconds: float) -> None:
+    """A NaN, infinite, negative or absurd duration becomes null; tokens and outcome are kept."""
+    result = InvocationResult(
+        agent="claude", role="implementer", input_tokens=7, duration_seconds=seconds
+    )
+    assert record_invocation(feature_dir, FEATURE, result) is not None
+    [payload] = payloads(feature_dir)
+    assert (payload["duration_ms"], payload["input_tokens"]) == (None, 7)
+    assert payload["usage_error"] == (
+        f"duration_seconds {seconds!r} is not a finite time >= 0: dropped"
+    )
+
+
+def test_a_broken_model_breakdown_entry_is_dropped_and_the_rest_kept(feature_dir: Path) -> None:
+    """One model's figures breaking the convention go; the other model and the totals stay."""
+    good = {"input_tokens": 5, "output_tokens": 1, "cache_read_tokens": 2}
+    result = InvocationResult(
+        agent="claude",
+        role="implementer",
+        input_tokens=5,
+        models={"a": good, "b": {"input_tokens": 1, "cache_read_tokens": 4}},
+    )
+    assert record_invocation(feature_dir, FEATURE, result) is not None
+    [payload] = payloads(feature_dir)
+    assert payload["models"] == {"a": good}
+    assert payload["input_tokens"] == 5
+    assert payload["usage_error"] == (
+        "models['b']: cache tokens (4) exceed input_tokens (1): dropped"
+    )
+    assert result.models is not None
+    assert set(result.models) == {"a", "b"}
+
+
+def test_apply_usage_drops_reasoning_above_output_and_says_why() -> None:
+    """An agent reporting reasoning outside its output count: both dropped, note in extra."""
+    usage = parse_agent_output(
+        '{"type":"turn.completed","usage":{"input_tokens":100,"cached_input_tokens":10,'
+        '"output_tokens":20,"reasoning_output_tokens":50}}'
+    )
+    assert usage is not None
+    result = InvocationResult(agent="codex", role="reviewer")
+    result.apply_usage(usage)
+    assert (result.input_tokens, result.cache_read_tokens) == (100, 10)
+    assert (result.output_tokens, result.reasoning_tokens) == (None, None)
+    assert result.extra["usage_error"].startswith("reasoning_tokens (50) exceed output_tokens (20)")
 
 
 def test_record_invocation_never_raises_when_the_log_cannot_be_written(tmp_path: Path) -> None:
@@ -200,6 +291,30 @@ def test_decorator_on_async_function(feature_dir: Path) -> None:
     assert first["success"] is True
     assert first["duration_ms"] >= 10
     assert (second["success"], second["error"]) == (False, "ValueError: no plan")
+
+
+def test_one_tracker_shared_by_concurrent_tasks_records_each_tasks_own_result(
+    feature_dir: Path,
+) -> None:
+    """Tasks entering one shared instance in turn and leaving out of order keep their results."""
+    tracker = track_invocation(feature_dir, FEATURE, agent="claude", role="implementer")
+
+    async def job(n: int) -> None:
+        with tracker as result:
+            result.wp_id = f"WP0{n}"
+            await asyncio.sleep(0.02 * n)  # the first to enter is the first to leave
+            assert current_invocation() is result
+            result.output_tokens = n
+
+    async def main() -> None:
+        await asyncio.gather(*(job(n) for n in (1, 2, 3)))
+
+    asyncio.run(main())
+    recorded = [(p["wp_id"], p["output_tokens"]) for p in payloads(feature_dir)]
+    assert recorded == [("WP01", 1), ("WP02", 2), ("WP03", 3)]
+    durations = [p["duration_ms"] for p in payloads(feature_dir)]
+    assert durations[0] >= 20
+    assert durations[2] >= 60
 
 
 def test_nested_tracking_restores_the_outer_handle(feature_dir: Path) -> None:

@@ -169,6 +169,31 @@ def test_codex_failed_run_exits_with_its_code_and_records_the_failure(project: P
     assert payload["input_tokens"] == 30000
 
 
+def test_inconsistent_agent_usage_is_dropped_and_the_run_still_recorded(project: Path) -> None:
+    """Reasoning above output from the agent: those counts null, a note, the rest recorded."""
+    done = run(project, *agent("codex", "exec", "--json", "-m", "o3", "--fake-reasoning-outside"))
+    assert done.returncode == 0, done.stderr
+    payload = without_volatile(only_event(project))
+    assert payload == {
+        "wp_id": "WP01",
+        "agent": "codex",
+        "role": "implementer",
+        "model": "o3",
+        "input_tokens": 30000,
+        "output_tokens": None,
+        "cache_read_tokens": 12000,
+        "cache_write_tokens": None,
+        "reasoning_tokens": None,
+        "cost_usd": None,
+        "success": True,
+        "error": None,
+        "exit_code": 0,
+        "num_turns": 2,
+        "usage_error": "reasoning_tokens (2700) exceed output_tokens (1500), which must "
+        "include them: output and reasoning counts dropped",
+    }
+
+
 def test_gemini_run_records_every_model(project: Path) -> None:
     """Gemini's pretty-printed json result gives totals and both models' figures."""
     done = run(project, *agent("gemini", "-p", "review", "--output-format", "json"))

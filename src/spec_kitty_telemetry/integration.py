@@ -13,11 +13,12 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
@@ -46,6 +47,18 @@ ROLES: Final = ("specifier", "planner", "implementer", "reviewer", "merger")
 
 #: Where feature directories live, relative to the project root.
 SPECS_DIR: Final = "kitty-specs"
+
+#: Payload key saying which reported figures were dropped as unusable, and why.
+USAGE_ERROR_KEY: Final = "usage_error"
+
+_INT64_MAX: Final = 2**63 - 1
+_TOKEN_FIELDS: Final = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -88,7 +101,9 @@ class InvocationResult:
         The agent's model name replaces one set beforehand (it is the exact
         name pricing needs, where an orchestrator often holds an alias). If
         the agent's own result says the run failed, ``success`` becomes False
-        and ``error`` says why.
+        and ``error`` says why. Figures that break the token convention (cache
+        above input, reasoning above output) are dropped and the reason kept in
+        ``extra["usage_error"]``, so the invocation is still recorded.
         """
         if usage.model is not None:
             self.model = usage.model
@@ -111,6 +126,7 @@ class InvocationResult:
         if usage.agent_error is not None:
             self.success = False
             self.error = usage.agent_error
+        _drop_unusable_figures(self)
 
 
 def record_invocation(
@@ -124,12 +140,18 @@ def record_invocation(
     """Record ``result`` as an ``ExecutionEvent`` in the feature's log; return the record.
 
     Never raises. ``duration_seconds`` is stored as whole milliseconds
-    (rounded; 0 when unknown, as the payload requires a number). ``node_id``
+    (rounded; null when unknown). Reported figures that cannot be stored as
+    given (cache tokens above input, reasoning above output, a negative or
+    non-finite duration, a count beyond 64 bits) are dropped, and
+    ``payload["usage_error"]`` says which and why: the invocation itself,
+    its duration, exit code and outcome are always recorded. ``node_id``
     defaults to the project's ``.kittify/telemetry.yaml`` setting. When the
     event cannot be recorded, one warning is logged and None returned.
     """
     try:
-        seconds = result.duration_seconds
+        models = None if result.models is None else dict(result.models)
+        result = replace(result, extra=dict(result.extra), models=models)  # the caller's stays
+        _drop_unusable_figures(result)
         extra = dict(result.extra)
         if result.models is not None:
             extra["models"] = result.models
@@ -146,7 +168,7 @@ def record_invocation(
             cache_write_tokens=result.cache_write_tokens,
             reasoning_tokens=result.reasoning_tokens,
             cost_usd=result.cost_usd,
-            duration_ms=0 if seconds is None else round(seconds * 1000),
+            duration_ms=_milliseconds(result.duration_seconds),
             success=result.success,
             error=result.error,
             exit_code=result.exit_code,
@@ -164,6 +186,111 @@ def record_invocation(
         return None
 
 
+def _milliseconds(seconds: float | None) -> int | None:
+    """Whole milliseconds, or None when unknown (``_drop_unusable_figures`` ran first)."""
+    return None if seconds is None else round(seconds * 1000)
+
+
+def _drop_unusable_figures(result: InvocationResult) -> None:
+    """Set to None every figure the event schema would refuse, noting why in ``extra``.
+
+    An agent's report can be wrong (its own counting convention, a bug) and a
+    clock can misbehave; losing the whole invocation over one bad figure would
+    hide that it ran at all, so only the figures go.
+    """
+    notes: list[str] = []
+    for name in _TOKEN_FIELDS:
+        value = getattr(result, name)
+        if value is not None and not _is_count(value):
+            notes.append(f"{name} {value!r} is not a whole number in 0..2**63-1: dropped")
+            setattr(result, name, None)
+    notes.extend(_convention_notes(result))
+    cost = result.cost_usd
+    if cost is not None and not _is_amount(cost):
+        notes.append(f"cost_usd {cost!r} is not a finite amount >= 0: dropped")
+        result.cost_usd = None
+    seconds = result.duration_seconds
+    if seconds is not None and not _is_duration(seconds):
+        notes.append(f"duration_seconds {seconds!r} is not a finite time >= 0: dropped")
+        result.duration_seconds = None
+    code = result.exit_code
+    if code is not None and (type(code) is not int or abs(code) > _INT64_MAX):
+        notes.append(f"exit_code {code!r} is not a 64-bit whole number: dropped")
+        result.exit_code = None
+    if result.models is not None:
+        for model, figures in list(result.models.items()):
+            problem = _model_problem(figures)
+            if problem is not None:
+                notes.append(f"models[{model!r}]: {problem}: dropped")
+                del result.models[model]
+    if notes:
+        earlier = result.extra.get(USAGE_ERROR_KEY)
+        if isinstance(earlier, str) and earlier:
+            notes.insert(0, earlier)
+        result.extra[USAGE_ERROR_KEY] = "; ".join(notes)
+
+
+def _convention_notes(figures: Any) -> list[str]:
+    """Drop (to None) both sides of a broken token relation on ``figures``; say what went."""
+    notes = []
+    total_in = figures.input_tokens
+    cached = (figures.cache_read_tokens or 0) + (figures.cache_write_tokens or 0)
+    if total_in is not None and cached > total_in:
+        notes.append(
+            f"cache_read_tokens + cache_write_tokens ({cached}) exceed input_tokens "
+            f"({total_in}), which must include them: input and cache counts dropped"
+        )
+        figures.input_tokens = figures.cache_read_tokens = figures.cache_write_tokens = None
+    out, reasoning = figures.output_tokens, figures.reasoning_tokens
+    if out is not None and reasoning is not None and reasoning > out:
+        notes.append(
+            f"reasoning_tokens ({reasoning}) exceed output_tokens ({out}), which must "
+            "include them: output and reasoning counts dropped"
+        )
+        figures.output_tokens = figures.reasoning_tokens = None
+    return notes
+
+
+def _model_problem(figures: object) -> str | None:
+    """Say what is wrong with one per-model breakdown entry, or None if it can be stored."""
+    if not isinstance(figures, dict):
+        return f"expected a mapping of figures, got {type(figures).__name__}"
+    for name in _TOKEN_FIELDS:
+        value = figures.get(name)
+        if value is not None and not _is_count(value):
+            return f"{name} {value!r} is not a whole number in 0..2**63-1"
+    cost = figures.get("cost_usd")
+    if cost is not None and not _is_amount(cost):
+        return f"cost_usd {cost!r} is not a finite amount >= 0"
+    cached = (figures.get("cache_read_tokens") or 0) + (figures.get("cache_write_tokens") or 0)
+    total_in = figures.get("input_tokens")
+    if total_in is not None and cached > total_in:
+        return f"cache tokens ({cached}) exceed input_tokens ({total_in})"
+    out, reasoning = figures.get("output_tokens"), figures.get("reasoning_tokens")
+    if out is not None and reasoning is not None and reasoning > out:
+        return f"reasoning_tokens ({reasoning}) exceed output_tokens ({out})"
+    return None
+
+
+def _is_count(value: object) -> bool:
+    return type(value) is int and 0 <= value <= _INT64_MAX
+
+
+def _is_amount(value: object) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+def _is_duration(seconds: object) -> bool:
+    if not _is_amount(seconds) or not isinstance(seconds, int | float):
+        return False
+    return round(seconds * 1000) <= _INT64_MAX
+
+
 def current_invocation() -> InvocationResult | None:
     """Return the result of the innermost :func:`track_invocation` block running now, if any.
 
@@ -171,6 +298,10 @@ def current_invocation() -> InvocationResult | None:
     without the handle being passed down.
     """
     return _current.get()
+
+
+#: One open ``track_invocation`` block: its result, start time, and how to restore the current one.
+_OpenBlock = tuple["InvocationResult", float, Token["InvocationResult | None"]]
 
 
 class track_invocation:  # a class named like a function: it is used as `with track_invocation()`
@@ -213,14 +344,19 @@ class track_invocation:  # a class named like a function: it is used as `with tr
         self.model = model
         self.node_id = node_id
         self.causation_id = causation_id
-        self._active: list[tuple[InvocationResult, float, Token[InvocationResult | None]]] = []
+        # Blocks open on this instance, innermost last, kept per context: asyncio
+        # tasks (and threads) sharing one instance each see only their own.
+        self._active: ContextVar[tuple[_OpenBlock, ...]] = ContextVar(
+            "track_invocation_blocks", default=()
+        )
 
     def __enter__(self) -> InvocationResult:
         """Start timing; return the result to fill in."""
         result = InvocationResult(
             agent=self.agent, role=self.role, wp_id=self.wp_id, model=self.model
         )
-        self._active.append((result, time.monotonic(), _current.set(result)))
+        block = (result, time.monotonic(), _current.set(result))
+        self._active.set((*self._active.get(), block))
         return result
 
     def __exit__(
@@ -230,7 +366,9 @@ class track_invocation:  # a class named like a function: it is used as `with tr
         traceback: TracebackType | None,
     ) -> None:
         """Record the invocation; never swallows the block's exception."""
-        result, started, token = self._active.pop()
+        active = self._active.get()
+        self._active.set(active[:-1])
+        result, started, token = active[-1]
         result.duration_seconds = time.monotonic() - started
         with suppress(ValueError):  # exited in another context than entered: nothing to restore
             _current.reset(token)

@@ -3,7 +3,8 @@
 Test controls: --fake-turns N, --fake-fail (a failed turn and exit 1),
 --fake-fail-once PATH (fail only while PATH does not exist, creating it),
 --fake-reconnects N (N transient ``error`` lines before the first turn),
---fake-error-last (an ``error`` line after the last turn, no turn after it; exit 1).
+--fake-error-last (an ``error`` line after the last turn, no turn after it; exit 1),
+--fake-reasoning-outside (reasoning reported on top of output, breaking our convention).
 """
 
 import argparse
@@ -20,6 +21,7 @@ parser.add_argument("--fake-fail", action="store_true")
 parser.add_argument("--fake-fail-once")
 parser.add_argument("--fake-reconnects", type=int, default=0)
 parser.add_argument("--fake-error-last", action="store_true")
+parser.add_argument("--fake-reasoning-outside", action="store_true")
 parser.add_argument("prompt", nargs="?")
 args = parser.parse_intermixed_args()
 
@@ -46,7 +48,8 @@ for turn in range(args.fake_turns):
                 "input_tokens": 10000 * (turn + 1),
                 "cached_input_tokens": 4000 * (turn + 1),
                 "output_tokens": 500 * (turn + 1),
-                "reasoning_output_tokens": 200 * (turn + 1),
+                "reasoning_output_tokens": (900 if args.fake_reasoning_outside else 200)
+                * (turn + 1),
             },
         }
     )
