@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +24,10 @@ HAIKU = "claude-haiku-4-5-20251001"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return new_project(tmp_path / "project")
+    """A project whose feature folder exists, as it does once the feature is specified."""
+    root = new_project(tmp_path / "project")
+    (root / "kitty-specs" / FEATURE).mkdir()
+    return root
 
 
 def run(project: Path, *command: str, options: tuple[str, ...] = (), stdin: bytes | None = None):
@@ -255,9 +259,29 @@ def test_huge_output_streams_through_and_the_final_result_is_still_read(project:
     assert payload["cost_usd"] == 0.5
 
 
+@pytest.mark.parametrize("kind", ["directory", "not executable"])
+def test_command_that_cannot_be_executed_exits_126(project: Path, kind: str) -> None:
+    """A directory or a file without execute permission: exit 126 as a shell would, recorded."""
+    target = project / "tool"
+    if kind == "directory":
+        target.mkdir()
+    else:
+        target.write_text("#!/bin/sh\necho never\n")
+        target.chmod(0o644)
+    done = run(project, str(target))
+    if kind == "not executable" and os.access(target, os.X_OK):
+        pytest.skip("this user may execute any file")
+    assert done.returncode == 126
+    assert done.stdout == b""
+    assert done.stderr.decode() == f"Error: cannot start {str(target)!r}: Permission denied\n"
+    payload = only_event(project)
+    assert (payload["success"], payload["exit_code"]) == (False, 126)
+    assert payload["error"] == f"cannot start {str(target)!r}: Permission denied"
+
+
 def test_missing_command_exits_127_with_a_message_and_records_the_failure(project: Path) -> None:
     """A command that cannot start: exit 127, one clear line on stderr, a failed event."""
-    done = run(project, "no-such-agent-xyz", "-p", "hello", "--model", "m9")
+    done = run(project, "no-such-agent-xyz", "-p", "hello", options=("--model", "m9"))
     assert done.returncode == 127
     assert done.stdout == b""
     assert done.stderr.decode() == (
@@ -306,15 +330,96 @@ def test_unknown_role_is_rejected_before_running_anything(project: Path) -> None
     assert log_records(project / "kitty-specs" / FEATURE) == []
 
 
-def test_run_outside_a_project_is_an_error(tmp_path: Path) -> None:
-    """Without kitty-specs/ or .kittify/ above the working directory: exit 2, a clear message."""
+def test_run_outside_a_project_still_runs_the_agent_and_warns(tmp_path: Path) -> None:
+    """No kitty-specs/ or .kittify/ above: the agent runs, its code is ours, one Warning line."""
+    command = agent("garbage", "--fake-exit", "4")
+    direct = subprocess.run(command, capture_output=True, check=False).stdout
     done = spec_kitty(
         "agent", "telemetry", "run", "--feature", FEATURE, "--role", "implementer", "--",
-        *agent("garbage"),
+        *command,
         cwd=tmp_path,
     )  # fmt: skip
+    assert done.returncode == 4
+    assert done.stdout == direct
+    assert done.stderr.decode() == (
+        "Warning: this run is not recorded: no spec-kitty project (a folder with kitty-specs/ "
+        f"or .kittify/) at or above {tmp_path.resolve()}\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("feature", ["../escape", "", "a/b"])
+def test_unusable_feature_still_runs_the_agent_and_warns(project: Path, feature: str) -> None:
+    """A --feature that names no folder: the agent runs and exits as it did; nothing written."""
+    done = spec_kitty(
+        "agent", "telemetry", "run", "--feature", feature, "--role", "reviewer", "--",
+        *agent("passthrough", "5"),
+        cwd=project, stdin=b"data",
+    )  # fmt: skip
+    assert done.returncode == 5
+    assert done.stdout == b"data"
+    assert done.stderr.decode() == (
+        "Warning: this run is not recorded: --feature: expected a feature folder name like "
+        f"001-login, got {feature!r}\n"
+        "passthrough: to stderr\n"
+    )
+    assert sorted(p.name for p in (project / "kitty-specs").iterdir()) == [FEATURE]
+    assert log_records(project / "kitty-specs" / FEATURE) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--role", "implementer"), "Missing argument 'command'"),
+        (("--role", "implementer", "--"), "Missing argument 'command'"),
+        (("--role", "implementer", "--bogus", "--", "true"), "Error: no such option: --bogus"),
+        (("--role", "implementer", "--wp"), "Option '--wp' requires an argument"),
+    ],
+)
+def test_usage_errors_exit_2_before_running_anything(
+    project: Path, args: tuple[str, ...], message: str
+) -> None:
+    """No command, an unknown option, a flag without its value: exit 2, nothing run or written."""
+    done = spec_kitty("agent", "telemetry", "run", "--feature", FEATURE, *args, cwd=project)
     assert done.returncode == 2
-    assert done.stderr.decode().startswith("Error: no spec-kitty project")
+    assert message in done.stderr.decode()
+    assert log_records(project / "kitty-specs" / FEATURE) == []
+
+
+def test_feature_with_spaces_is_stored_under_the_folder_name(project: Path) -> None:
+    """``--feature " 001-login "`` writes to kitty-specs/001-login with that aggregate id."""
+    done = spec_kitty(
+        "agent", "telemetry", "run", "--feature", f" {FEATURE} ", "--role", "planner", "--",
+        *agent("garbage"),
+        cwd=project,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert b"Warning" not in done.stderr
+    only_event(project)  # checks aggregate_id == FEATURE
+
+
+def test_empty_wp_model_and_agent_from_templates_are_null_or_detected(project: Path) -> None:
+    """``--wp "" --model "" --agent ""``: wp and model null, agent from the output format."""
+    done = run(
+        project,
+        *agent("codex", "exec", "--json"),
+        options=("--wp", "", "--model", "", "--agent", ""),
+    )
+    assert done.returncode == 0, done.stderr
+    payload = only_event(project)
+    assert (payload["wp_id"], payload["model"], payload["agent"]) == (None, None, "codex")
+
+
+def test_run_into_a_new_feature_folder_records_and_warns(project: Path) -> None:
+    """A feature folder that does not exist yet is created, and one Warning line says so."""
+    done = spec_kitty(
+        "agent", "telemetry", "run", "--feature", "009-typo", "--role", "planner", "--",
+        *agent("garbage"),
+        cwd=project,
+    )  # fmt: skip
+    assert done.returncode == 0
+    assert done.stderr.decode() == "Warning: created new feature folder kitty-specs/009-typo\n"
+    assert len(log_records(project / "kitty-specs" / "009-typo")) == 1
 
 
 def test_run_agent_library_call_writes_to_the_given_stream(project: Path) -> None:
@@ -341,13 +446,21 @@ def test_run_agent_library_call_writes_to_the_given_stream(project: Path) -> Non
         (["codex", "exec", "-m", "o3", "hi"], "o3"),
         (["claude", "--model", "opus", "-p", "x"], "opus"),
         (["gemini", "--model=gemini-2.5-pro"], "gemini-2.5-pro"),
-        (["tool", "--", "-m", "not-this"], None),
-        (["tool", "-m"], None),
+        (["/usr/local/bin/claude", "--model=claude-opus-4-1"], "claude-opus-4-1"),
+        (["npx", "-y", "@openai/codex@latest", "exec", "-m", "o3"], "o3"),
+        (["python3", "tests/fake_agents/codex.py", "exec", "-m", "o4-mini"], "o4-mini"),
+        (["Cursor-Agent.exe", "-m", "gpt-5"], "gpt-5"),
+        (["codex", "--", "-m", "not-this"], None),
+        (["codex", "-m"], None),
         (["-m", "program-name-only"], None),
+        (["python3", "-m", "json.tool"], None),
+        (["git", "commit", "-m", "fix the build"], None),
+        (["make", "-m", "x"], None),
+        (["node", "server.js", "--model", "x"], None),
     ],
 )
 def test_model_from_command(argv: list[str], model: str | None) -> None:
-    """The command's own -m/--model names the model; nothing after ``--`` or a dangling flag."""
+    """-m/--model names the model only for known agent CLIs; not after ``--`` or dangling."""
     assert model_from_command(argv) == model
 
 
@@ -426,3 +539,129 @@ def test_output_reader_going_away_does_not_hang_or_lose_the_event(project: Path)
     assert payload["exit_code"] == code
     assert code != 0
     assert payload["success"] is False
+
+
+@pytest.fixture
+def read_only_feature(project: Path):
+    """Make the feature folder and its files unwritable (chattr +i as root); restore after."""
+    folder = project / "kitty-specs" / FEATURE
+    (folder / "execution.events.jsonl").write_text("")
+    paths = [folder, *folder.iterdir()]
+    if os.geteuid() == 0:
+        if shutil.which("chattr") is None:
+            pytest.skip("root without chattr: cannot make a folder read-only")
+        subprocess.run(["chattr", "+i", *map(str, paths)], check=True)
+        try:
+            yield folder
+        finally:
+            subprocess.run(["chattr", "-i", *map(str, paths)], check=True)
+    else:
+        modes = {path: path.stat().st_mode for path in paths}
+        for path in paths:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield folder
+        finally:
+            for path, mode in modes.items():
+                path.chmod(mode)
+
+
+def test_run_into_an_unwritable_log_keeps_the_agents_output_and_exit_code(
+    project: Path, read_only_feature: Path
+) -> None:
+    """The log cannot be written: output and exit code are the agent's; one Warning line."""
+    command = agent("claude", "--output-format", "json", "--fake-exit", "3")
+    direct = subprocess.run(command, capture_output=True, check=False).stdout
+    done = run(project, *command)
+    assert done.returncode == 3
+    assert done.stdout == direct
+    lines = done.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(
+        f"Warning: telemetry: ExecutionEvent for '{FEATURE}' (wp WP01) not recorded: "
+    )
+    assert "Traceback" not in done.stderr.decode()
+    assert (read_only_feature / "execution.events.jsonl").read_text() == ""
+
+
+def test_gemini_run_records_exactly_this_event(project: Path) -> None:
+    """The Gemini run's whole payload: totals, main model, per-model breakdown, no cost."""
+    command = agent("gemini", "-p", "review", "--output-format", "json")
+    direct = subprocess.run(command, capture_output=True, check=True).stdout
+    done = run(project, *command, options=("--role", "reviewer"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == direct
+    assert done.stderr == b""
+    assert without_volatile(only_event(project)) == {
+        "wp_id": "WP01",
+        "agent": "gemini",
+        "role": "reviewer",
+        "model": "gemini-2.5-pro",
+        "input_tokens": 32000,
+        "output_tokens": 2040,
+        "cache_read_tokens": 12000,
+        "cache_write_tokens": None,
+        "reasoning_tokens": 800,
+        "cost_usd": None,
+        "success": True,
+        "error": None,
+        "exit_code": 0,
+        "models": {
+            "gemini-2.5-pro": {
+                "input_tokens": 30000,
+                "output_tokens": 2000,
+                "cache_read_tokens": 12000,
+                "cache_write_tokens": None,
+                "reasoning_tokens": 800,
+                "cost_usd": None,
+            },
+            "gemini-2.5-flash-lite": {
+                "input_tokens": 2000,
+                "output_tokens": 40,
+                "cache_read_tokens": 0,
+                "cache_write_tokens": None,
+                "reasoning_tokens": 0,
+                "cost_usd": None,
+            },
+        },
+    }
+
+
+def test_claude_stream_json_run_records_exactly_this_event(project: Path) -> None:
+    """stream-json without modelUsage: totals from the result's usage, model from the init line."""
+    command = agent(
+        "claude", "-p", "x", "--output-format", "stream-json", "--fake-no-model-usage",
+        "--model", "claude-opus-4-1", "--fake-exit", "1",
+    )  # fmt: skip
+    direct = subprocess.run(command, capture_output=True, check=False).stdout
+    done = run(project, *command)
+    assert done.returncode == 1
+    assert done.stdout == direct
+    assert without_volatile(only_event(project)) == {
+        "wp_id": "WP01",
+        "agent": "claude",
+        "role": "implementer",
+        "model": "claude-opus-4-1",
+        "input_tokens": 25120,
+        "output_tokens": 900,
+        "cache_read_tokens": 20000,
+        "cache_write_tokens": 5000,
+        "reasoning_tokens": None,
+        "cost_usd": 0.1134,
+        "success": False,
+        "error": "exit code 1",
+        "exit_code": 1,
+        "num_turns": 4,
+    }
+
+
+def test_claude_verbose_json_array_run_records_the_result(project: Path) -> None:
+    """``--output-format json --verbose`` (an array of messages) through run: usage recorded."""
+    done = run(project, *agent("claude", "-p", "x", "--output-format", "json", "--verbose"))
+    assert done.returncode == 0, done.stderr
+    payload = only_event(project)
+    assert (payload["model"], payload["input_tokens"], payload["cost_usd"]) == (
+        SONNET,
+        25120,
+        0.1134,
+    )

@@ -10,6 +10,7 @@ telemetry never changes the outcome.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -26,10 +27,51 @@ from .agent_usage import AgentUsage, UsageCollector
 from .errors import InvalidOptionError
 from .integration import InvocationResult, record_invocation
 
-__all__ = ["COMMAND_NOT_STARTED", "RunOutcome", "model_from_command", "run_agent"]
+__all__ = [
+    "AGENT_PROGRAMS",
+    "COMMAND_NOT_EXECUTABLE",
+    "COMMAND_NOT_FOUND",
+    "COMMAND_NOT_STARTED",
+    "RunOutcome",
+    "agent_program",
+    "model_from_command",
+    "run_agent",
+]
 
-#: Exit code when the command cannot be started at all (as shells use for "not found").
-COMMAND_NOT_STARTED: Final = 127
+#: Exit code when the command is not found (the shell's convention).
+COMMAND_NOT_FOUND: Final = 127
+#: Exit code when the command exists but cannot be executed: a directory, no
+#: execute permission, not a program (the shell's convention).
+COMMAND_NOT_EXECUTABLE: Final = 126
+#: Former name of :data:`COMMAND_NOT_FOUND`.
+COMMAND_NOT_STARTED: Final = COMMAND_NOT_FOUND
+
+#: Agent CLIs whose ``-m``/``--model`` option names the model, by program name.
+AGENT_PROGRAMS: Final = frozenset(
+    {
+        "aider",
+        "amp",
+        "claude",
+        "claude-code",
+        "codex",
+        "copilot",
+        "crush",
+        "cursor-agent",
+        "gemini",
+        "goose",
+        "kimi",
+        "opencode",
+        "qwen",
+    }
+)
+#: Programs that run another one named by their first argument (``npx @openai/codex``).
+_LAUNCHERS: Final = frozenset({"node", "npx", "bunx", "pnpx", "bun", "deno", "uvx", "uv", "pipx"})
+#: Subcommands of launchers that come before the program (``uv run``, ``pnpm dlx``).
+_LAUNCHER_VERBS: Final = frozenset({"run", "dlx", "exec", "x"})
+_SCRIPT_SUFFIXES: Final = (
+    *(".py", ".js", ".mjs", ".cjs", ".ts", ".sh"),
+    *(".exe", ".cmd", ".bat", ".ps1"),
+)
 
 _CHUNK = 64 * 1024
 
@@ -39,8 +81,9 @@ class RunOutcome:
     """How a wrapped command ended and what was recorded about it.
 
     ``exit_code`` is what the wrapper should exit with: the command's own
-    code, 128 + N when signal N killed it, or 127 when it could not start.
-    ``record`` is the stored event, None if recording failed (it was logged).
+    code, 128 + N when signal N killed it, 127 when it was not found, 126
+    when it exists but cannot be executed. ``record`` is the stored event,
+    None if recording failed (it was logged) or was not asked for.
     """
 
     exit_code: int
@@ -53,7 +96,7 @@ class RunOutcome:
 def run_agent(
     command: Sequence[str],
     *,
-    feature_dir: str | Path,
+    feature_dir: str | Path | None,
     feature_slug: str,
     role: str,
     wp_id: str | None = None,
@@ -68,8 +111,10 @@ def run_agent(
     recognised, else the program's name; its model is the one the agent
     reported, else ``model``, else the command's own ``-m``/``--model``.
     ``success`` is True only when the command exited 0 and its own result did
-    not report an error. Raises InvalidOptionError for an empty command; every
-    failure of the command itself is an outcome, not an exception.
+    not report an error. With ``feature_dir`` None the command is run and
+    measured but nothing is recorded (the caller could not say where to).
+    Raises InvalidOptionError for an empty command; every failure of the
+    command itself is an outcome, not an exception.
     """
     if not command:
         raise InvalidOptionError("no command to run: give it after --, e.g. -- claude -p '...'")
@@ -82,6 +127,7 @@ def run_agent(
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0)
     except OSError as exc:
         reason = exc.strerror or str(exc)
+        code = COMMAND_NOT_FOUND if exc.errno == errno.ENOENT else COMMAND_NOT_EXECUTABLE
         result = InvocationResult(
             agent=agent or Path(argv[0]).name or argv[0],
             role=role,
@@ -89,11 +135,11 @@ def run_agent(
             model=model or model_from_command(argv),
             duration_seconds=time.monotonic() - started_at,
             success=False,
-            exit_code=COMMAND_NOT_STARTED,
+            exit_code=code,
             error=f"cannot start {argv[0]!r}: {reason}",
         )
-        record = record_invocation(feature_dir, feature_slug, result, node_id=node_id)
-        return RunOutcome(COMMAND_NOT_STARTED, False, result, None, record)
+        record = _record(feature_dir, feature_slug, result, node_id)
+        return RunOutcome(code, False, result, None, record)
 
     with _signals_forwarded_to(process):
         _pump(process, write, collector.feed)
@@ -115,13 +161,56 @@ def run_agent(
         result.apply_usage(usage)
     if returncode != 0 and result.error is None:
         result.error = _failure(returncode)
-    record = record_invocation(feature_dir, feature_slug, result, node_id=node_id)
+    record = _record(feature_dir, feature_slug, result, node_id)
     return RunOutcome(exit_code, True, result, usage, record)
 
 
+def _record(
+    feature_dir: str | Path | None, slug: str, result: InvocationResult, node_id: str | None
+) -> dict[str, Any] | None:
+    if feature_dir is None:
+        return None
+    return record_invocation(feature_dir, slug, result, node_id=node_id)
+
+
+def agent_program(argv: Sequence[str]) -> tuple[str, int] | None:
+    """Return the known agent CLI a command runs and the index of its name, or None.
+
+    The program is the command's first word, or for a launcher (``node``,
+    ``npx``, ``uv run``, ``python``...) the script or package it runs, matched
+    by base name without extension or version: ``/usr/bin/claude``,
+    ``npx -y @openai/codex@latest`` and ``python codex.py`` run an agent;
+    ``python3 -m json.tool`` and ``git commit`` do not.
+    """
+    index = 0
+    while index < len(argv):
+        name = _program_name(argv[index])
+        if name in AGENT_PROGRAMS:
+            return name, index
+        if index > 0 or not (name in _LAUNCHERS or name.startswith("python")):
+            return None
+        index += 1  # the launcher's program: its first argument that is not an option
+        while index < len(argv) and (
+            argv[index].startswith("-") or _program_name(argv[index]) in _LAUNCHER_VERBS
+        ):
+            if argv[index] in ("-m", "-c"):  # python -m module / -c code: not a script
+                return None
+            index += 1
+    return None
+
+
 def model_from_command(argv: Sequence[str]) -> str | None:
-    """Return the model named by the command's ``-m X``, ``--model X`` or ``--model=X``."""
-    for index, arg in enumerate(argv[1:], start=1):
+    """Return the model an agent command names with ``-m X``, ``--model X`` or ``--model=X``.
+
+    Only for known agent CLIs (see :func:`agent_program`): elsewhere ``-m``
+    means something else (``git commit -m``, ``python -m``). Nothing after
+    ``--`` is read.
+    """
+    found = agent_program(argv)
+    if found is None:
+        return None
+    start = found[1] + 1
+    for index, arg in enumerate(argv[start:], start=start):
         if arg == "--":
             break
         if arg in ("-m", "--model") and index + 1 < len(argv):
@@ -129,6 +218,17 @@ def model_from_command(argv: Sequence[str]) -> str | None:
         if arg.startswith("--model="):
             return arg.removeprefix("--model=") or None
     return None
+
+
+def _program_name(word: str) -> str:
+    """``/opt/bin/Codex.EXE`` -> ``codex``; ``@openai/codex@0.46`` -> ``codex``."""
+    name = word.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    if "@" in name[1:]:
+        name = name[: name.index("@", 1)]
+    for suffix in _SCRIPT_SUFFIXES:
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return name
 
 
 def _pump(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import InvalidOptionError
+from .._cli_warnings import CapturedWarnings, new_folder_warning, print_warning
+from ..errors import InvalidOptionError, TelemetryError
 from ..integration import ROLES, feature_dir_for
 from ..runner import run_agent
 
@@ -20,11 +22,15 @@ def run(
     feature: Annotated[str, typer.Option("--feature", help="Feature slug, e.g. 001-login.")],
     role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
     wp: Annotated[
-        str | None, typer.Option("--wp", "--wp-id", help="Work package, e.g. WP01.")
+        str | None,
+        typer.Option("--wp", "--wp-id", help="Work package, e.g. WP01; empty means none."),
     ] = None,
     agent: Annotated[
         str | None,
-        typer.Option("--agent", help="Agent name; default: from its output, else the program."),
+        typer.Option(
+            "--agent",
+            help="Agent name; default (also when empty): from its output, else the program.",
+        ),
     ] = None,
     model: Annotated[
         str | None,
@@ -37,7 +43,11 @@ def run(
     through a pipe, so the agent does not see a terminal there). Usage is read
     from Claude Code json/stream-json, Codex exec --json and Gemini CLI json
     output; for anything else the event still records duration and exit code.
-    Exits with the command's exit code, or 127 if it cannot be started.
+    Exits with the command's exit code: 127 if it is not found, 126 if it
+    cannot be executed. Exit 2 before running anything only for a usage error
+    (no command, an unknown option, an unknown --role). If the run cannot be
+    recorded (no spec-kitty project here, an unusable --feature, a read-only
+    log) the agent still runs and one Warning line says so.
 
     Examples:
       spec-kitty agent telemetry run --feature 001-login --wp WP01 --role implementer
@@ -49,18 +59,34 @@ def run(
     """
     if role not in ROLES:
         raise InvalidOptionError(f"--role: expected one of {', '.join(ROLES)}, got {role!r}")
-    feature_dir = feature_dir_for(feature)
-    outcome = run_agent(
-        command,
-        feature_dir=feature_dir,
-        feature_slug=feature,
-        role=role,
-        wp_id=wp,
-        agent=agent,
-        model=model,
-    )
+    if not command:
+        raise InvalidOptionError("no command to run: give it after --, e.g. -- claude -p '...'")
+    if command[0].startswith("-"):  # no program is named so: an option of ours, misspelt
+        raise InvalidOptionError(
+            f"no such option: {command[0]} (the agent command goes after --, e.g. -- claude ...)"
+        )
+    feature_dir: Path | None
+    try:
+        feature_dir = feature_dir_for(feature)
+    except TelemetryError as exc:
+        print_warning(f"this run is not recorded: {exc}")
+        feature_dir = None
+    existed = feature_dir is not None and feature_dir.is_dir()
+    with CapturedWarnings() as warnings:
+        outcome = run_agent(
+            command,
+            feature_dir=feature_dir,
+            feature_slug=feature_dir.name if feature_dir is not None else feature.strip(),
+            role=role,
+            wp_id=wp or None,
+            agent=agent.strip() if agent and agent.strip() else None,
+            model=model or None,
+        )
     if not outcome.started:
         typer.echo(f"Error: {outcome.result.error}", err=True)
+    warnings.print_all()
+    if feature_dir is not None and outcome.record is not None and not existed:
+        print_warning(new_folder_warning(feature_dir))
     raise typer.Exit(outcome.exit_code)
 
 

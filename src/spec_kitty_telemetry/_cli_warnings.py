@@ -1,0 +1,54 @@
+"""What the recording commands (``emit``, ``run``, ``transition``) print on stderr besides errors.
+
+The emitters log a warning and return when they cannot record; a command
+collects those warnings and prints each as one ``Warning: ...`` line, so every
+command reports a lost event the same way. Kept free of typer and pydantic:
+``emit`` imports it on its fast path.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+__all__ = ["CapturedWarnings", "new_folder_warning", "print_warning"]
+
+
+def print_warning(message: str) -> None:
+    """Print ``Warning: <message>`` as one line on stderr."""
+    print(f"Warning: {message}", file=sys.stderr, flush=True)
+
+
+def new_folder_warning(feature_dir: Path) -> str:
+    """Say that recording created the feature folder (a typo in --feature, perhaps)."""
+    return f"created new feature folder {feature_dir.parent.name}/{feature_dir.name}"
+
+
+class CapturedWarnings(logging.Handler):
+    """Collects the package's warnings while a command records, to print them its own way."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self._logger = logging.getLogger("spec_kitty_telemetry")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the message (called by logging)."""
+        self.messages.append(record.getMessage())
+
+    def __enter__(self) -> CapturedWarnings:
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._logger.removeHandler(self)
+
+    def print_all(self) -> None:
+        """Print every collected warning, each as one ``Warning:`` line."""
+        for message in self.messages:
+            print_warning(message)
+
+    def reason(self, default: str) -> str:
+        """Return the last warning (why the event was not recorded), or ``default``."""
+        return self.messages[-1] if self.messages else default
