@@ -17,7 +17,10 @@ FEATURE = "002-export"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return new_project(tmp_path / "project")
+    """A project whose feature folder exists, as it does once the feature is specified."""
+    root = new_project(tmp_path / "project")
+    (root / "kitty-specs" / FEATURE).mkdir()
+    return root
 
 
 def emit(project: Path, *args: str):
@@ -68,17 +71,60 @@ def test_emit_records_every_given_field(project: Path) -> None:
 
 
 def test_missing_optional_fields_are_stored_as_null(project: Path) -> None:
-    """Only the required flags: every token count, cost, model and wp stay null, not 0."""
+    """Only the required flags: every token count, cost, duration, model and wp stay null, not 0."""
     done = emit(project, "--role", "reviewer", "--agent", "codex", "--failure", "--error", "bad")
     assert done.returncode == 0, done.stderr
     [record] = feature_log(project)
     payload = record["payload"]
     for name in (
         "wp_id", "model", "input_tokens", "output_tokens", "cache_read_tokens",
-        "cache_write_tokens", "reasoning_tokens", "cost_usd", "exit_code",
+        "cache_write_tokens", "reasoning_tokens", "cost_usd", "exit_code", "duration_ms",
     ):  # fmt: skip
         assert payload[name] is None, name
-    assert (payload["success"], payload["error"], payload["duration_ms"]) == (False, "bad", 0)
+    assert (payload["success"], payload["error"]) == (False, "bad")
+
+
+def test_empty_strings_from_templates_are_stored_as_null(project: Path) -> None:
+    """``--wp-id "" --model "" --error ""``: null, not empty strings; success stays true."""
+    done = emit(
+        project, "--role", "planner", "--agent", "claude", "--wp-id", "", "--model", "",
+        "--error", "", "--success",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    payload = feature_log(project)[0]["payload"]
+    assert (payload["wp_id"], payload["model"], payload["error"]) == (None, None, None)
+    assert payload["success"] is True
+
+
+def test_error_alone_means_failure(project: Path) -> None:
+    """``--error`` without --success or --failure records success false."""
+    assert emit(project, "--role", "planner", "--agent", "c", "--error", "oops").returncode == 0
+    payload = feature_log(project)[0]["payload"]
+    assert (payload["success"], payload["error"]) == (False, "oops")
+
+
+def test_feature_with_spaces_uses_the_folder_name_as_aggregate_id(project: Path) -> None:
+    """``--feature " 002-export "`` writes to the folder 002-export under the same id."""
+    done = spec_kitty(
+        "agent", "telemetry", "emit", "--feature", f"  {FEATURE} ", "--role", "planner",
+        "--agent", "c", cwd=project,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+    [record] = feature_log(project)
+    assert record["aggregate_id"] == FEATURE
+    assert done.stdout.decode().endswith(f" in kitty-specs/{FEATURE}/execution.events.jsonl\n")
+
+
+def test_emit_into_a_new_feature_folder_records_and_warns(project: Path) -> None:
+    """A feature folder that does not exist yet: created, recorded, one Warning line; exit 0."""
+    done = spec_kitty(
+        "agent", "telemetry", "emit", "--feature", "003-tpyo", "--role", "planner",
+        "--agent", "c", cwd=project,
+    )  # fmt: skip
+    assert done.returncode == 0
+    assert done.stderr.decode() == "Warning: created new feature folder kitty-specs/003-tpyo\n"
+    assert len(log_records(project / "kitty-specs" / "003-tpyo")) == 1
 
 
 def test_json_output_is_the_stored_record(project: Path) -> None:
@@ -162,6 +208,23 @@ def test_emit_works_from_a_subdirectory_of_the_project(project: Path) -> None:
             ("--role", "implementer", "--agent", "c", "--bogus"),
             "Error: unrecognized arguments: --bogus\n",
         ),
+        (
+            ("--role", "implementer", "--agent", "c", "--input-tokens", str(2**63)),
+            f"Error: argument --input-tokens: expected a whole number below 2**63, got '{2**63}'\n",
+        ),
+        (
+            ("--role", "implementer", "--agent", "c", "--duration-ms", "1" + "0" * 30),
+            "Error: argument --duration-ms: expected a whole number below 2**63, "
+            f"got '{'1' + '0' * 30}'\n",
+        ),
+        (
+            ("--role", "implementer", "--agent", "c", "--success", "--error", "boom"),
+            "Error: argument --error: not allowed with argument --success\n",
+        ),
+        (
+            ("--role", "implementer", "--agent", ""),
+            "Error: agent: must be a non-empty string, got ''\n",
+        ),
     ],
 )
 def test_invalid_input_exits_2_with_one_line_and_writes_nothing(
@@ -172,7 +235,7 @@ def test_invalid_input_exits_2_with_one_line_and_writes_nothing(
     assert done.returncode == 2
     assert done.stderr.decode() == message
     assert done.stdout == b""
-    assert not (project / "kitty-specs" / FEATURE).exists()
+    assert feature_log(project) == []
 
 
 def test_bad_feature_name_is_rejected(project: Path) -> None:
@@ -189,6 +252,7 @@ def test_bad_feature_name_is_rejected(project: Path) -> None:
 
 def test_emit_into_a_path_blocked_by_a_file_warns_and_exits_0(project: Path) -> None:
     """Emission failure (the feature folder is a file): warning, exit 0, error JSON, no raise."""
+    (project / "kitty-specs" / FEATURE).rmdir()
     (project / "kitty-specs" / FEATURE).write_text("not a folder")
     done = emit(project, "--role", "implementer", "--agent", "claude", "--json")
     assert done.returncode == 0

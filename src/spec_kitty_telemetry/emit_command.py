@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, NoReturn, TextIO
 
+from ._cli_warnings import CapturedWarnings, new_folder_warning, print_warning
 from ._records import execution_payload
 from .emit import EVENTS_FILENAME, emit_execution_record
 from .errors import InvalidOptionError, TelemetryError
@@ -31,11 +31,13 @@ SUMMARY: Final = "Record one agent invocation (for templates that call it after 
 _DESCRIPTION = f"""\
 {SUMMARY}
 
-Appends one ExecutionEvent to kitty-specs/<feature>/execution.events.jsonl.
-Options left out are stored as null (unknown), never as 0. Token counts follow
-one convention: --input-tokens is the TOTAL input, cache reads and writes
+Appends one ExecutionEvent to kitty-specs/<feature>/execution.events.jsonl
+(creating the folder, with a warning, if it does not exist yet). Options left
+out are stored as null (unknown), never as 0; so are empty --model, --wp-id
+and --error values, as templates produce them. Token counts follow one
+convention: --input-tokens is the TOTAL input, cache reads and writes
 included; --cache-read-tokens and --cache-write-tokens are parts of it, and
---reasoning-tokens is part of --output-tokens.
+--reasoning-tokens is part of --output-tokens. --error implies --failure.
 
 Exit codes: 0 when recorded, and also when recording failed for a reason other
 than the input (a read-only directory...): a warning is printed and the phase
@@ -57,6 +59,10 @@ class _Parser(argparse.ArgumentParser):
         raise InvalidOptionError(message)
 
 
+#: Counts are stored as 64-bit integers (what JSON readers and databases keep exactly).
+_COUNT_MAX: Final = 2**63 - 1
+
+
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -64,6 +70,8 @@ def _count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    if value > _COUNT_MAX:
+        raise argparse.ArgumentTypeError(f"expected a whole number below 2**63, got {text!r}")
     return value
 
 
@@ -100,13 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         add(name, type=_count, metavar="N", help=what)
     add("--cost-usd", type=_money, metavar="USD", help="cost the agent reported")
-    add("--duration-ms", type=_count, default=0, metavar="MS", help="wall time (default 0)")
+    add("--duration-ms", type=_count, metavar="MS", help="wall time in milliseconds")
     outcome = parser.add_mutually_exclusive_group()
     outcome.add_argument(
-        "--success", dest="success", action="store_true", default=True, help="it succeeded"
+        "--success", dest="success", action="store_true", default=None, help="it succeeded"
     )
     outcome.add_argument("--failure", dest="success", action="store_false", help="it failed")
-    add("--error", help="what went wrong (with --failure)")
+    add("--error", help="what went wrong (implies --failure; not allowed with --success)")
     add("--json", action="store_true", help='print {"result": "ok"|"error", ...} as JSON')
     return parser
 
@@ -116,11 +124,14 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     out = stdout if stdout is not None else sys.stdout
     try:
         args = build_parser().parse_args(argv)
+        error = args.error or None  # templates pass "" for "nothing went wrong"
+        if error is not None and args.success is True:
+            raise InvalidOptionError("argument --error: not allowed with argument --success")
         fields: dict[str, Any] = {
-            "wp_id": args.wp_id,
+            "wp_id": args.wp_id or None,
             "agent": args.agent,
             "role": args.role,
-            "model": args.model,
+            "model": args.model or None,
             "input_tokens": args.input_tokens,
             "output_tokens": args.output_tokens,
             "cache_read_tokens": args.cache_read_tokens,
@@ -128,8 +139,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             "reasoning_tokens": args.reasoning_tokens,
             "cost_usd": args.cost_usd,
             "duration_ms": args.duration_ms,
-            "success": args.success,
-            "error": args.error,
+            "success": args.success if args.success is not None else error is None,
+            "error": error,
             "exit_code": None,
         }
         execution_payload(**fields)  # invalid input stops here, before anything is written
@@ -138,22 +149,25 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         print(f"Error: {exc}", file=sys.stderr)
         return 2
 
-    with _CapturedWarnings() as warnings:
+    existed = feature_dir.is_dir()
+    slug = feature_dir.name  # the folder's name, stripped: the aggregate id readers group by
+    with CapturedWarnings() as warnings:
         node_id = node_id_for(feature_dir)  # a broken config is a warning, not a lost event
-        record = emit_execution_record(feature_dir, args.feature, node_id=node_id, **fields)
-    for message in warnings.messages:
-        print(f"Warning: {message}", file=sys.stderr)
+        record = emit_execution_record(feature_dir, slug, node_id=node_id, **fields)
+    warnings.print_all()
     if record is None:
-        reason = warnings.messages[-1] if warnings.messages else "the event could not be stored"
         if args.json:
+            reason = warnings.reason("the event could not be stored")
             _print_json(out, {"result": "error", "error": reason})
         return 0
+    if not existed:
+        print_warning(new_folder_warning(feature_dir))
     if args.json:
         _print_json(out, {"result": "ok", "event": record})
     else:
         print(
             f"Recorded {record['event_type']} {record['event_id']} in "
-            f"{Path('kitty-specs') / args.feature / EVENTS_FILENAME}",
+            f"{Path(feature_dir.parent.name) / slug / EVENTS_FILENAME}",
             file=out,
         )
     return 0
@@ -161,22 +175,3 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
 
 def _print_json(out: TextIO, document: dict[str, Any]) -> None:
     print(json.dumps(document, sort_keys=True), file=out)
-
-
-class _CapturedWarnings(logging.Handler):
-    """Collects the emitter's warning so the command can report it once, its own way."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-        self._logger = logging.getLogger("spec_kitty_telemetry")
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-    def __enter__(self) -> _CapturedWarnings:
-        self._logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._logger.removeHandler(self)
