@@ -135,6 +135,7 @@ def test_timeline_phases_with_invocations_tokens_and_cost(feature_dir: Path) -> 
         "started_at": at(w2).isoformat(),
         "ended_at": None,
         "duration_seconds": None,
+        "clock_skew": False,
         "invocations": 1,
         "failed_invocations": 0,
         "input_tokens": 3000,
@@ -242,3 +243,100 @@ def test_timeline_of_an_unknown_feature_is_an_error(project: Path) -> None:
     done = spec_kitty("agent", "telemetry", "timeline", "--feature", "999-nope", cwd=project)
     assert done.returncode == 2
     assert done.stderr.decode().startswith("Error: no feature '999-nope': ")
+
+
+def skew_second_transition(feature_dir: Path, seconds_earlier: int) -> None:
+    """Rewrite the log so the second transition's clock reads earlier than the first's."""
+    from datetime import timedelta
+
+    path = feature_dir / "execution.events.jsonl"
+    records = log_records(feature_dir)
+    first = at(records[0])
+    records[1]["timestamp"] = (first - timedelta(seconds=seconds_earlier)).isoformat()
+    path.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+
+
+def test_a_phase_ending_before_it_starts_has_no_duration_and_a_skew_flag(
+    project: Path, feature_dir: Path
+) -> None:
+    """Clock skew between writers: duration null and ``clock_skew`` true, never negative."""
+    assert emit_transition(feature_dir, FEATURE, None, "plan") is not None
+    assert emit_transition(feature_dir, FEATURE, "plan", "implement") is not None
+    skew_second_transition(feature_dir, 90)
+    plan, implement = feature_timeline(feature_dir)
+    assert plan.phase == "plan"
+    assert (plan.duration_seconds, plan.clock_skew) == (None, True)
+    assert (plan.to_dict()["duration_seconds"], plan.to_dict()["clock_skew"]) == (None, True)
+    assert (implement.duration_seconds, implement.clock_skew) == (None, False)
+    done = spec_kitty("agent", "telemetry", "timeline", "--feature", FEATURE, cwd=project)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode()
+    assert any(
+        line.split()[:1] == ["plan"] and "skew" in line.split() for line in text.splitlines()
+    )
+    assert "-1m" not in text
+    assert "the writers' clocks" in text  # the caption (wrapped to the table's width)
+
+
+def transition_cmd(project: Path, *args: str, feature: str = FEATURE):
+    return spec_kitty("agent", "telemetry", "transition", "--feature", feature, *args, cwd=project)
+
+
+def test_transition_from_a_phase_that_is_not_open_warns_and_records(
+    project: Path, feature_dir: Path
+) -> None:
+    """``--from review`` while ``implement`` is open: one Warning line, still recorded, exit 0."""
+    assert transition_cmd(project, "--to", "implement").returncode == 0
+    assert transition_cmd(project, "--wp", "WP01", "--to", "doing").returncode == 0
+    done = transition_cmd(project, "--from", "review", "--to", "done")
+    assert done.returncode == 0
+    assert done.stderr.decode() == (
+        f"Warning: --from 'review', but the open phase of feature {FEATURE} is 'implement' "
+        "(recorded as given)\n"
+    )
+    done = transition_cmd(project, "--wp", "WP01", "--from", "doing", "--to", "for_review")
+    assert done.stderr == b""  # the work package's own lane: doing is open there
+    done = transition_cmd(project, "--wp", "WP01", "--from", "doing", "--to", "done")
+    assert "open phase of work package WP01 is 'for_review'" in done.stderr.decode()
+    assert len(log_records(feature_dir)) == 5
+
+
+def test_transition_with_empty_optional_values_and_spaced_feature(
+    project: Path, feature_dir: Path
+) -> None:
+    """Empty --from/--wp/--actor from templates are null; " 004-x " is stored as the folder."""
+    feature_dir.mkdir()
+    done = transition_cmd(
+        project, "--from", "", "--wp", "", "--actor", "", "--to", "plan", feature=f" {FEATURE} "
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+    [record] = log_records(feature_dir)
+    assert record["aggregate_id"] == FEATURE
+    assert record["payload"] == {
+        "from_phase": None,
+        "to_phase": "plan",
+        "wp_id": None,
+        "actor": None,
+    }
+
+
+def test_transition_into_a_new_feature_folder_warns(project: Path) -> None:
+    """A feature folder that does not exist yet: created, recorded, one Warning line."""
+    done = transition_cmd(project, "--to", "plan", feature="005-new")
+    assert done.returncode == 0
+    assert done.stderr.decode() == "Warning: created new feature folder kitty-specs/005-new\n"
+    assert len(log_records(project / "kitty-specs" / "005-new")) == 1
+
+
+def test_failed_transition_json_gives_the_reason(project: Path, feature_dir: Path) -> None:
+    """The log cannot be written: exit 0, a Warning line, and --json says why."""
+    feature_dir.write_text("a file where the folder should be")
+    done = transition_cmd(project, "--to", "plan", "--json")
+    assert done.returncode == 0
+    reply = json.loads(done.stdout)
+    assert reply["result"] == "error"
+    assert reply["error"].startswith(
+        f"telemetry: PhaseTransition event for '{FEATURE}' not recorded"
+    )
+    assert done.stderr.decode() == f"Warning: {reply['error']}\n"

@@ -10,7 +10,9 @@ ignores. Phase names are the workflow's own (``specify``, ``plan``,
 :func:`phase_timeline` replays a log in causal order: each transition closes
 the phase open in its lane (the feature, or that work package) and opens the
 next, and every invocation between is counted in the open phase of the
-feature and of its work package.
+feature and of its work package. Timestamps come from the writers' clocks;
+when a phase would end before it started (machines' clocks disagree), its
+duration is reported as unknown and the span flagged ``clock_skew``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "PhaseSpan",
     "emit_transition",
     "feature_timeline",
+    "open_phase",
     "phase_timeline",
     "transition_payload",
 ]
@@ -126,9 +129,18 @@ class PhaseSpan:
     _records: list[Mapping[str, Any]] = field(default_factory=list, repr=False, compare=False)
 
     @property
+    def clock_skew(self) -> bool:
+        """True when the phase ends before it starts: the writers' clocks disagree."""
+        return self.ended_at is not None and self.ended_at < self.started_at
+
+    @property
     def duration_seconds(self) -> float | None:
-        """Wall time from the transition into the phase to the one out of it; None if open."""
-        if self.ended_at is None:
+        """Wall time from the transition into the phase to the one out of it.
+
+        None while the phase is open, and when clock skew makes it negative
+        (causal order is right, the clocks are not: there is no true figure).
+        """
+        if self.ended_at is None or self.clock_skew:
             return None
         return (self.ended_at - self.started_at).total_seconds()
 
@@ -141,6 +153,7 @@ class PhaseSpan:
             "started_at": self.started_at.isoformat(),
             "ended_at": None if self.ended_at is None else self.ended_at.isoformat(),
             "duration_seconds": self.duration_seconds,
+            "clock_skew": self.clock_skew,
             "invocations": self.invocations,
             "failed_invocations": self.failed_invocations,
             "input_tokens": self.input_tokens,
@@ -191,6 +204,22 @@ def phase_timeline(
     if any(span._records for span in spans):
         _price(spans, pricing)
     return spans
+
+
+def open_phase(records: Iterable[Mapping[str, Any]], wp_id: str | None = None) -> str | None:
+    """Return the phase open now in one lane (the feature, or work package ``wp_id``), or None.
+
+    The ``to_phase`` of the lane's last transition in causal order.
+    """
+    from .query import record_order
+
+    current: str | None = None
+    transitions = (r for r in records if r.get("event_type") == PHASE_TRANSITION)
+    for record in sorted(transitions, key=record_order):
+        payload = record.get("payload")
+        if isinstance(payload, Mapping) and _text(payload.get("wp_id")) == wp_id:
+            current = _text(payload.get("to_phase")) or current
+    return current
 
 
 def feature_timeline(feature_dir: str | Path, *, pricing: Pricing | None = None) -> list[PhaseSpan]:

@@ -37,7 +37,9 @@ def transition(
     """Record that a feature or work package moved from one phase to the next.
 
     Invalid input exits 2 and writes nothing; a failure to write is a warning
-    and exit 0, as for emit.
+    and exit 0, as for emit. Empty --from, --wp and --actor values mean none.
+    A --from that is not the phase open in the log, or a feature folder that
+    does not exist yet, is recorded with a warning.
 
     Examples:
       spec-kitty agent telemetry transition --feature 001-login --from plan --to implement
@@ -45,22 +47,51 @@ def transition(
       spec-kitty agent telemetry transition --feature 001-login --wp WP01 --to doing
 
     """
+    from .._cli_warnings import CapturedWarnings, new_folder_warning, print_warning
     from ..integration import feature_dir_for
     from ..lifecycle import emit_transition, transition_payload
 
+    from_phase, wp, actor = from_phase or None, wp or None, actor or None  # "" from templates
     transition_payload(from_phase, to_phase, wp_id=wp, actor=actor)  # raises on bad input
     feature_dir = feature_dir_for(feature)
-    record = emit_transition(feature_dir, feature, from_phase, to_phase, wp_id=wp, actor=actor)
+    existed = feature_dir.is_dir()
+    if existed and from_phase is not None:
+        _warn_if_not_open(feature_dir, from_phase, wp)
+    with CapturedWarnings() as warnings:
+        record = emit_transition(
+            feature_dir, feature_dir.name, from_phase, to_phase, wp_id=wp, actor=actor
+        )
+    warnings.print_all()
     if record is None:
-        typer.echo("Warning: the PhaseTransition event could not be recorded", err=True)
         if as_json:
-            typer.echo(json.dumps({"result": "error", "error": "not recorded"}))
+            reason = warnings.reason("the PhaseTransition event could not be stored")
+            typer.echo(json.dumps({"result": "error", "error": reason}))
         return
+    if not existed:
+        print_warning(new_folder_warning(feature_dir))
     if as_json:
         typer.echo(json.dumps({"result": "ok", "event": record}, sort_keys=True))
     else:
         moved = f"{from_phase or 'start'} -> {to_phase}"
         typer.echo(f"Recorded PhaseTransition {record['event_id']} ({moved})")
+
+
+def _warn_if_not_open(feature_dir: Path, from_phase: str, wp: str | None) -> None:
+    """Warn when ``--from`` is not the phase the log has open (recorded anyway)."""
+    from .._cli_warnings import print_warning
+    from ..lifecycle import open_phase
+    from ..query import iter_feature_records
+
+    try:
+        current = open_phase(iter_feature_records(feature_dir), wp)
+    except Exception:  # noqa: BLE001 - a check for the user's benefit; never stops recording
+        return
+    if current is not None and current != from_phase:
+        lane = f"work package {wp}" if wp else f"feature {feature_dir.name}"
+        print_warning(
+            f"--from {from_phase!r}, but the open phase of {lane} is {current!r} "
+            "(recorded as given)"
+        )
 
 
 def timeline(
@@ -90,9 +121,10 @@ def timeline(
         raise StoreError(f"no feature {feature!r}: {feature_dir} does not exist")
     spans = feature_timeline(feature_dir)
     if as_json:
-        typer.echo(json.dumps({"feature": feature, "phases": [s.to_dict() for s in spans]}))
+        phases = [s.to_dict() for s in spans]
+        typer.echo(json.dumps({"feature": feature_dir.name, "phases": phases}))
         return
-    _print_table(feature, spans)
+    _print_table(feature_dir.name, spans)
 
 
 def _print_table(feature: str, spans: list[PhaseSpan]) -> None:
@@ -105,10 +137,12 @@ def _print_table(feature: str, spans: list[PhaseSpan]) -> None:
         console.print(f"No events for {feature}.")
         return
     unpriced = any(span.unpriced_invocations for span in spans)
+    skewed = any(span.clock_skew for span in spans)
     table = Table(
         title=f"Timeline of {feature}",
         caption="Times in UTC."
-        + (" * = some invocations could not be priced (not in USD)." if unpriced else ""),
+        + (" * = some invocations could not be priced (not in USD)." if unpriced else "")
+        + (" skew = ends before it starts: the writers' clocks disagree." if skewed else ""),
         box=box.SIMPLE_HEAD,
         collapse_padding=True,
         show_edge=False,
@@ -129,7 +163,7 @@ def _print_table(feature: str, spans: list[PhaseSpan]) -> None:
             span.wp_id or "",
             f"{span.started_at:%m-%d %H:%M}",
             _end(span),
-            _duration(span.duration_seconds),
+            "skew" if span.clock_skew else _duration(span.duration_seconds),
             runs,
             _tokens(span.input_tokens),
             _tokens(span.output_tokens),
