@@ -36,7 +36,12 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("claude-3-5-sonnet@20240620", "claude-3-5-sonnet"),
         ("claude-3.5-haiku", "claude-3-5-haiku"),
         ("sonnet", "claude-sonnet-4-5"),
-        ("opus", "claude-opus-4-1"),
+        ("opus", "claude-opus-4-5"),  # Claude Code's alias since Opus 4.5 (2025-11-24)
+        ("sonnet[1m]", "claude-sonnet-4-5"),  # Claude Code's 1M-context marker
+        ("anthropic:claude-sonnet-4.5", "claude-sonnet-4-5"),
+        ("claude-3-7-sonnet-latest", "claude-3-7-sonnet"),
+        ("us.anthropic.claude-opus-4-1-20250805-v1:0", "claude-opus-4-1"),
+        ("bedrock/anthropic.claude-3-5-haiku-20241022-v1:0", "claude-3-5-haiku"),
         ("haiku", "claude-haiku-4-5"),
         ("claude-opus-4-0", "claude-opus-4"),
         ("gpt-4.1", "gpt-4.1"),  # other vendors keep their dots
@@ -48,6 +53,23 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_canonical_model_names(raw: str, canonical: str):
     """Every spelling an agent may report maps to one canonical name."""
     assert canonical_model_name(raw) == canonical
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("deepseek-v3", "deepseek-v3"),
+        ("deepseek-v2", "deepseek-v2"),
+        ("qwen2.5-coder:32", "qwen2.5-coder:32"),
+        ("ollama/llama3:70", "llama3:70"),
+        ("mistral-large-v2", "mistral-large-v2"),
+        ("qwen3:8b", "qwen3:8b"),
+    ],
+)
+def test_version_suffixes_that_belong_to_the_name_stay(raw: str, canonical: str):
+    """Only Bedrock's -v1:0, or a suffix after a cloud prefix, is dropped; model versions stay."""
+    assert canonical_model_name(raw) == canonical
+    assert canonical_model_name("deepseek-v3") != canonical_model_name("deepseek-v2")
 
 
 def test_shipped_table_has_a_date_and_cache_aware_rates():
@@ -92,7 +114,8 @@ def test_catalogue_prices_models_the_shipped_table_lacks():
     rates = pricing.rates("claude-3.7-sonnet")
     assert rates is not None
     assert (rates.input, rates.output) == (Decimal(3), Decimal(15))
-    assert rates.source.startswith("genai-prices 0.2")
+    assert rates.source.startswith(f"{_catalogue.catalogue_name()} (")
+    assert _catalogue.catalogue_name().startswith("genai-prices 0.2.")  # the pinned minor
     assert pricing.estimate("claude-3-7-sonnet", 1_000, 100) == Decimal("0.0045")
 
 
@@ -205,11 +228,67 @@ def test_bad_overrides_name_the_file_and_key(tmp_path: Path, section: str, messa
     assert isinstance(caught.value, TelemetryError)
 
 
-def test_malformed_yaml_is_an_error_naming_the_file(tmp_path: Path):
-    """An overrides file that is not YAML is a TelemetryError naming the file."""
-    path = _write_config(tmp_path, "pricing: [unclosed\n")
-    with pytest.raises(TelemetryError, match=f"^{path}: not valid YAML"):
+def test_malformed_yaml_is_one_line_naming_the_file_line_and_column(tmp_path: Path):
+    """An overrides file that is not YAML is a one-line TelemetryError: file, line, column."""
+    path = _write_config(tmp_path, "node_id: a\npricing:\n  models: x\n    y: 2\n")
+    with pytest.raises(TelemetryError) as caught:
         load_pricing(tmp_path)
+    # The colon after `    y` (line 4, column 6) cannot start a mapping inside a scalar.
+    assert str(caught.value) == (
+        f"{path}: not valid YAML at line 4, column 6: mapping values are not allowed here"
+    )
+
+
+def test_overrides_are_read_through_aliases(tmp_path: Path):
+    """`sonnet:` in pricing.models sets claude-sonnet-4-5's rates; project aliases chain."""
+    _write_config(
+        tmp_path,
+        "pricing:\n"
+        "  models:\n"
+        "    sonnet: {input: 1, output: 5}\n"
+        "    big: {input: 7, output: 7}\n"
+        "  aliases:\n"
+        "    big: opus\n"
+        "    opus: claude-opus-4-1\n",
+    )
+    pricing = load_pricing(tmp_path)
+    sonnet = pricing.rates("claude-sonnet-4.5")
+    assert sonnet is not None
+    assert (sonnet.input, sonnet.output) == (1, 5)
+    assert pricing.canonical("big") == "claude-opus-4-1"
+    opus = pricing.rates("claude-opus-4-1")
+    assert opus is not None
+    assert opus.input == 7
+    assert pricing.rates("claude-opus-4-5") == shipped_table().models["claude-opus-4-5"]
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            "pricing:\n  models:\n    sonnet: {input: 1, output: 5}\n"
+            "    claude-sonnet-4.5: {input: 2, output: 6}\n",
+            "pricing.models: 'sonnet' and 'claude-sonnet-4.5' both name the model "
+            "'claude-sonnet-4-5'; keep one",
+        ),
+        (
+            "pricing:\n  aliases:\n    a: b\n    b: c\n    c: a\n",
+            "pricing.aliases: aliases form a cycle: a -> b -> c -> a",
+        ),
+        (
+            "pricing:\n  aliases:\n    claude-sonnet-4-5: sonnet\n",
+            "pricing.aliases: aliases form a cycle: sonnet -> claude-sonnet-4-5 -> sonnet",
+        ),
+    ],
+)
+def test_duplicate_override_keys_and_alias_cycles_are_errors(
+    tmp_path: Path, section: str, message: str
+):
+    """Two keys for one model, or aliases that loop, raise PricingError naming the keys."""
+    path = _write_config(tmp_path, section)
+    with pytest.raises(PricingError) as caught:
+        load_pricing(tmp_path)
+    assert str(caught.value) == f"{path}: {message}"
 
 
 def test_bad_pricing_does_not_break_reading_the_node_id(tmp_path: Path):
@@ -245,7 +324,12 @@ def _fresh_lookup(cache: Path) -> list[object]:
 def test_catalogue_answers_are_cached_so_later_reports_skip_the_import(private_cache: Path):
     """The first process imports genai-prices; the next one answers from the cache file."""
     first = _fresh_lookup(private_cache)
-    assert first[:4] == ["3", "15", "genai-prices 0.2.3 (claude-3-7-sonnet-latest)", True]
+    assert first[:4] == [
+        "3",
+        "15",
+        f"{_catalogue.catalogue_name()} (claude-3-7-sonnet-latest)",
+        True,
+    ]
     assert first[4] is True  # imported
     second = _fresh_lookup(private_cache)
     assert second == [*first[:4], False]  # same answers, no import

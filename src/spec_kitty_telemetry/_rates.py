@@ -15,7 +15,14 @@ from typing import Any, Final
 from ._model_names import canonical_model_name
 from .errors import PricingError
 
-__all__ = ["MILLION", "ModelRates", "RateTier", "parse_aliases", "parse_rate_table"]
+__all__ = [
+    "MILLION",
+    "ModelRates",
+    "RateTier",
+    "parse_aliases",
+    "parse_rate_table",
+    "resolve_aliases",
+]
 
 MILLION: Final = Decimal(1_000_000)
 
@@ -85,17 +92,23 @@ class ModelRates:
         return total / MILLION
 
 
-def parse_rate_table(table: object, where: str, source: str) -> dict[str, ModelRates]:
+def parse_rate_table(
+    table: object, where: str, source: str, aliases: Mapping[str, str] | None = None
+) -> dict[str, ModelRates]:
     """Validate a ``models:`` mapping and return it keyed by canonical model name.
 
-    ``where`` prefixes every error (a file and the key path of the table), so a
-    bad rate is reported as ``<file>: pricing.models.<model>.input: ...``.
+    Keys are canonicalised through ``aliases`` (resolved to their final model),
+    so ``sonnet:`` sets the rates of ``claude-sonnet-4-5``; two keys naming one
+    model are an error naming both. ``where`` prefixes every error (a file and
+    the key path of the table), so a bad rate is reported as
+    ``<file>: pricing.models.<model>.input: ...``.
     """
     if table is None:
         return {}
     if not isinstance(table, Mapping):
         raise PricingError(f"{where}: expected a mapping of model name to rates")
     parsed: dict[str, ModelRates] = {}
+    keys: dict[str, object] = {}
     for model, entry in table.items():
         key = f"{where}.{model}"
         if not isinstance(model, str) or not model.strip():
@@ -106,7 +119,13 @@ def parse_rate_table(table: object, where: str, source: str) -> dict[str, ModelR
         tiers: tuple[RateTier, ...] = ()
         if "long_context" in entry:
             tiers = (_parse_tier(entry["long_context"], f"{key}.long_context"),)
-        parsed[canonical_model_name(model, {})] = ModelRates(**rates, tiers=tiers, source=source)
+        name = canonical_model_name(model, aliases or {})
+        if name in keys:
+            raise PricingError(
+                f"{where}: {keys[name]!r} and {model!r} both name the model {name!r}; keep one"
+            )
+        keys[name] = model
+        parsed[name] = ModelRates(**rates, tiers=tiers, source=source)
     return parsed
 
 
@@ -122,6 +141,25 @@ def parse_aliases(table: object, where: str) -> dict[str, str]:
             raise PricingError(f"{where}.{alias}: alias and model name must be strings")
         aliases[canonical_model_name(alias, {})] = canonical_model_name(target, {})
     return aliases
+
+
+def resolve_aliases(aliases: Mapping[str, str], where: str) -> dict[str, str]:
+    """Follow chains of aliases (``big: opus``, ``opus: claude-opus-4-5``) to their final model.
+
+    Raises PricingError naming the aliases of a cycle (``a: b``, ``b: a``).
+    """
+    resolved: dict[str, str] = {}
+    for alias in aliases:
+        chain = [alias]
+        target = aliases[alias]
+        while target in aliases:
+            if target in chain:
+                loop = " -> ".join([*chain[chain.index(target) :], target])
+                raise PricingError(f"{where}: aliases form a cycle: {loop}")
+            chain.append(target)
+            target = aliases[target]
+        resolved[alias] = target
+    return resolved
 
 
 def _parse_tier(entry: object, key: str) -> RateTier:

@@ -58,7 +58,7 @@ def load_config(project_root: str | Path) -> TelemetryConfig:
     try:
         document: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: {_yaml_problem(exc)}") from exc
     if document is None:
         return TelemetryConfig(path=path)
     if not isinstance(document, dict):
@@ -67,3 +67,14 @@ def load_config(project_root: str | Path) -> TelemetryConfig:
     if not isinstance(node_id, str) or not node_id.strip():
         raise ConfigError(f"{path}: node_id must be a non-empty string, got {node_id!r}")
     return TelemetryConfig(node_id=node_id, path=path, pricing=document.get("pricing"))
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """One line for a YAML error: where it is (1-based line and column) and what is wrong."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = " ".join(f"{problem}{f' ({context})' if context else ''}".split())
+    if mark is None:
+        return f"not valid YAML: {text}"
+    return f"not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {text}"

@@ -18,12 +18,16 @@ The ``pricing:`` section looks like::
         claude-sonnet-4-5: {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75}
         my-private-model: {input: 0.5, output: 1.5}
       aliases:
-        opus: claude-opus-4-1
+        opus: claude-opus-4-1      # logs from before Claude Opus 4.5
+        big: opus                  # chains resolve; a cycle is an error
+
+Model keys are read through the aliases (``sonnet:`` sets the rates of
+``claude-sonnet-4-5``); two keys naming one model are an error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -33,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ._model_names import AGENT_ALIASES, canonical_model_name
-from ._rates import ModelRates, RateTier, parse_aliases, parse_rate_table
+from ._rates import ModelRates, RateTier, parse_aliases, parse_rate_table, resolve_aliases
 from .config import load_config
 from .errors import PricingError
 
@@ -43,7 +47,9 @@ __all__ = [
     "RateTier",
     "ShippedTable",
     "canonical_model_name",
+    "load_aliases",
     "load_pricing",
+    "price_sources",
     "shipped_table",
 ]
 
@@ -93,7 +99,7 @@ class Pricing:
     ) -> None:
         self.overrides = dict(overrides or {})
         self.shipped = dict(shipped_table().models if shipped is None else shipped)
-        self.aliases = {**AGENT_ALIASES, **(aliases or {})}
+        self.aliases = resolve_aliases({**AGENT_ALIASES, **(aliases or {})}, "pricing.aliases")
         self.catalogue = catalogue
         self._canonical: dict[str, str] = {}
         self._rates: dict[str, ModelRates | None] = {}
@@ -143,20 +149,78 @@ def load_pricing(project_root: str | Path | None = None, *, catalogue: bool = Tr
     if project_root is None:
         return Pricing(catalogue=catalogue)
     config = load_config(project_root)
-    section = config.pricing
+    section = _pricing_section(config.pricing, f"{config.path}: pricing")
     if section is None:
         return Pricing(catalogue=catalogue)
     where = f"{config.path}: pricing"
+    aliases = _project_aliases(section, where)
+    return Pricing(
+        parse_rate_table(
+            section.get("models"),
+            f"{where}.models",
+            f"project ({config.path})",
+            resolve_aliases({**AGENT_ALIASES, **aliases}, f"{where}.aliases"),
+        ),
+        aliases=aliases,
+        catalogue=catalogue,
+    )
+
+
+def load_aliases(project_root: str | Path | None = None) -> dict[str, str]:
+    """Return the model aliases a project's reports use (agent CLIs' and its own), fully resolved.
+
+    Raises PricingError naming the file and key when the aliases are malformed
+    or form a cycle; bad rates elsewhere in the section do not matter here.
+    """
+    if project_root is None:
+        return dict(AGENT_ALIASES)
+    config = load_config(project_root)
+    where = f"{config.path}: pricing"
+    section = _pricing_section(config.pricing, where)
+    aliases = {} if section is None else _project_aliases(section, where)
+    return resolve_aliases({**AGENT_ALIASES, **aliases}, f"{where}.aliases")
+
+
+def price_sources(sources: Iterable[str]) -> list[str]:
+    """Name the price layers behind some rates' ``source`` fields, for a report's footnote.
+
+    ``shipped`` becomes ``shipped table of <date>``, catalogue sources lose the
+    model id (``genai-prices 0.2.3``); project sources name their file.
+    """
+    names: set[str] = set()
+    for source in sources:
+        if source == "shipped":
+            names.add(f"shipped table of {shipped_table().last_updated}")
+        elif source.startswith("genai-prices"):
+            names.add(source.split(" (", 1)[0])
+        elif source.startswith("project (") and source.endswith(")"):
+            names.add(f"project rates in {source[len('project (') : -1]}")
+        elif source:
+            names.add(source)
+    order = ("project", "shipped", "genai-prices")
+
+    def rank(name: str) -> tuple[int, str]:
+        starts = [i for i, prefix in enumerate(order) if name.startswith(prefix)]
+        return (starts[0] if starts else len(order), name)
+
+    return sorted(names, key=rank)
+
+
+def _pricing_section(section: object, where: str) -> Mapping[str, Any] | None:
+    if section is None:
+        return None
     if not isinstance(section, Mapping):
         raise PricingError(f"{where}: expected a mapping with models and aliases")
     unknown = sorted(str(key) for key in section if key not in _OVERRIDE_KEYS)
     if unknown:
         raise PricingError(f"{where}: unknown key {unknown[0]!r} (expected models, aliases)")
-    return Pricing(
-        parse_rate_table(section.get("models"), f"{where}.models", f"project ({config.path})"),
-        aliases=parse_aliases(section.get("aliases"), f"{where}.aliases"),
-        catalogue=catalogue,
-    )
+    return section
+
+
+def _project_aliases(section: Mapping[str, Any], where: str) -> dict[str, str]:
+    aliases = parse_aliases(section.get("aliases"), f"{where}.aliases")
+    resolve_aliases({**AGENT_ALIASES, **aliases}, f"{where}.aliases")  # cycles name the file
+    return aliases
 
 
 def _loader() -> Any:
