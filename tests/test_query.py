@@ -102,7 +102,12 @@ def project(tmp_path: Path) -> Path:
         (EventFilter(role="reviewer"), ["claude"]),
         (EventFilter(success=False), ["codex"]),
         (EventFilter(model="sonnet"), ["claude", "copilot"]),  # main model or breakdown
-        (EventFilter(model="claude-opus-4.1"), ["claude"]),
+        (EventFilter(model="claude-opus-4.5"), ["claude"]),  # opus, as Claude Code has it
+        (EventFilter(model="claude-opus-4.1"), []),
+        (
+            EventFilter(model="claude-opus-4.1", model_aliases={"opus": "claude-opus-4-1"}),
+            ["claude"],
+        ),
         (EventFilter(wp_id="WP01", role="implementer"), ["claude", "copilot"]),  # AND
         (EventFilter(agent="claude", feature="001-*", role="reviewer"), []),
     ],
@@ -161,6 +166,7 @@ def test_parse_time_bound_accepts_dates_and_datetimes_and_names_the_flag_on_erro
     assert parse_time_bound("2025-11-03") == date(2025, 11, 3)
     assert parse_time_bound("2025-11-03T14:00:00Z") == at("2025-11-03T14:00:00")
     assert parse_time_bound("2025-11-03 14:00") == datetime(2025, 11, 3, 14)
+    assert parse_time_bound("20251103") == date(2025, 11, 3)  # basic form: still a whole day
     with pytest.raises(QueryError) as caught:
         parse_time_bound("last tuesday", "--since")
     assert str(caught.value) == (
@@ -211,3 +217,13 @@ def test_repo_root_is_found_by_walking_up(tmp_path: Path, monkeypatch: pytest.Mo
     assert resolve_repo_root(tmp_path / "src") == (tmp_path / "src").resolve()
     with pytest.raises(QueryError, match=r"--repo: not a directory: .*missing"):
         resolve_repo_root(tmp_path / "missing")
+
+
+def test_since_after_until_is_an_error_naming_both_flags():
+    """A --since later than --until can match nothing: QueryError, not an empty report."""
+    from spec_kitty_telemetry.query import parse_time_range
+
+    assert parse_time_range("2025-11-03", "2025-11-03") == (date(2025, 11, 3), date(2025, 11, 3))
+    assert parse_time_range("2025-11-03T23:59:59", "20251103")[1] == date(2025, 11, 3)
+    with pytest.raises(QueryError, match=r"^--since 2025-11-04 is later than --until 20251103"):
+        parse_time_range("2025-11-04", "20251103")

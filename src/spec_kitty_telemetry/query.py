@@ -13,7 +13,7 @@ import fnmatch
 import heapq
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -37,10 +37,12 @@ __all__ = [
     "iter_project_events",
     "iter_project_records",
     "parse_time_bound",
+    "parse_time_range",
     "query_execution_events",
     "query_project_events",
     "record_order",
     "resolve_repo_root",
+    "unmatched_features",
 ]
 
 logger = logging.getLogger(__name__)
@@ -66,9 +68,11 @@ class EventFilter:
     which folders are read. ``wp_id``, ``agent``, ``role`` and ``success`` are
     compared with the payload's fields. ``model`` matches by canonical name
     (``sonnet`` matches ``claude-sonnet-4.5``), against the event's model or
-    any model in its per-model breakdown. ``since`` and ``until`` bound the
-    event's timestamp: naive datetimes are UTC, a date alone means the whole
-    day, and both bounds are inclusive.
+    any model in its per-model breakdown, under ``model_aliases`` (default:
+    the agent CLIs' aliases; pass ``pricing.load_aliases(root)`` for a
+    project's own). ``since`` and ``until`` bound the event's timestamp: naive
+    datetimes are UTC, a date alone means the whole day, and both bounds are
+    inclusive.
     """
 
     event_type: str | None = None
@@ -80,6 +84,7 @@ class EventFilter:
     since: datetime | date | None = None
     until: datetime | date | None = None
     success: bool | None = None
+    model_aliases: Mapping[str, str] | None = field(default=None, compare=False)
 
     @cached_property
     def features(self) -> tuple[str, ...]:
@@ -125,7 +130,12 @@ class EventFilter:
             if value is not None:
                 checks.append(_payload_equals(name, value))
         if self.model is not None:
-            checks.append(_uses_model(canonical_model_name(self.model)))
+            aliases = self.model_aliases
+            if aliases is None:
+                from ._model_names import AGENT_ALIASES
+
+                aliases = AGENT_ALIASES
+            checks.append(_uses_model(canonical_model_name(self.model, aliases), aliases))
         if self.since is not None or self.until is not None:
             checks.append(_within(_lower_bound(self.since), _upper_bound(self.until)))
         if not checks:
@@ -139,7 +149,7 @@ def _payload_equals(name: str, value: object) -> Callable[[Mapping[str, Any]], b
     return lambda r: r["payload"].get(name) == value
 
 
-def _uses_model(wanted: str) -> Callable[[Mapping[str, Any]], bool]:
+def _uses_model(wanted: str, aliases: Mapping[str, str]) -> Callable[[Mapping[str, Any]], bool]:
     known: dict[str, bool] = {}
 
     def same(raw: object) -> bool:
@@ -147,7 +157,7 @@ def _uses_model(wanted: str) -> Callable[[Mapping[str, Any]], bool]:
             return False
         verdict = known.get(raw)
         if verdict is None:
-            verdict = known[raw] = canonical_model_name(raw) == wanted
+            verdict = known[raw] = canonical_model_name(raw, aliases) == wanted
         return verdict
 
     def check(r: Mapping[str, Any]) -> bool:
@@ -195,20 +205,48 @@ def _upper_bound(bound: datetime | date | None) -> datetime | None:
 
 
 def parse_time_bound(text: str, name: str = "time") -> datetime | date:
-    """Parse an ISO 8601 date (``2025-11-03``) or datetime (``2025-11-03T14:00``, any offset).
+    """Parse an ISO 8601 date (``2025-11-03``, ``20251103``) or datetime (``2025-11-03T14:00``).
 
+    A date, in either form, stays a date (the whole day), never midnight.
     Raises QueryError naming ``name`` (the flag, for the CLI) when ``text`` is neither.
     """
     value = text.strip()
     try:
-        if len(value) == 10:
-            return date.fromisoformat(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
         return datetime.fromisoformat(value)
     except ValueError:
         raise QueryError(
             f"{name}: not an ISO 8601 date or datetime: {text!r} "
             "(expected e.g. 2025-11-03 or 2025-11-03T14:00:00Z)"
         ) from None
+
+
+def parse_time_range(
+    since: str | None, until: str | None
+) -> tuple[datetime | date | None, datetime | date | None]:
+    """Parse ``--since`` and ``--until``; raise QueryError when since is after until."""
+    lower = None if since is None else parse_time_bound(since, "--since")
+    upper = None if until is None else parse_time_bound(until, "--until")
+    start, end = _lower_bound(lower), _upper_bound(upper)
+    if start is not None and end is not None and start > end:
+        raise QueryError(
+            f"--since {since} is later than --until {until}: no event can match "
+            "(both bounds are inclusive; a date means its whole day)"
+        )
+    return lower, upper
+
+
+def unmatched_features(repo_root: str | Path, patterns: Sequence[str]) -> list[str]:
+    """Return the ``--feature`` patterns that match no feature folder with an event log."""
+    slugs = [log.parent.name for log in feature_logs(repo_root)]
+    return [
+        pattern
+        for pattern in patterns
+        if not any(fnmatch.fnmatchcase(slug, pattern) for slug in slugs)
+    ]
 
 
 def resolve_repo_root(repo: str | Path | None = None) -> Path:
