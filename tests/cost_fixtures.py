@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -76,3 +77,30 @@ def write_project(root: Path, *events: Event) -> Path:
         log = root / "kitty-specs" / event.aggregate_id / EVENTS_FILENAME
         SimpleJsonStore(log).save_event(event)
     return root
+
+
+def write_foreign(root: Path, feature: str, *payloads: dict[str, Any]) -> Path:
+    """Append ExecutionEvents another tool wrote, payloads unchecked, to a feature's real log.
+
+    The envelopes are valid; the payloads are whatever the caller gives (negative
+    counts, costs like 1e300), as a log merged from another tool may hold.
+    """
+    from spec_kitty_telemetry.ids import new_event_id
+
+    log = root / "kitty-specs" / feature / EVENTS_FILENAME
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as handle:
+        for payload in payloads:
+            _clock[0] += 1
+            record = {
+                "aggregate_id": feature,
+                "causation_id": None,
+                "event_id": new_event_id(),
+                "event_type": "ExecutionEvent",
+                "lamport_clock": _clock[0],
+                "node_id": "other-tool",
+                "payload": {"agent": "other", "role": "implementer", **payload},
+                "timestamp": "2025-11-03T10:00:00+00:00",
+            }
+            handle.write(json.dumps(record) + "\n")
+    return log

@@ -17,16 +17,18 @@ COST_TABLE = """\
 
  agent    events     input   output   cache read   cache write       cost
  ────────────────────────────────────────────────────────────────────────
- codex         1    50,000    2,000            0             0      $0.25
- claude        2   120,000    4,000      100,000             0    ~$0.15*
- gemini        1    10,000    1,000            0             0   unknown*
+ codex         1    50,000    2,000            -             -      $0.25
+ claude        2   120,000    4,000      100,000             -    ~$0.15*
+ gemini        1    10,000    1,000            -             -   unknown*
 
- TOTAL         4   180,000    7,000      100,000             0    ~$0.40*
+ TOTAL         4   180,000    7,000      100,000             -    ~$0.40*
 
-~ includes costs estimated from token counts for 1 event (list prices, table of 2025-11-20).
+~ includes costs estimated from token counts for 1 event, at rates from: shipped table of \
+2025-11-20 (to override, set pricing: in .kittify/telemetry.yaml).
 * 2 events could not be priced and are not in the costs:
     mystery-9: 1 event (no price known)
-    1 event reported neither a cost nor input and output tokens
+    1 event reported no cost, and not both input and output tokens
+- no event of the row reported this count.
 """
 
 
@@ -105,14 +107,25 @@ def test_cost_json_is_the_documented_object_and_nothing_else(project: Path):
     result = _invoke("agent", "telemetry", "cost", "--repo", str(project), "--json", "-g", "model")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert list(report) == ["group_by", "summaries", "total", "prices_last_updated"]
-    assert report["group_by"] == "model"
-    assert [(s["group_key"], s["total_cost_usd"]) for s in report["summaries"]] == [
-        ("gpt-5-codex", 0.25),
-        ("claude-sonnet-4-5", 0.15),
-        ("claude-opus-4-1", 0.0),
-        ("mystery-9", 0.0),
+    assert list(report) == [
+        "group_by",
+        "summaries",
+        "total",
+        "prices_last_updated",
+        "price_sources",
     ]
+    assert report["group_by"] == "model"
+    # Groups whose cost nobody knows say null, never 0.0; their unreported counts too.
+    assert [
+        (s["group_key"], s["total_cost_usd"], s["input_tokens"]) for s in report["summaries"]
+    ] == [
+        ("gpt-5-codex", 0.25, 50_000),
+        ("claude-sonnet-4-5", 0.15, 120_000),
+        ("claude-opus-4-5", None, None),
+        ("mystery-9", None, 10_000),
+    ]
+    assert report["summaries"][2]["reported_cost_usd"] is None
+    assert report["summaries"][2]["estimated_cost_usd"] is None
     assert report["total"] == {
         "group_key": "TOTAL",
         "group_by": "model",
@@ -120,15 +133,20 @@ def test_cost_json_is_the_documented_object_and_nothing_else(project: Path):
         "input_tokens": 180_000,
         "output_tokens": 7_000,
         "cache_read_tokens": 100_000,
-        "cache_write_tokens": 0,
+        "cache_write_tokens": None,  # no event reported cache writes
         "reported_cost_usd": 0.25,
         "estimated_cost_usd": 0.15,
         "total_cost_usd": 0.4,
         "estimated_event_count": 1,
         "unpriced_event_count": 2,
         "unknown_models": {"mystery-9": 1},
+        "unpriced_reasons": {"no_usage": 1, "unknown_model": 1},
+        "invalid_cost_event_count": 0,
+        "long_context_unknown_event_count": 0,
+        "split_cost_event_count": 0,
     }
     assert report["prices_last_updated"] == "2025-11-20"
+    assert report["price_sources"] == ["shipped table of 2025-11-20"]
 
 
 def test_empty_project_says_so_and_succeeds(tmp_path: Path):
@@ -153,7 +171,18 @@ def test_feature_glob_and_repeats(project: Path):
         "002-beta",
     ]
     result = _invoke("agent", "telemetry", "cost", "--repo", str(project), "-f", "9*")
-    assert (result.exit_code, result.output) == (0, "No execution events found.\n")
+    assert (result.exit_code, result.stdout) == (0, "No execution events found.\n")
+
+
+@pytest.mark.parametrize("command", ["cost", "events"])
+def test_a_feature_pattern_matching_no_folder_gets_a_hint(project: Path, command: str):
+    """A --feature pattern matching no folder says so on stderr; the empty result still exits 0."""
+    result = _invoke("agent", "telemetry", command, "--repo", str(project), "-f", "9*", "-f", "00*")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"Note: --feature '9*' matches no feature folder with events under "
+        f"{project / 'kitty-specs'}\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -161,6 +190,8 @@ def test_feature_glob_and_repeats(project: Path):
     [
         (("--since", "2025-11-04"), 2),
         (("--until", "2025-11-03"), 2),  # the whole day
+        (("--until", "20251103"), 2),  # the whole day, in ISO basic form too
+        (("--since", "20251104", "--until", "20251104"), 2),
         (("--until", "2025-11-03T09:00:00"), 1),  # inclusive
         (("--since", "2025-11-03T10:00:00Z", "--until", "2025-11-04T11:00:00+00:00"), 2),
     ],
@@ -179,6 +210,11 @@ def test_since_and_until(project: Path, bounds: tuple[str, ...], events: int):
             ("--since", "yesterday"),
             "Error: --since: not an ISO 8601 date or datetime: 'yesterday' "
             "(expected e.g. 2025-11-03 or 2025-11-03T14:00:00Z)\n",
+        ),
+        (
+            ("--since", "2025-11-05", "--until", "2025-11-04T23:00:00"),
+            "Error: --since 2025-11-05 is later than --until 2025-11-04T23:00:00: no event can "
+            "match (both bounds are inclusive; a date means its whole day)\n",
         ),
         (
             ("--group-by", "colour"),
@@ -257,7 +293,8 @@ def test_events_json_lines_are_the_stored_events(project: Path):
     [
         (("--agent", "claude"), ["claude", "claude"]),
         (("--model", "sonnet"), ["claude"]),
-        (("--model", "claude-opus-4.1"), ["claude"]),
+        (("--model", "claude-opus-4.5"), ["claude"]),  # Claude Code's opus, since Nov 2025
+        (("--model", "claude-opus-4.1"), []),
         (("--wp", "WP01", "--role", "implementer", "--success"), ["claude", "codex", "gemini"]),
         (("--type", "PhaseTransition"), [None]),
         (("--limit", "2"), ["claude", None]),
@@ -276,3 +313,14 @@ def test_events_on_an_empty_project(tmp_path: Path):
     """No events: one line, exit 0."""
     result = _invoke("agent", "telemetry", "events", "--repo", str(tmp_path))
     assert (result.exit_code, result.output) == (0, "No events found.\n")
+
+
+def test_events_model_filter_uses_the_projects_aliases(project: Path):
+    """With the project alias `opus: claude-3-opus`, --model claude-3-opus finds opus runs."""
+    config = project / ".kittify" / "telemetry.yaml"
+    config.parent.mkdir()
+    config.write_text("pricing:\n  aliases:\n    opus: claude-3-opus\n")
+    args = ("agent", "telemetry", "events", "--repo", str(project), "--json")
+    lines = _invoke(*args, "--model", "claude-3-opus").stdout.splitlines()
+    assert [json.loads(line)["payload"]["model"] for line in lines] == ["opus"]
+    assert _invoke(*args, "--model", "claude-opus-4-5").stdout == ""

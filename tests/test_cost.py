@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from cost_fixtures import TEST_RATES, other, pricing_for_tests, run, write_project
+from cost_fixtures import (
+    TEST_RATES,
+    other,
+    pricing_for_tests,
+    run,
+    write_foreign,
+    write_project,
+)
 from spec_kitty_telemetry import EVENTS_FILENAME
 from spec_kitty_telemetry._rates import ModelRates
 from spec_kitty_telemetry.cost import cost_report, cost_summary, project_cost_report
@@ -79,7 +86,10 @@ def test_unknown_tokens_leave_the_event_unpriced_not_free():
 
 
 def test_unknown_model_is_unpriced_and_named_never_zero():
-    """A model no layer prices makes its events unpriced, listed by canonical name."""
+    """A model no layer prices makes its events unpriced, listed by canonical name.
+
+    An event naming no model is unpriced for that reason, not listed as a model.
+    """
     events = [
         run(agent="gemini", model="Mystery-9", input_tokens=1_000, output_tokens=10),
         run(agent="gemini", model="mystery-9", input_tokens=1_000, output_tokens=10),
@@ -89,9 +99,11 @@ def test_unknown_model_is_unpriced_and_named_never_zero():
     report = cost_report(events, pricing=pricing_for_tests())
     [gemini] = report.summaries
     assert gemini.unpriced_event_count == 3
-    assert gemini.unknown_models == {"mystery-9": 2, "(none)": 1}
+    assert gemini.unknown_models == {"mystery-9": 2}
+    assert gemini.unpriced_reasons == {"unknown_model": 2, "no_model": 1}
     assert gemini.total_cost_usd == Decimal("0.003")  # (1,000 x 2 + 100 x 10) / 1M
-    assert report.total.unknown_models == {"mystery-9": 2, "(none)": 1}
+    assert report.total.unknown_models == {"mystery-9": 2}
+    assert report.total.unpriced_reasons == {"unknown_model": 2, "no_model": 1}
 
 
 def test_project_overrides_beat_the_shipped_table(tmp_path: Path):
@@ -107,16 +119,35 @@ def test_project_overrides_beat_the_shipped_table(tmp_path: Path):
     assert project_cost_report(tmp_path).total.estimated_cost_usd == Decimal("0.3")  # x $3
 
 
-def test_shipped_long_context_rates_apply_above_200k_input_tokens():
-    """Sonnet 4.5 above 200,000 input tokens pays $6/$22.50 on all tokens; at 200,000, $3/$15."""
+def test_long_context_rates_apply_only_to_a_single_request_above_200k():
+    """Sonnet 4.5's $6/$22.50 tier applies to one request above 200,000 input tokens.
+
+    An agent run of several requests (or of unknown size) sums its input over
+    all of them, so its total says nothing of any one request: it is priced at
+    base rates and counted, so the report can say surcharges were not estimated.
+    """
     pricing = Pricing(catalogue=False)
+    sonnet = {"model": "claude-sonnet-4-5", "input_tokens": 250_000, "output_tokens": 1_000}
     events = [
-        run(model="claude-sonnet-4-5", input_tokens=250_000, output_tokens=1_000),
-        run(model="claude-sonnet-4-5", input_tokens=200_000, output_tokens=1_000),
+        run(**sonnet, num_turns=1),  # 250,000 x 6 + 1,000 x 22.5 = 1,522,500
+        run(**sonnet, num_turns=12),  # 250,000 x 3 + 1,000 x 15 = 765,000
+        run(**sonnet),  # size unknown: 765,000
+        run(**{**sonnet, "input_tokens": 200_000}, num_turns=1),  # at the threshold: 615,000
+        run(  # one turn, two models: several requests, base rates: 765,000 + 1,000 x 1
+            model="claude-sonnet-4-5",
+            input_tokens=251_000,
+            output_tokens=1_000,
+            num_turns=1,
+            models={
+                "claude-sonnet-4-5": {"input_tokens": 250_000, "output_tokens": 1_000},
+                "claude-haiku-4-5": {"input_tokens": 1_000, "output_tokens": 0},
+            },
+        ),
     ]
-    [summary] = cost_summary(events, pricing=pricing)
-    # (250,000 x 6 + 1,000 x 22.5) + (200,000 x 3 + 1,000 x 15) = 1,522,500 + 615,000
-    assert summary.estimated_cost_usd == Decimal("2.1375")
+    for group_by in ("agent", "model"):
+        report = cost_report(events, group_by, pricing=pricing)
+        assert report.total.estimated_cost_usd == Decimal("4.4335"), group_by
+        assert report.total.long_context_unknown_event_count == 3, group_by
 
 
 def test_spellings_of_one_model_form_one_row():
@@ -280,13 +311,17 @@ def test_summary_to_dict_has_a_stable_schema():
         "input_tokens": 10_000,
         "output_tokens": 2_000,
         "cache_read_tokens": 4_000,
-        "cache_write_tokens": 0,
+        "cache_write_tokens": None,  # no event reported it
         "reported_cost_usd": 0.0,
         "estimated_cost_usd": 0.0328,  # 6,000 x 2 + 4,000 x 0.2 + 2,000 x 10
         "total_cost_usd": 0.0328,
         "estimated_event_count": 1,
         "unpriced_event_count": 0,
         "unknown_models": {},
+        "unpriced_reasons": {},
+        "invalid_cost_event_count": 0,
+        "long_context_unknown_event_count": 0,
+        "split_cost_event_count": 0,
     }
     assert TEST_RATES.cost(10_000, 2_000, 4_000) == Decimal("0.0328")
 
@@ -363,3 +398,258 @@ def test_forked_workers_give_the_same_report(tmp_path: Path, group_by: str):
     assert [s.unknown_models for s in forked.summaries] == [
         s.unknown_models for s in here.summaries
     ]
+
+
+def test_a_group_nobody_could_price_has_null_costs_in_json():
+    """No priced event: cost fields are null (never a silent 0.0); unreported counts are null."""
+    event = run(agent="copilot", model="mystery-9", input_tokens=None, output_tokens=None)
+    [summary] = cost_summary([event], pricing=pricing_for_tests())
+    assert not summary.cost_known
+    data = summary.to_dict()
+    assert [data[k] for k in ("reported_cost_usd", "estimated_cost_usd", "total_cost_usd")] == [
+        None,
+        None,
+        None,
+    ]
+    assert [data[k] for k in ("input_tokens", "output_tokens", "cache_read_tokens")] == [
+        None,
+        None,
+        None,
+    ]
+    assert data["unpriced_reasons"] == {"no_usage": 1}
+
+
+def test_invalid_token_counts_never_reach_the_totals(tmp_path: Path):
+    """Counts from other tools must be whole numbers >= 0 with cache within input.
+
+    Otherwise the event adds no tokens, and without a reported cost it is
+    unpriced for that reason; a sane reported cost still counts. Before, a
+    cache count above the input gave a negative estimate that lowered totals.
+    """
+    tokens = {"model": "test-model", "output_tokens": 10}
+    write_foreign(
+        tmp_path,
+        "001-alpha",
+        {**tokens, "input_tokens": 1_000, "cache_read_tokens": 5_000},  # cache above input
+        {**tokens, "input_tokens": -100},
+        {**tokens, "input_tokens": 1_000, "cache_write_tokens": 2**63},  # beyond 64 bits
+        {"model": "test-model", "input_tokens": 1_000, "output_tokens": True},
+        {**tokens, "input_tokens": 1_000.0},
+        {**tokens, "input_tokens": 1_000, "cache_read_tokens": 5_000, "cost_usd": 0.5},
+        {"model": "test-model", "input_tokens": 10_000, "output_tokens": 1_000},  # 0.03
+    )
+    for group_by in ("agent", "model", "feature"):
+        report = project_cost_report(tmp_path, group_by=group_by, pricing=pricing_for_tests())
+        total = report.total
+        assert total.event_count == 7
+        assert total.unpriced_event_count == 5
+        assert total.unpriced_reasons == {"invalid_tokens": 5}
+        assert total.unknown_models == {}
+        assert total.total_cost_usd == Decimal("0.53")  # 0.5 reported + 0.03 estimated
+        assert (total.input_tokens, total.output_tokens, total.cache_read_tokens) == (
+            10_000,
+            1_000,
+            0,
+        )
+
+
+def test_reported_costs_that_are_not_amounts_are_counted_and_estimated(tmp_path: Path):
+    """A cost of 1e300, -2.5, "1.5" or $1e9 is invalid: counted, then estimated from tokens.
+
+    Without tokens the event is unpriced. (1e300 used to crash the report.)
+    """
+    usage = {"model": "test-model", "input_tokens": 10_000, "output_tokens": 1_000}  # $0.03
+    write_foreign(
+        tmp_path,
+        "001-alpha",
+        {**usage, "cost_usd": 1e300},
+        {**usage, "cost_usd": -2.5},
+        {**usage, "cost_usd": "1.5"},
+        {**usage, "cost_usd": 1e9},
+        {**usage, "cost_usd": 999_999_999.5},  # the largest kind of cost still believed
+        {"model": "test-model", "cost_usd": 1e300},  # no tokens: unpriced
+    )
+    report = project_cost_report(tmp_path, pricing=pricing_for_tests())
+    total = report.total
+    assert total.invalid_cost_event_count == 5
+    assert total.estimated_cost_usd == Decimal("0.12")  # 4 x 0.03
+    assert total.reported_cost_usd == Decimal("999999999.5")
+    assert total.unpriced_reasons == {"no_usage": 1}
+    records = [
+        {
+            "event_type": "ExecutionEvent",
+            "aggregate_id": "f",
+            "timestamp": "2025-11-03T00:00:00+00:00",
+            "payload": {"agent": "a", **usage, "cost_usd": bad},
+        }
+        for bad in (float("nan"), float("inf"), -0.01, 10**30, True)
+    ]
+    for group_by in ("agent", "model"):
+        total = cost_report(records, group_by, pricing=pricing_for_tests()).total
+        assert total.invalid_cost_event_count == 5
+        assert total.total_cost_usd == Decimal("0.15")  # 5 x 0.03
+
+
+def _multi_model_project(root: Path) -> Path:
+    """The mixed project plus multi-model events of every kind the model rows must split."""
+    _mixed_project(root)
+    pair = {
+        "claude-sonnet-4-5": {"input_tokens": 100_000, "output_tokens": 1_000},
+        "claude-haiku-4-5": {"input_tokens": 30_000, "output_tokens": 3_000},
+    }
+    events = [
+        run(  # reported, shares report their own costs
+            "002-beta",
+            agent="claude",
+            role="reviewer",
+            wp_id="WP02",
+            model="claude-sonnet-4-5",
+            input_tokens=130_000,
+            output_tokens=4_000,
+            cost_usd=1.0,
+            models={
+                name: {**usage, "cost_usd": cost}
+                for (name, usage), cost in zip(pair.items(), (0.3, 0.1), strict=True)
+            },
+        ),
+        run(  # reported, shares estimated
+            "001-alpha",
+            agent="claude",
+            model="claude-sonnet-4-5",
+            input_tokens=130_000,
+            output_tokens=4_000,
+            cost_usd=0.5,
+            models=pair,
+        ),
+        run(  # reported, one share of an unknown model: split by tokens
+            "003-gamma",
+            agent="gemini",
+            model="gemini-2.5-pro",
+            input_tokens=4_000,
+            output_tokens=0,
+            cost_usd=0.2,
+            models={
+                "gemini-2.5-pro": {"input_tokens": 1_000, "output_tokens": 0},
+                "mystery-9": {"input_tokens": 3_000, "output_tokens": 0},
+            },
+        ),
+        run(  # reported, shares without usage: unattributable
+            "003-gamma",
+            agent="copilot",
+            model="gpt-5",
+            input_tokens=1_000,
+            output_tokens=1_000,
+            cost_usd=0.7,
+            models={"gpt-5": {}, "gpt-5-mini": {}},
+        ),
+        run(  # not reported, one share unknown: unpriced everywhere
+            "001-alpha",
+            agent="codex",
+            model="gpt-5",
+            input_tokens=2_000,
+            output_tokens=200,
+            models={
+                "gpt-5": {"input_tokens": 1_000, "output_tokens": 100},
+                "mystery-9": {"input_tokens": 1_000, "output_tokens": 100},
+            },
+        ),
+        run(  # not reported, one share reports its own cost
+            "002-beta",
+            agent="codex",
+            model="gpt-5",
+            input_tokens=2_000,
+            output_tokens=200,
+            models={
+                "gpt-5": {"input_tokens": 1_000, "output_tokens": 100, "cost_usd": 0.05},
+                "gpt-5-mini": {"input_tokens": 1_000, "output_tokens": 100},
+            },
+        ),
+    ]
+    return write_project(root, *events)
+
+
+@pytest.mark.parametrize("group_by", ["agent", "model", "feature", "role", "wp", "day"])
+def test_rows_add_up_exactly_to_total_in_every_grouping(tmp_path: Path, group_by: str):
+    """Costs and token counts of the rows sum exactly to TOTAL, and TOTAL's cost is the same
+    whichever the grouping (a multi-model event's cost is split, never dropped or doubled)."""
+    _multi_model_project(tmp_path)
+    pricing = Pricing(catalogue=False)
+    report = project_cost_report(tmp_path, group_by=group_by, pricing=pricing)
+    rows, total = report.summaries, report.total
+    for name in ("reported_cost_usd", "estimated_cost_usd", "total_cost_usd"):
+        assert sum((getattr(r, name) for r in rows), Decimal(0)) == getattr(total, name), name
+    for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
+        assert sum(getattr(r, name) for r in rows) == getattr(total, name), name
+    by_agent = project_cost_report(tmp_path, group_by="agent", pricing=pricing).total
+    assert total.total_cost_usd == by_agent.total_cost_usd
+    assert (total.event_count, total.unpriced_event_count) == (24, 7)
+    assert total.unpriced_event_count == sum(total.unpriced_reasons.values())
+
+
+def test_model_rows_split_a_reported_event_cost_by_the_shares(tmp_path: Path):
+    """An event's reported cost goes to its models in proportion to their own reported costs,
+    else their estimates, else their tokens; what cannot be split is an (unattributed) row.
+    A multi-model event with an unpriceable share and no reported cost is unpriced in every row."""
+    cheap = ModelRates(Decimal(1), Decimal(1), Decimal(1), Decimal(1))
+    pricing = pricing_for_tests(**{"cheap-model": cheap})
+    events = [
+        run(  # shares' own costs 0.3 : 0.1 -> 0.75 + 0.25
+            model="test-model",
+            input_tokens=2_000,
+            output_tokens=0,
+            cost_usd=1.0,
+            models={
+                "test-model": {"input_tokens": 1_000, "output_tokens": 0, "cost_usd": 0.3},
+                "cheap-model": {"input_tokens": 1_000, "output_tokens": 0, "cost_usd": 0.1},
+            },
+        ),
+        run(  # estimates 1,000 x 2 : 1,000 x 1 -> 0.6 x 2/3 = 0.4 and 0.2
+            model="test-model",
+            input_tokens=2_000,
+            output_tokens=0,
+            cost_usd=0.6,
+            models={
+                "test-model": {"input_tokens": 1_000, "output_tokens": 0},
+                "cheap-model": {"input_tokens": 1_000, "output_tokens": 0},
+            },
+        ),
+        run(  # mystery-9 has no estimate: tokens 1,000 : 3,000 -> 0.05 and 0.15
+            model="test-model",
+            input_tokens=4_000,
+            output_tokens=0,
+            cost_usd=0.2,
+            models={
+                "test-model": {"input_tokens": 1_000, "output_tokens": 0},
+                "mystery-9": {"input_tokens": 3_000, "output_tokens": 0},
+            },
+        ),
+        run(  # shares say nothing: all 0.7 unattributed
+            model="test-model", cost_usd=0.7, models={"test-model": {}, "cheap-model": {}}
+        ),
+        run(  # no reported cost, mystery-9 unpriceable: unpriced in both its rows
+            model="test-model",
+            input_tokens=2_000,
+            output_tokens=0,
+            models={
+                "test-model": {"input_tokens": 1_000, "output_tokens": 0},
+                "mystery-9": {"input_tokens": 1_000, "output_tokens": 0},
+            },
+        ),
+    ]
+    report = cost_report(events, "model", pricing=pricing)
+    rows = {r.group_key: r for r in report.summaries}
+    assert rows["test-model"].total_cost_usd == Decimal("1.2")  # 0.75 + 0.4 + 0.05
+    assert rows["cheap-model"].total_cost_usd == Decimal("0.45")  # 0.25 + 0.2
+    assert rows["mystery-9"].total_cost_usd == Decimal("0.15")
+    assert rows["(unattributed)"].total_cost_usd == Decimal("0.7")
+    assert report.total.total_cost_usd == Decimal("2.5")  # 1.0 + 0.6 + 0.2 + 0.7
+    assert rows["test-model"].split_cost_event_count == 3
+    assert (rows["test-model"].unpriced_event_count, rows["mystery-9"].unpriced_event_count) == (
+        1,
+        1,
+    )
+    assert rows["mystery-9"].unknown_models == {"mystery-9": 1}
+    assert report.total.unpriced_event_count == 1
+    assert report.total.unknown_models == {"mystery-9": 1}
+    [by_agent] = cost_summary(events, "agent", pricing=pricing)
+    assert by_agent.total_cost_usd == Decimal("2.5")

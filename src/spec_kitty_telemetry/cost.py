@@ -1,10 +1,16 @@
 """What agents cost: a streaming fold of execution events into per-group totals.
 
 Only ``ExecutionEvent`` events count. An event's cost is the ``cost_usd`` it
-reports (an explicit 0.0 included); when that is missing but its input and
-output token counts are known, the cost is estimated from pricing; otherwise,
-or when no pricing layer knows its model, the event is *unpriced*: its cost is
-unknown, it adds nothing to the totals, and the summary names the models.
+reports (an explicit 0.0 included) when that is a sane amount; otherwise, when
+its input and output token counts are known and valid, the cost is estimated
+from pricing; otherwise, or when no pricing layer knows its model, the event
+is *unpriced*: its cost is unknown, it adds nothing to the totals, and the
+summary says why (``unpriced_reasons``) and which models (``unknown_models``).
+
+Logs may come from other tools, so nothing is trusted: token counts must be
+whole numbers >= 0 with cache counts within ``input_tokens``, and a reported
+cost must be a finite number in ``[0, MAX_REPORTED_COST_USD)``. An event with
+invalid counts adds no tokens; an invalid cost is counted and ignored.
 
 The fold holds one accumulator per group, never the events, and keeps money
 exact: reported costs are summed as integers of 1e-10 USD, and estimated costs
@@ -33,7 +39,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GROUP_BYS",
+    "MAX_REPORTED_COST_USD",
     "NO_VALUE",
+    "TOKEN_FIELDS",
+    "UNATTRIBUTED",
+    "UNPRICED_REASONS",
     "CostReport",
     "CostSummary",
     "GroupBy",
@@ -47,27 +57,58 @@ GroupBy = Literal["agent", "model", "feature", "role", "wp", "day"]
 GROUP_BYS: Final[tuple[str, ...]] = get_args(GroupBy)
 #: The group of events that lack the grouped field (no model, no work package).
 NO_VALUE: Final = "(none)"
+#: The ``--group-by model`` row of reported costs no model share can be credited with.
+UNATTRIBUTED: Final = "(unattributed)"
+#: A reported cost at or above this (USD, one agent run) is taken for garbage, not money.
+MAX_REPORTED_COST_USD: Final = 1e9
+#: The token columns, in payload and summary order.
+TOKEN_FIELDS: Final = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+#: Why an event can be unpriced (keys of ``CostSummary.unpriced_reasons``), and what it means.
+UNPRICED_REASONS: Final[Mapping[str, str]] = {
+    "no_usage": "reported no cost, and not both input and output tokens",
+    "invalid_tokens": "reported invalid token counts (not whole numbers >= 0, "
+    "or cache counts above input)",
+    "no_model": "reported tokens but no model",
+    "unknown_model": "used a model no price table lists",
+}
 
 _EXECUTION_EVENT: Final = "ExecutionEvent"
-_TOKEN_FIELDS: Final = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 _COST_DIGITS: Final = 10
 _COST_UNITS: Final = 10**_COST_DIGITS  # reported costs are summed in 1e-10 USD
 _MICRO: Final = Decimal("0.000001")
+_COUNT_MAX: Final = 2**63 - 1
 
-# Accumulator slots, a list per group (lists of ints are the fastest thing to fold into).
-_EVENTS, _INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE, _REPORTED, _ESTIMATED, _UNPRICED = range(8)
+# Accumulator slots, a list of ints per group (the fastest thing to fold into).
+_SLOTS: Final = 12
+(
+    _EVENTS,
+    _INPUT,
+    _OUTPUT,
+    _CACHE_READ,
+    _CACHE_WRITE,
+    _REPORTED,  # reported cost, 1e-10 USD
+    _ESTIMATED,  # events (or shares) estimated from tokens
+    _UNPRICED,  # events whose cost is unknown
+    _KNOWN,  # bit i set: some event reported TOKEN_FIELDS[i] (OR-ed, not summed)
+    _BAD_COST,  # events whose reported cost was not a sane amount
+    _UNTIERED,  # estimated at base rates though their summed input is above a tier
+    _SPLIT,  # events whose reported cost was split across their models
+) = range(_SLOTS)
+_TOKEN_SLOTS: Final = (_INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE)
 
 
 @dataclass
 class CostSummary:
     """Totals of one group of execution events.
 
-    Token totals add up the counts events reported (unknown counts add
-    nothing). ``total_cost_usd`` is reported plus estimated cost; it excludes
-    the ``unpriced_event_count`` events whose cost is unknown.
-    ``unknown_models`` maps each model no pricing layer knows to how many of
-    this group's events it left unpriced. ``estimated_event_count`` events had
-    their cost estimated from tokens.
+    Token totals add up the valid counts events reported; a token field no
+    event of the group reported is absent from ``reported_token_fields`` (and
+    ``null`` in ``to_dict``). ``total_cost_usd`` is reported plus estimated
+    cost; it excludes the ``unpriced_event_count`` events whose cost is
+    unknown, and means nothing when ``cost_known`` is false (no event priced).
+    ``unpriced_reasons`` counts those events by reason (keys of
+    :data:`UNPRICED_REASONS`); ``unknown_models`` maps each model no pricing
+    layer knows to how many of this group's events it left unpriced.
     """
 
     group_key: str
@@ -82,28 +123,52 @@ class CostSummary:
     estimated_event_count: int = 0
     unpriced_event_count: int = 0
     unknown_models: dict[str, int] = field(default_factory=dict)
+    unpriced_reasons: dict[str, int] = field(default_factory=dict)
+    #: Events whose reported cost was invalid (negative, not a number, huge): ignored.
+    invalid_cost_event_count: int = 0
+    #: Estimated events of several requests whose summed input exceeds a long-context
+    #: threshold: priced at base rates, as the size of each request is unknown.
+    long_context_unknown_event_count: int = 0
+    #: Multi-model events whose reported cost this row holds a proportional part of.
+    split_cost_event_count: int = 0
+    reported_token_fields: frozenset[str] = frozenset(TOKEN_FIELDS)
 
     @property
     def total_cost_usd(self) -> Decimal:
         """Reported plus estimated cost, in USD."""
         return self.reported_cost_usd + self.estimated_cost_usd
 
+    @property
+    def cost_known(self) -> bool:
+        """False when the group has events and none of them could be priced."""
+        return self.event_count == 0 or self.unpriced_event_count < self.event_count
+
     def to_dict(self) -> dict[str, Any]:
-        """Return the summary as JSON-ready data; money in USD rounded to micro-dollars."""
+        """Return the summary as JSON-ready data; money in USD rounded to micro-dollars.
+
+        Cost fields are ``null`` when no event of the group could be priced;
+        token fields are ``null`` when no event of the group reported them.
+        """
+        known = self.cost_known
+        tokens = {
+            name: getattr(self, name) if name in self.reported_token_fields else None
+            for name in TOKEN_FIELDS
+        }
         return {
             "group_key": self.group_key,
             "group_by": self.group_by,
             "event_count": self.event_count,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_read_tokens": self.cache_read_tokens,
-            "cache_write_tokens": self.cache_write_tokens,
-            "reported_cost_usd": _usd(self.reported_cost_usd),
-            "estimated_cost_usd": _usd(self.estimated_cost_usd),
-            "total_cost_usd": _usd(self.total_cost_usd),
+            **tokens,
+            "reported_cost_usd": _usd(self.reported_cost_usd) if known else None,
+            "estimated_cost_usd": _usd(self.estimated_cost_usd) if known else None,
+            "total_cost_usd": _usd(self.total_cost_usd) if known else None,
             "estimated_event_count": self.estimated_event_count,
             "unpriced_event_count": self.unpriced_event_count,
             "unknown_models": dict(sorted(self.unknown_models.items())),
+            "unpriced_reasons": dict(sorted(self.unpriced_reasons.items())),
+            "invalid_cost_event_count": self.invalid_cost_event_count,
+            "long_context_unknown_event_count": self.long_context_unknown_event_count,
+            "split_cost_event_count": self.split_cost_event_count,
         }
 
 
@@ -114,8 +179,10 @@ class CostReport:
     group_by: str
     summaries: list[CostSummary]
     total: CostSummary
-    #: The date of the shipped price table used for estimates.
+    #: The date of the shipped price table.
     prices_last_updated: date | None = None
+    #: Where the rates of the estimates came from, e.g. ``shipped table of 2025-11-20``.
+    price_sources: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data: the ``--json`` output of ``cost``."""
@@ -126,6 +193,7 @@ class CostReport:
             "prices_last_updated": (
                 None if self.prices_last_updated is None else self.prices_last_updated.isoformat()
             ),
+            "price_sources": list(self.price_sources),
         }
 
 
@@ -299,10 +367,85 @@ def _day(record: Mapping[str, Any]) -> str:
 _PAYLOAD_GROUPS: Final = {"agent": "agent", "role": "role", "wp": "wp_id"}
 
 
+def _count_ok(value: object) -> bool:
+    """Tell whether a token count is unknown (None) or a whole number >= 0 within 64 bits."""
+    return value is None or (type(value) is int and 0 <= value <= _COUNT_MAX)
+
+
+def _reported_units(cost: object) -> int | None:
+    """Return a reported cost in 1e-10 USD; None when not a sane amount (NaN, -1, 1e300, "1")."""
+    if isinstance(cost, bool) or not isinstance(cost, int | float):
+        return None
+    if not 0 <= cost < MAX_REPORTED_COST_USD:  # false for NaN too
+        return None
+    return round(cost * _COST_UNITS) if cost < _FLOAT_EXACT else _units_of_large(cost)
+
+
+#: Below this, ``round(cost * 1e10)`` of a float is its exact decimal value in 1e-10 USD
+#: (the product stays far enough under 2**53 that float error cannot move the rounding).
+_FLOAT_EXACT: Final = 100_000
+
+
+def _units_of_large(cost: float) -> int:
+    """Exact 1e-10 USD units of a large reported cost, from its shortest decimal repr."""
+    return round(Decimal(repr(cost)).scaleb(_COST_DIGITS))
+
+
+@dataclass
+class _Usage:
+    """The token counts of an event (or of one model's share of it), checked."""
+
+    counts: tuple[int, int, int, int]  # unknown counts as 0
+    known: int  # bit i: TOKEN_FIELDS[i] was reported
+    valid: bool
+    complete: bool  # input and output both known
+
+    @classmethod
+    def of(cls, usage: Mapping[str, Any]) -> _Usage:
+        raw = [usage.get(name) for name in TOKEN_FIELDS]
+        valid = all(_count_ok(value) for value in raw)
+        if valid and raw[0] is not None and (raw[2] or 0) + (raw[3] or 0) > raw[0]:
+            valid = False  # cache counts are parts of the input
+        if not valid:
+            return cls((0, 0, 0, 0), 0, False, False)
+        known = sum(1 << i for i, value in enumerate(raw) if value is not None)
+        counts = tuple(value or 0 for value in raw)
+        return cls(counts, known, True, raw[0] is not None and raw[1] is not None)  # type: ignore[arg-type]
+
+
+@dataclass
+class _Share:
+    """One model's part of an event: its row name, usage and how it is priced."""
+
+    name: str
+    usage: _Usage
+    reported: int | None = None  # its own sane reported cost, 1e-10 USD
+    rates: ModelRates | None = None
+    tier: int = 0
+    untiered: bool = False
+    problem: str | None = None  # why it cannot be estimated (a key of UNPRICED_REASONS)
+
+
+@dataclass
+class _Outcome:
+    """How one event is priced: by its reported cost, estimated per share, or not at all."""
+
+    usage: _Usage
+    shares: list[_Share]
+    has_breakdown: bool
+    reported: int | None = None  # the event's own sane reported cost
+    bad_cost: bool = False
+    reason: str | None = None  # set: the event is unpriced
+    unknown: tuple[str, ...] = ()
+
+
+_REASON_ORDER: Final = ("invalid_tokens", "no_usage", "no_model", "unknown_model")
+
 _FoldState = tuple[
     dict[str, list[int]],
     dict[tuple[str, str, int], list[int]],
     dict[str, ModelRates],
+    dict[tuple[str, str], int],
     dict[tuple[str, str], int],
     list[int] | None,
 ]
@@ -319,22 +462,29 @@ class _Fold:
         self.bucket_rates: dict[str, ModelRates] = {}
         # (group, canonical model) -> events left unpriced because the model has no rates
         self.unknown: dict[tuple[str, str], int] = {}
+        # (group, reason) -> unpriced events
+        self.reasons: dict[tuple[str, str], int] = {}
         self.models: dict[str, tuple[str, ModelRates | None, tuple[int, ...]]] = {}
-        self.total: list[int] | None = None  # event-level totals, when rows are not events
+        self.total: list[int] | None = None  # event-level counts, when rows are not events
 
     def add_by(self, records: Iterable[Mapping[str, Any]], group_by: str) -> None:
         """Fold records grouped by an event field (every grouping but ``model``).
 
-        This loop runs once per event of the project, so it is written out by
-        hand: locals instead of attributes, no calls on the common paths. It
-        does what :meth:`add` does; tests hold the two to the same totals.
+        This loop runs once per event of the project, so the common case (no
+        per-model breakdown) is written out by hand: locals instead of
+        attributes, no calls on the common paths. It does what :meth:`_add`
+        does; tests hold the two to the same totals.
         """
         groups = self.groups
         buckets = self.buckets
         models = self.models
+        reasons = self.reasons
         field_name = _PAYLOAD_GROUPS.get(group_by)
         by_feature = group_by == "feature"
         units = _COST_UNITS
+        limit = MAX_REPORTED_COST_USD
+        exact = _FLOAT_EXACT
+        top = _COUNT_MAX
         for record in records:
             if record["event_type"] != _EXECUTION_EVENT:
                 continue
@@ -349,183 +499,298 @@ class _Fold:
                 key = _day(record)
             acc = groups.get(key)
             if acc is None:
-                acc = groups[key] = [0] * 8
+                acc = groups[key] = [0] * _SLOTS
+            breakdown = payload.get("models")
+            if breakdown and type(breakdown) is dict:
+                self._add(acc, key, self._outcome(payload))
+                continue
             acc[0] += 1  # _EVENTS
             tokens_in = payload.get("input_tokens")
             tokens_out = payload.get("output_tokens")
             cache_read = payload.get("cache_read_tokens")
             cache_write = payload.get("cache_write_tokens")
-            if type(tokens_in) is int:
-                acc[1] += tokens_in
-            else:
-                tokens_in = None
-            if type(tokens_out) is int:
-                acc[2] += tokens_out
-            else:
-                tokens_out = None
-            if type(cache_read) is int:
-                acc[3] += cache_read
-            else:
-                cache_read = 0
-            if type(cache_write) is int:
-                acc[4] += cache_write
-            else:
-                cache_write = 0
+            valid = (
+                (tokens_in is None or (type(tokens_in) is int and 0 <= tokens_in <= top))
+                and (tokens_out is None or (type(tokens_out) is int and 0 <= tokens_out <= top))
+                and (cache_read is None or (type(cache_read) is int and 0 <= cache_read <= top))
+                and (cache_write is None or (type(cache_write) is int and 0 <= cache_write <= top))
+            )
+            if valid:
+                if cache_read is None:
+                    cache_read = 0
+                    known = 0
+                else:
+                    known = 4
+                if cache_write is None:
+                    cache_write = 0
+                else:
+                    known |= 8
+                if tokens_in is not None:
+                    if cache_read + cache_write > tokens_in:
+                        valid = False
+                    else:
+                        known |= 1
+                        acc[1] += tokens_in
+                if valid:
+                    if tokens_out is not None:
+                        known |= 2
+                        acc[2] += tokens_out
+                    acc[3] += cache_read
+                    acc[4] += cache_write
+                    acc[8] |= known  # _KNOWN
             cost = payload.get("cost_usd")
-            if cost is not None and (type(cost) is float or type(cost) is int) and cost >= 0:
-                acc[5] += round(cost * units)  # _REPORTED
-                continue
-            if tokens_in is None or tokens_out is None:
-                acc[7] += 1  # _UNPRICED
-                continue
-            breakdown = payload.get("models")
-            if breakdown and type(breakdown) is dict:
-                self._add_breakdown(acc, key, breakdown)
-                continue
-            model = payload.get("model")
-            found = models.get(model) if type(model) is str else None
-            if found is None:
-                found = self._model(model)
-            name, rates, thresholds = found
-            if rates is None:
-                acc[7] += 1  # _UNPRICED
-                unknown_key = (key, name)
-                self.unknown[unknown_key] = self.unknown.get(unknown_key, 0) + 1
-                continue
-            acc[6] += 1  # _ESTIMATED
-            tier = 0
-            for threshold in thresholds:
-                if tokens_in > threshold:
-                    tier += 1
-            bucket_key = (key, name, tier)
-            bucket = buckets.get(bucket_key)
-            if bucket is None:
-                bucket = buckets[bucket_key] = [0, 0, 0, 0]
-                self.bucket_rates[name] = rates
-            bucket[0] += tokens_in
-            bucket[1] += tokens_out
-            bucket[2] += cache_read
-            bucket[3] += cache_write
+            if cost is not None:
+                if (type(cost) is float or type(cost) is int) and 0 <= cost < limit:
+                    # _REPORTED; float products are exact to the unit below _FLOAT_EXACT
+                    acc[5] += round(cost * units) if cost < exact else _units_of_large(cost)
+                    continue
+                acc[9] += 1  # _BAD_COST
+            if not valid:
+                reason = "invalid_tokens"
+            elif tokens_in is None or tokens_out is None:
+                reason = "no_usage"
+            else:
+                model = payload.get("model")
+                found = models.get(model) if type(model) is str else None
+                if found is None:
+                    found = self._model(model)
+                name, rates, thresholds = found
+                if rates is not None:
+                    acc[6] += 1  # _ESTIMATED
+                    tier = 0
+                    if thresholds:
+                        turns = payload.get("num_turns")
+                        if type(turns) is int and turns == 1:
+                            for threshold in thresholds:
+                                if tokens_in > threshold:
+                                    tier += 1
+                        elif tokens_in > thresholds[0]:
+                            acc[10] += 1  # _UNTIERED
+                    bucket_key = (key, name, tier)
+                    bucket = buckets.get(bucket_key)
+                    if bucket is None:
+                        bucket = buckets[bucket_key] = [0, 0, 0, 0]
+                        self.bucket_rates[name] = rates
+                    bucket[0] += tokens_in
+                    bucket[1] += tokens_out
+                    bucket[2] += cache_read
+                    bucket[3] += cache_write
+                    continue
+                if name == NO_VALUE:
+                    reason = "no_model"
+                else:
+                    reason = "unknown_model"
+                    unknown_key = (key, name)
+                    self.unknown[unknown_key] = self.unknown.get(unknown_key, 0) + 1
+            acc[7] += 1  # _UNPRICED
+            reason_key = (key, reason)
+            reasons[reason_key] = reasons.get(reason_key, 0) + 1
 
     def add_by_model(self, records: Iterable[Mapping[str, Any]]) -> None:
-        groups = self.groups
-        total = self.total = [0] * 8
-        add = self.add
+        """Fold records into one row per canonical model (a multi-model event in several)."""
+        total = self.total = [0] * _SLOTS
         for record in records:
             if record["event_type"] != _EXECUTION_EVENT:
                 continue
-            payload = record["payload"]
-            model = payload.get("model")
-            add(total, "", payload, model)
-            breakdown = payload.get("models")
-            if isinstance(breakdown, dict) and breakdown:
-                parts = [(name, usage) for name, usage in breakdown.items() if type(usage) is dict]
-            else:
-                parts = [(model, payload)]
-            for name, usage in parts:
-                key = self._model(name)[0]
-                acc = groups.get(key)
-                if acc is None:
-                    acc = groups[key] = [0] * 8
-                add(acc, key, usage, name)
+            outcome = self._outcome(record["payload"])
+            self._count_event(total, "", outcome)
+            if not outcome.has_breakdown:
+                self._add(self._acc(outcome.shares[0].name), outcome.shares[0].name, outcome)
+                continue
+            self._add_shares(outcome)
 
-    def add(self, acc: list[int], key: str, usage: Mapping[str, Any], model: object) -> None:
-        """Add one event's (or one model's share of an event's) usage to a group."""
-        acc[_EVENTS] += 1
-        tokens_in = usage.get("input_tokens")
-        tokens_out = usage.get("output_tokens")
-        cache_read = usage.get("cache_read_tokens")
-        cache_write = usage.get("cache_write_tokens")
-        if type(tokens_in) is int:
-            acc[_INPUT] += tokens_in
-        else:
-            tokens_in = None
-        if type(tokens_out) is int:
-            acc[_OUTPUT] += tokens_out
-        else:
-            tokens_out = None
-        if type(cache_read) is int:
-            acc[_CACHE_READ] += cache_read
-        else:
-            cache_read = 0
-        if type(cache_write) is int:
-            acc[_CACHE_WRITE] += cache_write
-        else:
-            cache_write = 0
-        cost = usage.get("cost_usd")
-        if (type(cost) is float or type(cost) is int) and cost >= 0:
-            acc[_REPORTED] += round(cost * _COST_UNITS)
-            return
-        if tokens_in is None or tokens_out is None:
-            acc[_UNPRICED] += 1
-            return
-        breakdown = usage.get("models")
-        if breakdown and type(breakdown) is dict:
-            self._add_breakdown(acc, key, breakdown)
-            return
-        name, rates, _thresholds = self._model(model)
-        if rates is None:
-            acc[_UNPRICED] += 1
-            unknown_key = (key, name)
-            self.unknown[unknown_key] = self.unknown.get(unknown_key, 0) + 1
-            return
-        acc[_ESTIMATED] += 1
-        self._estimate(key, name, rates, tokens_in, tokens_out, cache_read, cache_write)
+    def _acc(self, key: str) -> list[int]:
+        acc = self.groups.get(key)
+        if acc is None:
+            acc = self.groups[key] = [0] * _SLOTS
+        return acc
 
-    def _estimate(
+    def _outcome(self, payload: Mapping[str, Any]) -> _Outcome:
+        """Decide how an event is priced (the rules :meth:`add_by` inlines, and breakdowns)."""
+        usage = _Usage.of(payload)
+        breakdown = payload.get("models")
+        has_breakdown = bool(breakdown) and type(breakdown) is dict
+        turns = payload.get("num_turns")
+        one_request = type(turns) is int and turns == 1
+        if has_breakdown:
+            assert isinstance(breakdown, dict)
+            shares = [
+                self._share(name, part if isinstance(part, Mapping) else {}, one_request)
+                for name, part in breakdown.items()
+            ]
+            if len(shares) > 1:  # one turn of several models is several requests
+                for share in shares:
+                    share.tier, share.untiered = self._tier(share, False)
+        else:
+            shares = [self._share(payload.get("model"), payload, one_request, usage)]
+            shares[0].reported = None  # the event's cost is the event's, below
+        outcome = _Outcome(usage, shares, has_breakdown)
+        cost = payload.get("cost_usd")
+        if cost is not None:
+            outcome.reported = _reported_units(cost)
+            outcome.bad_cost = outcome.reported is None
+        if has_breakdown and any(
+            part.get("cost_usd") is not None and _reported_units(part.get("cost_usd")) is None
+            for part in breakdown.values()  # type: ignore[union-attr]
+            if isinstance(part, Mapping)
+        ):
+            outcome.bad_cost = True
+        if outcome.reported is not None:
+            return outcome
+        if not usage.valid:
+            outcome.reason = "invalid_tokens"
+        elif not usage.complete:
+            outcome.reason = "no_usage"
+        else:
+            problems = {s.problem for s in shares if s.reported is None and s.problem}
+            for reason in _REASON_ORDER:
+                if reason in problems:
+                    outcome.reason = reason
+                    break
+            if outcome.reason == "unknown_model":
+                outcome.unknown = tuple(
+                    dict.fromkeys(
+                        s.name for s in shares if s.reported is None and s.problem == reason
+                    )
+                )
+        return outcome
+
+    def _share(
         self,
-        key: str,
-        name: str,
-        rates: ModelRates,
-        tokens_in: int,
-        tokens_out: int,
-        cache_read: int,
-        cache_write: int,
+        raw_name: object,
+        part: Mapping[str, Any],
+        one_request: bool,
+        usage: _Usage | None = None,
+    ) -> _Share:
+        name, rates, _thresholds = self._model(raw_name)
+        share = _Share(name, usage or _Usage.of(part), _reported_units(part.get("cost_usd")))
+        if not share.usage.valid:
+            share.problem = "invalid_tokens"
+        elif not share.usage.complete:
+            share.problem = "no_usage"
+        elif rates is None:
+            share.problem = "no_model" if name == NO_VALUE else "unknown_model"
+        else:
+            share.rates = rates
+            share.tier, share.untiered = self._tier(share, one_request)
+        return share
+
+    @staticmethod
+    def _tier(share: _Share, one_request: bool) -> tuple[int, bool]:
+        """Price tier of a share: long-context rates only for what is known to be one request."""
+        rates = share.rates
+        if rates is None or not rates.tiers:
+            return 0, False
+        tokens_in = share.usage.counts[0]
+        if one_request:
+            return rates.tier_for(tokens_in), False
+        return 0, tokens_in > rates.tiers[0].above_input_tokens
+
+    def _count_event(
+        self, acc: list[int], key: str, outcome: _Outcome, share: _Share | None = None
     ) -> None:
-        bucket_key = (key, name, rates.tier_for(tokens_in) if rates.tiers else 0)
+        """Count an event in a row (for ``share``'s model): events, how it was priced, why not."""
+        acc[_EVENTS] += 1
+        if outcome.bad_cost:
+            acc[_BAD_COST] += 1
+        if outcome.reason is not None:
+            acc[_UNPRICED] += 1
+            reason_key = (key, outcome.reason)
+            self.reasons[reason_key] = self.reasons.get(reason_key, 0) + 1
+            for name in outcome.unknown:
+                unknown_key = (key, name)
+                self.unknown[unknown_key] = self.unknown.get(unknown_key, 0) + 1
+        elif outcome.reported is None:
+            estimated = [
+                s for s in (outcome.shares if share is None else [share]) if s.reported is None
+            ]
+            if estimated:
+                acc[_ESTIMATED] += 1
+            if any(s.untiered for s in estimated):
+                acc[_UNTIERED] += 1
+
+    def _add(self, acc: list[int], key: str, outcome: _Outcome) -> None:
+        """Add a whole event to one row: its own token counts, and its cost."""
+        self._count_event(acc, key, outcome)
+        usage = outcome.usage
+        if usage.valid:
+            for slot, count in zip(_TOKEN_SLOTS, usage.counts, strict=True):
+                acc[slot] += count
+            acc[_KNOWN] |= usage.known
+        if outcome.reported is not None:
+            acc[_REPORTED] += outcome.reported
+        elif outcome.reason is None:
+            for share in outcome.shares:
+                if share.reported is not None:
+                    acc[_REPORTED] += share.reported
+                else:
+                    self._estimate(key, share)
+
+    def _add_shares(self, outcome: _Outcome) -> None:
+        """Add a multi-model event to its models' rows; costs add up to the event's cost."""
+        shares = outcome.shares
+        portions = self._split(outcome) if outcome.reported is not None else None
+        for number, share in enumerate(shares):
+            key = share.name
+            acc = self._acc(key)
+            self._count_event(acc, key, outcome, share)
+            if share.usage.valid:
+                for slot, count in zip(_TOKEN_SLOTS, share.usage.counts, strict=True):
+                    acc[slot] += count
+                acc[_KNOWN] |= share.usage.known
+            if outcome.reason is not None:
+                continue
+            if portions is not None:
+                acc[_REPORTED] += portions[number]
+                if len(shares) > 1 and portions[number]:
+                    acc[_SPLIT] += 1
+            elif outcome.reported is None:
+                if share.reported is not None:
+                    acc[_REPORTED] += share.reported
+                else:
+                    self._estimate(key, share)
+        if outcome.reported is not None and portions is None:
+            acc = self._acc(UNATTRIBUTED)
+            acc[_EVENTS] += 1
+            acc[_REPORTED] += outcome.reported
+
+    def _split(self, outcome: _Outcome) -> list[int] | None:
+        """Split an event's reported cost over its shares, exactly; None if nothing says how.
+
+        Weights: the shares' own reported costs, else (per share) their
+        estimates; else their input plus output tokens. The rounding remainder
+        goes to the heaviest share, so the parts add up to the event's cost.
+        """
+        assert outcome.reported is not None
+        shares = outcome.shares
+        if len(shares) == 1:
+            return [outcome.reported]
+        weights: list[Decimal] = []
+        for share in shares:
+            if share.reported is not None:
+                weights.append(Decimal(share.reported).scaleb(-_COST_DIGITS))
+            elif share.rates is not None:
+                weights.append(share.rates.cost(*share.usage.counts, tier=share.tier))
+        if len(weights) < len(shares) or sum(weights) <= 0:
+            if not all(s.usage.complete for s in shares):
+                return None
+            weights = [Decimal(s.usage.counts[0] + s.usage.counts[1]) for s in shares]
+        whole = sum(weights)
+        if whole <= 0:
+            return None
+        portions = [int(outcome.reported * weight / whole) for weight in weights]
+        portions[weights.index(max(weights))] += outcome.reported - sum(portions)
+        return portions
+
+    def _estimate(self, key: str, share: _Share) -> None:
+        assert share.rates is not None
+        bucket_key = (key, share.name, share.tier)
         bucket = self.buckets.get(bucket_key)
         if bucket is None:
             bucket = self.buckets[bucket_key] = [0, 0, 0, 0]
-            self.bucket_rates[name] = rates
-        bucket[0] += tokens_in
-        bucket[1] += tokens_out
-        bucket[2] += cache_read
-        bucket[3] += cache_write
-
-    def _add_breakdown(self, acc: list[int], key: str, breakdown: dict[Any, Any]) -> None:
-        """Price an event without a reported cost from its per-model usage.
-
-        Each model's share is priced at that model's rates (or its own reported
-        cost). If any share cannot be priced, the whole event is unpriced.
-        """
-        reported = 0
-        estimates = []
-        unknown = []
-        for raw, part in breakdown.items():
-            if type(part) is not dict:
-                continue
-            cost = part.get("cost_usd")
-            if (type(cost) is float or type(cost) is int) and cost >= 0:
-                reported += round(cost * _COST_UNITS)
-                continue
-            name, rates, _thresholds = self._model(raw)
-            tokens = [part.get(token_field) for token_field in _TOKEN_FIELDS]
-            if rates is None or type(tokens[0]) is not int or type(tokens[1]) is not int:
-                unknown.append(name if rates is None else f"{name} (tokens unknown)")
-                continue
-            counts = [count if type(count) is int else 0 for count in tokens]
-            estimates.append((name, rates, counts))
-        if unknown:
-            acc[_UNPRICED] += 1
-            for name in unknown:
-                unknown_key = (key, name)
-                self.unknown[unknown_key] = self.unknown.get(unknown_key, 0) + 1
-            return
-        acc[_REPORTED] += reported
-        if estimates:
-            acc[_ESTIMATED] += 1
-        for name, rates, counts in estimates:
-            self._estimate(key, name, rates, *counts)
+            self.bucket_rates[share.name] = share.rates
+        for slot, count in enumerate(share.usage.counts):
+            bucket[slot] += count
 
     def _model(self, model: object) -> tuple[str, ModelRates | None, tuple[int, ...]]:
         """Canonical name, rates and tier thresholds of a raw model name, cached per name."""
@@ -540,15 +805,20 @@ class _Fold:
 
     def state(self) -> _FoldState:
         """Return the accumulators, to send from a worker process to the one that merges."""
-        return (self.groups, self.buckets, self.bucket_rates, self.unknown, self.total)
+        return (
+            self.groups,
+            self.buckets,
+            self.bucket_rates,
+            self.unknown,
+            self.reasons,
+            self.total,
+        )
 
     def merge(self, state: _FoldState) -> None:
         """Add another fold's accumulators (of other events) to this one."""
-        groups, buckets, bucket_rates, unknown, total = state
+        groups, buckets, bucket_rates, unknown, reasons, total = state
         for key, acc in groups.items():
-            mine = self.groups.setdefault(key, [0] * len(acc))
-            for slot, value in enumerate(acc):
-                mine[slot] += value
+            _merge_acc(self.groups.setdefault(key, [0] * _SLOTS), acc)
         for bucket_key, sums in buckets.items():
             mine = self.buckets.setdefault(bucket_key, [0] * len(sums))
             for slot, value in enumerate(sums):
@@ -556,11 +826,12 @@ class _Fold:
         self.bucket_rates.update(bucket_rates)
         for unknown_key, count in unknown.items():
             self.unknown[unknown_key] = self.unknown.get(unknown_key, 0) + count
+        for reason_key, count in reasons.items():
+            self.reasons[reason_key] = self.reasons.get(reason_key, 0) + count
         if total is not None:
             if self.total is None:
-                self.total = [0] * len(total)
-            for slot, value in enumerate(total):
-                self.total[slot] += value
+                self.total = [0] * _SLOTS
+            _merge_acc(self.total, total)
 
     def report(self, group_by: str) -> CostReport:
         estimated: dict[str, Decimal] = {}
@@ -579,43 +850,60 @@ class _Fold:
         for (key, name), count in self.unknown.items():
             if key in by_key:
                 by_key[key].unknown_models[name] = count
-        summaries.sort(key=lambda s: (-s.total_cost_usd, s.group_key))
+        for (key, reason), count in self.reasons.items():
+            if key in by_key:
+                by_key[key].unpriced_reasons[reason] = count
+        summaries.sort(key=lambda s: (-s.total_cost_usd, not s.cost_known, s.group_key))
         total = self._total(group_by, summaries)
-        from .pricing import shipped_table
+        from .pricing import price_sources, shipped_table
 
-        return CostReport(group_by, summaries, total, shipped_table().last_updated)
+        sources = price_sources(rates.source for rates in self.bucket_rates.values())
+        return CostReport(group_by, summaries, total, shipped_table().last_updated, sources)
 
     def _total(self, group_by: str, summaries: list[CostSummary]) -> CostSummary:
+        """TOTAL: the sum of the rows (events counted once when rows are models)."""
         total = CostSummary("TOTAL", group_by)
-        if self.total is not None:
-            # Rows are per model, and one event may appear in several: total the events.
-            acc = self.total
-            estimated = sum(
-                (
-                    self.bucket_rates[name].cost(*sums, tier=tier)
-                    for (key, name, tier), sums in self.buckets.items()
-                    if key == ""
-                ),
-                Decimal(0),
-            )
-            total = _summary("TOTAL", group_by, acc, estimated)
-            for (key, name), count in self.unknown.items():
-                if key == "":
-                    total.unknown_models[name] = count
-            return total
+        known: set[str] = set()
         for summary in summaries:
-            total.event_count += summary.event_count
             total.input_tokens += summary.input_tokens
             total.output_tokens += summary.output_tokens
             total.cache_read_tokens += summary.cache_read_tokens
             total.cache_write_tokens += summary.cache_write_tokens
+            known |= summary.reported_token_fields
             total.reported_cost_usd += summary.reported_cost_usd
             total.estimated_cost_usd += summary.estimated_cost_usd
+            total.split_cost_event_count += summary.split_cost_event_count
+            if self.total is not None:
+                continue
+            total.event_count += summary.event_count
             total.estimated_event_count += summary.estimated_event_count
             total.unpriced_event_count += summary.unpriced_event_count
+            total.invalid_cost_event_count += summary.invalid_cost_event_count
+            total.long_context_unknown_event_count += summary.long_context_unknown_event_count
             for name, count in summary.unknown_models.items():
                 total.unknown_models[name] = total.unknown_models.get(name, 0) + count
+            for reason, count in summary.unpriced_reasons.items():
+                total.unpriced_reasons[reason] = total.unpriced_reasons.get(reason, 0) + count
+        total.reported_token_fields = frozenset(known) if summaries else frozenset(TOKEN_FIELDS)
+        if self.total is not None:
+            # Rows are per model, and one event may appear in several: count the events.
+            acc = self.total
+            total.event_count = acc[_EVENTS]
+            total.estimated_event_count = acc[_ESTIMATED]
+            total.unpriced_event_count = acc[_UNPRICED]
+            total.invalid_cost_event_count = acc[_BAD_COST]
+            total.long_context_unknown_event_count = acc[_UNTIERED]
+            total.unknown_models = {n: c for (k, n), c in self.unknown.items() if k == ""}
+            total.unpriced_reasons = {r: c for (k, r), c in self.reasons.items() if k == ""}
         return total
+
+
+def _merge_acc(mine: list[int], other: list[int]) -> None:
+    for slot, value in enumerate(other):
+        if slot == _KNOWN:
+            mine[slot] |= value
+        else:
+            mine[slot] += value
 
 
 def _summary(key: str, group_by: str, acc: list[int], estimated: Decimal) -> CostSummary:
@@ -631,6 +919,12 @@ def _summary(key: str, group_by: str, acc: list[int], estimated: Decimal) -> Cos
         estimated_cost_usd=estimated,
         estimated_event_count=acc[_ESTIMATED],
         unpriced_event_count=acc[_UNPRICED],
+        invalid_cost_event_count=acc[_BAD_COST],
+        long_context_unknown_event_count=acc[_UNTIERED],
+        split_cost_event_count=acc[_SPLIT],
+        reported_token_fields=frozenset(
+            name for bit, name in enumerate(TOKEN_FIELDS) if acc[_KNOWN] & (1 << bit)
+        ),
     )
 
 

@@ -85,8 +85,10 @@ def cost(
     from ..cost import project_cost_report
     from ..query import resolve_repo_root
 
+    root = resolve_repo_root(repo)
     filters = _filters(feature=feature, since=since, until=until)
-    report = project_cost_report(resolve_repo_root(repo), filters, group_by, workers=None)
+    report = project_cost_report(root, filters, group_by, workers=None)
+    _hint_unmatched_features(root, feature)
     if as_json:
         import json
 
@@ -137,9 +139,12 @@ def events(
       spec-kitty agent telemetry events --model sonnet --since 2025-11-01 --json
 
     """
+    from ..pricing import load_aliases
     from ..query import query_project_events, resolve_repo_root
 
+    root = resolve_repo_root(repo)
     filters = _filters(
+        model_aliases=None if model is None else load_aliases(root),
         feature=feature,
         since=since,
         until=until,
@@ -150,7 +155,8 @@ def events(
         success=success,
         event_type=event_type,
     )
-    found = query_project_events(resolve_repo_root(repo), filters, limit=limit)
+    found = query_project_events(root, filters, limit=limit)
+    _hint_unmatched_features(root, feature)
     if as_json:
         for event in found:
             typer.echo(event.to_json())
@@ -170,14 +176,24 @@ def register(group: typer.Typer) -> None:
 def _filters(
     *, feature: list[str] | None, since: str | None, until: str | None, **fields: Any
 ) -> EventFilter:
-    from ..query import EventFilter, parse_time_bound
+    from ..query import EventFilter, parse_time_range
 
+    lower, upper = parse_time_range(since, until)
     return EventFilter(
-        feature=tuple(feature) if feature else None,
-        since=None if since is None else parse_time_bound(since, "--since"),
-        until=None if until is None else parse_time_bound(until, "--until"),
-        **fields,
+        feature=tuple(feature) if feature else None, since=lower, until=upper, **fields
     )
+
+
+def _hint_unmatched_features(root: Path, patterns: list[str] | None) -> None:
+    """Say on stderr which --feature patterns matched no folder (a typo, not an empty result)."""
+    from ..query import SPECS_DIRNAME, unmatched_features
+
+    for pattern in unmatched_features(root, patterns or []):
+        typer.echo(
+            f"Note: --feature {pattern!r} matches no feature folder with events "
+            f"under {root / SPECS_DIRNAME}",
+            err=True,
+        )
 
 
 def _console() -> Console:
@@ -204,29 +220,37 @@ def _usd(amount: Decimal) -> str:
 
 
 def _cost_cell(summary: CostSummary) -> str:
-    if summary.unpriced_event_count == summary.event_count:
+    if not summary.cost_known:
         return "unknown*"  # never $0.00 for costs nobody knows
     text = _usd(summary.total_cost_usd)
-    if summary.estimated_event_count:
+    if summary.estimated_event_count or summary.split_cost_event_count:
         text = "~" + text
     if summary.unpriced_event_count:
         text += "*"
     return text
 
 
+def _tokens(summary: CostSummary, name: str) -> str:
+    if name not in summary.reported_token_fields:
+        return "-"  # no event of the row reported this count
+    return f"{getattr(summary, name):,}"
+
+
 def _print_cost_table(report: CostReport) -> None:
     from rich import box
     from rich.table import Table
+
+    from ..cost import TOKEN_FIELDS
 
     table = Table(box=box.SIMPLE_HEAD, show_footer=True, pad_edge=False)
     total = report.total
     columns = [
         (report.group_by, "TOTAL", "left"),
         ("events", f"{total.event_count:,}", "right"),
-        ("input", f"{total.input_tokens:,}", "right"),
-        ("output", f"{total.output_tokens:,}", "right"),
-        ("cache read", f"{total.cache_read_tokens:,}", "right"),
-        ("cache write", f"{total.cache_write_tokens:,}", "right"),
+        *(
+            (header, _tokens(total, name), "right")
+            for header, name in zip(_TOKEN_HEADERS, TOKEN_FIELDS, strict=True)
+        ),
         ("cost", _cost_cell(total), "right"),
     ]
     for header, footer, justify in columns:
@@ -235,43 +259,80 @@ def _print_cost_table(report: CostReport) -> None:
         table.add_row(
             summary.group_key,
             f"{summary.event_count:,}",
-            f"{summary.input_tokens:,}",
-            f"{summary.output_tokens:,}",
-            f"{summary.cache_read_tokens:,}",
-            f"{summary.cache_write_tokens:,}",
+            *(_tokens(summary, name) for name in TOKEN_FIELDS),
             _cost_cell(summary),
         )
     console = _console()
     console.print(table)
     for line in _footnotes(report):
-        console.print(line, soft_wrap=True)
+        console.print(line, soft_wrap=True, markup=False)
+
+
+_TOKEN_HEADERS = ("input", "output", "cache read", "cache write")
+
+
+def _events(count: int) -> str:
+    return f"{count:,} event{'' if count == 1 else 's'}"
 
 
 def _footnotes(report: CostReport) -> list[str]:
+    """Explain every mark the rows and TOTAL show, from the rows themselves."""
+    from ..cost import MAX_REPORTED_COST_USD, UNATTRIBUTED, UNPRICED_REASONS
+
     total = report.total
+    rows = [*report.summaries, total]
     notes = []
-    if total.estimated_event_count:
-        count = total.estimated_event_count
+    estimated = total.estimated_event_count
+    if estimated or any(s.estimated_event_count for s in rows):
+        sources = ", ".join(
+            f"{source} (to override, set pricing: in .kittify/telemetry.yaml)"
+            if source.startswith("shipped table")
+            else source
+            for source in report.price_sources
+        )
         notes.append(
-            f"~ includes costs estimated from token counts for {count:,} "
-            f"event{'' if count == 1 else 's'} "
-            f"(list prices, table of {report.prices_last_updated})."
+            f"~ includes costs estimated from token counts for {_events(estimated)}, "
+            f"at rates from: {sources}."
+        )
+    if total.long_context_unknown_event_count:
+        notes.append(
+            f"  Long-context surcharges are not estimated for runs of several requests: "
+            f"{_events(total.long_context_unknown_event_count)} above a long-context threshold "
+            "in total were priced at base rates."
+        )
+    split = sum(s.split_cost_event_count for s in report.summaries)
+    if split:
+        notes.append(
+            "~ also marks reported costs of multi-model events split across their models, "
+            "in proportion to the models' own costs, estimates or tokens."
+        )
+    if any(s.group_key == UNATTRIBUTED for s in report.summaries):
+        notes.append(
+            f"{UNATTRIBUTED}: reported costs of multi-model events that say nothing of "
+            "how the cost divides between their models."
         )
     if total.unpriced_event_count:
         one = total.unpriced_event_count == 1
         notes.append(
-            f"* {total.unpriced_event_count:,} event{'' if one else 's'} could not be priced "
+            f"* {_events(total.unpriced_event_count)} could not be priced "
             f"and {'is' if one else 'are'} not in the costs:"
         )
         by_model = sorted(total.unknown_models.items(), key=lambda item: (-item[1], item[0]))
         for name, count in by_model:
-            notes.append(f"    {name}: {count:,} event{'' if count == 1 else 's'} (no price known)")
-        without_tokens = total.unpriced_event_count - sum(total.unknown_models.values())
-        if without_tokens > 0:
-            notes.append(
-                f"    {without_tokens:,} event{'' if without_tokens == 1 else 's'} "
-                "reported neither a cost nor input and output tokens"
-            )
+            notes.append(f"    {name}: {_events(count)} (no price known)")
+        by_reason = sorted(total.unpriced_reasons.items(), key=lambda item: (-item[1], item[0]))
+        for reason, count in by_reason:
+            if reason != "unknown_model":
+                notes.append(f"    {_events(count)} {UNPRICED_REASONS.get(reason, reason)}")
+    if total.invalid_cost_event_count:
+        count = total.invalid_cost_event_count
+        notes.append(
+            f"! {_events(count)} reported a cost that is not an amount (negative, not a number, "
+            f"or ${MAX_REPORTED_COST_USD:,.0f} or more): ignored, and estimated from tokens "
+            "where possible."
+        )
+    if any(len(s.reported_token_fields) < len(_TOKEN_HEADERS) and s.event_count for s in rows):
+        notes.append("- no event of the row reported this count.")
     return notes
 
 
