@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cost_fixtures import other, run, write_project
+from cost_fixtures import other, run, write_foreign, write_project
 from spec_kitty_telemetry.cli import app
 
 runner = CliRunner()
@@ -324,3 +324,46 @@ def test_events_model_filter_uses_the_projects_aliases(project: Path):
     lines = _invoke(*args, "--model", "claude-3-opus").stdout.splitlines()
     assert [json.loads(line)["payload"]["model"] for line in lines] == ["opus"]
     assert _invoke(*args, "--model", "claude-opus-4-5").stdout == ""
+
+
+def test_invalid_costs_and_counts_from_other_tools_are_reported_not_crashing(tmp_path: Path):
+    """A cost of 1e300 and a cache count above the input: exit 0, and the footnotes say so.
+
+    The long Sonnet run (300,000 input, of which 250,000 cache reads; no
+    num_turns) is priced at base rates: 50,000 x $3 + 250,000 x $0.30 +
+    2,000 x $15 = $0.255, and the footnote says surcharges were not estimated.
+    """
+    sonnet = {"model": "claude-sonnet-4.5", "output_tokens": 2_000}
+    write_foreign(
+        tmp_path,
+        "001-alpha",
+        {**sonnet, "input_tokens": 300_000, "cache_read_tokens": 250_000, "cost_usd": 1e300},
+        {**sonnet, "input_tokens": 1_000, "cache_read_tokens": 5_000},
+    )
+    result = _invoke("agent", "telemetry", "cost", "--repo", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert _text(result.stdout) == (
+        "\n"
+        " agent   events     input   output   cache read   cache write      cost\n"
+        " " + "─" * 70 + "\n"
+        " other        2   300,000    2,000      250,000             -   ~$0.26*\n"
+        "\n"
+        " TOTAL        2   300,000    2,000      250,000             -   ~$0.26*\n"
+        "\n"
+        "~ includes costs estimated from token counts for 1 event, at rates from: shipped "
+        "table of 2025-11-20 (to override, set pricing: in .kittify/telemetry.yaml).\n"
+        "  Long-context surcharges are estimated only for single requests: 1 event of several "
+        "(or an unknown number of) requests, over a long-context threshold in total, was priced "
+        "at base rates.\n"
+        "* 1 event could not be priced and is not in the costs:\n"
+        "    1 event reported invalid token counts (not whole numbers >= 0, or cache counts "
+        "above input)\n"
+        "! 1 event reported a cost that is not an amount (negative, not a number, or "
+        "$1,000,000,000 or more): ignored, and estimated from tokens where possible.\n"
+        "- no event of the row reported this count.\n"
+    )
+    report = json.loads(
+        _invoke("agent", "telemetry", "cost", "--repo", str(tmp_path), "--json").stdout
+    )
+    assert report["total"]["total_cost_usd"] == 0.255
+    assert report["total"]["invalid_cost_event_count"] == 1

@@ -295,10 +295,12 @@ def _footnotes(report: CostReport) -> list[str]:
             f"at rates from: {sources}."
         )
     if total.long_context_unknown_event_count:
+        count = total.long_context_unknown_event_count
         notes.append(
-            f"  Long-context surcharges are not estimated for runs of several requests: "
-            f"{_events(total.long_context_unknown_event_count)} above a long-context threshold "
-            "in total were priced at base rates."
+            "  Long-context surcharges are estimated only for single requests: "
+            f"{_events(count)} of several (or an unknown number of) requests, over a "
+            f"long-context threshold in total, {'was' if count == 1 else 'were'} priced "
+            "at base rates."
         )
     split = sum(s.split_cost_event_count for s in report.summaries)
     if split:
