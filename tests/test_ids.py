@@ -62,7 +62,23 @@ def test_new_id_is_above_the_given_floor_even_from_the_past():
     later = new_event_id(at=datetime.now(UTC) + timedelta(days=1))
     following = new_event_id(after=later)
     assert following > later
-    assert int(ULID.from_str(following)) == int(ULID.from_str(later)) + 1
+    assert ULID.from_str(following).milliseconds - ULID.from_str(later).milliseconds in (0, 1)
+
+
+def test_two_writers_extending_the_same_future_id_do_not_collide():
+    """Clones that both pass a future id (a UUID, a fast clock) still make different ids."""
+    future = normalize_event_id(str(uuid.uuid4()))
+    made = {new_event_id(after=future) for _ in range(1000)}
+    assert len(made) == 1000
+    assert all(i > future for i in made)
+
+
+def test_the_last_possible_millisecond_does_not_stop_id_generation():
+    """A log holding the largest ULID still gets new, valid, distinct ids (order gives way)."""
+    largest = "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"
+    made = {new_event_id(after=largest) for _ in range(100)}
+    assert len(made) == 100
+    assert all(normalize_event_id(i) == i for i in made)
 
 
 def test_ids_made_in_sequence_with_a_floor_strictly_increase():

@@ -66,16 +66,23 @@ def normalize_event_id(value: object) -> str:
 def new_event_id(*, after: str | None = None, at: datetime | None = None) -> str:
     """Return a fresh ULID for an event created at ``at`` (default: now).
 
-    With ``after`` (a canonical id), the result is also strictly greater than
-    it. Writers pass the largest id already in their log, which keeps ids in a
-    log increasing even when two fall in the same millisecond or a clock steps
-    back.
+    With ``after`` (a canonical id), the result is also greater than it, so ids
+    in a log keep rising in file order even when a clock steps back or the log
+    holds an id from the future (a machine whose clock runs ahead, or a UUID
+    from another tool). The id then borrows the millisecond of ``after`` (or
+    the next one) but keeps 80 fresh random bits: two clones extending the same
+    log never make the same id.
     """
     millis = int(at.timestamp() * 1000) if at is not None else time.time_ns() // 1_000_000
-    text = _encode((millis << 80) | int.from_bytes(os.urandom(10), "big"))
-    if after is not None and text <= after:
-        following = _decode(after) + 1
-        if following > _MAX:
-            raise ValueError("no event id is greater than the largest possible ULID")
-        text = _encode(following)
-    return text
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    value = (millis << 80) | random_bits
+    if after is not None and value <= (floor := _decode(after)):
+        floor_millis = floor >> 80
+        value = (floor_millis << 80) | random_bits
+        if value <= floor:
+            value = ((floor_millis + 1) << 80) | random_bits
+        if value > _MAX:
+            # Only an id in the log's very last millisecond of ULID time gets here;
+            # uniqueness matters more than order, so fall back to the clock.
+            value = (millis << 80) | random_bits
+    return _encode(value)
