@@ -644,6 +644,21 @@ def test_model_rows_split_a_reported_event_cost_by_the_shares(tmp_path: Path):
     assert rows["(unattributed)"].total_cost_usd == Decimal("0.7")
     assert report.total.total_cost_usd == Decimal("2.5")  # 1.0 + 0.6 + 0.2 + 0.7
     assert rows["test-model"].split_cost_event_count == 3
+    exact = run(  # the shares' own costs make up the event's: no approximation, no ~
+        model="test-model",
+        input_tokens=2_000,
+        output_tokens=0,
+        cost_usd=0.4,
+        models={
+            "test-model": {"input_tokens": 1_000, "output_tokens": 0, "cost_usd": 0.3},
+            "cheap-model": {"input_tokens": 1_000, "output_tokens": 0, "cost_usd": 0.1},
+        },
+    )
+    exact_rows = cost_report([exact], "model", pricing=pricing).summaries
+    assert [(r.group_key, r.total_cost_usd, r.split_cost_event_count) for r in exact_rows] == [
+        ("test-model", Decimal("0.3"), 0),
+        ("cheap-model", Decimal("0.1"), 0),
+    ]
     assert (rows["test-model"].unpriced_event_count, rows["mystery-9"].unpriced_event_count) == (
         1,
         1,

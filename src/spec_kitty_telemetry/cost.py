@@ -730,6 +730,12 @@ class _Fold:
         """Add a multi-model event to its models' rows; costs add up to the event's cost."""
         shares = outcome.shares
         portions = self._split(outcome) if outcome.reported is not None else None
+        # Shares whose own costs make up the event's cost exactly are not an approximation.
+        approximate = len(shares) > 1 and not (
+            portions is not None
+            and all(s.reported is not None for s in shares)
+            and sum(s.reported or 0 for s in shares) == outcome.reported
+        )
         for number, share in enumerate(shares):
             key = share.name
             acc = self._acc(key)
@@ -742,7 +748,7 @@ class _Fold:
                 continue
             if portions is not None:
                 acc[_REPORTED] += portions[number]
-                if len(shares) > 1 and portions[number]:
+                if approximate and portions[number]:
                     acc[_SPLIT] += 1
             elif outcome.reported is None:
                 if share.reported is not None:
