@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import math
+import os
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -131,6 +136,16 @@ def test_payload_that_json_cannot_hold_is_an_invalid_event():
         _event(payload={"x": object()}).to_json()
 
 
+def test_strings_that_are_not_valid_unicode_are_stored_readably():
+    """Lone surrogates (surrogateescape-decoded stderr) are spelled out, not made unreadable."""
+    error = b"caf\xe9 failed".decode("utf-8", "surrogateescape")
+    line = _event(payload={"error": error, error: 1}).to_json()
+    assert Event.from_dict(orjson.loads(line)).payload == {
+        "error": "caf\\udce9 failed",
+        "caf\\udce9 failed": 1,
+    }
+
+
 def test_integers_beyond_64_bits_are_refused_on_write():
     """Readers parse numbers as 64-bit; a larger integer is refused rather than corrupted."""
     assert _event(payload={"x": [2**63 - 1, -(2**63)]}).to_json()
@@ -165,8 +180,27 @@ def test_cache_counts_above_input_are_rejected_with_the_convention():
         )
 
 
+class _Code(enum.IntEnum):
+    THREE = 3
+
+
 _VALUES = st.one_of(
     st.none(),
+    st.sampled_from(
+        [
+            b"bytes",
+            bytearray(b"x"),
+            _Code.THREE,
+            "\x1c",
+            " \t",
+            Decimal("1.5"),
+            Fraction(1, 3),
+            10**400,
+            -0.0,
+            1e9,
+            1e9 + 1,
+        ]
+    ),
     st.booleans(),
     st.integers(min_value=-3, max_value=10**12),
     st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1]),
@@ -192,7 +226,7 @@ _FIELDS = [
 ]
 
 
-@settings(max_examples=400)
+@settings(max_examples=int(os.environ.get("DIFFERENTIAL_EXAMPLES", "400")))
 @given(st.dictionaries(st.sampled_from(_FIELDS), _VALUES))
 def test_writer_validation_agrees_with_the_pydantic_schema(fields: dict[str, Any]):
     """The emit path's plain validator accepts and rejects exactly what ExecutionPayload does."""

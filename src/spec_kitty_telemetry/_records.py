@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -24,6 +25,8 @@ EXECUTION_EVENT: Final = "ExecutionEvent"
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
+#: Largest cost one invocation may report; anything above is a unit or parsing mistake.
+MAX_COST_USD: Final = 1e9
 
 TOKEN_FIELDS: Final = (
     "input_tokens",
@@ -35,30 +38,38 @@ TOKEN_FIELDS: Final = (
 
 
 def dumps_record(record: dict[str, Any]) -> bytes:
-    """Serialise a record as one log line, newline included.
+    r"""Serialise a record as one log line, newline included.
 
     Sorted keys and Python's default separators: the exact format spec-kitty
     writes, so a log written by either tool diffs cleanly against the other.
     Integers must fit in 64 bits, because fast JSON readers (and databases)
-    silently turn larger ones into floats.
+    silently turn larger ones into floats. Strings that are not valid Unicode
+    (lone surrogates, as ``errors="surrogateescape"`` decoding leaves in an
+    agent's stderr) are stored with the bad code points spelled out as
+    ``\udcXX`` text, since readers would reject the whole line otherwise.
     """
     try:
-        _check_integers(record)
-        return (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode()
+        return (json.dumps(_json_ready(record), sort_keys=True, allow_nan=False) + "\n").encode()
     except (TypeError, ValueError) as exc:
         raise InvalidEventError(f"payload is not JSON-serialisable: {exc}") from None
 
 
-def _check_integers(value: object) -> None:
-    if type(value) is int:
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
         if not _INT64_MIN <= value <= _INT64_MAX:
             raise ValueError(f"integer {value} does not fit in 64 bits")
-    elif isinstance(value, dict):
-        for item in value.values():
-            _check_integers(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _check_integers(item)
+        return value
+    if isinstance(value, dict):
+        return {_json_ready(key): _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
+    return value
 
 
 def event_record(
@@ -153,15 +164,11 @@ def execution_payload(
             )
     cost: float | None = None
     if cost_usd is not None:
-        if (
-            isinstance(cost_usd, bool)
-            or not isinstance(cost_usd, int | float)
-            or not math.isfinite(cost_usd)
-            or cost_usd < 0
-        ):
-            problems.append(f"cost_usd: must be a finite number >= 0 or None, got {cost_usd!r}")
-        else:
-            cost = float(cost_usd)
+        cost = _cost(cost_usd)
+        if cost is None:
+            problems.append(
+                f"cost_usd: must be a number from 0 to {MAX_COST_USD:g} or None, got {cost_usd!r}"
+            )
     if duration_ms is not None and not _whole(duration_ms):
         problems.append(
             f"duration_ms: must be a whole number >= 0 (below 2**63) or None, got {duration_ms!r}"
@@ -169,7 +176,7 @@ def execution_payload(
     if not isinstance(success, bool):
         problems.append(f"success: must be true or false, got {success!r}")
     if exit_code is not None and (
-        type(exit_code) is not int or not _INT64_MIN <= exit_code <= _INT64_MAX
+        not _integer(exit_code) or not _INT64_MIN <= exit_code <= _INT64_MAX  # type: ignore[operator]
     ):
         problems.append(f"exit_code: must be a whole number or None, got {exit_code!r}")
     if not problems:
@@ -181,19 +188,39 @@ def execution_payload(
         "agent": agent,
         "role": role,
         "model": model,
-        **tokens,
+        **{name: _plain_int(value) for name, value in tokens.items()},
         "cost_usd": cost,
-        "duration_ms": duration_ms,
+        "duration_ms": _plain_int(duration_ms),
         "success": success,
         "error": error,
-        "exit_code": exit_code,
+        "exit_code": _plain_int(exit_code),
         **extra,
     }
 
 
+def _plain_int(value: object) -> int | None:
+    """Store int subclasses (IntEnum, numpy-like) as plain ints."""
+    return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+def _integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _whole(value: object) -> bool:
-    """Tell whether ``value`` is a count: a plain int (not bool) within 64 bits, >= 0."""
-    return type(value) is int and 0 <= value <= _INT64_MAX
+    """Tell whether ``value`` is a count: an int (not bool) within 64 bits, >= 0."""
+    return _integer(value) and 0 <= value <= _INT64_MAX  # type: ignore[operator]
+
+
+def _cost(value: object) -> float | None:
+    """Return a valid cost as a float, or None: a real number (not bool), finite, in range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        cost = float(value)
+    except (OverflowError, ValueError):
+        return None
+    return cost if math.isfinite(cost) and 0 <= cost <= MAX_COST_USD else None
 
 
 def _subset_problems(tokens: dict[str, Any]) -> list[str]:

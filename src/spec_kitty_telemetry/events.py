@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -22,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from ._records import EXECUTION_EVENT, dumps_record
+from ._records import EXECUTION_EVENT, MAX_COST_USD, dumps_record
 from .errors import InvalidEventError
 from .ids import new_event_id, normalize_event_id
 
@@ -36,7 +37,17 @@ __all__ = [
 
 
 EventId = Annotated[str, BeforeValidator(normalize_event_id)]
-NonBlankStr = Annotated[str, StringConstraints(strict=True, min_length=1, pattern=r"\S")]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or blank")
+    return value
+
+
+# str.strip() is the writers' rule too (_records.py), so both agree on what "blank" is.
+NonBlankStr = Annotated[str, StringConstraints(strict=True), AfterValidator(_not_blank)]
+OptionalStr = Annotated[str | None, Field(strict=True)]
 
 
 class Event(BaseModel):
@@ -115,19 +126,21 @@ class ExecutionPayload(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
-    wp_id: str | None = None
+    wp_id: OptionalStr = None
     agent: NonBlankStr
     role: NonBlankStr
-    model: str | None = None
+    model: OptionalStr = None
     input_tokens: TokenCount = None
     output_tokens: TokenCount = None
     cache_read_tokens: TokenCount = None
     cache_write_tokens: TokenCount = None
     reasoning_tokens: TokenCount = None
-    cost_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False, strict=True)
+    cost_usd: float | None = Field(
+        default=None, ge=0, le=MAX_COST_USD, allow_inf_nan=False, strict=True
+    )
     duration_ms: int | None = Field(default=0, ge=0, le=_INT64_MAX, strict=True)
     success: bool = Field(default=True, strict=True)
-    error: str | None = None
+    error: OptionalStr = None
     exit_code: int | None = Field(default=0, ge=-_INT64_MAX - 1, le=_INT64_MAX, strict=True)
 
     @model_validator(mode="after")
