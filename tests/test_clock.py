@@ -47,13 +47,13 @@ def test_file_clock_survives_a_new_process_object(tmp_path: Path):
     assert LamportClock(FileClockStorage(path)).tick() == 43
 
 
-def test_corrupt_clock_file_reads_as_zero_with_a_warning(
+def test_corrupt_clock_file_reads_as_zero_with_a_note(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ):
-    """A clock file that is not a clock is ignored with one warning naming it."""
+    """A clock file that is not a clock is ignored with one INFO record naming it."""
     path = tmp_path / "clock.json"
     path.write_text('{"lamport_clock": "soon"')
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         assert FileClockStorage(path).load() == 0
     assert len(caplog.records) == 1
     assert str(path) in caplog.text

@@ -244,3 +244,66 @@ def test_lock_timeout_is_bounded_and_warns(tmp_path: Path, caplog: pytest.LogCap
             assert _emit(tmp_path, lock_timeout=0.3) is None
         assert len(caplog.records) == 1
         assert "held" in caplog.text
+
+
+def test_wrong_arguments_are_a_warning_not_an_exception(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """Even a call Python itself rejects (missing or extra arguments) never raises into the host."""
+    with caplog.at_level(logging.WARNING):
+        assert emit_execution_event(tmp_path, "001-feature", "WP01", "claude") is None  # type: ignore[call-arg]
+        assert emit_execution_record(tmp_path, "f", "WP01", "a", "r", "extra") is None  # type: ignore[misc]
+        assert emit_execution_record(tmp_path, "f", "WP01", "a", "r", colour=object) is None
+    assert len(caplog.records) == 3
+    assert read_feature_log(tmp_path) == []
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1])
+def test_a_lock_timeout_that_could_block_forever_is_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, timeout: float
+):
+    """NaN, infinite or negative lock timeouts are invalid arguments: a warning, no wait."""
+    with caplog.at_level(logging.WARNING):
+        assert _emit(tmp_path, lock_timeout=timeout) is None
+    assert len(caplog.records) == 1
+    assert "lock_timeout" in caplog.text
+
+
+def test_an_unusable_clock_file_does_not_stop_recording(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """The clock file only caches what the log proves: if it cannot be used, the log decides."""
+    _emit(tmp_path)
+    clock = tmp_path / CLOCK_FILENAME
+    clock.unlink()
+    clock.mkdir()  # neither readable nor replaceable as a file
+    with caplog.at_level(logging.WARNING):
+        event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 2
+    assert caplog.records == []
+
+
+def test_clones_extending_a_log_with_a_foreign_uuid_id_make_different_ids(tmp_path: Path):
+    """After a UUID-keyed line (far-future as a ULID), two clones' next events still differ."""
+    foreign = make_event(event_id="f47ac10b-58cc-4372-a567-0e02b2c3d479", lamport_clock=3)
+    ids = []
+    for clone in ("alice", "bob"):
+        folder = tmp_path / clone
+        folder.mkdir()
+        (folder / EVENTS_FILENAME).write_text(foreign.to_json() + "\n")
+        event = _emit(folder)
+        assert event is not None
+        assert event.event_id > foreign.event_id
+        ids.append(event.event_id)
+    assert ids[0] != ids[1]
+
+
+def test_emitting_after_a_line_with_an_absurd_clock_still_works(tmp_path: Path):
+    """One bad line claiming the largest possible clock cannot stop a feature's telemetry."""
+    good = make_event(lamport_clock=4)
+    absurd = good.to_dict() | {"lamport_clock": 2**63 - 1, "event_id": make_event().event_id}
+    (tmp_path / EVENTS_FILENAME).write_text(good.to_json() + "\n" + json.dumps(absurd) + "\n")
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 5

@@ -286,3 +286,117 @@ def test_events_round_trip_through_the_file(
     ]
     SimpleJsonStore(path).save_events(events)
     assert SimpleJsonStore(path).load_all_events() == events
+
+
+def test_a_line_being_appended_during_a_read_is_not_malformed(
+    log: Path, caplog: pytest.LogCaptureFixture
+):
+    """A reader that meets a half-written last line reports it as incomplete, without a warning."""
+    events = [make_event(lamport_clock=n) for n in (1, 2, 3)]
+    late = make_event(lamport_clock=4).to_json() + "\n"
+    log.parent.mkdir(parents=True)
+    log.write_text("".join(e.to_json() + "\n" for e in events) + late[:40])
+    store = SimpleJsonStore(log)
+    with caplog.at_level(logging.WARNING):
+        reader = store.iter_events()
+        first = next(reader)
+        with log.open("a") as handle:  # the writer finishes its line mid-read
+            handle.write(late[40:])
+        rest = list(reader)
+    assert [first, *rest] == events
+    assert store.last_read is not None
+    assert store.last_read.malformed_lines == []
+    assert store.last_read.incomplete_line == 4
+    assert caplog.records == []
+    assert len(store.load_all_events()) == 4
+
+
+def test_a_torn_last_line_nobody_is_writing_is_malformed(
+    log: Path, caplog: pytest.LogCaptureFixture
+):
+    """An unfinished last line in a file that is not growing is reported as malformed."""
+    event = make_event(lamport_clock=1)
+    log.parent.mkdir(parents=True)
+    log.write_text(event.to_json() + "\n" + make_event(lamport_clock=2).to_json()[:50])
+    store = SimpleJsonStore(log)
+    with caplog.at_level(logging.WARNING):
+        assert store.load_all_events() == [event]
+    assert store.last_read is not None
+    assert store.last_read.malformed_lines == [2]
+    assert "skipped 1 malformed line (2)" in caplog.text
+
+
+def test_a_byte_order_mark_at_the_start_is_ignored(log: Path):
+    """A UTF-8 BOM an editor added does not cost the first event, nor the clock it carries."""
+    first, second = make_event(lamport_clock=9), make_event(lamport_clock=2)
+    log.parent.mkdir(parents=True)
+    log.write_bytes(b"\xef\xbb\xbf" + (first.to_json() + "\n" + second.to_json() + "\n").encode())
+    store = SimpleJsonStore(log)
+    assert store.load_all_events() == [second, first]
+    assert store.head().max_lamport_clock == 9
+
+
+def test_absurd_lamport_clocks_are_malformed_and_do_not_exhaust_the_clock(log: Path):
+    """A line claiming a clock beyond 2**53-1 is not an event and is not followed by writers."""
+    good = make_event(lamport_clock=5)
+    absurd = good.to_dict() | {"lamport_clock": 2**63 - 1, "event_id": make_event().event_id}
+    log.parent.mkdir(parents=True)
+    log.write_text(good.to_json() + "\n" + json.dumps(absurd, sort_keys=True) + "\n")
+    store = SimpleJsonStore(log)
+    assert store.load_all_events() == [good]
+    assert store.last_read is not None
+    assert store.last_read.malformed_lines == [2]
+    assert store.head().max_lamport_clock == 5
+
+
+_NOT_EVENTS = [
+    {"event_type": ""},
+    {"node_id": "   "},
+    {"aggregate_id": 7},
+    {"timestamp": "garbage"},
+    {"timestamp": 0},
+    {"causation_id": "nope"},
+    {"extra_key": 1},
+    {"payload": []},
+    {"lamport_clock": -1},
+    {"lamport_clock": 1.5},
+    {"lamport_clock": True},
+    {"event_id": "not-an-id"},
+]
+
+
+def test_both_readers_agree_on_what_is_not_an_event(log: Path):
+    """iter_records (the fast reader) and iter_events skip exactly the same lines."""
+    base = make_event(lamport_clock=1)
+    lines = [base.to_json()]
+    for change in _NOT_EVENTS:
+        lines.append(json.dumps(base.to_dict() | {"event_id": make_event().event_id} | change))
+    missing = base.to_dict()
+    del missing["timestamp"]
+    lines.append(json.dumps(missing))
+    log.parent.mkdir(parents=True)
+    log.write_text("\n".join(lines) + "\n")
+    expected = list(range(2, len(lines) + 1))
+
+    store = SimpleJsonStore(log)
+    assert [e.event_id for e in store.iter_events()] == [base.event_id]
+    assert store.last_read is not None
+    assert store.last_read.malformed_lines == expected
+    assert [r["event_id"] for r in store.iter_records()] == [base.event_id]
+    assert store.last_read.malformed_lines == expected
+
+
+def test_a_long_catch_up_happens_before_taking_the_lock(log: Path):
+    """A big unindexed log (fresh clone) is scanned without holding the lock other writers need."""
+    line = make_event().to_json() + "\n"
+    log.parent.mkdir(parents=True)
+    with log.open("w") as handle:
+        for n in range(1, 20_001):
+            handle.write(line.replace('"lamport_clock": 1', f'"lamport_clock": {n}'))
+    assert log.stat().st_size > 4 << 20
+    store = SimpleJsonStore(log, lock_timeout=0.2)
+    with lock_held_by_another_process(store.lock_path):
+        with pytest.raises(StoreLockTimeout):
+            store.save_event(make_event(lamport_clock=30_000))
+        assert store.index_path.exists()  # the scan was done and kept while we waited
+    assert store.head().max_lamport_clock == 20_000

@@ -25,11 +25,14 @@ from pathlib import Path
 
 import orjson
 
+from ._records import MAX_LAMPORT_CLOCK
 from .ids import normalize_event_id
 
 _VERSION = 1
+_BOM = b"\xef\xbb\xbf"  # some editors start a file with it; readers drop it too
 _TAIL_BYTES = 32
 _CHUNK = 1 << 20
+_LONG_SCAN_BYTES = 4 << 20  # about 10,000 events: tens of milliseconds to scan
 
 
 @dataclass(frozen=True)
@@ -79,35 +82,57 @@ class LogIndex:
         )
 
 
-def catch_up(fd: int, index_path: Path) -> tuple[LogIndex, LogIndex | None]:
-    """Return an index covering every byte of the open log ``fd``, and the one on disk.
+def load(index_path: Path) -> LogIndex | None:
+    """Return the index stored at ``index_path``, or None if it is missing or damaged."""
+    return _load(index_path)
 
-    Uses the cached index at ``index_path`` when it still describes this file,
-    scanning only the bytes appended since; otherwise scans the whole file.
-    The second value (None when nothing usable was stored) lets the caller skip
-    rewriting an index that has not changed.
+
+def far_behind(cached: LogIndex | None, st: os.stat_result) -> bool:
+    """Whether catching ``cached`` up with a file of status ``st`` means a long scan.
+
+    Writers do such scans (a fresh clone, a git pull that brought many lines)
+    before taking the log's lock, so the others are not kept waiting.
+    """
+    if cached is None or (cached.device, cached.inode) != (st.st_dev, st.st_ino):
+        return st.st_size > _LONG_SCAN_BYTES
+    return not cached.offset <= st.st_size <= cached.offset + _LONG_SCAN_BYTES
+
+
+def catch_up(fd: int, cached: LogIndex | None) -> LogIndex:
+    """Return an index covering every byte of the open log ``fd``.
+
+    Starts from ``cached`` when it still describes this file (same device and
+    inode, at least as long, the same bytes before its offset), scanning only
+    the bytes appended since; otherwise scans the whole file.
     """
     st = os.fstat(fd)
-    cached = _load(index_path)
     if (
         cached is not None
         and (cached.device, cached.inode) == (st.st_dev, st.st_ino)
         and cached.offset <= st.st_size
-        and os.pread(fd, len(cached.tail), cached.offset - len(cached.tail)) == cached.tail
+        and _pread(fd, len(cached.tail), cached.offset - len(cached.tail)) == cached.tail
     ):
         start = cached
     else:
         start = LogIndex(st.st_dev, st.st_ino, 0, b"", LogHead())
     if start.offset == st.st_size:
-        return start, cached
+        return start
     head, line_end = _scan(fd, start.offset, st.st_size, start.head)
     if line_end == start.offset:
         tail = start.tail
     else:
         length = min(_TAIL_BYTES, line_end)
-        tail = os.pread(fd, length, line_end - length)
-    index = LogIndex(st.st_dev, st.st_ino, line_end, tail, head, st.st_size - line_end)
-    return index, cached
+        tail = _pread(fd, length, line_end - length)
+    return LogIndex(st.st_dev, st.st_ino, line_end, tail, head, st.st_size - line_end)
+
+
+if hasattr(os, "pread"):
+    _pread = os.pread
+else:  # pragma: no cover - Windows has no pread; each writer has its own descriptor
+
+    def _pread(fd: int, size: int, offset: int) -> bytes:
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, size)
 
 
 def save(index_path: Path, index: LogIndex) -> None:
@@ -129,9 +154,11 @@ def save(index_path: Path, index: LogIndex) -> None:
     data = json.dumps({"version": _VERSION, "index": fields, "crc": zlib.crc32(body.encode())})
     fd = os.open(index_path, os.O_WRONLY | os.O_CREAT, 0o644)
     try:
-        encoded = data.encode()
-        os.pwrite(fd, encoded, 0)
-        os.ftruncate(fd, len(encoded))
+        view = memoryview(data.encode())
+        size = len(view)
+        while view:  # a fresh descriptor writes from the start of the file
+            view = view[os.write(fd, view) :]
+        os.ftruncate(fd, size)
     finally:
         os.close(fd)
 
@@ -174,14 +201,15 @@ def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, int]:
     line_end = start
     position = start
     while position < end:
-        chunk = os.pread(fd, min(_CHUNK, end - position), position)
+        chunk = _pread(fd, min(_CHUNK, end - position), position)
         if not chunk:
             break
         newline = chunk.rfind(b"\n")
         if newline >= 0:
             line_end = position + newline + 1
+        text = chunk.removeprefix(_BOM) if position == 0 else chunk
         position += len(chunk)
-        lines = (pending + chunk).split(b"\n")
+        lines = (pending + text).split(b"\n")
         pending = lines.pop()
         if position >= end and pending:
             lines.append(pending)
@@ -192,7 +220,7 @@ def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, int]:
                 event_id = normalize_event_id(record["event_id"])
             except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
                 continue
-            if type(lamport) is int and lamport > max_lamport:
+            if type(lamport) is int and max_lamport < lamport <= MAX_LAMPORT_CLOCK:
                 max_lamport = lamport
             if event_id > max_id:
                 max_id = event_id

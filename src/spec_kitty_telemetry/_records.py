@@ -6,7 +6,7 @@ interpreter's start-up. Writers therefore validate with the plain functions
 here; :class:`~spec_kitty_telemetry.events.Event` and
 :class:`~spec_kitty_telemetry.events.ExecutionPayload` describe the same
 schema for readers and Python callers, and the tests hold the two to the same
-verdicts (tests/test_records.py).
+verdicts (tests/test_events.py).
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ EXECUTION_EVENT: Final = "ExecutionEvent"
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
+#: Largest Lamport clock an event may carry: integers beyond 2**53 lose precision in
+#: JSON readers of other languages, and no log gets near it honestly. Readers treat a
+#: larger value as a malformed line, so one bad line cannot exhaust the clock.
+MAX_LAMPORT_CLOCK: Final = 2**53 - 1
 #: Largest cost one invocation may report; anything above is a unit or parsing mistake.
 MAX_COST_USD: Final = 1e9
 
@@ -94,8 +98,10 @@ def event_record(
             problems.append(f"{name}: must be a non-empty string, got {value!r}")
     if not isinstance(payload, dict):
         problems.append(f"payload: must be a dict, got {type(payload).__name__}")
-    if type(lamport_clock) is not int or lamport_clock < 0:
-        problems.append(f"lamport_clock: must be a whole number >= 0, got {lamport_clock!r}")
+    if type(lamport_clock) is not int or not 0 <= lamport_clock <= MAX_LAMPORT_CLOCK:
+        problems.append(
+            f"lamport_clock: must be a whole number from 0 to 2**53-1, got {lamport_clock!r}"
+        )
     ids: dict[str, str | None] = {"causation_id": None}
     for name, given in (("event_id", event_id), ("causation_id", causation_id)):
         if given is not None or name == "event_id":

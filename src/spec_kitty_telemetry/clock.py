@@ -49,7 +49,7 @@ class InMemoryClockStorage(ClockStorage):
 class FileClockStorage(ClockStorage):
     """Clock storage in a small JSON file, replaced atomically on every save.
 
-    A missing file reads as 0. A corrupt one also reads as 0, with a warning:
+    A missing file reads as 0. A corrupt one also reads as 0 (logged at INFO):
     the clock is a cache of what the log already proves, and a writer that
     applies Lamport's receive rule against its log (as the emitter does)
     recovers the right value from there. The file is not locked here; callers
@@ -74,7 +74,7 @@ class FileClockStorage(ClockStorage):
             if type(value) is not int or value < 0:
                 raise ValueError(f"bad lamport_clock value {value!r}")
         except (ValueError, KeyError, TypeError) as exc:
-            logger.warning("%s: corrupt clock file ignored (%s); restarting from 0", self.path, exc)
+            logger.info("%s: corrupt clock file ignored (%s); restarting from 0", self.path, exc)
             return 0
         return value
 

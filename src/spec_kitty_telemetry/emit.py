@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, ParamSpec
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
 from ._records import EXECUTION_EVENT, event_record, execution_payload
 from .clock import FileClockStorage, LamportClock
 from .environment import capture_environment
+from .errors import ClockError, InvalidEventError
 from .ids import new_event_id
 from .jsonl_store import LogHead, SimpleJsonStore
 
@@ -48,8 +50,28 @@ CLOCK_FILENAME: Final = ".telemetry-clock.json"
 DEFAULT_LOCK_TIMEOUT: Final = 2.0
 
 _P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
+def _never_raises(emitter: Callable[_P, _R | None]) -> Callable[_P, _R | None]:
+    """Make even a call with the wrong arguments a warning, not an exception.
+
+    The emitters catch everything inside; this catches what Python raises
+    before their body runs (a missing or unexpected argument).
+    """
+
+    @functools.wraps(emitter)
+    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R | None:
+        try:
+            return emitter(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - telemetry must not break its host
+            logger.warning("telemetry: %s call not recorded: %s", emitter.__name__, exc)
+            return None
+
+    return guarded
+
+
+@_never_raises
 def emit_record(
     feature_dir: str | Path,
     aggregate_id: str,
@@ -84,6 +106,7 @@ def emit_record(
         return None
 
 
+@_never_raises
 def emit_execution_record(
     feature_dir: str | Path,
     feature_slug: str,
@@ -195,6 +218,10 @@ def _append(
     fsync: bool,
     lock_timeout: float,
 ) -> dict[str, Any]:
+    if not (isinstance(lock_timeout, int | float) and 0 <= lock_timeout < math.inf):
+        raise InvalidEventError(
+            f"lock_timeout must be a finite number of seconds >= 0, got {lock_timeout!r}"
+        )
     store = SimpleJsonStore(feature_dir / EVENTS_FILENAME, fsync=fsync, lock_timeout=lock_timeout)
     clock = LamportClock(FileClockStorage(feature_dir / CLOCK_FILENAME, fsync=fsync))
 
@@ -202,6 +229,13 @@ def _append(
         # Runs under the log's lock: the clock's receive rule against the log
         # itself, and an id above every id in it, make the event sort last.
         now = datetime.now(UTC)
+        floor = head.max_lamport_clock or 0
+        try:
+            lamport = clock.update(floor)
+        except ClockError as exc:
+            # The clock file only caches what the log proves; carry on without it.
+            logger.debug("telemetry: clock file not used: %s", exc)
+            lamport = floor + 1
         return event_record(
             event_id=new_event_id(after=head.max_event_id, at=now),
             event_type=event_type,
@@ -209,7 +243,7 @@ def _append(
             payload=payload,
             timestamp=now,
             node_id=node_id,
-            lamport_clock=clock.update(head.max_lamport_clock or 0),
+            lamport_clock=lamport,
             causation_id=causation_id,
         )
 

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from ._records import EXECUTION_EVENT, MAX_COST_USD, dumps_record
+from ._records import EXECUTION_EVENT, MAX_COST_USD, MAX_LAMPORT_CLOCK, dumps_record
 from .errors import InvalidEventError
 from .ids import new_event_id, normalize_event_id
 
@@ -65,8 +65,16 @@ class Event(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
     timestamp: datetime
     node_id: NonBlankStr
-    lamport_clock: int = Field(ge=0, strict=True)
+    lamport_clock: int = Field(ge=0, le=MAX_LAMPORT_CLOCK, strict=True)
     causation_id: EventId | None = None
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _text_or_datetime(cls, value: object) -> object:
+        # Numbers are not timestamps in the line format (pydantic would read epochs).
+        if not isinstance(value, str | datetime):
+            raise ValueError("must be an ISO 8601 string or a datetime")
+        return value
 
     @field_validator("timestamp")
     @classmethod

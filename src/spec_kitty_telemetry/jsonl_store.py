@@ -20,13 +20,15 @@ to the log and belong in ``.gitignore``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import orjson
 
@@ -34,7 +36,7 @@ from . import _log_index
 from ._atomic import fsync_directory
 from ._lock import FileLock, LockTimeout
 from ._log_index import LogHead, LogIndex
-from ._records import dumps_record
+from ._records import MAX_LAMPORT_CLOCK, dumps_record
 from .errors import InvalidEventError, StoreError, StoreLockTimeout
 from .ids import normalize_event_id
 from .store import EventStore
@@ -49,6 +51,12 @@ logger = logging.getLogger(__name__)
 _Item = TypeVar("_Item")
 
 _LISTED_LINES = 20
+_READ_CHUNK = 1 << 20
+_BOM = b"\xef\xbb\xbf"
+_REQUIRED_KEYS = frozenset(
+    ("aggregate_id", "event_id", "event_type", "lamport_clock", "node_id", "payload", "timestamp")
+)
+_ALLOWED_KEYS = _REQUIRED_KEYS | {"causation_id"}
 
 
 @dataclass
@@ -59,6 +67,8 @@ class ReadReport:
     events: int = 0
     duplicates: int = 0
     malformed_lines: list[int] = field(default_factory=list)
+    #: An unfinished last line that a writer was still appending during the read.
+    incomplete_line: int | None = None
 
     @property
     def malformed_count(self) -> int:
@@ -86,6 +96,8 @@ class SimpleJsonStore(EventStore):
     def __init__(
         self, path: str | Path, *, fsync: bool = False, lock_timeout: float = 10.0
     ) -> None:
+        if not lock_timeout >= 0:  # also refuses NaN, which would never time out
+            raise ValueError(f"lock_timeout must be >= 0 seconds, got {lock_timeout!r}")
         self.path = Path(path)
         self.fsync = fsync
         self.lock_timeout = lock_timeout
@@ -180,11 +192,17 @@ class SimpleJsonStore(EventStore):
         ``parse`` returns an event's canonical id and the item to yield, or
         raises for a line that is not an event.
 
+        The read stops at the size the file had when it was opened, so a line
+        a writer is appending meanwhile is never half-read. An unfinished last
+        line (no newline) is malformed only if the file has stopped growing;
+        if it grew during the read, a writer was at work and the line is just
+        not there yet (``ReadReport.incomplete_line``).
+
         De-duplication costs no memory while ids rise line after line, as they
         do in any log our writers alone appended to: a line whose id is above
-        every earlier one cannot repeat one. At the first line that breaks the
-        order (a merge, a cherry-pick, another tool), the ids of the lines
-        before it are collected and every id from there on is remembered.
+        every earlier one cannot repeat one. From the first line that breaks the
+        order (a merge, a cherry-pick, another tool), every id is remembered:
+        memory then grows with the ids after that point.
         """
         report = ReadReport(self.path)
         seen: set[str] | None = None
@@ -197,18 +215,21 @@ class SimpleJsonStore(EventStore):
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot read: {exc}") from exc
         with handle:
-            for number, line in enumerate(handle, start=1):
+            size = os.fstat(handle.fileno()).st_size
+            for number, line, complete in _lines(handle, size):
                 try:
                     event_id, item = parse(line)
                 except (orjson.JSONDecodeError, InvalidEventError):
-                    if line.strip():
+                    if not complete:
+                        report.incomplete_line = number
+                    elif line.strip():
                         report.malformed_lines.append(number)
                     continue
                 if event_id > highest:
                     highest = event_id
                 else:
                     if seen is None:
-                        seen = self._ids_before(number, parse)
+                        seen = self._ids_before(number)
                     if event_id in seen:
                         report.duplicates += 1
                         continue
@@ -216,17 +237,24 @@ class SimpleJsonStore(EventStore):
                     seen.add(event_id)
                 report.events += 1
                 yield item
+            if report.incomplete_line is not None and os.fstat(handle.fileno()).st_size == size:
+                # Nobody is writing: the unfinished line is torn for good.
+                report.malformed_lines.append(report.incomplete_line)
+                report.incomplete_line = None
         self.last_read = report
         if report.malformed_lines:
             logger.warning("%s", report.describe())
 
-    def _ids_before(self, number: int, parse: Callable[[bytes], tuple[str, object]]) -> set[str]:
-        """Collect the ids of events on lines before line ``number``, as ``parse`` reads them."""
+    def _ids_before(self, number: int) -> set[str]:
+        """Collect the ids of the events on lines before line ``number``."""
         ids: set[str] = set()
         with self.path.open("rb") as handle:
-            for line in itertools.islice(handle, number - 1):
+            size = os.fstat(handle.fileno()).st_size
+            for _, line, _complete in itertools.takewhile(
+                lambda item: item[0] < number, _lines(handle, size)
+            ):
                 try:
-                    ids.add(parse(line)[0])
+                    ids.add(_record_of(line)[0])
                 except (orjson.JSONDecodeError, InvalidEventError):
                     continue
         return ids
@@ -237,42 +265,80 @@ class SimpleJsonStore(EventStore):
         return wanted in self._ids()
 
     def _ids(self) -> set[str]:
-        """Every event id in the log, read line by line without building events."""
+        """Every event id in the log, by the readers' rules, without building events."""
         ids: set[str] = set()
         try:
             with self.path.open("rb") as handle:
-                for line in handle:
+                size = os.fstat(handle.fileno()).st_size
+                for _, line, _complete in _lines(handle, size):
                     try:
-                        ids.add(normalize_event_id(orjson.loads(line)["event_id"]))
-                    except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
+                        ids.add(_record_of(line)[0])
+                    except (orjson.JSONDecodeError, InvalidEventError):
                         continue
         except FileNotFoundError:
             pass
         return ids
 
 
+def _lines(handle: BinaryIO, size: int) -> Iterator[tuple[int, bytes, bool]]:
+    """Yield (line number, line, complete) for the first ``size`` bytes of ``handle``.
+
+    ``complete`` is False for a last piece with no newline. A UTF-8 byte-order
+    mark that an editor put at the start of the file is dropped.
+    """
+    number = 0
+    pending = b""
+    remaining = size
+    first = True
+    while remaining > 0:
+        chunk = handle.read(min(_READ_CHUNK, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+        if first:
+            chunk = chunk.removeprefix(_BOM)
+            first = False
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            number += 1
+            yield number, line, True
+    if pending:
+        yield number + 1, pending, False
+
+
 def _record_of(line: bytes) -> tuple[str, dict[str, Any]]:
-    """Parse a line into a record after cheap checks of the envelope's shape.
+    """Parse a line into a record after the checks :class:`Event` would make of its envelope.
 
     Raises InvalidEventError (or orjson's error) for a line that is not an event.
+    Ids come back canonical; the payload is not validated.
     """
     record = orjson.loads(line)
     try:
         clock = record["lamport_clock"]
         if (
-            type(record["payload"]) is dict
+            _REQUIRED_KEYS <= record.keys() <= _ALLOWED_KEYS
+            and type(record["payload"]) is dict
             and type(clock) is int
-            and clock >= 0
-            and type(record["event_type"]) is str
-            and type(record["aggregate_id"]) is str
-            and type(record["node_id"]) is str
+            and 0 <= clock <= MAX_LAMPORT_CLOCK
+            and _filled(record["event_type"])
+            and _filled(record["aggregate_id"])
+            and _filled(record["node_id"])
             and type(record["timestamp"]) is str
         ):
+            datetime.fromisoformat(record["timestamp"])
             event_id = record["event_id"] = normalize_event_id(record["event_id"])
+            causation = record.get("causation_id")
+            if causation is not None:
+                record["causation_id"] = normalize_event_id(causation)
             return event_id, record
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         pass
     raise InvalidEventError("not an event record")
+
+
+def _filled(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
 
 
 class _Writer:
@@ -290,6 +356,10 @@ class _Writer:
         store = self.store
         try:
             store.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{store.path}: cannot create its folder: {exc}") from exc
+        cached = self._saved = self._scan_ahead(_log_index.load(store.index_path))
+        try:
             self._lock.acquire()
         except LockTimeout:
             raise StoreLockTimeout(
@@ -300,7 +370,7 @@ class _Writer:
             raise StoreError(f"{store.path}: cannot lock for writing: {exc}") from exc
         try:
             self._fd = os.open(store.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-            self.index, self._saved = _log_index.catch_up(self._fd, store.index_path)
+            self.index = _log_index.catch_up(self._fd, cached)
         except OSError as exc:
             self._close()
             raise StoreError(f"{store.path}: cannot open for appending: {exc}") from exc
@@ -309,12 +379,36 @@ class _Writer:
             raise
         return self
 
+    def _scan_ahead(self, cached: LogIndex | None) -> LogIndex | None:
+        """Do a long catch-up (fresh clone, big git pull) before taking the lock.
+
+        Scanning a million-line log takes seconds; under the lock, every other
+        writer would time out meanwhile. The index it leaves describes a prefix
+        of the file, so it is safe to store without the lock: the locked
+        catch-up checks it and scans only what was appended since.
+        """
+        path = self.store.path
+        try:
+            if not _log_index.far_behind(cached, os.stat(path)):
+                return cached
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return cached
+        try:
+            index = _log_index.catch_up(fd, cached)
+        except OSError:
+            return cached
+        finally:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            _log_index.save(self.store.index_path, index)
+        return index
+
     def __exit__(self, *exc_info: object) -> None:
         try:
             if self.index != self._saved:
                 _log_index.save(self.store.index_path, self.index)
-        except OSError as exc:
-            # The index is only a cache; the next writer rebuilds it from the log.
+        except Exception as exc:  # noqa: BLE001 - the event is stored; the index is a cache
             logger.debug("%s: index not saved: %s", self.store.index_path, exc)
         finally:
             self._close()
