@@ -152,7 +152,6 @@ def test_codex_run_takes_the_model_from_the_command(project: Path) -> None:
         "success": True,
         "error": None,
         "exit_code": 0,
-        "num_turns": 2,
     }
 
 
@@ -192,7 +191,6 @@ def test_inconsistent_agent_usage_is_dropped_and_the_run_still_recorded(project:
         "success": True,
         "error": None,
         "exit_code": 0,
-        "num_turns": 2,
         "usage_error": "reasoning_tokens (2700) exceed output_tokens (1500), which must "
         "include them: output and reasoning counts dropped",
     }

@@ -433,7 +433,8 @@ def _codex_usage(turns: list[Mapping[str, Any]], failure: str | None) -> AgentUs
         cache_read_tokens=total("cached_input_tokens"),
         reasoning_tokens=total("reasoning_output_tokens"),
         agent_error=failure,
-        num_turns=len(turns) if turns else None,
+        # No num_turns: a Codex turn spans many model requests, and readers take
+        # num_turns == 1 to mean one request (long-context pricing).
     )
 
 
