@@ -167,7 +167,8 @@ def test_invocations_before_any_transition_form_an_unphased_span(feature_dir: Pa
     first, second = feature_timeline(feature_dir)
     assert (first.phase, first.invocations, first.input_tokens) == (None, 1, 7)
     assert first.unpriced_invocations == 1  # no cost reported, no price for the model
-    assert first.cost_usd == 0
+    assert first.cost_usd is None  # unknown, never $0
+    assert first.to_dict()["cost_usd"] is None
     assert first.ended_at == second.started_at
 
 

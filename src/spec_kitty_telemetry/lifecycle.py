@@ -112,7 +112,8 @@ class PhaseSpan:
     ``phase`` is None for invocations recorded before the feature's first
     transition. ``ended_at`` is None while the phase is still open. Tokens and
     cost are those of the ``cost`` report over the phase's invocations: cost
-    is reported or estimated, and ``unpriced_invocations`` could not be priced.
+    is reported or estimated, ``unpriced_invocations`` could not be priced,
+    and ``cost_usd`` is None when none of the phase's invocations could be.
     """
 
     phase: str | None
@@ -124,7 +125,7 @@ class PhaseSpan:
     failed_invocations: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: Decimal = Decimal(0)
+    cost_usd: Decimal | None = Decimal(0)
     unpriced_invocations: int = 0
     _records: list[Mapping[str, Any]] = field(default_factory=list, repr=False, compare=False)
 
@@ -158,7 +159,7 @@ class PhaseSpan:
             "failed_invocations": self.failed_invocations,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
-            "cost_usd": float(round(self.cost_usd, 6)),
+            "cost_usd": None if self.cost_usd is None else float(round(self.cost_usd, 6)),
             "unpriced_invocations": self.unpriced_invocations,
         }
 
@@ -263,6 +264,6 @@ def _price(spans: list[PhaseSpan], pricing: Pricing | None) -> None:
         )
         span.input_tokens = total.input_tokens
         span.output_tokens = total.output_tokens
-        span.cost_usd = total.total_cost_usd
+        span.cost_usd = total.total_cost_usd if total.cost_known else None
         span.unpriced_invocations = total.unpriced_event_count
         span._records = []

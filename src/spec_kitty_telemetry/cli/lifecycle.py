@@ -152,7 +152,7 @@ def _print_table(feature: str, spans: list[PhaseSpan]) -> None:
     for column in ("Runs", "In tok", "Out tok", "USD"):
         table.add_column(column, justify="right", no_wrap=True)
     for span in spans:
-        cost = f"{span.cost_usd:.4f}"
+        cost = "unknown" if span.cost_usd is None else f"{span.cost_usd:.4f}"
         if span.unpriced_invocations:
             cost += "*"
         runs = str(span.invocations)
