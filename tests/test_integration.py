@@ -456,7 +456,6 @@ def test_example_orchestrator_loop_records_every_invocation_and_move(tmp_path: P
         "success": True,
         "error": None,
         "exit_code": 0,
-        "num_turns": 2,
     }
     codex_failed = {
         **codex_passed,
