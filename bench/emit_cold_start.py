@@ -18,24 +18,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from _commands import console_script, wall_time
+
 TARGET_RATIO = 12.0
-
-
-def console_script() -> str:
-    beside = Path(sys.executable).with_name("spec-kitty")
-    found = str(beside) if beside.exists() else shutil.which("spec-kitty")
-    if found is None:
-        sys.exit("spec-kitty is not installed in this environment (pip install -e .)")
-    return found
-
-
-def wall_time(command: list[str], cwd: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -45,7 +32,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
-        (project / "kitty-specs").mkdir()
+        (project / "kitty-specs" / "001-bench").mkdir(parents=True)
         (project / ".kittify").mkdir()
         (project / ".kittify" / "telemetry.yaml").write_text("node_id: bench\n")
         if shutil.which("git"):

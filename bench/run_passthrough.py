@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _commands import console_script, wall_time
 
 AGENT = """\
 import json, sys
@@ -34,20 +33,6 @@ result = {{"type": "result", "subtype": "success", "is_error": False, "num_turns
           "cache_read_input_tokens": 90, "cache_creation_input_tokens": 0}}}}
 out.write(json.dumps(result).encode() + b"\\n")
 """
-
-
-def console_script() -> str:
-    beside = Path(sys.executable).with_name("spec-kitty")
-    found = str(beside) if beside.exists() else shutil.which("spec-kitty")
-    if found is None:
-        sys.exit("spec-kitty is not installed in this environment (pip install -e .)")
-    return found
-
-
-def wall_time(command: list[str], cwd: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def main() -> None:

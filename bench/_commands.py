@@ -1,0 +1,25 @@
+"""Helpers shared by the benchmarks that time the installed command line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def console_script() -> str:
+    """Return the path of the ``spec-kitty`` script of this environment."""
+    beside = Path(sys.executable).with_name("spec-kitty")
+    found = str(beside) if beside.exists() else shutil.which("spec-kitty")
+    if found is None:
+        sys.exit("spec-kitty is not installed in this environment (pip install -e .)")
+    return found
+
+
+def wall_time(command: list[str], cwd: Path) -> float:
+    """Run ``command`` in ``cwd`` (output discarded) and return its wall time in seconds."""
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
