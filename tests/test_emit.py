@@ -41,6 +41,7 @@ def test_emit_creates_the_log_and_returns_the_stored_event(tmp_path: Path):
     assert event.lamport_clock == 1
     assert event.payload["input_tokens"] == 1200
     assert event.payload["cache_read_tokens"] is None
+    assert event.payload["duration_ms"] is None  # not given: unknown, not 0
     assert (feature / EVENTS_FILENAME).read_text() == event.to_json() + "\n"
     assert json.loads((feature / CLOCK_FILENAME).read_text()) == {"lamport_clock": 1}
 

@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "new_event_id": "ids",
     "normalize_event_id": "ids",
     "InvocationResult": "integration",
+    "current_invocation": "integration",
     "record_invocation": "integration",
     "track_invocation": "integration",
     "LogHead": "jsonl_store",
@@ -110,6 +111,7 @@ __all__ = [
     "causal_order",
     "cost_report",
     "cost_summary",
+    "current_invocation",
     "emit_event",
     "emit_execution_event",
     "emit_execution_record",
@@ -174,7 +176,12 @@ if TYPE_CHECKING:
     )
     from .events import EXECUTION_EVENT, Event, ExecutionPayload
     from .ids import new_event_id, normalize_event_id
-    from .integration import InvocationResult, record_invocation, track_invocation
+    from .integration import (
+        InvocationResult,
+        current_invocation,
+        record_invocation,
+        track_invocation,
+    )
     from .jsonl_store import LogHead, ReadReport, SimpleJsonStore
     from .lifecycle import emit_transition, feature_timeline
     from .pricing import Pricing, canonical_model_name, load_pricing

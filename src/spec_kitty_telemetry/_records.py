@@ -138,7 +138,7 @@ def execution_payload(
     cache_write_tokens: object = None,
     reasoning_tokens: object = None,
     cost_usd: object = None,
-    duration_ms: object = 0,
+    duration_ms: object = None,
     success: object = True,
     error: object = None,
     exit_code: object = 0,

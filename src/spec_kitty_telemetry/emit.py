@@ -121,7 +121,7 @@ def emit_execution_record(
     cache_write_tokens: int | None = None,
     reasoning_tokens: int | None = None,
     cost_usd: float | None = None,
-    duration_ms: int | None = 0,
+    duration_ms: int | None = None,
     success: bool = True,
     error: str | None = None,
     exit_code: int | None = 0,

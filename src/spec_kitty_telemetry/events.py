@@ -146,7 +146,7 @@ class ExecutionPayload(BaseModel):
     cost_usd: float | None = Field(
         default=None, ge=0, le=MAX_COST_USD, allow_inf_nan=False, strict=True
     )
-    duration_ms: int | None = Field(default=0, ge=0, le=_INT64_MAX, strict=True)
+    duration_ms: int | None = Field(default=None, ge=0, le=_INT64_MAX, strict=True)
     success: bool = Field(default=True, strict=True)
     error: OptionalStr = None
     exit_code: int | None = Field(default=0, ge=-_INT64_MAX - 1, le=_INT64_MAX, strict=True)
