@@ -2,7 +2,7 @@
 
 Usage: python bench/emit_latency.py [--events 1000000] [--emits 2000] [--fsync]
 
-The large log is generated once into bench/.data/ (about 450 MB) and copied
+The large log is generated once into bench/.data/ (about 560 MB) and copied
 fresh for every run, so each run starts from the same file with no index:
 the first emit pays the one-off scan a fresh clone or a git merge costs, and
 is reported on its own. Median and p99 are over the emits after it.
