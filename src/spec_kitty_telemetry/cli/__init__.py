@@ -34,18 +34,32 @@ class _CommandLine(TyperGroup):
             raise typer.Exit(2) from None
 
 
+_EXAMPLES = (
+    "Examples:\n\n"
+    "  spec-kitty agent telemetry cost --group-by model --since 2026-11-01\n\n"
+    "  spec-kitty agent telemetry run --feature 001-login --wp WP01 --role implementer"
+    " -- claude -p 'Implement WP01' --output-format json\n\n"
+    "  spec-kitty agent telemetry emit --feature 001-login --role reviewer --agent codex"
+    " --input-tokens 30000 --output-tokens 1500\n\n"
+    "  spec-kitty agent telemetry timeline --feature 001-login"
+)
+
 app = typer.Typer(
     name="spec-kitty",
     cls=_CommandLine,
     help="spec-kitty tooling; this package provides the agent telemetry commands.",
+    epilog=_EXAMPLES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 agent_app = typer.Typer(
-    help="Commands used by and about coding agents.", no_args_is_help=True, add_completion=False
+    help="Commands used by and about coding agents.",
+    epilog=_EXAMPLES,
+    no_args_is_help=True,
+    add_completion=False,
 )
-telemetry_app = typer.Typer(add_completion=False)
+telemetry_app = typer.Typer(epilog=_EXAMPLES, add_completion=False)
 app.add_typer(agent_app, name="agent")
 agent_app.add_typer(telemetry_app, name="telemetry")
 _register_cost_commands(telemetry_app)
