@@ -668,3 +668,26 @@ def test_model_rows_split_a_reported_event_cost_by_the_shares(tmp_path: Path):
     assert report.total.unknown_models == {"mystery-9": 1}
     [by_agent] = cost_summary(events, "agent", pricing=pricing)
     assert by_agent.total_cost_usd == Decimal("2.5")
+
+
+def test_json_rows_still_add_up_to_the_total_after_rounding() -> None:
+    """Rounding to micro-dollars gives the leftovers to the rows that lost most: rows sum to TOTAL.
+
+    Three runs cost $0.0000005 each (5 cache-read tokens of Haiku 4.5 at $0.10 per
+    million): rounded one by one they would all show 0 while the total shows $0.000002.
+    """
+    events = [
+        run(agent=name, model="haiku", input_tokens=5, output_tokens=0, cache_read_tokens=5)
+        for name in ("a", "b", "c")
+    ]
+    events += [run(agent="d", cost_usd=1.545), run(agent="e", cost_usd=0.125)]
+    report = cost_report(events, "agent", pricing=Pricing(catalogue=False)).to_dict()
+    rows, total = report["summaries"], report["total"]
+    assert Decimal(str(total["estimated_cost_usd"])) == Decimal("0.000002")
+    for name in ("reported_cost_usd", "estimated_cost_usd", "total_cost_usd"):
+        assert sum(Decimal(str(row[name])) for row in rows) == Decimal(str(total[name])), name
+    assert sorted(Decimal(str(row["estimated_cost_usd"])) for row in rows[2:]) == [
+        Decimal(0),
+        Decimal("0.000001"),
+        Decimal("0.000001"),
+    ]

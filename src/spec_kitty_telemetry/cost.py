@@ -25,7 +25,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
@@ -185,11 +185,33 @@ class CostReport:
     price_sources: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the report as JSON-ready data: the ``--json`` output of ``cost``."""
+        """Return the report as JSON-ready data: the ``--json`` output of ``cost``.
+
+        Money is rounded to micro-dollars so that the rows still add up to the
+        total exactly: each row is rounded down and the micro-dollars left over
+        go to the rows that lost the most (largest remainders).
+        """
+        rows = [summary.to_dict() for summary in self.summaries]
+        total = self.total.to_dict()
+        for name in ("reported_cost_usd", "estimated_cost_usd"):
+            exact = [getattr(summary, name) for summary in self.summaries]
+            target = getattr(self.total, name).quantize(_MICRO)
+            for row, summary, amount in zip(
+                rows, self.summaries, _apportioned(exact, target), strict=True
+            ):
+                if summary.cost_known:
+                    row[name] = float(amount)
+            if self.total.cost_known:
+                total[name] = float(target)
+        for row, summary in zip([*rows, total], [*self.summaries, self.total], strict=True):
+            if summary.cost_known:
+                row["total_cost_usd"] = float(
+                    Decimal(str(row["reported_cost_usd"])) + Decimal(str(row["estimated_cost_usd"]))
+                )
         return {
             "group_by": self.group_by,
-            "summaries": [summary.to_dict() for summary in self.summaries],
-            "total": self.total.to_dict(),
+            "summaries": rows,
+            "total": total,
             "prices_last_updated": (
                 None if self.prices_last_updated is None else self.prices_last_updated.isoformat()
             ),
@@ -932,6 +954,17 @@ def _summary(key: str, group_by: str, acc: list[int], estimated: Decimal) -> Cos
             name for bit, name in enumerate(TOKEN_FIELDS) if acc[_KNOWN] & (1 << bit)
         ),
     )
+
+
+def _apportioned(amounts: list[Decimal], target: Decimal) -> list[Decimal]:
+    """Round ``amounts`` to micro-dollars so that they sum to ``target`` (largest remainder)."""
+    floors = [amount.quantize(_MICRO, rounding=ROUND_FLOOR) for amount in amounts]
+    missing = int((target - sum(floors, Decimal(0))) / _MICRO)
+    missing = max(0, min(missing, len(floors)))
+    by_loss = sorted(range(len(amounts)), key=lambda i: amounts[i] - floors[i], reverse=True)
+    for index in by_loss[:missing]:
+        floors[index] += _MICRO
+    return floors
 
 
 def _usd(amount: Decimal) -> float:
