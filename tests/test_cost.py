@@ -691,3 +691,22 @@ def test_json_rows_still_add_up_to_the_total_after_rounding() -> None:
         Decimal("0.000001"),
         Decimal("0.000001"),
     ]
+
+
+@pytest.mark.parametrize("group_by", ["agent", "model", "feature", "role", "wp", "day"])
+def test_per_model_counts_alone_price_the_event(group_by: str) -> None:
+    """A log from another tool with only payload["models"] counts: those are the totals.
+
+    Sonnet 4.5: 10,000 x $3 + 1,000 x $15 = $0.045; GPT-5 Codex: 10,000 x $1.25
+    + 1,000 x $10 = $0.0225; together $0.0675, in every grouping.
+    """
+    event = run(
+        model="claude-sonnet-4-5",
+        models={
+            "claude-sonnet-4-5": {"input_tokens": 10_000, "output_tokens": 1_000},
+            "gpt-5-codex": {"input_tokens": 10_000, "output_tokens": 1_000},
+        },
+    )
+    total = cost_report([event], group_by, pricing=Pricing(catalogue=False)).total
+    assert (total.unpriced_event_count, total.estimated_cost_usd) == (0, Decimal("0.0675"))
+    assert (total.input_tokens, total.output_tokens) == (20_000, 2_000)

@@ -434,6 +434,15 @@ class _Usage:
         counts = tuple(value or 0 for value in raw)
         return cls(counts, known, True, raw[0] is not None and raw[1] is not None)  # type: ignore[arg-type]
 
+    @classmethod
+    def summed(cls, parts: list[_Usage]) -> _Usage:
+        """Add up complete, valid shares; a count is known only if every share knew it."""
+        counts = tuple(sum(part.counts[i] for part in parts) for i in range(4))
+        known = 0b1111
+        for part in parts:
+            known &= part.known
+        return cls(counts, known, True, True)  # type: ignore[arg-type]
+
 
 @dataclass
 class _Share:
@@ -643,6 +652,9 @@ class _Fold:
             if len(shares) > 1:  # one turn of several models is several requests
                 for share in shares:
                     share.tier, share.untiered = self._tier(share, False)
+            if usage.known == 0 and all(s.usage.complete for s in shares):
+                # Another tool wrote only the per-model counts: they are the totals.
+                usage = _Usage.summed([share.usage for share in shares])
         else:
             shares = [self._share(payload.get("model"), payload, one_request, usage)]
             shares[0].reported = None  # the event's cost is the event's, below
