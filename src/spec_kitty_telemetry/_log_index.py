@@ -82,11 +82,6 @@ class LogIndex:
         )
 
 
-def load(index_path: Path) -> LogIndex | None:
-    """Return the index stored at ``index_path``, or None if it is missing or damaged."""
-    return _load(index_path)
-
-
 def far_behind(cached: LogIndex | None, st: os.stat_result) -> bool:
     """Whether catching ``cached`` up with a file of status ``st`` means a long scan.
 
@@ -163,7 +158,8 @@ def save(index_path: Path, index: LogIndex) -> None:
         os.close(fd)
 
 
-def _load(index_path: Path) -> LogIndex | None:
+def load(index_path: Path) -> LogIndex | None:
+    """Return the index stored at ``index_path``, or None if it is missing or damaged."""
     try:
         doc = orjson.loads(index_path.read_bytes())
         fields = doc["index"]
