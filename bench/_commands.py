@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 
-def console_script() -> str:
-    """Return the path of the ``spec-kitty`` script of this environment."""
-    beside = Path(sys.executable).with_name("spec-kitty")
-    found = str(beside) if beside.exists() else shutil.which("spec-kitty")
+def console_script(name: str = "spec-kitty") -> str:
+    """Return the path of console script ``name`` of this environment."""
+    beside = Path(sys.executable).with_name(name)
+    found = str(beside) if beside.exists() else shutil.which(name)
     if found is None:
-        sys.exit("spec-kitty is not installed in this environment (pip install -e .)")
+        sys.exit(f"{name} is not installed in this environment (pip install -e .)")
     return found
 
 

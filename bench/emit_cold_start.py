@@ -1,4 +1,4 @@
-"""Cold-start wall time of ``spec-kitty agent telemetry emit`` next to ``python -c pass``.
+"""Cold-start wall time of ``emit`` through both console scripts, next to ``python -c pass``.
 
 Usage: python bench/emit_cold_start.py [--runs 40]
 
@@ -6,8 +6,11 @@ Templates run ``emit`` once per workflow phase, so its start-up is paid every
 time. Each run is a real subprocess of the installed console script, in a
 project that is a git checkout with a ``.kittify/telemetry.yaml`` (so the
 YAML reader and the environment capture are paid too). The two commands are
-interleaved so machine noise hits both alike; medians are printed with their
-ratio. The target is under 12x.
+interleaved so machine noise hits all alike; medians are printed with their
+ratios. ``spec-kitty-telemetry emit`` is this package's own script;
+``spec-kitty agent telemetry emit`` is the one that hands every other command
+to spec-kitty (it recognises ``agent telemetry`` before looking anything up).
+The target is under 12x.
 """
 
 from __future__ import annotations
@@ -37,31 +40,41 @@ def main() -> None:
         (project / ".kittify" / "telemetry.yaml").write_text("node_id: bench\n")
         if shutil.which("git"):
             subprocess.run(["git", "init", "-q", str(project)], check=True)
-        emit = [
-            console_script(), "agent", "telemetry", "emit", "--feature", "001-bench",
+        options = [
+            "--feature", "001-bench",
             "--role", "implementer", "--agent", "claude", "--model", "claude-sonnet-4-5",
             "--wp-id", "WP01", "--input-tokens", "48210", "--output-tokens", "3120",
             "--cost-usd", "0.19", "--duration-ms", "95400",
         ]  # fmt: skip
-        bare = [sys.executable, "-c", "pass"]
-        for _ in range(3):  # warm the OS file cache for both
-            wall_time(bare, project)
-            wall_time(emit, project)
-        bare_times, emit_times = [], []
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "spec-kitty-telemetry emit": [console_script("spec-kitty-telemetry"), "emit"],
+            "spec-kitty agent telemetry emit": [console_script(), "agent", "telemetry", "emit"],
+        }
+        commands = {name: [*cmd, *options] if "emit" in name else cmd
+                    for name, cmd in commands.items()}  # fmt: skip
+        for _ in range(3):  # warm the OS file cache for all
+            for command in commands.values():
+                wall_time(command, project)
+        times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.runs):
-            bare_times.append(wall_time(bare, project))
-            emit_times.append(wall_time(emit, project))
+            for name, command in commands.items():
+                times[name].append(wall_time(command, project))
         events = len((project / "kitty-specs" / "001-bench" / "execution.events.jsonl")
                      .read_text().splitlines())  # fmt: skip
 
-    bare_ms = statistics.median(bare_times) * 1000
-    emit_ms = statistics.median(emit_times) * 1000
-    ratio = emit_ms / bare_ms
     print(f"runs: {args.runs} each, interleaved; events written: {events}")
-    print(f"python -c pass                  median {bare_ms:7.1f} ms")
-    print(f"spec-kitty agent telemetry emit median {emit_ms:7.1f} ms")
-    verdict = "within" if ratio < TARGET_RATIO else "OVER"
-    print(f"ratio {ratio:.1f}x ({verdict} the {TARGET_RATIO:g}x target)")
+    medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
+    bare_ms = medians["python -c pass"]
+    for name, ms in medians.items():
+        if name == "python -c pass":
+            print(f"{name:32} median {ms:7.1f} ms")
+            continue
+        ratio = ms / bare_ms
+        verdict = "within" if ratio < TARGET_RATIO else "OVER"
+        print(
+            f"{name:32} median {ms:7.1f} ms  {ratio:4.1f}x ({verdict} the {TARGET_RATIO:g}x target)"
+        )
 
 
 if __name__ == "__main__":

@@ -45,10 +45,10 @@ goes on. 2 for invalid input, in which case nothing is written."""
 
 _EPILOG = """\
 examples:
-  spec-kitty agent telemetry emit --feature 001-login --role implementer \\
+  {prog} --feature 001-login --role implementer \\
       --agent claude --model claude-sonnet-4-5 --wp-id WP01 \\
       --input-tokens 48210 --output-tokens 3120 --cost-usd 0.19 --duration-ms 95400
-  spec-kitty agent telemetry emit --feature 001-login --role reviewer \\
+  {prog} --feature 001-login --role reviewer \\
       --agent codex --failure --error "tests failed" --json"""
 
 
@@ -85,12 +85,12 @@ def _money(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser that defines every ``emit`` option."""
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """Return the parser that defines every ``emit`` option; ``prog`` names it in help."""
     parser = _Parser(
-        prog=PROG,
+        prog=prog,
         description=_DESCRIPTION,
-        epilog=_EPILOG,
+        epilog=_EPILOG.format(prog=prog),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
@@ -119,11 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
-    """Run ``emit`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, prog: str = PROG
+) -> int:
+    """Run ``emit`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    ``prog`` is how help and errors spell the command (``spec-kitty-telemetry emit``
+    or ``spec-kitty agent telemetry emit``).
+    """
     out = stdout if stdout is not None else sys.stdout
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(prog).parse_args(argv)
         error = args.error or None  # templates pass "" for "nothing went wrong"
         if error is not None and args.success is True:
             raise InvalidOptionError("argument --error: not allowed with argument --success")

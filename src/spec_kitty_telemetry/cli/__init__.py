@@ -1,7 +1,9 @@
-"""The ``spec-kitty`` command line: a thin layer over the library.
+"""The command line: a thin layer over the library.
 
-Command groups: ``spec-kitty agent telemetry ...``. Each command parses its
-options and calls one public library function. Errors the library raises on
+The telemetry commands form one group, run as ``spec-kitty-telemetry ...`` or
+as ``spec-kitty agent telemetry ...`` (see ``spec_kitty_telemetry.__main__``
+for why there are two spellings). Each command parses its options and calls
+one public library function. Errors the library raises on
 purpose (:class:`~spec_kitty_telemetry.errors.TelemetryError`) become a
 one-line message on stderr and exit code 2, in one place: :class:`_CommandLine`.
 """
@@ -20,7 +22,7 @@ from .emit import register as _register_emit_command
 from .lifecycle import register as _register_lifecycle_commands
 from .run import register as _register_run_command
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "run_telemetry", "telemetry_app"]
 
 
 class _CommandLine(TyperGroup):
@@ -59,7 +61,13 @@ agent_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-telemetry_app = typer.Typer(epilog=_EXAMPLES, add_completion=False)
+telemetry_app = typer.Typer(
+    name="spec-kitty-telemetry",
+    cls=_CommandLine,
+    epilog=_EXAMPLES,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(agent_app, name="agent")
 agent_app.add_typer(telemetry_app, name="telemetry")
 _register_cost_commands(telemetry_app)
@@ -68,8 +76,21 @@ _register_lifecycle_commands(telemetry_app)
 _register_run_command(telemetry_app)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .._spec_kitty_cli import our_version
+
+        typer.echo(f"spec-kitty-telemetry version {our_version()}")
+        raise typer.Exit()
+
+
 @telemetry_app.callback(invoke_without_command=True)
-def telemetry(ctx: typer.Context) -> None:
+def telemetry(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
     """Agent execution telemetry: what coding agents cost, how long they take, how often they fail.
 
     Every agent run is one event in kitty-specs/<feature>/execution.events.jsonl.
@@ -79,6 +100,28 @@ def telemetry(ctx: typer.Context) -> None:
         _cost_report()
 
 
+#: How the help screens' examples spell the commands; rewritten for the other spelling.
+_EXAMPLE_PREFIX = "spec-kitty agent telemetry"
+
+
+def run_telemetry(args: list[str], prog: str) -> None:
+    """Run the telemetry group with ``args``, its help and examples spelled as ``prog``."""
+    command = typer.main.get_command(telemetry_app)
+    if prog != _EXAMPLE_PREFIX:
+        _respell_examples(command, prog)
+    command.main(args=args, prog_name=prog)
+
+
+def _respell_examples(command: Any, prog: str) -> None:  # typer's private click Command
+    """Show ``prog`` in the examples of ``command`` and its subcommands' help screens."""
+    for attribute in ("help", "epilog"):
+        text = getattr(command, attribute, None)
+        if text:
+            setattr(command, attribute, text.replace(_EXAMPLE_PREFIX, prog))
+    for sub in getattr(command, "commands", {}).values():
+        _respell_examples(sub, prog)
+
+
 def main() -> None:
-    """Entry point of the ``spec-kitty`` console script."""
+    """Run the whole typer app as ``spec-kitty`` (the help screens when spec-kitty is absent)."""
     app(prog_name="spec-kitty")

@@ -18,7 +18,7 @@ __all__ = ["register"]
 
 def emit(ctx: typer.Context) -> None:
     """Hand every argument to the argparse implementation of ``emit``."""
-    raise typer.Exit(emit_main(ctx.args))
+    raise typer.Exit(emit_main(ctx.args, prog=ctx.command_path))
 
 
 def register(app: typer.Typer) -> None:
