@@ -21,6 +21,7 @@ from .cost import register as _register_cost_commands
 from .emit import register as _register_emit_command
 from .lifecycle import register as _register_lifecycle_commands
 from .run import register as _register_run_command
+from .setup import register as _register_setup_commands
 
 __all__ = ["app", "main", "run_telemetry", "telemetry_app"]
 
@@ -74,6 +75,7 @@ _register_cost_commands(telemetry_app)
 _register_emit_command(telemetry_app)
 _register_lifecycle_commands(telemetry_app)
 _register_run_command(telemetry_app)
+_register_setup_commands(telemetry_app)
 
 
 def _print_version(value: bool) -> None:
