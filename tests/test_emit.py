@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -308,3 +309,54 @@ def test_emitting_after_a_line_with_an_absurd_clock_still_works(tmp_path: Path):
     event = _emit(tmp_path)
     assert event is not None
     assert event.lamport_clock == 5
+
+
+# -- what the log index counts as a clock ---------------------------------------
+
+
+def _append_lines(feature: Path, *records: dict[str, object]) -> None:
+    with (feature / EVENTS_FILENAME).open("a") as handle:
+        handle.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
+
+
+def _foreign(lamport: object) -> dict[str, object]:
+    """A line another node wrote (or a merge brought in) claiming ``lamport``."""
+    return make_event(node_id="laptop-b").to_dict() | {"lamport_clock": lamport}
+
+
+def test_an_index_claiming_a_clock_above_the_bound_is_rebuilt(tmp_path: Path):
+    """A log index (valid checksum) holding 2**62 is distrusted: the log is rescanned."""
+    from spec_kitty_telemetry import _log_index
+
+    for _ in range(2):
+        _emit(tmp_path)
+    store = SimpleJsonStore(tmp_path / EVENTS_FILENAME)
+    index = _log_index.load(store.index_path)
+    assert index is not None
+    forged = replace(index, head=replace(index.head, max_lamport_clock=2**62))
+    _log_index.save(store.index_path, forged)
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 3
+
+
+def test_a_line_whose_id_is_no_ulid_still_raises_the_next_clock(tmp_path: Path):
+    """spec-kitty's fallback ids (``uuid4().hex[:26]``, here starting with f) are no ULIDs.
+
+    Whatever readers make of such a line, its Lamport value is passed by the next emit.
+    """
+    line = _foreign(50) | {"event_id": "f3b1c9d2e4a5968778695a4b3c"}
+    _append_lines(tmp_path, line)
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 51
+
+
+def test_a_line_after_a_byte_order_mark_mid_file_still_raises_the_next_clock(tmp_path: Path):
+    """A BOM in front of a line in mid-file (an editor's doing) hides nothing from the clock."""
+    _emit(tmp_path)
+    with (tmp_path / EVENTS_FILENAME).open("ab") as handle:
+        handle.write(b"\xef\xbb\xbf" + json.dumps(_foreign(70), sort_keys=True).encode() + b"\n")
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 71
