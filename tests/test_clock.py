@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -239,3 +240,76 @@ def test_saving_over_a_fifo_replaces_it_with_a_regular_file(tmp_path: Path):
     storage.save(3)
     assert stat.S_ISREG(path.lstat().st_mode)
     assert storage.load() == 3
+
+
+# -- sharing .telemetry-clock.json with spec-kitty's own telemetry (issue 7, item 10) --
+
+SPEC_KITTY_CLOCK_FACTS = """
+spec-kitty's own telemetry module (before this package) kept its clock in the
+same file, ``<feature>/.telemetry-clock.json``, in another shape:
+
+* one JSON object mapping each clock node, ``"<node_id>:<wp_id>"`` such as
+  ``"cli:WP01"``, to that node's last Lamport value (an int); written as
+  ``json.dumps(obj, sort_keys=True)``, no trailing newline, not atomically;
+* reading, it takes ``obj.get(node, 0)`` and uses it when it is an int or a
+  float (``int(value)``), else 0; a file that is not JSON reads as 0 for
+  every node, and a JSON value that is not an object makes its emit fail;
+* writing, it re-reads the object, sets its own node's key and writes the
+  whole object back, so other keys survive;
+* its clock ticks per node from the stored value, with no look at the log.
+"""
+
+
+def spec_kitty_reads(path: Path, node: str) -> int:
+    """What spec-kitty's reader makes of ``path`` for ``node`` (see SPEC_KITTY_CLOCK_FACTS)."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)  # anything else would break its emit
+    value = document.get(node, 0)
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def spec_kitty_writes(path: Path, node: str, value: int) -> None:
+    """Store ``value`` for ``node`` the way spec-kitty does (see SPEC_KITTY_CLOCK_FACTS)."""
+    document = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    document[node] = value
+    path.write_text(json.dumps(document, sort_keys=True), encoding="utf-8")
+
+
+def test_a_clock_file_in_spec_kittys_format_is_respected(tmp_path: Path):
+    """Our clock reads spec-kitty's per-node entries: it starts above the largest of them."""
+    path = tmp_path / ".telemetry-clock.json"
+    spec_kitty_writes(path, "cli:WP01", 41)
+    spec_kitty_writes(path, "cli:WP02", 7)
+    clock = LamportClock(FileClockStorage(path))
+    assert clock.current() == 41
+    assert clock.tick() == 42
+
+
+def test_what_we_write_keeps_spec_kittys_clocks_moving_forward(tmp_path: Path):
+    """After our save, spec-kitty still reads an object; its nodes' values only ever grow.
+
+    Its entries are kept, and raised to our value when below it, so its next
+    event is stamped after ours; ours survives its next write.
+    """
+    path = tmp_path / ".telemetry-clock.json"
+    spec_kitty_writes(path, "cli:WP01", 41)
+    spec_kitty_writes(path, "cli:WP02", 70)
+    spec_kitty_writes(path, "ci-3:None", "garbage")  # type: ignore[arg-type]
+    storage = FileClockStorage(path)
+    storage.save(50)
+    assert spec_kitty_reads(path, "cli:WP01") == 50  # raised: its next tick is 51, after ours
+    assert spec_kitty_reads(path, "cli:WP02") == 70  # ahead of ours: left as it was
+    assert spec_kitty_reads(path, "ci-3:None") == 0  # not a number: kept, as it was
+    assert json.loads(path.read_text())["ci-3:None"] == "garbage"
+    assert spec_kitty_reads(path, "cli:WP09") == 0  # a node it never stored, as before
+    spec_kitty_writes(path, "cli:WP01", 51)
+    assert storage.load() == 70
+    assert json.loads(path.read_text())["lamport_clock"] == 50
+
+
+def test_our_own_file_stays_in_our_format(tmp_path: Path):
+    """Without spec-kitty's entries the file is exactly ``{"lamport_clock": N}`` and a newline."""
+    path = tmp_path / ".telemetry-clock.json"
+    FileClockStorage(path).save(12)
+    assert path.read_text() == '{"lamport_clock": 12}\n'
+    assert spec_kitty_reads(path, "cli:WP01") == 0

@@ -450,3 +450,17 @@ def test_a_line_after_a_byte_order_mark_mid_file_still_raises_the_next_clock(tmp
     event = _emit(tmp_path)
     assert event is not None
     assert event.lamport_clock == 71
+
+
+def test_emit_over_spec_kittys_clock_file_respects_and_keeps_its_entries(tmp_path: Path):
+    """spec-kitty's per-node clock file (``{"cli:WP01": 41}``): our event is 42, its entry follows.
+
+    spec-kitty reads ``obj.get("cli:WP01", 0)`` from the same file: it must
+    still find its entry there, now at our value, so its next tick is after us.
+    """
+    clock = tmp_path / CLOCK_FILENAME
+    clock.write_text(json.dumps({"cli:WP01": 41, "cli:WP02": 3}, sort_keys=True))
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 42
+    assert json.loads(clock.read_text()) == {"cli:WP01": 42, "cli:WP02": 42, "lamport_clock": 42}

@@ -37,10 +37,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Largest clock file read; a bigger one is corrupt. A clock needs a few dozen bytes.
+#: Largest clock file read; a bigger one is corrupt. A clock needs a few dozen
+#: bytes; the room is for spec-kitty's per-node entries sharing the file.
 MAX_CLOCK_FILE_BYTES: Final = 64 * 1024
 
-#: The clock's entry in the clock file.
+#: Our entry in the clock file. Other keys belong to spec-kitty (see FileClockStorage).
 _KEY: Final = "lamport_clock"
 
 #: Open flags for reading the clock file: never block (a FIFO), never follow a
@@ -127,6 +128,12 @@ class FileClockStorage(ClockStorage):
     0..2**53-1. The file is not locked here; callers that share it across
     processes serialise their ticks (the emitter ticks under its log's lock).
 
+    The file is shared with spec-kitty's own (older) telemetry, which keeps
+    one entry per clock node (``{"cli:WP01": 41, ...}``) in the same file. Our
+    value lives under ``"lamport_clock"``; :meth:`load` returns the largest
+    valid value of any entry, and :meth:`save` keeps spec-kitty's entries,
+    raising each one below the new value to it. So neither tool's next tick
+    goes below what either has handed out from this file.
     """
 
     def __init__(self, path: str | Path, *, fsync: bool = False) -> None:
@@ -136,18 +143,22 @@ class FileClockStorage(ClockStorage):
     def load(self) -> int:
         """Read the stored value (0 if the file is missing or unreadable as a clock)."""
         document = self._document(note_corruption=True)
+        values = [value for value in document.values() if is_clock_value(value)]
         ours = document.get(_KEY)
-        if is_clock_value(ours):
-            return ours
-        if document:
+        if (ours is not None and not is_clock_value(ours)) or (document and not values):
             why = "no lamport_clock" if ours is None else f"lamport_clock {_describe(ours)}"
             self._note_corrupt(f"{why}, expected a whole number from 0 to 2**53-1")
-        return 0
+        return max(values, default=0)
 
     def save(self, value: int) -> None:
-        """Replace the file with ``value``."""
+        """Replace the file with ``value``, keeping spec-kitty's entries (raised to it if below)."""
         _checked(value, "a clock value")
-        data = json.dumps({_KEY: value}).encode() + b"\n"
+        document = self._document(note_corruption=False)
+        for key, entry in document.items():
+            if key != _KEY and is_clock_value(entry) and entry < value:
+                document[key] = value
+        document[_KEY] = value
+        data = json.dumps(document, sort_keys=True).encode() + b"\n"
         try:
             write_atomically(self.path, data, fsync=self._fsync)
         except OSError as exc:
