@@ -357,3 +357,89 @@ def test_a_marked_line_ending_in_a_chunk_without_markers_is_still_parsed() -> No
     usage = collector.result()
     assert usage is not None
     assert usage.output_tokens == 3
+
+
+# -- counts an agent reported are never lost to absent parts (issue 7, item 1) -------
+
+
+@pytest.mark.parametrize(
+    ("flags", "model"),
+    [
+        (["--output-format", "json"], HAIKU),
+        (["--output-format", "json", "--fake-no-model-usage"], None),  # nothing names it
+        (["--output-format", "stream-json"], HAIKU),
+        (["--output-format", "stream-json", "--fake-no-model-usage"], HAIKU),
+        (["--output-format", "json", "--verbose"], HAIKU),
+        (["--output-format", "json", "--verbose", "--fake-no-model-usage", "--fake-pretty"], HAIKU),
+    ],
+)
+def test_claude_usage_without_cache_fields_keeps_the_input_count(
+    flags: list[str], model: str | None
+) -> None:
+    """Absent cache fields mean no cache tokens: input is the reported count, cache counts 0."""
+    out = output_of(*agent("claude", "--model", HAIKU, "--fake-no-cache-fields", *flags))
+    assert b"cache" not in out  # the agent's output really has no cache fields
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert (usage.input_tokens, usage.output_tokens) == (1000, 200)
+    assert (usage.cache_read_tokens, usage.cache_write_tokens) == (0, 0)
+    assert usage.model == model
+    for figures in usage.models.values():
+        assert (figures.input_tokens, figures.output_tokens) == (1000, 200)
+        assert (figures.cache_read_tokens, figures.cache_write_tokens) == (0, 0)
+
+
+def test_claude_one_cache_field_absent_counts_as_zero_of_that_kind() -> None:
+    """Only cache reads reported: input = uncached + reads, cache writes 0."""
+    result = {
+        "type": "result",
+        "usage": {"input_tokens": 10, "cache_read_input_tokens": 90, "output_tokens": 5},
+    }
+    usage = parse_agent_output(json.dumps(result))
+    assert usage is not None
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens) == (100, 90, 0)
+
+
+def test_claude_without_an_input_count_leaves_input_unknown_but_keeps_cache_counts() -> None:
+    """No ``input_tokens`` at all: the total input is unknown; the reported cache reads stay."""
+    result = {"type": "result", "usage": {"cache_read_input_tokens": 90, "output_tokens": 5}}
+    usage = parse_agent_output(json.dumps(result))
+    assert usage is not None
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens) == (None, 90, 0)
+    assert usage.output_tokens == 5
+
+
+def test_codex_turns_without_cached_or_reasoning_counts_keep_their_totals() -> None:
+    """Codex turns reporting only input and output: totals summed, cached and reasoning 0."""
+    out = output_of(*agent("codex", "exec", "--json", "--fake-no-cache-fields"))
+    assert b"cached" not in out
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert (usage.input_tokens, usage.output_tokens) == (30000, 1500)
+    assert (usage.cache_read_tokens, usage.reasoning_tokens) == (0, 0)
+
+
+def test_codex_turn_missing_parts_does_not_blank_the_parts_other_turns_reported() -> None:
+    """One turn reports cached and reasoning counts, the next does not: both sums are kept."""
+    full = {"input_tokens": 100, "cached_input_tokens": 40, "output_tokens": 10,
+            "reasoning_output_tokens": 4}  # fmt: skip
+    bare = {"input_tokens": 50, "output_tokens": 5}
+    lines = [json.dumps({"type": "turn.completed", "usage": u}) for u in (full, bare)]
+    usage = parse_agent_output("\n".join(lines))
+    assert usage is not None
+    assert (usage.input_tokens, usage.cache_read_tokens) == (150, 40)
+    assert (usage.output_tokens, usage.reasoning_tokens) == (15, 4)
+
+
+def test_gemini_tokens_without_cached_or_thoughts_keep_prompt_and_candidates() -> None:
+    """Gemini models reporting only prompt and candidates: input and output kept, parts 0."""
+    out = output_of(*agent("gemini", "--output-format", "json", "--fake-minimal-tokens"))
+    assert b"thoughts" not in out
+    assert b"cached" not in out
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert (usage.input_tokens, usage.output_tokens) == (32000, 1240)
+    assert (usage.cache_read_tokens, usage.reasoning_tokens) == (0, 0)
+    assert usage.models["gemini-2.5-pro"] == ModelUsage(
+        input_tokens=30000, output_tokens=1200, cache_read_tokens=0, reasoning_tokens=0
+    )

@@ -351,3 +351,19 @@ def test_broken_config_is_a_warning_and_the_event_is_still_recorded(project: Pat
     [record] = feature_log(project)
     assert record["node_id"] == "cli"
     assert record["payload"]["wp_id"] == "WP09"
+
+
+def test_emit_after_a_line_at_the_lamport_bound_answers_ok(project: Path) -> None:
+    """A merged-in line claiming 2**53-1 does not turn ``emit --json`` into an error."""
+    foreign = {"aggregate_id": FEATURE, "causation_id": None,
+               "event_id": "01JD0000000000000000000000", "event_type": "ExecutionEvent",
+               "lamport_clock": 2**53 - 1, "node_id": "laptop-b", "payload": {},
+               "timestamp": "2025-01-01T00:00:00+00:00"}  # fmt: skip
+    log = project / "kitty-specs" / FEATURE / "execution.events.jsonl"
+    log.write_text(json.dumps(foreign, sort_keys=True) + "\n")
+    done = emit(project, "--role", "implementer", "--agent", "claude", "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["result"] == "ok"
+    assert answer["event"]["lamport_clock"] == 2**53 - 1
+    assert len(feature_log(project)) == 2

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -154,7 +155,9 @@ def test_feature_dir_that_is_a_file_warns_and_returns_none(
     assert len(caplog.records) == 1
 
 
-def _run_emit_script(feature: Path, *, preexec: str = "") -> subprocess.CompletedProcess[str]:
+def _run_emit_script(
+    feature: Path, *, preexec: str = "", timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Emit once in a fresh interpreter (so limits and users apply to it alone)."""
     script = textwrap.dedent(
         f"""
@@ -171,7 +174,7 @@ def _run_emit_script(feature: Path, *, preexec: str = "") -> subprocess.Complete
         [sys.executable, "-c", script, str(feature)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
 
@@ -308,3 +311,156 @@ def test_emitting_after_a_line_with_an_absurd_clock_still_works(tmp_path: Path):
     event = _emit(tmp_path)
     assert event is not None
     assert event.lamport_clock == 5
+
+
+# -- no clock value stops recording (issue 7, items 2 and 3) --------------------------
+
+BOUND = 2**53 - 1  # MAX_LAMPORT_CLOCK: the largest value every JSON reader keeps exact
+
+
+def _append_lines(feature: Path, *records: dict[str, object]) -> None:
+    with (feature / EVENTS_FILENAME).open("a") as handle:
+        handle.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
+
+
+def _foreign(lamport: object) -> dict[str, object]:
+    """A line another node wrote (or a merge brought in) claiming ``lamport``."""
+    return make_event(node_id="laptop-b").to_dict() | {"lamport_clock": lamport}
+
+
+def test_a_foreign_line_at_the_bound_does_not_stop_recording(tmp_path: Path):
+    """After a line claiming 2**53-1, every emit still records, at the bound.
+
+    Events tied at the bound sort by node id, then event id: ours (node
+    ``cli``) keep the order they were emitted in, before ``laptop-b``'s.
+    """
+    _emit(tmp_path)
+    _append_lines(tmp_path, _foreign(BOUND))
+    events = [_emit(tmp_path) for _ in range(3)]
+    assert all(e is not None for e in events)
+    assert [e.lamport_clock for e in events if e] == [BOUND] * 3
+    ids = [e.event_id for e in events if e]
+    assert ids == sorted(ids)
+    log = read_feature_log(tmp_path)
+    assert log[-4:-1] == events
+    assert (log[-1].node_id, log[-1].lamport_clock) == ("laptop-b", BOUND)
+
+
+def test_lines_above_the_bound_are_never_clock_candidates(tmp_path: Path):
+    """Lines claiming 2**53, 2**63 or 10**30 are passed over: the next clock follows the valid 4."""
+    _append_lines(tmp_path, _foreign(4), _foreign(BOUND + 1), _foreign(2**63), _foreign(10**30))
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 5
+
+
+@pytest.mark.parametrize(
+    "clock_text",
+    [
+        f'{{"lamport_clock": {BOUND + 1}}}',  # what the emitter itself left behind before
+        f'{{"lamport_clock": {2**63}}}',
+        f'{{"lamport_clock": {10**30}}}',
+        f'{{"lamport_clock": 1{"0" * 4000}}}',
+        f'{{"lamport_clock": 1{"0" * 5000}}}',
+        '{"lamport_clock": -5}',
+        '{"lamport_clock": 2.5}',
+        '["lamport_clock", 9]',
+    ],
+)
+def test_a_clock_file_beyond_the_bound_is_ignored_and_repaired(tmp_path: Path, clock_text: str):
+    """A corrupt clock file falls back to the log, and the emit rewrites it; nothing deleted."""
+    for _ in range(2):
+        _emit(tmp_path)
+    clock = tmp_path / CLOCK_FILENAME
+    clock.write_text(clock_text)
+    first, second = _emit(tmp_path), _emit(tmp_path)
+    assert first is not None
+    assert second is not None
+    assert (first.lamport_clock, second.lamport_clock) == (3, 4)
+    assert json.loads(clock.read_text()) == {"lamport_clock": 4}
+
+
+def test_a_clock_file_at_the_bound_saturates_and_recording_goes_on(tmp_path: Path):
+    """A clock file holding 2**53-1 (valid) makes new events 2**53-1, never a failure."""
+    _emit(tmp_path)
+    (tmp_path / CLOCK_FILENAME).write_text(f'{{"lamport_clock": {BOUND}}}')
+    events = [_emit(tmp_path), _emit(tmp_path)]
+    assert [e.lamport_clock for e in events if e] == [BOUND, BOUND]
+
+
+def test_an_index_claiming_a_clock_above_the_bound_is_rebuilt(tmp_path: Path):
+    """A log index (valid checksum) holding 2**62 is distrusted: the log is rescanned."""
+    from spec_kitty_telemetry import _log_index
+
+    for _ in range(2):
+        _emit(tmp_path)
+    store = SimpleJsonStore(tmp_path / EVENTS_FILENAME)
+    index = _log_index.load(store.index_path)
+    assert index is not None
+    forged = replace(index, head=replace(index.head, max_lamport_clock=2**62))
+    _log_index.save(store.index_path, forged)
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 3
+
+
+def test_a_fifo_clock_file_does_not_hang_the_emit(tmp_path: Path):
+    """A FIFO at the clock's path is corrupt: the emit records promptly instead of blocking."""
+    _emit(tmp_path)
+    clock = tmp_path / CLOCK_FILENAME
+    clock.unlink()
+    os.mkfifo(clock)
+    result = _run_emit_script(tmp_path, timeout=20)
+    assert result.returncode == 0, result.stderr
+    assert "RESULT 2" in result.stdout
+    assert result.stderr == ""
+    assert json.loads(clock.read_text()) == {"lamport_clock": 2}  # replaced by a regular file
+
+
+def test_a_clock_symlink_to_dev_zero_does_not_exhaust_memory(tmp_path: Path):
+    """A symlink to /dev/zero is not followed: the emit records; no MemoryError."""
+    _emit(tmp_path)
+    clock = tmp_path / CLOCK_FILENAME
+    clock.unlink()
+    clock.symlink_to("/dev/zero")
+    limit = "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))"
+    result = _run_emit_script(tmp_path, preexec=limit, timeout=20)
+    assert result.returncode == 0, result.stderr
+    assert "RESULT 2" in result.stdout
+    assert result.stderr == ""
+
+
+def test_a_line_whose_id_is_no_ulid_still_raises_the_next_clock(tmp_path: Path):
+    """spec-kitty's fallback ids (``uuid4().hex[:26]``, here starting with f) are no ULIDs.
+
+    Whatever readers make of such a line, its Lamport value is passed by the next emit.
+    """
+    line = _foreign(50) | {"event_id": "f3b1c9d2e4a5968778695a4b3c"}
+    _append_lines(tmp_path, line)
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 51
+
+
+def test_a_line_after_a_byte_order_mark_mid_file_still_raises_the_next_clock(tmp_path: Path):
+    """A BOM in front of a line in mid-file (an editor's doing) hides nothing from the clock."""
+    _emit(tmp_path)
+    with (tmp_path / EVENTS_FILENAME).open("ab") as handle:
+        handle.write(b"\xef\xbb\xbf" + json.dumps(_foreign(70), sort_keys=True).encode() + b"\n")
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 71
+
+
+def test_emit_over_spec_kittys_clock_file_respects_and_keeps_its_entries(tmp_path: Path):
+    """spec-kitty's per-node clock file (``{"cli:WP01": 41}``): our event is 42, its entry follows.
+
+    spec-kitty reads ``obj.get("cli:WP01", 0)`` from the same file: it must
+    still find its entry there, now at our value, so its next tick is after us.
+    """
+    clock = tmp_path / CLOCK_FILENAME
+    clock.write_text(json.dumps({"cli:WP01": 41, "cli:WP02": 3}, sort_keys=True))
+    event = _emit(tmp_path)
+    assert event is not None
+    assert event.lamport_clock == 42
+    assert json.loads(clock.read_text()) == {"cli:WP01": 42, "cli:WP02": 42, "lamport_clock": 42}

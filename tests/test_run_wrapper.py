@@ -663,3 +663,55 @@ def test_claude_verbose_json_array_run_records_the_result(project: Path) -> None
         25120,
         0.1134,
     )
+
+
+def test_claude_run_without_cache_fields_records_input_and_prices_it(project: Path) -> None:
+    """A stream-json result with usage but no cache fields keeps its input; cost is estimated."""
+    command = agent(
+        "claude", "-p", "x", "--output-format", "stream-json", "--model", "claude-haiku-4-5",
+        "--fake-no-cache-fields", "--fake-no-model-usage", "--fake-no-cost",
+    )  # fmt: skip
+    done = run(project, *command)
+    assert done.returncode == 0, done.stderr
+    payload = only_event(project)
+    assert (payload["input_tokens"], payload["output_tokens"]) == (1000, 200)
+    assert (payload["cache_read_tokens"], payload["cache_write_tokens"]) == (0, 0)
+    assert payload["cost_usd"] is None
+    assert "usage_error" not in payload
+    report = spec_kitty("agent", "telemetry", "cost", "--json", cwd=project)
+    assert report.returncode == 0, report.stderr
+    total = json.loads(report.stdout)["total"]
+    assert total["unpriced_event_count"] == 0
+    # claude-haiku-4-5 at $1 per million input and $5 per million output tokens
+    assert total["estimated_cost_usd"] == pytest.approx(1000 * 1e-6 + 200 * 5e-6)
+
+
+def test_claude_json_run_with_reported_cost_and_no_cache_fields_keeps_input(
+    project: Path,
+) -> None:
+    """The issue's case: ``usage`` of 10 in / 5 out, no cache fields, a cost: input stays 10."""
+    result = {"type": "result", "total_cost_usd": 0.01, "usage": {"input_tokens": 10,
+              "output_tokens": 5}}  # fmt: skip
+    done = run(project, sys.executable, "-c", f"print({json.dumps(json.dumps(result))})")
+    assert done.returncode == 0, done.stderr
+    payload = only_event(project)
+    assert (payload["input_tokens"], payload["output_tokens"], payload["cost_usd"]) == (
+        10,
+        5,
+        0.01,
+    )
+    assert "usage_error" not in payload
+
+
+def test_codex_and_gemini_runs_without_part_counts_keep_their_totals(project: Path) -> None:
+    """Codex turns and Gemini models lacking cached/reasoning counts still record input/output."""
+    assert run(project, *agent("codex", "exec", "--json", "--fake-no-cache-fields")).returncode == 0
+    gemini = agent("gemini", "--output-format", "json", "--fake-minimal-tokens")
+    assert run(project, *gemini).returncode == 0
+    records = log_records(project / "kitty-specs" / FEATURE)
+    figures = [
+        tuple(r["payload"][k] for k in ("agent", "input_tokens", "output_tokens",
+                                        "cache_read_tokens", "reasoning_tokens"))
+        for r in records
+    ]  # fmt: skip
+    assert figures == [("codex", 30000, 1500, 0, 0), ("gemini", 32000, 1240, 0, 0)]

@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "capture_environment": "environment",
     "ClockError": "errors",
     "ConfigError": "errors",
+    "InvalidClockValueError": "errors",
     "InvalidEventError": "errors",
     "InvalidOptionError": "errors",
     "PricingError": "errors",
@@ -90,6 +91,7 @@ __all__ = [
     "FileClockStorage",
     "InMemoryClockStorage",
     "InMemoryEventStore",
+    "InvalidClockValueError",
     "InvalidEventError",
     "InvalidOptionError",
     "InvocationResult",
@@ -165,6 +167,7 @@ if TYPE_CHECKING:
     from .errors import (
         ClockError,
         ConfigError,
+        InvalidClockValueError,
         InvalidEventError,
         InvalidOptionError,
         PricingError,

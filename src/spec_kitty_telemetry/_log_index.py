@@ -180,6 +180,9 @@ def load(index_path: Path) -> LogIndex | None:
         return None
     if index.offset < len(index.tail) or (index.offset > 0 and not index.tail):
         return None
+    lamport = index.head.max_lamport_clock
+    if lamport is not None and not 0 <= lamport <= MAX_LAMPORT_CLOCK:
+        return None  # no scan yields that: the file is not ours to trust
     return index
 
 
@@ -188,8 +191,14 @@ def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, int]:
 
     A final piece without a newline is folded in too (it may be a complete
     event whose writer never wrote the newline: counting it can only raise the
-    maxima, which is safe), but the returned position stops before it. Lines
-    that are not events are ignored.
+    maxima, which is safe), but the returned position stops before it.
+
+    Any JSON object's whole-number ``lamport_clock`` in 0..2**53-1 is a clock
+    candidate, whether or not the rest of the line makes an event (counting
+    more lines only raises the maximum, so the next event still sorts after
+    every event, however readers judge the others); a larger value never is,
+    so one line cannot push the clock past the bound. An ``event_id`` counts
+    only when it is a valid id. A line may start with a byte-order mark.
     """
     max_lamport = -1 if head.max_lamport_clock is None else head.max_lamport_clock
     max_id = "" if head.max_event_id is None else head.max_event_id
@@ -212,12 +221,22 @@ def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, int]:
         for line in lines:
             try:
                 record = orjson.loads(line)
-                lamport = record["lamport_clock"]
-                event_id = normalize_event_id(record["event_id"])
-            except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
+            except orjson.JSONDecodeError:
+                if not line.startswith(_BOM):
+                    continue
+                try:
+                    record = orjson.loads(line[len(_BOM) :])
+                except orjson.JSONDecodeError:
+                    continue
+            if not isinstance(record, dict):
                 continue
+            lamport = record.get("lamport_clock")
             if type(lamport) is int and max_lamport < lamport <= MAX_LAMPORT_CLOCK:
                 max_lamport = lamport
+            try:
+                event_id = normalize_event_id(record.get("event_id"))
+            except (ValueError, TypeError):
+                continue
             if event_id > max_id:
                 max_id = event_id
     return LogHead(max_lamport if max_lamport >= 0 else None, max_id or None), line_end

@@ -4,7 +4,10 @@ Agents report usage in their machine-readable output, each in its own shape
 and units. This module turns each shape into the package's convention: token
 counts are None when not reported (never 0), ``input_tokens`` is the *total*
 input with cache reads and writes as parts of it, and ``reasoning_tokens`` is
-part of ``output_tokens``. Formats understood:
+part of ``output_tokens``. A part an agent leaves out (no cache fields, no
+reasoning count: older CLI versions, models without a cache) counts 0, so a
+total it did report is never lost for want of a part; a part it reports with
+a value that is not a count makes what depends on it unknown. Formats understood:
 
 * Claude Code ``--output-format json`` and ``stream-json`` (the ``"type":
   "result"`` object; in verbose mode ``json`` prints a JSON array of every
@@ -294,6 +297,16 @@ def _count(value: object) -> int | None:
     return None
 
 
+def _part(value: object) -> int | None:
+    """Return a reported part of a total (cache, reasoning): left out means 0 of it.
+
+    Agents omit these fields when there is nothing to report (Claude Code
+    before prompt caching, a model that does not reason), so absence is 0,
+    not unknown; a value that is there but not a count is still unknown.
+    """
+    return 0 if value is None else _count(value)
+
+
 def _money(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -403,7 +416,7 @@ def _claude_tokens(
     uncached: object, cache_read: object, cache_write: object, output: object, *, cost: float | None
 ) -> ModelUsage:
     """Anthropic counts input without cache tokens; ours is the total input."""
-    read, write = _count(cache_read), _count(cache_write)
+    read, write = _part(cache_read), _part(cache_write)
     return ModelUsage(
         input_tokens=_sum((_count(uncached), read, write)),
         output_tokens=_count(output),
@@ -421,17 +434,18 @@ def _codex_error(obj: Mapping[str, Any]) -> str:
 
 
 def _codex_usage(turns: list[Mapping[str, Any]], failure: str | None) -> AgentUsage:
-    def total(key: str) -> int | None:
+    def total(key: str, *, part: bool = False) -> int | None:
         if not turns:
             return None
-        return _sum(_count(turn.get(key)) for turn in turns)
+        read = _part if part else _count
+        return _sum(read(turn.get(key)) for turn in turns)
 
     return AgentUsage(
         agent="codex",
         input_tokens=total("input_tokens"),
         output_tokens=total("output_tokens"),
-        cache_read_tokens=total("cached_input_tokens"),
-        reasoning_tokens=total("reasoning_output_tokens"),
+        cache_read_tokens=total("cached_input_tokens", part=True),
+        reasoning_tokens=total("reasoning_output_tokens", part=True),
         agent_error=failure,
         # No num_turns: a Codex turn spans many model requests, and readers take
         # num_turns == 1 to mean one request (long-context pricing).
@@ -459,11 +473,11 @@ def _gemini_usage(obj: dict[str, Any]) -> AgentUsage:
         tokens = figures.get("tokens") if isinstance(figures, dict) else None
         if not (isinstance(name, str) and name and isinstance(tokens, dict)):
             continue
-        thoughts = _count(tokens.get("thoughts"))
+        thoughts = _part(tokens.get("thoughts"))
         models[name] = ModelUsage(
             input_tokens=_count(tokens.get("prompt")),
             output_tokens=_sum((_count(tokens.get("candidates")), thoughts)),
-            cache_read_tokens=_count(tokens.get("cached")),
+            cache_read_tokens=_part(tokens.get("cached")),
             reasoning_tokens=thoughts,
         )
     if not models:

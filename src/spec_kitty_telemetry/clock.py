@@ -2,21 +2,83 @@
 
 The clock's value lives in a :class:`ClockStorage`, so the same logic runs over
 memory (tests, single processes) or a small file next to an event log.
+
+Values run from 0 to :data:`MAX_LAMPORT_CLOCK` (2**53-1, the largest integer
+every JSON reader keeps exact). A clock that reaches the bound stays there
+rather than failing: recording must go on even after a foreign log line
+claims the bound, and events that share a clock value are still ordered, by
+node id and then event id.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import stat
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Any, Final, TypeGuard
 
 from ._atomic import write_atomically
-from .errors import ClockError
+from ._records import MAX_LAMPORT_CLOCK
+from .errors import ClockError, InvalidClockValueError
 
-__all__ = ["ClockStorage", "FileClockStorage", "InMemoryClockStorage", "LamportClock"]
+__all__ = [
+    "MAX_CLOCK_FILE_BYTES",
+    "MAX_LAMPORT_CLOCK",
+    "ClockStorage",
+    "FileClockStorage",
+    "InMemoryClockStorage",
+    "LamportClock",
+    "next_timestamp",
+]
 
 logger = logging.getLogger(__name__)
+
+#: Largest clock file read; a bigger one is corrupt. A clock needs a few dozen
+#: bytes; the room is for spec-kitty's per-node entries sharing the file.
+MAX_CLOCK_FILE_BYTES: Final = 64 * 1024
+
+#: Our entry in the clock file. Other keys belong to spec-kitty (see FileClockStorage).
+_KEY: Final = "lamport_clock"
+
+#: Open flags for reading the clock file: never block (a FIFO), never follow a
+#: symlink (to /dev/zero, or out of the folder). Absent flags (Windows) are 0.
+_READ_FLAGS: Final = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+#: What opening a symlink with O_NOFOLLOW (ELOOP; EMLINK on FreeBSD) or a socket gives.
+_NOT_A_FILE_ERRNOS: Final = frozenset({errno.ELOOP, errno.EMLINK, errno.ENXIO})
+
+
+def is_clock_value(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is a Lamport value this package stores: an int in 0..2**53-1."""
+    return type(value) is int and 0 <= value <= MAX_LAMPORT_CLOCK
+
+
+def next_timestamp(seen: int) -> int:
+    """Return the timestamp that follows ``seen``: ``seen + 1``, held at the bound."""
+    return min(seen + 1, MAX_LAMPORT_CLOCK)
+
+
+def _checked(value: int, what: str) -> int:
+    if not is_clock_value(value):
+        raise InvalidClockValueError(
+            f"{what} must be a whole number from 0 to 2**53-1, got {_describe(value)}"
+        )
+    return value
+
+
+def _describe(value: object) -> str:
+    """Return a short repr: a 4,000-digit number must not end up whole in a log record."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
 class ClockStorage(ABC):
@@ -28,14 +90,18 @@ class ClockStorage(ABC):
 
     @abstractmethod
     def save(self, value: int) -> None:
-        """Store ``value``; a later :meth:`load` returns it."""
+        """Store ``value``; a later :meth:`load` returns it.
+
+        Raises :class:`~spec_kitty_telemetry.errors.InvalidClockValueError` (a
+        ValueError) for a value outside 0..2**53-1, storing nothing.
+        """
 
 
 class InMemoryClockStorage(ClockStorage):
     """Clock storage that lives as long as the object does."""
 
     def __init__(self, value: int = 0) -> None:
-        self._value = value
+        self._value = _checked(value, "a clock's start value")
 
     def load(self) -> int:
         """Return the value held in memory."""
@@ -43,7 +109,11 @@ class InMemoryClockStorage(ClockStorage):
 
     def save(self, value: int) -> None:
         """Hold ``value`` in memory."""
-        self._value = value
+        self._value = _checked(value, "a clock value")
+
+
+class _CorruptClockFile(Exception):
+    """The clock file exists but holds nothing usable; the log decides instead."""
 
 
 class FileClockStorage(ClockStorage):
@@ -52,9 +122,18 @@ class FileClockStorage(ClockStorage):
     A missing file reads as 0. A corrupt one also reads as 0 (logged at INFO):
     the clock is a cache of what the log already proves, and a writer that
     applies Lamport's receive rule against its log (as the emitter does)
-    recovers the right value from there. The file is not locked here; callers
-    that share it across processes serialise their ticks (the emitter ticks
-    under its log's lock).
+    recovers the right value from there. Corrupt means: not a regular file (a
+    FIFO, a device, a symlink, a directory), larger than
+    :data:`MAX_CLOCK_FILE_BYTES`, not a JSON object, or holding no value in
+    0..2**53-1. The file is not locked here; callers that share it across
+    processes serialise their ticks (the emitter ticks under its log's lock).
+
+    The file is shared with spec-kitty's own (older) telemetry, which keeps
+    one entry per clock node (``{"cli:WP01": 41, ...}``) in the same file. Our
+    value lives under ``"lamport_clock"``; :meth:`load` returns the largest
+    valid value of any entry, and :meth:`save` keeps spec-kitty's entries,
+    raising each one below the new value to it. So neither tool's next tick
+    goes below what either has handed out from this file.
     """
 
     def __init__(self, path: str | Path, *, fsync: bool = False) -> None:
@@ -63,28 +142,70 @@ class FileClockStorage(ClockStorage):
 
     def load(self) -> int:
         """Read the stored value (0 if the file is missing or unreadable as a clock)."""
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return 0
-        except OSError as exc:
-            raise ClockError(f"{self.path}: cannot read clock file: {exc}") from exc
-        try:
-            value = json.loads(raw)["lamport_clock"]
-            if type(value) is not int or value < 0:
-                raise ValueError(f"bad lamport_clock value {value!r}")
-        except (ValueError, KeyError, TypeError) as exc:
-            logger.info("%s: corrupt clock file ignored (%s); restarting from 0", self.path, exc)
-            return 0
-        return value
+        document = self._document(note_corruption=True)
+        values = [value for value in document.values() if is_clock_value(value)]
+        ours = document.get(_KEY)
+        if (ours is not None and not is_clock_value(ours)) or (document and not values):
+            why = "no lamport_clock" if ours is None else f"lamport_clock {_describe(ours)}"
+            self._note_corrupt(f"{why}, expected a whole number from 0 to 2**53-1")
+        return max(values, default=0)
 
     def save(self, value: int) -> None:
-        """Replace the file with ``value``."""
-        data = json.dumps({"lamport_clock": value}).encode() + b"\n"
+        """Replace the file with ``value``, keeping spec-kitty's entries (raised to it if below)."""
+        _checked(value, "a clock value")
+        document = self._document(note_corruption=False)
+        for key, entry in document.items():
+            if key != _KEY and is_clock_value(entry) and entry < value:
+                document[key] = value
+        document[_KEY] = value
+        data = json.dumps(document, sort_keys=True).encode() + b"\n"
         try:
             write_atomically(self.path, data, fsync=self._fsync)
         except OSError as exc:
             raise ClockError(f"{self.path}: cannot write clock file: {exc}") from exc
+
+    def _document(self, *, note_corruption: bool) -> dict[str, Any]:
+        """Return the file's JSON object; {} when it is missing or corrupt."""
+        try:
+            document = json.loads(self._read())
+            if not isinstance(document, dict):
+                raise _CorruptClockFile(f"a JSON {type(document).__name__}, not an object")
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise ClockError(f"{self.path}: cannot read clock file: {exc}") from exc
+        except (_CorruptClockFile, ValueError, RecursionError) as exc:
+            # ValueError: bad JSON, bad UTF-8, an int too long to parse.
+            if note_corruption:
+                self._note_corrupt(str(exc)[:200])
+            return {}
+        return document
+
+    def _read(self) -> bytes:
+        """Return the bytes of the clock file if it is a small regular file."""
+        try:
+            fd = os.open(self.path, _READ_FLAGS)
+        except OSError as exc:
+            if exc.errno in _NOT_A_FILE_ERRNOS:
+                raise _CorruptClockFile("not a regular file (a symlink or a socket)") from exc
+            raise
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise _CorruptClockFile(f"not a regular file (mode {stat.filemode(mode)})")
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := os.read(fd, MAX_CLOCK_FILE_BYTES + 1 - size):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_CLOCK_FILE_BYTES:
+                    raise _CorruptClockFile(f"larger than {MAX_CLOCK_FILE_BYTES} bytes")
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def _note_corrupt(self, why: str) -> None:
+        logger.info("%s: corrupt clock file ignored (%s); restarting from 0", self.path, why)
 
 
 class LamportClock:
@@ -92,7 +213,8 @@ class LamportClock:
 
     ``tick()`` marks a local event; ``update(remote)`` applies the receive rule
     (the clock jumps past anything it has seen). Both persist before returning,
-    so the value a caller stamps on an event is never handed out twice.
+    so the value a caller stamps on an event is never handed out twice, except
+    at the bound 2**53-1, where the clock saturates (see the module docstring).
     """
 
     def __init__(self, storage: ClockStorage | None = None) -> None:
@@ -104,14 +226,19 @@ class LamportClock:
 
     def tick(self) -> int:
         """Advance for a local event and return the event's timestamp."""
-        value = self.storage.load() + 1
+        value = next_timestamp(self.storage.load())
         self.storage.save(value)
         return value
 
     def update(self, remote: int) -> int:
-        """Advance past ``remote`` (a timestamp seen elsewhere) and return the new value."""
-        if remote < 0:
-            raise ValueError(f"a Lamport timestamp cannot be negative: {remote}")
-        value = max(self.storage.load(), remote) + 1
+        """Advance past ``remote`` (a timestamp seen elsewhere) and return the new value.
+
+        Raises InvalidClockValueError (a ValueError) when ``remote`` is negative
+        or above 2**53-1: no Lamport timestamp is.
+        """
+        if type(remote) is int and remote < 0:
+            raise InvalidClockValueError(f"a Lamport timestamp cannot be negative: {remote}")
+        _checked(remote, "a remote Lamport timestamp")
+        value = next_timestamp(max(self.storage.load(), remote))
         self.storage.save(value)
         return value

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
 from ._records import EXECUTION_EVENT, event_record, execution_payload
-from .clock import FileClockStorage, LamportClock
+from .clock import FileClockStorage, LamportClock, next_timestamp
 from .environment import capture_environment
 from .errors import ClockError, InvalidEventError
 from .ids import new_event_id
@@ -87,8 +87,10 @@ def emit_record(
 
     Never raises. The event's Lamport clock is greater than every clock already
     in the log (including lines other nodes appended or a git merge brought
-    in), so an event emitted later always sorts later. When the event cannot be
-    recorded, one warning is logged and None returned.
+    in), so an event emitted later always sorts later; once the log holds the
+    largest value, 2**53-1, new events get that value too and sort by node id
+    and event id. When the event cannot be recorded, one warning is logged and
+    None returned.
     """
     try:
         return _append(
@@ -228,6 +230,8 @@ def _append(
     def build(head: LogHead) -> dict[str, Any]:
         # Runs under the log's lock: the clock's receive rule against the log
         # itself, and an id above every id in it, make the event sort last.
+        # The log's maximum is at most 2**53-1 (lines above are not clock
+        # candidates) and the clock saturates there, so the stamp is always valid.
         now = datetime.now(UTC)
         floor = head.max_lamport_clock or 0
         try:
@@ -235,7 +239,7 @@ def _append(
         except ClockError as exc:
             # The clock file only caches what the log proves; carry on without it.
             logger.debug("telemetry: clock file not used: %s", exc)
-            lamport = floor + 1
+            lamport = next_timestamp(floor)
         return event_record(
             event_id=new_event_id(after=head.max_event_id, at=now),
             event_type=event_type,

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ClockError",
     "ConfigError",
+    "InvalidClockValueError",
     "InvalidEventError",
     "InvalidOptionError",
     "PricingError",
@@ -38,6 +39,10 @@ class StoreLockTimeout(StoreError, TimeoutError):
 
 class ClockError(TelemetryError):
     """A Lamport clock's storage could not be read or written."""
+
+
+class InvalidClockValueError(ClockError, ValueError):
+    """A Lamport value outside 0..2**53-1 was given to a clock or its storage."""
 
 
 class ConfigError(TelemetryError):

@@ -1,7 +1,9 @@
 """Prints what ``claude -p ... --output-format json|stream-json`` prints.
 
 Test controls: --fake-multi-model (main model plus a background model),
---fake-no-model-usage (only the top-level ``usage`` block), --fake-subtype S,
+--fake-no-model-usage (only the top-level ``usage`` block), --fake-no-cache-fields
+(usage of 1000 in / 200 out with no cache fields at all, as older Claude Code
+versions print), --fake-no-cost (no ``total_cost_usd``/``costUSD``), --fake-subtype S,
 --fake-is-error, --fake-exit N, --fake-pretty (indented json). With --verbose,
 ``json`` prints the array of every message, the result last (as Claude Code does).
 """
@@ -16,6 +18,8 @@ parser.add_argument("--output-format", default="text")
 parser.add_argument("--model", default="claude-sonnet-4-5-20250929")
 parser.add_argument("--fake-multi-model", action="store_true")
 parser.add_argument("--fake-no-model-usage", action="store_true")
+parser.add_argument("--fake-no-cache-fields", action="store_true")
+parser.add_argument("--fake-no-cost", action="store_true")
 parser.add_argument("--fake-subtype", default="success")
 parser.add_argument("--fake-is-error", action="store_true")
 parser.add_argument("--fake-exit", type=int, default=0)
@@ -66,6 +70,15 @@ result = {
         "service_tier": "standard",
     },
 }
+if args.fake_no_cache_fields:
+    result["usage"] = {"input_tokens": 1000, "output_tokens": 200}
+    for figures in model_usage.values():
+        figures.update(inputTokens=1000, outputTokens=200)
+        del figures["cacheReadInputTokens"], figures["cacheCreationInputTokens"]
+if args.fake_no_cost:
+    del result["total_cost_usd"]
+    for figures in model_usage.values():
+        del figures["costUSD"]
 if not args.fake_no_model_usage:
     result["modelUsage"] = model_usage
 

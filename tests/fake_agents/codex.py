@@ -4,7 +4,8 @@ Test controls: --fake-turns N, --fake-fail (a failed turn and exit 1),
 --fake-fail-once PATH (fail only while PATH does not exist, creating it),
 --fake-reconnects N (N transient ``error`` lines before the first turn),
 --fake-error-last (an ``error`` line after the last turn, no turn after it; exit 1),
---fake-reasoning-outside (reasoning reported on top of output, breaking our convention).
+--fake-reasoning-outside (reasoning reported on top of output, breaking our convention),
+--fake-no-cache-fields (turn usage with input and output only: no cached or reasoning counts).
 """
 
 import argparse
@@ -22,6 +23,7 @@ parser.add_argument("--fake-fail-once")
 parser.add_argument("--fake-reconnects", type=int, default=0)
 parser.add_argument("--fake-error-last", action="store_true")
 parser.add_argument("--fake-reasoning-outside", action="store_true")
+parser.add_argument("--fake-no-cache-fields", action="store_true")
 parser.add_argument("prompt", nargs="?")
 args = parser.parse_intermixed_args()
 
@@ -41,18 +43,15 @@ for turn in range(args.fake_turns):
             "item": {"id": f"item_{turn}", "type": "agent_message", "text": "usage: fine"},
         }
     )
-    line(
-        {
-            "type": "turn.completed",
-            "usage": {
-                "input_tokens": 10000 * (turn + 1),
-                "cached_input_tokens": 4000 * (turn + 1),
-                "output_tokens": 500 * (turn + 1),
-                "reasoning_output_tokens": (900 if args.fake_reasoning_outside else 200)
-                * (turn + 1),
-            },
-        }
-    )
+    usage = {
+        "input_tokens": 10000 * (turn + 1),
+        "cached_input_tokens": 4000 * (turn + 1),
+        "output_tokens": 500 * (turn + 1),
+        "reasoning_output_tokens": (900 if args.fake_reasoning_outside else 200) * (turn + 1),
+    }
+    if args.fake_no_cache_fields:
+        del usage["cached_input_tokens"], usage["reasoning_output_tokens"]
+    line({"type": "turn.completed", "usage": usage})
 if args.fake_fail_once and not Path(args.fake_fail_once).exists():
     Path(args.fake_fail_once).write_text("failed once")
     args.fake_fail = True

@@ -1,4 +1,8 @@
-"""Prints what ``gemini -p ... --output-format json`` prints (one indented document)."""
+"""Prints what ``gemini -p ... --output-format json`` prints (one indented document).
+
+Test controls: --fake-minimal-tokens (each model's ``tokens`` holds only ``prompt``,
+``candidates`` and ``total``: no ``cached``, ``thoughts`` or ``tool`` counts).
+"""
 
 import argparse
 import json
@@ -7,20 +11,24 @@ parser = argparse.ArgumentParser()
 parser.add_argument("-p", "--prompt", default="")
 parser.add_argument("--output-format", default="text")
 parser.add_argument("-m", "--model", default="gemini-2.5-pro")
+parser.add_argument("--fake-minimal-tokens", action="store_true")
 args = parser.parse_args()
 
 
 def model_stats(prompt, candidates, cached, thoughts, tool):
+    tokens = {
+        "prompt": prompt,
+        "candidates": candidates,
+        "total": prompt + candidates + thoughts + tool,
+        "cached": cached,
+        "thoughts": thoughts,
+        "tool": tool,
+    }
+    if args.fake_minimal_tokens:
+        del tokens["cached"], tokens["thoughts"], tokens["tool"]
     return {
         "api": {"totalRequests": 2, "totalErrors": 0, "totalLatencyMs": 8123},
-        "tokens": {
-            "prompt": prompt,
-            "candidates": candidates,
-            "total": prompt + candidates + thoughts + tool,
-            "cached": cached,
-            "thoughts": thoughts,
-            "tool": tool,
-        },
+        "tokens": tokens,
     }
 
 
