@@ -25,11 +25,11 @@ from pathlib import Path
 
 import orjson
 
-from ._records import MAX_LAMPORT_CLOCK
-from .ids import normalize_event_id
+from ._lines import parse_line
+from .errors import InvalidEventError
+from .ids import MAX_ULID, is_ulid, normalize_event_id
 
 _VERSION = 1
-_BOM = b"\xef\xbb\xbf"  # some editors start a file with it; readers drop it too
 _TAIL_BYTES = 32
 _CHUNK = 1 << 20
 _LONG_SCAN_BYTES = 4 << 20  # about 10,000 events: tens of milliseconds to scan
@@ -37,7 +37,13 @@ _LONG_SCAN_BYTES = 4 << 20  # about 10,000 events: tens of milliseconds to scan
 
 @dataclass(frozen=True)
 class LogHead:
-    """The largest Lamport clock and event id in a log (None for an empty log)."""
+    """The largest Lamport clock and ULID event id in a log (None for an empty log).
+
+    Only ULIDs count towards ``max_event_id``: a 26-character id of another
+    tool above every ULID (see ``ids.normalize_event_id``) would leave no
+    fresh ULID above it, and every later save would have to scan the log for
+    duplicates. A fresh ULID above the largest ULID cannot equal any id in the log.
+    """
 
     max_lamport_clock: int | None = None
     max_event_id: str | None = None
@@ -48,7 +54,7 @@ class LogHead:
         if lamport_clock is not None and (lamport is None or lamport_clock > lamport):
             lamport = lamport_clock
         ident = self.max_event_id
-        if event_id is not None and (ident is None or event_id > ident):
+        if event_id is not None and (ident is None or event_id > ident) and is_ulid(event_id):
             ident = event_id
         return LogHead(lamport, ident)
 
@@ -180,6 +186,8 @@ def load(index_path: Path) -> LogIndex | None:
         return None
     if index.offset < len(index.tail) or (index.offset > 0 and not index.tail):
         return None
+    if index.head.max_event_id is not None and not is_ulid(index.head.max_event_id):
+        return None
     return index
 
 
@@ -189,7 +197,8 @@ def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, int]:
     A final piece without a newline is folded in too (it may be a complete
     event whose writer never wrote the newline: counting it can only raise the
     maxima, which is safe), but the returned position stops before it. Lines
-    that are not events are ignored.
+    that are not events by the readers' rule (``_lines.parse_line``) are
+    ignored: a clock beyond ``MAX_LAMPORT_CLOCK`` is never followed.
     """
     max_lamport = -1 if head.max_lamport_clock is None else head.max_lamport_clock
     max_id = "" if head.max_event_id is None else head.max_event_id
@@ -203,21 +212,19 @@ def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, int]:
         newline = chunk.rfind(b"\n")
         if newline >= 0:
             line_end = position + newline + 1
-        text = chunk.removeprefix(_BOM) if position == 0 else chunk
         position += len(chunk)
-        lines = (pending + text).split(b"\n")
+        lines = (pending + chunk).split(b"\n")
         pending = lines.pop()
         if position >= end and pending:
             lines.append(pending)
         for line in lines:
             try:
-                record = orjson.loads(line)
-                lamport = record["lamport_clock"]
-                event_id = normalize_event_id(record["event_id"])
-            except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
+                event_id, record = parse_line(line)
+            except InvalidEventError:
                 continue
-            if type(lamport) is int and max_lamport < lamport <= MAX_LAMPORT_CLOCK:
+            lamport = record["lamport_clock"]
+            if lamport > max_lamport:
                 max_lamport = lamport
-            if event_id > max_id:
+            if max_id < event_id <= MAX_ULID:
                 max_id = event_id
     return LogHead(max_lamport if max_lamport >= 0 else None, max_id or None), line_end

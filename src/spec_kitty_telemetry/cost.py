@@ -47,6 +47,7 @@ __all__ = [
     "CostReport",
     "CostSummary",
     "GroupBy",
+    "RunningTotal",
     "cost_report",
     "cost_summary",
     "project_cost_report",
@@ -256,6 +257,26 @@ def cost_report(
     else:
         fold.add_by(records, group_by)
     return fold.report(group_by)
+
+
+class RunningTotal:
+    """The TOTAL row of a cost report fed in pieces, for a reader splitting one stream.
+
+    ``timeline`` replays a log once and sends each invocation to the phases it
+    ran in; it keeps one of these per phase instead of each phase's records.
+    Adding records in several calls gives the total one report over all of them gives.
+    """
+
+    def __init__(self, pricing: Pricing) -> None:
+        self._fold = _Fold(pricing)
+
+    def add(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Fold more records in."""
+        self._fold.add_by(records, "feature")
+
+    def total(self) -> CostSummary:
+        """Return the TOTAL row of ``cost_report`` over every record added."""
+        return self._fold.report("feature").total
 
 
 def _as_records(events: Iterable[Event | Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
