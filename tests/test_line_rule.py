@@ -332,3 +332,24 @@ def test_cli_cost_and_events_agree_on_generated_garbage(tmp_path_factory, lines:
     assert json.loads(cost.stdout)["total"]["event_count"] == len(printed)
     table = spec_kitty("agent", "telemetry", "events", "--repo", str(root), cwd=root)
     assert table.returncode == 0, table.stderr.decode()[-500:]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "day"),
+    [
+        ("20251103T100000Z", "2025-11-03"),
+        ("2025-11-03T23:30:00-01:00", "2025-11-04"),
+        ("2025-11-03T10:00:00Z", "2025-11-03"),
+        ("2025-11-03", "2025-11-03"),
+    ],
+)
+def test_cost_by_day_reads_every_timestamp_shape_the_rule_accepts(
+    tmp_path: Path, stamp: str, day: str
+):
+    """Basic-format, zoned and date-only timestamps fall on their UTC day, not on a text slice."""
+    root = new_project(tmp_path / "p")
+    path = root / "kitty-specs" / FEATURE / "execution.events.jsonl"
+    path.parent.mkdir()
+    path.write_bytes(_line(_good(1, cost_usd=0.5) | {"timestamp": stamp}))
+    report = project_cost_report(root, group_by="day")
+    assert [(s.group_key, s.event_count) for s in report.summaries] == [(day, 1)]

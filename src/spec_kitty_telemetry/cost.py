@@ -24,11 +24,12 @@ import itertools
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
+from ._lines import utc_timestamp
 from ._rates import ModelRates
 from .errors import QueryError
 
@@ -395,15 +396,14 @@ def _parallel_report(
 def _day(record: Mapping[str, Any]) -> str:
     """Return the UTC date of an event from its stored timestamp (cheap when already UTC)."""
     stamp = record["timestamp"]
-    if stamp.endswith("+00:00") or stamp.endswith("Z"):
+    # YYYY-MM-DD...+00:00, as every writer we know writes it; other ISO shapes
+    # (20251103T..., week dates) and zones are parsed.
+    if (stamp.endswith("+00:00") or stamp.endswith("Z")) and stamp[4:5] == stamp[7:8] == "-":
         return str(stamp[:10])
     try:
-        moment = datetime.fromisoformat(stamp)
+        return utc_timestamp(stamp).date().isoformat()
     except ValueError:
         return NO_VALUE
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.date().isoformat()
 
 
 #: Groups read from a payload field, by the field's name.
