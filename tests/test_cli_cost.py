@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import orjson
 import pytest
 from typer.testing import CliRunner
 
 from cost_fixtures import other, run, write_foreign, write_project
+from fake_agents import spec_kitty
 from spec_kitty_telemetry.cli import app
+from spec_kitty_telemetry.testing import make_event
 
 runner = CliRunner()
 
@@ -367,3 +370,62 @@ def test_invalid_costs_and_counts_from_other_tools_are_reported_not_crashing(tmp
     )
     assert report["total"]["total_cost_usd"] == 0.255
     assert report["total"]["invalid_cost_event_count"] == 1
+
+
+def _odd_payload_project(root: Path) -> Path:
+    """A log whose payloads hold what the cost fold reads leniently but a printer may choke on."""
+    write_foreign(
+        root,
+        "001-alpha",
+        {"success": ["no"], "cost_usd": True, "model": ["x"], "wp_id": {"a": 1}},
+        {"input_tokens": 2**64 - 1, "agent": "[/bold]", "model": "[red]m[/red]"},
+        {"cost_usd": 1e300, "success": False, "output_tokens": -3},
+    )
+    log = root / "kitty-specs" / "001-alpha" / "execution.events.jsonl"
+    deep = '{"a": ' * 1000 + "1" + "}" * 1000
+    record = json.loads(log.read_text().splitlines()[0])
+    record |= {"event_id": make_event().event_id, "payload": {"agent": "deep", "deep": "DEEP"}}
+    with log.open("a") as handle:
+        handle.write(json.dumps(record).replace('"DEEP"', deep) + "\n")
+    return log
+
+
+def test_events_prints_every_event_the_cost_report_counts(tmp_path: Path):
+    """A list as success, true as cost, markup, 2**64-1, a 1,000-deep payload: all shown, exit 0."""
+    log = _odd_payload_project(tmp_path)
+    cost = spec_kitty("agent", "telemetry", "cost", "--json", "--repo", str(tmp_path), cwd=tmp_path)
+    assert cost.returncode == 0, cost.stderr
+    counted = json.loads(cost.stdout)["total"]["event_count"]
+    assert counted == 4
+
+    as_json = spec_kitty(
+        "agent", "telemetry", "events", "--json", "--repo", str(tmp_path), cwd=tmp_path
+    )
+    assert as_json.returncode == 0, as_json.stderr.decode()[-300:]
+    printed = as_json.stdout.decode().splitlines()
+    stored = {orjson.loads(line)["event_id"]: line for line in log.read_text().splitlines()}
+    assert len(printed) == counted
+    for line in printed:
+        record = orjson.loads(line)
+        original = stored[record["event_id"]]
+        if record["payload"]["agent"] == "deep":  # written sorted: the same text
+            assert line == original
+        else:
+            assert record == orjson.loads(original)
+
+    table = spec_kitty("agent", "telemetry", "events", "--repo", str(tmp_path), cwd=tmp_path)
+    assert table.returncode == 0, table.stderr.decode()[-300:]
+    text = table.stdout.decode()
+    assert "[/bold]" in text
+    assert "[red]m[/red]" in text
+    assert f"{2**64 - 1:,}" in text
+    assert text.count("001-alpha") == counted
+
+
+def test_events_table_leaves_cells_of_the_wrong_type_empty(tmp_path: Path):
+    """A list for success, true for a cost, a dict for wp: empty cells, not a crash."""
+    write_foreign(tmp_path, "001-alpha", {"success": [1], "cost_usd": True, "wp_id": {"a": 1}})
+    result = _invoke("agent", "telemetry", "events", "--repo", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    row = _text(result.stdout).splitlines()[3]
+    assert row == (" 2025-11-03 10:00:00   001-alpha        ExecutionEvent   other   implementer")

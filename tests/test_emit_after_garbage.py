@@ -2,9 +2,10 @@
 
 Logs are merged from other people's branches and clock files sit on disks
 anyone can scribble on, so neither may be able to stop recording or pull the
-clock back. The oracle below is written from the rules, not from the code:
-a line counts when it is a JSON object (after an optional byte-order mark)
-whose ``lamport_clock`` is a whole number in 0..2**53-1; a clock file counts
+clock back. A line counts when it is an event by the one line rule every
+reader applies (``_lines.parse_line``: its ``lamport_clock`` is then a whole
+number in 0..2**53-1); a line that is not an event never moves the clock, so
+one malformed line cannot push it to the bound. A clock file counts
 when it is a JSON object, each whole-number value in that range being a
 clock (ours under ``lamport_clock``, spec-kitty's under its node names). The
 new event's clock is one past the larger of the two, held at 2**53-1.
@@ -20,7 +21,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spec_kitty_telemetry import CLOCK_FILENAME, EVENTS_FILENAME, emit_execution_record
+from spec_kitty_telemetry import (
+    CLOCK_FILENAME,
+    EVENTS_FILENAME,
+    InvalidEventError,
+    emit_execution_record,
+)
+from spec_kitty_telemetry._lines import parse_line
 from spec_kitty_telemetry.ids import new_event_id
 
 BOUND = 2**53 - 1
@@ -107,16 +114,15 @@ def valid_clock(value: object) -> bool:
 
 
 def largest_valid_clock_in_log(content: bytes) -> int:
-    """The largest clock of a line the rules count, 0 when there is none."""
+    """The largest clock of a line that is an event, 0 when there is none."""
     largest = 0
-    for raw in content.split(b"\n"):
-        line = raw.removeprefix(BOM)
+    for line in content.split(b"\n"):
         try:
-            record = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
+            _event_id, record = parse_line(line)
+        except InvalidEventError:
             continue
-        if isinstance(record, dict) and valid_clock(record.get("lamport_clock")):
-            largest = max(largest, record["lamport_clock"])
+        assert valid_clock(record["lamport_clock"])
+        largest = max(largest, record["lamport_clock"])
     return largest
 
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ulid import ULID
 
-from spec_kitty_telemetry.ids import new_event_id, normalize_event_id
+from spec_kitty_telemetry.ids import is_ulid, new_event_id, normalize_event_id
 
 
 def test_canonical_ulid_is_returned_unchanged():
@@ -39,7 +39,8 @@ def test_uuid_forms_convert_to_the_same_ulid_as_python_ulid(value: uuid.UUID):
         "not-an-id",
         "01KHJVJWDM0HGAGYGXJYKD1JQ",  # 25 chars
         "01KHJVJWDM0HGAGYGXJYKD1JQU",  # U is not in Crockford's alphabet
-        "81KHJVJWDM0HGAGYGXJYKD1JQG",  # above the 128-bit range
+        "01KHJVJWDM0HGAGYGXJYKD1JQGG",  # 27 chars
+        "01KHJVJWDM0HGAGYGXJYKD1JQ-",  # not the alphabet
         "g" * 32,
         None,
         123,
@@ -49,6 +50,25 @@ def test_anything_else_is_rejected(bad: object):
     """Strings that are neither a ULID nor a UUID, and non-strings, raise ValueError."""
     with pytest.raises(ValueError, match=r"ULID|string"):
         normalize_event_id(bad)
+
+
+def test_spec_kitty_fallback_ids_are_ids_above_the_ulid_range_or_not():
+    """uuid4().hex[:26] (what spec-kitty writes without python-ulid) is an id, uppercased.
+
+    Half of those start with 8 to f: above every ULID, yet still an id; only
+    is_ulid tells them apart.
+    """
+    for first in "0123456789abcdef":
+        value = first + uuid.uuid4().hex[1:26]
+        assert normalize_event_id(value) == value.upper()
+        assert is_ulid(normalize_event_id(value)) == (first in "01234567")
+
+
+def test_new_ids_after_an_id_above_every_ulid_are_still_ulids():
+    """No ULID sorts above an id starting with F; a new one is made from the clock instead."""
+    made = new_event_id(after="F" * 26)
+    assert is_ulid(made)
+    assert ULID.from_str(made).datetime.year >= 2025
 
 
 def test_new_ids_carry_their_creation_time():

@@ -349,8 +349,6 @@ def test_absurd_lamport_clocks_are_malformed_and_do_not_exhaust_the_clock(log: P
     assert store.head().max_lamport_clock == 5
 
 
-# iter_records leaves out two of Event's checks for speed (timestamp parsing and
-# whitespace-only names; see _record_of), so those cases are not listed here.
 _NOT_EVENTS = [
     {"event_type": ""},
     {"node_id": ""},
@@ -363,6 +361,9 @@ _NOT_EVENTS = [
     {"lamport_clock": 1.5},
     {"lamport_clock": True},
     {"event_id": "not-an-id"},
+    {"event_type": "  "},
+    {"timestamp": "0001-01-01T00:00:00+05:00"},
+    {"timestamp": "not a time"},
 ]
 
 

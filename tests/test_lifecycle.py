@@ -341,3 +341,39 @@ def test_failed_transition_json_gives_the_reason(project: Path, feature_dir: Pat
         f"telemetry: PhaseTransition event for '{FEATURE}' not recorded"
     )
     assert done.stderr.decode() == f"Warning: {reply['error']}\n"
+
+
+def _timeline_peak(root: Path, events: int) -> int:
+    """Peak bytes traced while replaying a feature of ``events`` invocations (a few phases)."""
+    import tracemalloc
+
+    from spec_kitty_telemetry.pricing import load_pricing
+
+    feature_dir = root / "kitty-specs" / FEATURE
+    emit_transition(feature_dir, FEATURE, None, "plan")
+    run_(feature_dir, "planner", "WP01", (10, 1), 0.5)
+    emit_transition(feature_dir, FEATURE, "plan", "implement")
+    log = feature_dir / "execution.events.jsonl"
+    lines = log.read_text().splitlines()
+    invocation = json.loads(lines[1])
+    with log.open("a") as handle:
+        for n in range(events):
+            record = invocation | {"lamport_clock": 10 + n, "event_id": f"01M{n:023d}"}
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+    pricing = load_pricing(root)
+    tracemalloc.start()
+    try:
+        plan, implement = feature_timeline(feature_dir, pricing=pricing)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (plan.invocations, implement.invocations) == (1, events)
+    assert implement.cost_usd == Decimal("0.5") * events
+    return peak
+
+
+def test_timeline_memory_does_not_grow_with_the_log(tmp_path: Path) -> None:
+    """Twice the invocations, about the same peak: the replay streams instead of sorting all."""
+    small = _timeline_peak(new_project(tmp_path / "small"), 10_000)
+    large = _timeline_peak(new_project(tmp_path / "large"), 20_000)
+    assert large < small * 1.3, (small, large)

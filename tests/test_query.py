@@ -227,3 +227,34 @@ def test_since_after_until_is_an_error_naming_both_flags():
     assert parse_time_range("2025-11-03T23:59:59", "20251103")[1] == date(2025, 11, 3)
     with pytest.raises(QueryError, match=r"^--since 2025-11-04 is later than --until 20251103"):
         parse_time_range("2025-11-04", "20251103")
+
+
+def _big_log(root: Path, events: int) -> None:
+    """One feature of ``events`` ExecutionEvents, written line by line from one template."""
+    first = run(lamport=1)
+    template = first.to_json()
+    log = root / "kitty-specs" / "001-alpha" / EVENTS_FILENAME
+    log.parent.mkdir(parents=True)
+    with log.open("w") as handle:
+        for n in range(1, events + 1):
+            line = template.replace('"lamport_clock": 1,', f'"lamport_clock": {n},')
+            handle.write(line.replace(first.event_id, first.event_id[:16] + f"{n:010d}") + "\n")
+
+
+def test_limit_builds_only_the_events_it_returns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """--limit 3 over 2,000 events makes 3 Event objects, not 2,000 (the rest stay records)."""
+    from spec_kitty_telemetry.events import Event
+
+    _big_log(tmp_path, 2_000)
+    made = []
+    for name in ("model_validate", "model_construct"):
+        original = getattr(Event, name)
+
+        def counting(*args: object, _original=original, **kwargs: object) -> object:
+            made.append(1)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(Event, name, counting)
+    found = query_project_events(tmp_path, limit=3)
+    assert [e.lamport_clock for e in found] == [1_998, 1_999, 2_000]
+    assert len(made) == 3

@@ -25,11 +25,12 @@ from pathlib import Path
 
 import orjson
 
+from ._lines import parse_line
 from ._records import MAX_LAMPORT_CLOCK
-from .ids import normalize_event_id
+from .errors import InvalidEventError
+from .ids import MAX_ULID, is_ulid, normalize_event_id
 
 _VERSION = 1
-_BOM = b"\xef\xbb\xbf"  # some editors start a file with it; readers drop it too
 _TAIL_BYTES = 32
 _CHUNK = 1 << 20
 _LONG_SCAN_BYTES = 4 << 20  # about 10,000 events: tens of milliseconds to scan
@@ -37,7 +38,13 @@ _LONG_SCAN_BYTES = 4 << 20  # about 10,000 events: tens of milliseconds to scan
 
 @dataclass(frozen=True)
 class LogHead:
-    """The largest Lamport clock and event id in a log (None for an empty log)."""
+    """The largest Lamport clock and ULID event id in a log (None for an empty log).
+
+    Only ULIDs count towards ``max_event_id``: a 26-character id of another
+    tool above every ULID (see ``ids.normalize_event_id``) would leave no
+    fresh ULID above it, and every later save would have to scan the log for
+    duplicates. A fresh ULID above the largest ULID cannot equal any id in the log.
+    """
 
     max_lamport_clock: int | None = None
     max_event_id: str | None = None
@@ -48,7 +55,7 @@ class LogHead:
         if lamport_clock is not None and (lamport is None or lamport_clock > lamport):
             lamport = lamport_clock
         ident = self.max_event_id
-        if event_id is not None and (ident is None or event_id > ident):
+        if event_id is not None and (ident is None or event_id > ident) and is_ulid(event_id):
             ident = event_id
         return LogHead(lamport, ident)
 
@@ -183,6 +190,8 @@ def load(index_path: Path) -> LogIndex | None:
     lamport = index.head.max_lamport_clock
     if lamport is not None and not 0 <= lamport <= MAX_LAMPORT_CLOCK:
         return None  # no scan yields that: the file is not ours to trust
+    if index.head.max_event_id is not None and not is_ulid(index.head.max_event_id):
+        return None
     return index
 
 
@@ -191,14 +200,9 @@ def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, int]:
 
     A final piece without a newline is folded in too (it may be a complete
     event whose writer never wrote the newline: counting it can only raise the
-    maxima, which is safe), but the returned position stops before it.
-
-    Any JSON object's whole-number ``lamport_clock`` in 0..2**53-1 is a clock
-    candidate, whether or not the rest of the line makes an event (counting
-    more lines only raises the maximum, so the next event still sorts after
-    every event, however readers judge the others); a larger value never is,
-    so one line cannot push the clock past the bound. An ``event_id`` counts
-    only when it is a valid id. A line may start with a byte-order mark.
+    maxima, which is safe), but the returned position stops before it. Lines
+    that are not events by the readers' rule (``_lines.parse_line``) are
+    ignored: a clock beyond ``MAX_LAMPORT_CLOCK`` is never followed.
     """
     max_lamport = -1 if head.max_lamport_clock is None else head.max_lamport_clock
     max_id = "" if head.max_event_id is None else head.max_event_id
@@ -212,31 +216,19 @@ def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, int]:
         newline = chunk.rfind(b"\n")
         if newline >= 0:
             line_end = position + newline + 1
-        text = chunk.removeprefix(_BOM) if position == 0 else chunk
         position += len(chunk)
-        lines = (pending + text).split(b"\n")
+        lines = (pending + chunk).split(b"\n")
         pending = lines.pop()
         if position >= end and pending:
             lines.append(pending)
         for line in lines:
             try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                if not line.startswith(_BOM):
-                    continue
-                try:
-                    record = orjson.loads(line[len(_BOM) :])
-                except orjson.JSONDecodeError:
-                    continue
-            if not isinstance(record, dict):
+                event_id, record = parse_line(line)
+            except InvalidEventError:
                 continue
-            lamport = record.get("lamport_clock")
-            if type(lamport) is int and max_lamport < lamport <= MAX_LAMPORT_CLOCK:
+            lamport = record["lamport_clock"]
+            if lamport > max_lamport:
                 max_lamport = lamport
-            try:
-                event_id = normalize_event_id(record.get("event_id"))
-            except (ValueError, TypeError):
-                continue
-            if event_id > max_id:
+            if max_id < event_id <= MAX_ULID:
                 max_id = event_id
     return LogHead(max_lamport if max_lamport >= 0 else None, max_id or None), line_end

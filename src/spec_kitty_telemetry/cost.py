@@ -24,11 +24,12 @@ import itertools
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
+from ._lines import utc_timestamp
 from ._rates import ModelRates
 from .errors import QueryError
 
@@ -47,6 +48,7 @@ __all__ = [
     "CostReport",
     "CostSummary",
     "GroupBy",
+    "RunningTotal",
     "cost_report",
     "cost_summary",
     "project_cost_report",
@@ -258,6 +260,26 @@ def cost_report(
     return fold.report(group_by)
 
 
+class RunningTotal:
+    """The TOTAL row of a cost report fed in pieces, for a reader splitting one stream.
+
+    ``timeline`` replays a log once and sends each invocation to the phases it
+    ran in; it keeps one of these per phase instead of each phase's records.
+    Adding records in several calls gives the total one report over all of them gives.
+    """
+
+    def __init__(self, pricing: Pricing) -> None:
+        self._fold = _Fold(pricing)
+
+    def add(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Fold more records in."""
+        self._fold.add_by(records, "feature")
+
+    def total(self) -> CostSummary:
+        """Return the TOTAL row of ``cost_report`` over every record added."""
+        return self._fold.report("feature").total
+
+
 def _as_records(events: Iterable[Event | Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
     """Turn events into records; a stream of plain dicts passes through untouched (hot path)."""
     iterator = iter(events)
@@ -374,15 +396,14 @@ def _parallel_report(
 def _day(record: Mapping[str, Any]) -> str:
     """Return the UTC date of an event from its stored timestamp (cheap when already UTC)."""
     stamp = record["timestamp"]
-    if stamp.endswith("+00:00") or stamp.endswith("Z"):
+    # YYYY-MM-DD...+00:00, as every writer we know writes it; other ISO shapes
+    # (20251103T..., week dates) and zones are parsed.
+    if (stamp.endswith("+00:00") or stamp.endswith("Z")) and stamp[4:5] == stamp[7:8] == "-":
         return str(stamp[:10])
     try:
-        moment = datetime.fromisoformat(stamp)
+        return utc_timestamp(stamp).date().isoformat()
     except ValueError:
         return NO_VALUE
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.date().isoformat()
 
 
 #: Groups read from a payload field, by the field's name.

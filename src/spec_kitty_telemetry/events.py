@@ -8,8 +8,9 @@ telemetry, so logs move between the two tools unchanged.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, Self
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, Self, cast
 
 from pydantic import (
     AfterValidator,
@@ -18,13 +19,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
+from ._lines import check_record, utc_timestamp
 from ._records import EXECUTION_EVENT, MAX_COST_USD, MAX_LAMPORT_CLOCK, dumps_record
-from .errors import InvalidEventError
 from .ids import new_event_id, normalize_event_id
 
 __all__ = [
@@ -70,19 +70,13 @@ class Event(BaseModel):
 
     @field_validator("timestamp", mode="before")
     @classmethod
-    def _text_or_datetime(cls, value: object) -> object:
-        # Numbers are not timestamps in the line format (pydantic would read epochs).
+    def _in_utc(cls, value: object) -> datetime:
+        # The readers' rule (_lines.utc_timestamp), not pydantic's own parser: numbers are
+        # not timestamps in the line format, naive means UTC, and an instant outside the
+        # years 1-9999 in UTC is refused rather than overflowing later.
         if not isinstance(value, str | datetime):
             raise ValueError("must be an ISO 8601 string or a datetime")
-        return value
-
-    @field_validator("timestamp")
-    @classmethod
-    def _in_utc(cls, value: datetime) -> datetime:
-        # A naive timestamp is taken to be UTC already; anything else is converted.
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return utc_timestamp(value)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the event as the JSON-ready mapping stored on disk."""
@@ -99,11 +93,33 @@ class Event(BaseModel):
 
     @classmethod
     def from_dict(cls, data: object) -> Self:
-        """Build an event from a stored mapping, raising InvalidEventError if it is not one."""
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise InvalidEventError(_describe(exc)) from None
+        """Build an event from a stored mapping, raising InvalidEventError if it is not one.
+
+        The mapping is judged by the readers' line rule (``_lines.check_record``),
+        so it is an event here exactly when every reader of a log takes its line for one.
+        """
+        if isinstance(data, Mapping):
+            data = dict(data)  # the rule stores canonical ids back; leave the caller's alone
+        return cls.from_accepted_record(check_record(data)[1])
+
+    @classmethod
+    def from_accepted_record(cls, record: Mapping[str, Any]) -> Self:
+        """Build an event from a record the line rule has accepted, without checking it again.
+
+        Readers use this: validating again would cost more than the rest of a read,
+        and a second set of checks could only disagree with the first.
+        """
+        event = cls.model_construct(
+            event_id=record["event_id"],
+            event_type=record["event_type"],
+            aggregate_id=record["aggregate_id"],
+            payload=record["payload"],
+            timestamp=utc_timestamp(record["timestamp"]),
+            node_id=record["node_id"],
+            lamport_clock=record["lamport_clock"],
+            causation_id=record.get("causation_id"),
+        )
+        return cast(Self, event)  # pydantic's mypy plugin types it as Event
 
     def to_json(self) -> str:
         """Return the event as one line of the log format (no trailing newline).
@@ -170,12 +186,3 @@ class ExecutionPayload(BaseModel):
                 f"({self.output_tokens}); output_tokens must include reasoning"
             )
         return self
-
-
-def _describe(exc: ValidationError) -> str:
-    """Turn pydantic's report into one line that names each bad field."""
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "event"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)

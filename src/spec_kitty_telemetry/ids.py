@@ -14,12 +14,16 @@ import re
 import time
 from datetime import datetime
 
-__all__ = ["new_event_id", "normalize_event_id"]
+__all__ = ["CANONICAL_ID", "MAX_ULID", "is_ulid", "new_event_id", "normalize_event_id"]
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32, in ASCII order
 _VALUES = {char: value for value, char in enumerate(_ALPHABET)}
-_CANONICAL = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+#: The canonical form of an event id: 26 characters of the alphabet, uppercase. A ULID
+#: (a first character from 0 to 7) is one; so is any other such string (see normalize_event_id).
+CANONICAL_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 _MAX = (1 << 128) - 1
+#: The largest ULID; canonical ids above it are 26-char ids of other tools, not ULIDs.
+MAX_ULID = "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"
 
 
 def _encode(value: int) -> str:
@@ -38,20 +42,24 @@ def _decode(text: str) -> int:
 
 
 def normalize_event_id(value: object) -> str:
-    """Return the canonical form (26-char uppercase ULID) of an event id.
+    """Return the canonical form (26 uppercase characters) of an event id.
 
-    ULIDs in any case are accepted, and so are UUIDs (32 hex digits, or 36
-    characters with dashes) from tools that key events by UUID: a UUID is the
-    same 128 bits, so it converts to a ULID without losing identity.
-    Raises ValueError for anything else.
+    ULIDs in any case are accepted, and so is any other 26-character string of
+    their alphabet (Crockford's base32): spec-kitty, without python-ulid,
+    writes ``uuid4().hex[:26]``, and half of those start with 8 to f, above
+    the largest ULID. Such ids identify an event like any other; they are just
+    not time-ordered. UUIDs (32 hex digits, or 36 characters with dashes) from
+    tools that key events by UUID are converted: a UUID is the same 128 bits,
+    so it becomes a ULID without losing identity. Raises ValueError for
+    anything else.
     """
     if not isinstance(value, str):
         raise ValueError(f"event id must be a string, not {type(value).__name__}")
-    if _CANONICAL.fullmatch(value):
+    if CANONICAL_ID.fullmatch(value):
         return value
     if len(value) == 26:
         upper = value.upper()
-        if _CANONICAL.fullmatch(upper):
+        if CANONICAL_ID.fullmatch(upper):
             return upper
     elif len(value) in (32, 36):
         import uuid
@@ -63,6 +71,11 @@ def normalize_event_id(value: object) -> str:
     raise ValueError(f"not a ULID or UUID: {value!r}")
 
 
+def is_ulid(event_id: str) -> bool:
+    """Tell whether a canonical event id is a ULID (within 128 bits), not another tool's id."""
+    return event_id <= MAX_ULID
+
+
 def new_event_id(*, after: str | None = None, at: datetime | None = None) -> str:
     """Return a fresh ULID for an event created at ``at`` (default: now).
 
@@ -71,7 +84,9 @@ def new_event_id(*, after: str | None = None, at: datetime | None = None) -> str
     holds an id from the future (a machine whose clock runs ahead, or a UUID
     from another tool). The id then borrows the millisecond of ``after`` (or
     the next one) but keeps 80 fresh random bits: two clones extending the same
-    log never make the same id.
+    log never make the same id. No ULID is above an ``after`` that is not one
+    (another tool's id, see :func:`normalize_event_id`); the result is then
+    made from the clock alone.
     """
     millis = int(at.timestamp() * 1000) if at is not None else time.time_ns() // 1_000_000
     random_bits = int.from_bytes(os.urandom(10), "big")

@@ -24,21 +24,19 @@ import contextlib
 import itertools
 import logging
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-import orjson
-
 from . import _log_index
 from ._atomic import fsync_directory
+from ._lines import is_blank, parse_line
 from ._lock import FileLock, LockTimeout
 from ._log_index import LogHead, LogIndex
-from ._records import MAX_LAMPORT_CLOCK, dumps_record
+from ._records import dumps_record
 from .errors import InvalidEventError, StoreError, StoreLockTimeout
-from .ids import normalize_event_id
+from .ids import is_ulid, normalize_event_id
 from .store import EventStore
 
 if TYPE_CHECKING:
@@ -52,8 +50,6 @@ _Item = TypeVar("_Item")
 
 _LISTED_LINES = 20
 _READ_CHUNK = 1 << 20
-_BOM = b"\xef\xbb\xbf"
-_CANONICAL_ID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 
 
 @dataclass
@@ -164,24 +160,22 @@ class SimpleJsonStore(EventStore):
         """
         from .events import Event  # pydantic stays off the write path
 
-        def parse(line: bytes) -> tuple[str, Event]:
-            event = Event.from_dict(orjson.loads(line))
-            return event.event_id, event
-
-        for event in self._read(parse):
-            if aggregate_id is None or event.aggregate_id == aggregate_id:
-                yield event
+        accepted = Event.from_accepted_record
+        for record in self._read(parse_line):
+            if aggregate_id is None or record["aggregate_id"] == aggregate_id:
+                yield accepted(record)
 
     def iter_records(self) -> Iterator[dict[str, Any]]:
         """Stream the log's events as plain dicts, each id once, in file order.
 
-        For readers that aggregate many events: parsing a line costs a tenth of
-        building an :class:`Event` from it. Each record has the envelope's keys
-        with the right JSON types and a canonical ``event_id``, but its payload
-        is not validated. Duplicates and malformed lines are handled as in
-        :meth:`iter_events`.
+        For readers that aggregate many events: parsing a line costs a fraction
+        of building an :class:`Event` from it. The lines are exactly those
+        :meth:`iter_events` reads (one rule decides, see ``_lines``): each
+        record has the envelope's keys with the right JSON types, a valid
+        timestamp and canonical ids, but its payload is not validated.
+        Duplicates and malformed lines are handled as in :meth:`iter_events`.
         """
-        return self._read(_record_of)
+        return self._read(parse_line)
 
     def _read(self, parse: Callable[[bytes], tuple[str, _Item]]) -> Iterator[_Item]:
         """Yield ``parse(line)``'s item for each line, once per event id; report the rest.
@@ -219,10 +213,10 @@ class SimpleJsonStore(EventStore):
                     number += 1
                     try:
                         event_id, item = parse(line)
-                    except (orjson.JSONDecodeError, InvalidEventError):
+                    except InvalidEventError:
                         if not complete:
                             report.incomplete_line = number
-                        elif line.strip():
+                        elif not is_blank(line):
                             report.malformed_lines.append(number)
                         continue
                     if event_id > highest:
@@ -275,8 +269,8 @@ def _ids_of(lines: Iterable[bytes]) -> set[str]:
     ids: set[str] = set()
     for line in lines:
         try:
-            ids.add(_record_of(line)[0])
-        except (orjson.JSONDecodeError, InvalidEventError):
+            ids.add(parse_line(line)[0])
+        except InvalidEventError:
             continue
     return ids
 
@@ -285,69 +279,22 @@ def _line_batches(handle: BinaryIO, size: int) -> Iterator[tuple[list[bytes], bo
     """Yield the lines in the first ``size`` bytes of ``handle``, a batch per chunk read.
 
     The flag is False only for a last batch holding a final piece with no
-    newline. A UTF-8 byte-order mark an editor put at the start is dropped.
-    Batches rather than single lines keep the per-line cost of the readers'
-    loops low.
+    newline. Batches rather than single lines keep the per-line cost of the
+    readers' loops low. (A byte-order mark, at the start of the file or of
+    any line, is the line rule's business: ``_lines.parse_line``.)
     """
     pending = b""
     remaining = size
-    first = True
     while remaining > 0:
         chunk = handle.read(min(_READ_CHUNK, remaining))
         if not chunk:
             break
         remaining -= len(chunk)
-        if first:
-            chunk = chunk.removeprefix(_BOM)
-            first = False
         lines = (pending + chunk).split(b"\n")
         pending = lines.pop()
         yield lines, True
     if pending:
         yield [pending], False
-
-
-def _record_of(line: bytes) -> tuple[str, dict[str, Any]]:
-    """Parse a line into a record after structural checks of its envelope.
-
-    The checks are those of :class:`Event` except two that cost a third of the
-    time of a report: timestamps are not parsed (only required to be text) and
-    names need only be non-empty (``Event`` also refuses whitespace-only ones).
-    Raises InvalidEventError (or orjson's error) for a line that is not an
-    event. Ids come back canonical; the payload is not validated. Written flat
-    because it runs once per line of every report.
-    """
-    record = orjson.loads(line)
-    try:
-        clock = record["lamport_clock"]
-        event_type = record["event_type"]
-        aggregate_id = record["aggregate_id"]
-        node_id = record["node_id"]
-        size = len(record)
-        if (
-            # Those four, payload, event_id, timestamp, and causation_id or nothing else.
-            ((size == 8 and "causation_id" in record) or size == 7)
-            and type(record["payload"]) is dict
-            and type(clock) is int
-            and 0 <= clock <= MAX_LAMPORT_CLOCK
-            and type(event_type) is str
-            and event_type
-            and type(aggregate_id) is str
-            and aggregate_id
-            and type(node_id) is str
-            and node_id
-            and type(record["timestamp"]) is str
-        ):
-            event_id = record["event_id"]
-            if type(event_id) is not str or not _CANONICAL_ID.fullmatch(event_id):
-                event_id = record["event_id"] = normalize_event_id(event_id)
-            causation = record.get("causation_id")
-            if causation is not None:
-                record["causation_id"] = normalize_event_id(causation)
-            return event_id, record
-    except (AttributeError, KeyError, TypeError, ValueError):
-        pass
-    raise InvalidEventError("not an event record")
 
 
 class _Writer:
@@ -441,8 +388,8 @@ class _Writer:
 
     def _may_be_present(self, event_id: str) -> bool:
         highest = self.index.head.max_event_id
-        if highest is None or event_id > highest:
-            return False  # ids above the log's largest cannot be in it
+        if is_ulid(event_id) and (highest is None or event_id > highest):
+            return False  # ULIDs above the log's largest ULID cannot be in it
         if self._known_ids is None:
             self._known_ids = self.store._ids()
         return event_id in self._known_ids

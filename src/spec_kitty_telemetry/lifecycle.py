@@ -17,8 +17,9 @@ duration is reported as unknown and the span flagged ``clock_skew``.
 
 from __future__ import annotations
 
+import bisect
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +31,7 @@ from .emit import emit_record
 from .errors import InvalidEventError
 
 if TYPE_CHECKING:
+    from .cost import RunningTotal
     from .pricing import Pricing
 
 __all__ = [
@@ -127,7 +129,7 @@ class PhaseSpan:
     output_tokens: int = 0
     cost_usd: Decimal | None = Decimal(0)
     unpriced_invocations: int = 0
-    _records: list[Mapping[str, Any]] = field(default_factory=list, repr=False, compare=False)
+    _total: RunningTotal | None = field(default=None, repr=False, compare=False)
 
     @property
     def clock_skew(self) -> bool:
@@ -171,40 +173,164 @@ def phase_timeline(
 
     ``pricing`` prices invocations that did not report a cost (default: the
     shipped table and catalogue, loaded only if some phase has invocations).
+    The replay reads the records twice: a collection is read as it is, any
+    other iterable is first held in a list (:func:`feature_timeline` reads
+    the log twice instead).
+    """
+    source = records if isinstance(records, Collection) else list(records)
+    return _replay(lambda: source, pricing)
+
+
+_Key = tuple[int, str, str]
+#: Records an invocation is held in a phase's buffer before its costs are folded in.
+_BATCH: Final = 4096
+
+
+def _replay(
+    read: Callable[[], Iterable[Mapping[str, Any]]], pricing: Pricing | None
+) -> list[PhaseSpan]:
+    """Replay in two streaming passes, holding the transitions but never the invocations.
+
+    Pass one collects the transitions (few) and, per work-package lane, the
+    causally first invocation. Their causal order fixes every phase: which
+    phase of the feature and of its work package was open at an invocation's
+    place in that order is a binary search. Pass two sends each invocation to
+    its phases, whose costs are folded in batches. This gives what replaying
+    the sorted records one by one gives, without sorting (or holding) them.
     """
     from .query import record_order
 
-    spans: list[PhaseSpan] = []
-    open_spans: dict[str | None, PhaseSpan] = {}
-    for record in sorted(records, key=record_order):
+    transitions: list[tuple[_Key, datetime, Mapping[str, Any]]] = []
+    first_run: dict[str | None, tuple[_Key, datetime]] = {}
+    for record, payload, at in _placeable(read()):
+        key = record_order(record)
+        if record["event_type"] == PHASE_TRANSITION:
+            if _text(payload.get("to_phase")) is not None:
+                transitions.append((key, at, payload))
+        else:
+            wp_id = _text(payload.get("wp_id"))
+            earliest = first_run.get(wp_id)
+            if earliest is None or key < earliest[0]:
+                first_run[wp_id] = (key, at)
+    transitions.sort(key=lambda item: item[0])
+
+    # Each lane's phases, in causal order, with the key of the event that opened them.
+    lanes: dict[str | None, tuple[list[_Key], list[PhaseSpan]]] = {}
+    spans: list[tuple[_Key, PhaseSpan]] = []
+    for key, at, payload in transitions:
+        wp_id = _text(payload.get("wp_id"))
+        keys, opened = lanes.setdefault(wp_id, ([], []))
+        if opened:
+            opened[-1].ended_at = at
+        span = PhaseSpan(
+            _text(payload.get("to_phase")), wp_id, at, actor=_text(payload.get("actor"))
+        )
+        keys.append(key)
+        opened.append(span)
+        spans.append((key, span))
+    _add_unphased_span(lanes, spans, first_run)
+
+    totals: dict[int, tuple[PhaseSpan, list[Mapping[str, Any]]]] = {}
+    pending = 0
+    for record, payload, _at in _placeable(read()):
+        if record["event_type"] != EXECUTION_EVENT:
+            continue
+        key = record_order(record)
+        wp_id = _text(payload.get("wp_id"))
+        holders = [_open_at(lanes.get(None), key, inclusive=True)]
+        if wp_id is not None:
+            holders.append(_open_at(lanes.get(wp_id), key, inclusive=False))
+        for holder in holders:
+            if holder is None:
+                continue
+            entry = totals.setdefault(id(holder), (holder, []))
+            entry[1].append(record)
+            pending += 1
+            holder.invocations += 1
+            if payload.get("success") is False:
+                holder.failed_invocations += 1
+        if pending >= _BATCH:
+            pricing = _fold_batches(totals, pricing)
+            pending = 0
+    if pending:
+        _fold_batches(totals, pricing)
+    for span, _ in totals.values():
+        total = span._total.total() if span._total is not None else None
+        if total is not None:
+            span.input_tokens = total.input_tokens
+            span.output_tokens = total.output_tokens
+            span.cost_usd = total.total_cost_usd if total.cost_known else None
+            span.unpriced_invocations = total.unpriced_event_count
+        span._total = None
+    return [span for _, span in sorted(spans, key=lambda item: item[0])]
+
+
+def _placeable(
+    records: Iterable[Mapping[str, Any]],
+) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any], datetime]]:
+    """Yield the records this replay can place: a payload object and a readable timestamp."""
+    for record in records:
         payload = record.get("payload")
         at = _timestamp(record)
-        if not isinstance(payload, Mapping) or at is None:
-            continue  # not an event this replay can place
-        wp_id = _text(payload.get("wp_id"))
-        if record["event_type"] == PHASE_TRANSITION:
-            to_phase = _text(payload.get("to_phase"))
-            if to_phase is None:
-                continue
-            previous = open_spans.get(wp_id)
-            if previous is not None:
-                previous.ended_at = at
-            span = PhaseSpan(to_phase, wp_id, at, actor=_text(payload.get("actor")))
-            open_spans[wp_id] = span
-            spans.append(span)
-        elif record["event_type"] == EXECUTION_EVENT:
-            wp_span = open_spans.get(wp_id) if wp_id is not None else None
-            feature_span: PhaseSpan | None = open_spans.get(None)
-            if feature_span is None and wp_span is None:
-                feature_span = PhaseSpan(None, None, at)
-                open_spans[None] = feature_span
-                spans.append(feature_span)
-            for holder in (feature_span, wp_span):
-                if holder is not None:
-                    holder._records.append(record)
-    if any(span._records for span in spans):
-        _price(spans, pricing)
-    return spans
+        if isinstance(payload, Mapping) and at is not None:
+            yield record, payload, at
+
+
+def _add_unphased_span(
+    lanes: dict[str | None, tuple[list[_Key], list[PhaseSpan]]],
+    spans: list[tuple[_Key, PhaseSpan]],
+    first_run: dict[str | None, tuple[_Key, datetime]],
+) -> None:
+    """Open the feature's phase None at the first invocation that no phase holds, if any.
+
+    That is the causally first invocation before the feature's first transition
+    and before its work package's first one (if it has a work package). The
+    phase stays open, holding the feature-level share of what follows, until
+    the feature's first transition closes it.
+    """
+    feature_keys, feature_spans = lanes.get(None, ([], []))
+    first_phase = feature_keys[0] if feature_keys else None
+    candidates = []
+    for wp_id, (key, at) in first_run.items():
+        lane = lanes.get(wp_id) if wp_id is not None else None
+        if (first_phase is None or key < first_phase) and (lane is None or key < lane[0][0]):
+            candidates.append((key, at))
+    if not candidates:
+        return
+    key, at = min(candidates)
+    span = PhaseSpan(None, None, at)
+    if feature_spans:
+        span.ended_at = feature_spans[0].started_at
+    lanes[None] = ([key, *feature_keys], [span, *feature_spans])
+    spans.append((key, span))
+
+
+def _open_at(
+    lane: tuple[list[_Key], list[PhaseSpan]] | None, key: _Key, *, inclusive: bool
+) -> PhaseSpan | None:
+    """Return the phase of a lane open at ``key`` (or opened at it, if ``inclusive``)."""
+    if lane is None:
+        return None
+    keys, opened = lane
+    place = (bisect.bisect_right if inclusive else bisect.bisect_left)(keys, key)
+    return opened[place - 1] if place else None
+
+
+def _fold_batches(
+    totals: dict[int, tuple[PhaseSpan, list[Mapping[str, Any]]]], pricing: Pricing | None
+) -> Pricing:
+    """Fold every phase's buffered invocations into its running cost; return the pricing used."""
+    from .cost import RunningTotal
+    from .pricing import load_pricing
+
+    prices = pricing if pricing is not None else load_pricing()
+    for span, batch in totals.values():
+        if batch:
+            if span._total is None:
+                span._total = RunningTotal(prices)
+            span._total.add(batch)
+            batch.clear()
+    return prices
 
 
 def open_phase(records: Iterable[Mapping[str, Any]], wp_id: str | None = None) -> str | None:
@@ -235,7 +361,7 @@ def feature_timeline(feature_dir: str | Path, *, pricing: Pricing | None = None)
         from .pricing import load_pricing
 
         pricing = load_pricing(find_project_root(feature_dir))
-    return phase_timeline(iter_feature_records(feature_dir), pricing=pricing)
+    return _replay(lambda: iter_feature_records(feature_dir), pricing)
 
 
 def _text(value: object) -> str | None:
@@ -247,23 +373,3 @@ def _timestamp(record: Mapping[str, Any]) -> datetime | None:
         return datetime.fromisoformat(record["timestamp"])
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _price(spans: list[PhaseSpan], pricing: Pricing | None) -> None:
-    from .cost import cost_report
-    from .pricing import load_pricing
-
-    prices = pricing if pricing is not None else load_pricing()
-    for span in spans:
-        if not span._records:
-            continue
-        total = cost_report(span._records, "feature", pricing=prices).total
-        span.invocations = len(span._records)
-        span.failed_invocations = sum(
-            1 for r in span._records if r["payload"].get("success") is False
-        )
-        span.input_tokens = total.input_tokens
-        span.output_tokens = total.output_tokens
-        span.cost_usd = total.total_cost_usd if total.cost_known else None
-        span.unpriced_invocations = total.unpriced_event_count
-        span._records = []

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ._model_names import canonical_model_name
 from .config import find_project_root
 from .emit import EVENTS_FILENAME
-from .errors import InvalidEventError, QueryError
+from .errors import QueryError
 from .jsonl_store import SimpleJsonStore
 
 if TYPE_CHECKING:
@@ -330,10 +330,11 @@ def query_project_events(
     selected without holding the others. A project without ``kitty-specs/``,
     or with empty feature folders, gives an empty list.
     """
-    found = iter_project_events(repo_root, filters)
     if limit is None:
-        return sorted(found, key=_event_order)
-    return heapq.nlargest(limit, found, key=_event_order)[::-1]
+        return sorted(iter_project_events(repo_root, filters), key=_event_order)
+    # Only the records of the events to return are held, and only those become Events.
+    latest = heapq.nlargest(limit, iter_project_records(repo_root, filters), key=record_order)
+    return list(_as_events(iter(latest[::-1])))
 
 
 def _event_order(event: Event) -> tuple[int, str, str]:
@@ -341,16 +342,7 @@ def _event_order(event: Event) -> tuple[int, str, str]:
 
 
 def _as_events(records: Iterator[Record]) -> Iterator[Event]:
-    """Build Events from records, skipping (with one warning) those the full schema rejects."""
+    """Build Events from records the store's line rule accepted (so none is rejected here)."""
     from .events import Event
 
-    rejected = 0
-    for record in records:
-        try:
-            yield Event.from_dict(record)
-        except InvalidEventError as exc:
-            rejected += 1
-            if rejected == 1:
-                logger.warning("skipped event %s: %s", record.get("event_id"), exc)
-    if rejected > 1:
-        logger.warning("skipped %d events that are not valid events", rejected)
+    return map(Event.from_accepted_record, records)

@@ -8,6 +8,10 @@ emitter's, run once per agent call) do not pay for them.
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -90,8 +94,6 @@ def cost(
     report = project_cost_report(root, filters, group_by, workers=None)
     _hint_unmatched_features(root, feature)
     if as_json:
-        import json
-
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
     if not report.summaries:
@@ -158,8 +160,9 @@ def events(
     found = query_project_events(root, filters, limit=limit)
     _hint_unmatched_features(root, feature)
     if as_json:
-        for event in found:
-            typer.echo(event.to_json())
+        with _json_depth():
+            for event in found:
+                typer.echo(_json_line(event))
         return
     if not found:
         typer.echo("No events found.")
@@ -338,9 +341,36 @@ def _footnotes(report: CostReport) -> list[str]:
     return notes
 
 
+@contextmanager
+def _json_depth() -> Iterator[None]:
+    """Let ``json.dumps`` write any record the reader could read.
+
+    orjson reads objects nested up to 1,024 deep; Python's encoder counts each
+    level against the recursion limit (1,000 by default), so the limit is
+    raised for the time of the output.
+    """
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, 4 * 1024 + 1000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
+def _json_line(event: Event) -> str:
+    """One event as a line of the log format, whatever its payload holds.
+
+    Not ``Event.to_json``: that is the writers' rule, which refuses integers
+    beyond 64 bits, while an event read from a log may hold one (another
+    tool wrote it), and what was read must print.
+    """
+    return json.dumps(event.to_dict(), sort_keys=True)
+
+
 def _print_events_table(found: list[Event]) -> None:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for header, justify in (
@@ -359,8 +389,8 @@ def _print_events_table(found: list[Event]) -> None:
         table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for event in found:
         payload = event.payload
-        cost = payload.get("cost_usd")
-        table.add_row(
+        success = payload.get("success")
+        cells = (
             event.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
             event.aggregate_id,
             _text(payload.get("wp_id")),
@@ -370,15 +400,27 @@ def _print_events_table(found: list[Event]) -> None:
             _text(payload.get("model")),
             _count(payload.get("input_tokens")),
             _count(payload.get("output_tokens")),
-            "" if not isinstance(cost, int | float) else _usd(Decimal(str(cost))),
-            {True: "yes", False: "no"}.get(payload.get("success"), ""),  # type: ignore[arg-type]
+            _cost_text(payload.get("cost_usd")),
+            "yes" if success is True else "no" if success is False else "",
         )
+        # Text, not markup: a value like "[/x]" from a log is shown, not interpreted.
+        table.add_row(*(Text(cell) for cell in cells))
     _console().print(table)
 
 
+# Cells show what the cost report would read from a field, and nothing for a value
+# of the wrong type (a list for a model, true for a cost): the log's oddities never crash.
+
+
 def _text(value: object) -> str:
-    return "" if value is None else str(value)
+    return value if isinstance(value, str) else ""
 
 
 def _count(value: object) -> str:
     return f"{value:,}" if type(value) is int else ""
+
+
+def _cost_text(value: object) -> str:
+    if type(value) is not int and type(value) is not float:
+        return ""
+    return _usd(Decimal(repr(value)))
