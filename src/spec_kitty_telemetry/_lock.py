@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from ._safe_paths import open_file
+
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
@@ -56,8 +58,12 @@ class FileLock:
         self._fd = -1
 
     def acquire(self) -> None:
-        """Take the lock, polling with a short back-off; raise LockTimeout past the timeout."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Take the lock, polling with a short back-off; raise LockTimeout past the timeout.
+
+        The lock file is opened by the package's write rule (never through a
+        link, never outside the project): UnsafePathError otherwise.
+        """
+        fd = open_file(self.path, os.O_RDWR | os.O_CREAT)
         deadline = time.monotonic() + self.timeout
         pause = 0.0005
         while not _try_lock(fd):

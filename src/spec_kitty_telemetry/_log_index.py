@@ -26,6 +26,7 @@ from pathlib import Path
 import orjson
 
 from ._records import MAX_LAMPORT_CLOCK
+from ._safe_paths import open_file
 from .ids import normalize_event_id
 
 _VERSION = 1
@@ -147,7 +148,7 @@ def save(index_path: Path, index: LogIndex) -> None:
     ]
     body = json.dumps(fields)
     data = json.dumps({"version": _VERSION, "index": fields, "crc": zlib.crc32(body.encode())})
-    fd = os.open(index_path, os.O_WRONLY | os.O_CREAT, 0o644)
+    fd = open_file(index_path, os.O_WRONLY | os.O_CREAT)  # never through a link (_safe_paths)
     try:
         view = memoryview(data.encode())
         size = len(view)

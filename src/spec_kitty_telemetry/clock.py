@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from ._atomic import write_atomically
-from .errors import ClockError
+from .errors import ClockError, UnsafePathError
 
 __all__ = ["ClockStorage", "FileClockStorage", "InMemoryClockStorage", "LamportClock"]
 
@@ -83,6 +83,10 @@ class FileClockStorage(ClockStorage):
         data = json.dumps({"lamport_clock": value}).encode() + b"\n"
         try:
             write_atomically(self.path, data, fsync=self._fsync)
+        except UnsafePathError as exc:
+            # A link where the clock belongs: the repository's doing, worth one warning.
+            logger.warning("telemetry: clock not saved: %s", exc)
+            raise ClockError(str(exc)) from exc
         except OSError as exc:
             raise ClockError(f"{self.path}: cannot write clock file: {exc}") from exc
 
