@@ -26,7 +26,7 @@ from pathlib import Path
 import orjson
 
 from ._records import MAX_LAMPORT_CLOCK
-from ._safe_paths import open_file
+from ._safe_paths import open_file, read_sidecar
 from .ids import normalize_event_id
 
 _VERSION = 1
@@ -34,6 +34,7 @@ _BOM = b"\xef\xbb\xbf"  # some editors start a file with it; readers drop it too
 _TAIL_BYTES = 32
 _CHUNK = 1 << 20
 _LONG_SCAN_BYTES = 4 << 20  # about 10,000 events: tens of milliseconds to scan
+_MAX_INDEX_BYTES = 4096  # a real index is under 300 bytes
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def save(index_path: Path, index: LogIndex) -> None:
 def load(index_path: Path) -> LogIndex | None:
     """Return the index stored at ``index_path``, or None if it is missing or damaged."""
     try:
-        doc = orjson.loads(index_path.read_bytes())
+        doc = orjson.loads(read_sidecar(index_path, _MAX_INDEX_BYTES))
         fields = doc["index"]
         if doc["version"] != _VERSION or doc["crc"] != zlib.crc32(json.dumps(fields).encode()):
             return None

@@ -37,7 +37,15 @@ from types import TracebackType
 
 from .errors import UnsafePathError
 
-__all__ = ["MARKERS", "SafeFolder", "UnsafePathError", "open_file", "open_folder", "write_problem"]
+__all__ = [
+    "MARKERS",
+    "SafeFolder",
+    "UnsafePathError",
+    "open_file",
+    "open_folder",
+    "read_sidecar",
+    "write_problem",
+]
 
 #: The project folders writes must stay in; the folder holding one is the project root.
 MARKERS = ("kitty-specs", ".kittify")
@@ -181,6 +189,24 @@ def open_file(path: str | Path, flags: int, mode: int = 0o644) -> int:
     target = Path(path)
     with open_folder(target.parent) as folder:
         return folder.open(target.name, flags, mode)
+
+
+def read_sidecar(path: str | Path, limit: int) -> bytes:
+    """Read a small machine-local file (an index, a clock) without ever blocking on it.
+
+    A FIFO, device or link in its place, or a file over ``limit`` bytes, is not
+    a sidecar the package wrote: OSError (UnsafePathError), so the caller
+    treats it as missing. Opening a FIFO for reading would otherwise wait for
+    a writer forever, and a link to ``/dev/zero`` would never end.
+    """
+    fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            raise UnsafePathError(f"{path}: not a small regular file; ignored")
+        return os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
 
 
 def write_problem(path: str | Path) -> str | None:
