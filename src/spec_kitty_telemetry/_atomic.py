@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -59,8 +60,7 @@ def _remove_stale_copies(folder: SafeFolder, name: str) -> None:
     """
     if sys.platform == "win32":  # pragma: no cover - no cheap, harmless liveness probe there
         return
-    hidden = name if name.startswith(".") else f".{name}"
-    pattern = re.compile(rf"(?:{re.escape(hidden)}|{re.escape('.' + name)})\.([0-9]{{1,12}})\.tmp")
+    pattern = _copy_pattern(name)
     try:
         names = folder.names()
     except OSError:
@@ -70,6 +70,12 @@ def _remove_stale_copies(folder: SafeFolder, name: str) -> None:
         if match is not None and not _alive(int(match[1])):
             with contextlib.suppress(OSError):  # a read-only folder: it stays, ignored by git
                 folder.unlink(entry)
+
+
+@functools.lru_cache(maxsize=32)
+def _copy_pattern(name: str) -> re.Pattern[str]:
+    hidden = name if name.startswith(".") else f".{name}"
+    return re.compile(rf"(?:{re.escape(hidden)}|{re.escape('.' + name)})\.([0-9]{{1,12}})\.tmp")
 
 
 def _alive(pid: int) -> bool:

@@ -26,7 +26,7 @@ from pathlib import Path
 import orjson
 
 from ._records import MAX_LAMPORT_CLOCK
-from ._safe_paths import open_file, read_sidecar
+from ._safe_paths import SafeFolder, open_file, read_sidecar
 from .ids import normalize_event_id
 
 _VERSION = 1
@@ -132,7 +132,7 @@ else:  # pragma: no cover - Windows has no pread; each writer has its own descri
         return os.read(fd, size)
 
 
-def save(index_path: Path, index: LogIndex) -> None:
+def save(index_path: Path, index: LogIndex, folder: SafeFolder | None = None) -> None:
     """Persist ``index`` (it is a cache: callers may ignore a failure to write it).
 
     Written in place under the log's lock rather than through a rename, which
@@ -149,7 +149,8 @@ def save(index_path: Path, index: LogIndex) -> None:
     ]
     body = json.dumps(fields)
     data = json.dumps({"version": _VERSION, "index": fields, "crc": zlib.crc32(body.encode())})
-    fd = open_file(index_path, os.O_WRONLY | os.O_CREAT)  # never through a link (_safe_paths)
+    flags = os.O_WRONLY | os.O_CREAT  # opened by the rule of _safe_paths (in ``folder``, if given)
+    fd = open_file(index_path, flags) if folder is None else folder.open(index_path.name, flags)
     try:
         view = memoryview(data.encode())
         size = len(view)

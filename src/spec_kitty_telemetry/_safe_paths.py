@@ -57,8 +57,7 @@ _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _DIR_FLAGS = os.O_RDONLY | _DIRECTORY | _CLOEXEC
 #: Platforms where folders can be opened and files opened relative to them (not Windows).
 _BY_DESCRIPTOR = os.open in os.supports_dir_fd and os.mkdir in os.supports_dir_fd
-_PROC_FD = Path("/proc/self/fd")
-_HAVE_PROC = _PROC_FD.is_dir()
+_HAVE_PROC = os.path.isdir("/proc/self/fd")
 
 
 class SafeFolder:
@@ -74,16 +73,15 @@ class SafeFolder:
 
     def open(self, name: str, flags: int, mode: int = 0o644) -> int:
         """Open ``name`` in this folder without following a link; refuse anything not a file."""
-        target = self.path / name
         try:
             if self.fd is None:  # pragma: no cover - Windows
-                fd = os.open(target, flags | _CLOEXEC, mode)
+                fd = os.open(self.path / name, flags | _CLOEXEC, mode)
             else:
                 fd = os.open(name, flags | _NOFOLLOW | _NONBLOCK | _CLOEXEC, mode, dir_fd=self.fd)
         except OSError as exc:
             problem = _entry_problem(self, name)
             if problem is not None:
-                raise UnsafePathError(f"{target}: refusing to write: {problem}") from exc
+                raise UnsafePathError(f"{self.path / name}: refusing to write: {problem}") from exc
             raise
         try:
             kind = os.fstat(fd).st_mode
@@ -92,7 +90,9 @@ class SafeFolder:
             raise
         if not stat.S_ISREG(kind):
             os.close(fd)
-            raise UnsafePathError(f"{target}: refusing to write: {_kind(kind)}, not a regular file")
+            raise UnsafePathError(
+                f"{self.path / name}: refusing to write: {_kind(kind)}, not a regular file"
+            )
         return fd
 
     def replace(self, source: str, target: str) -> None:
@@ -164,7 +164,7 @@ def open_folder(folder: str | Path, *, create: bool = False) -> SafeFolder:
         return SafeFolder(path, os.open(path, _DIR_FLAGS))
     root, below = spot
     if create:
-        root.mkdir(parents=True, exist_ok=True)  # above the project: nothing of it to guard yet
+        os.makedirs(root, exist_ok=True)  # above the project: nothing of it to guard yet
     root_fd = os.open(root, _DIR_FLAGS)
     try:
         zone = _zone_of(_real_path(root_fd, root), spot)
@@ -234,28 +234,32 @@ def write_problem(path: str | Path) -> str | None:
     return None
 
 
-def _project_of(path: Path) -> tuple[Path, tuple[str, ...]] | None:
+def _project_of(path: Path) -> tuple[str, tuple[str, ...]] | None:
     """Split ``path`` into its project root and the components from the project folder down.
 
     Works on the path as written (made absolute, not resolved, ``..`` kept), so
     a link in it cannot move the project: the innermost ``kitty-specs`` or
     ``.kittify`` component decides.
     """
-    parts = path.absolute().parts
-    for index in range(len(parts) - 1, -1, -1):
+    text = os.fspath(path)  # strings, not pathlib: this runs several times per emit
+    if not os.path.isabs(text):
+        text = os.path.join(os.getcwd(), text)
+    parts = text.split(os.sep)
+    for index in range(len(parts) - 1, 0, -1):
         if parts[index] in MARKERS:
-            return Path(*parts[:index]), parts[index:]
+            below = tuple(part for part in parts[index:] if part not in ("", "."))
+            return os.sep.join(parts[:index]) or os.sep, below
     return None
 
 
-def _zone_of(real_root: str, spot: tuple[Path, tuple[str, ...]]) -> str:
+def _zone_of(real_root: str, spot: tuple[str, tuple[str, ...]]) -> str:
     return os.path.join(real_root, spot[1][0])
 
 
-def _create_below(root_fd: int, root: Path, below: tuple[str, ...], zone: str) -> int:
+def _create_below(root_fd: int, root: str, below: tuple[str, ...], zone: str) -> int:
     """Open (making what is missing) each folder of ``below`` under the root, checking each."""
     parent = os.dup(root_fd)
-    here = root
+    here = Path(root)
     try:
         for name in below:
             here = here / name
@@ -283,11 +287,11 @@ def _check_inside(path: Path, real: str, zone: str) -> None:
         )
 
 
-def _real_path(fd: int, path: Path) -> str:
+def _real_path(fd: int, path: str | Path) -> str:
     """Return the path the kernel knows for the open folder ``fd`` (opened as ``path``)."""
     if _HAVE_PROC:
         try:
-            return os.readlink(_PROC_FD / str(fd))
+            return os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             pass
     if sys.platform == "darwin":  # pragma: no cover - macOS

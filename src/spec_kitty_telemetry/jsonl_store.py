@@ -371,7 +371,7 @@ class _Writer:
             raise StoreError(f"{store.path}: cannot create its folder: {exc}") from exc
         cached = self._saved = self._scan_ahead(_log_index.load(store.index_path))
         try:
-            self._lock.acquire()
+            self._lock.acquire(self._folder)
         except LockTimeout:
             raise StoreLockTimeout(
                 f"{store.path}: another writer held {store.lock_path.name} "
@@ -431,7 +431,7 @@ class _Writer:
     def _save_index(self, index: LogIndex) -> None:
         """Store the index; a failure only costs a rescan, but a refused link is worth a warning."""
         try:
-            _log_index.save(self.store.index_path, index)
+            _log_index.save(self.store.index_path, index, self._folder)
         except UnsafePathError as exc:
             logger.warning("telemetry: index not saved: %s", exc)
         except Exception as exc:  # noqa: BLE001 - the event is stored; the index is a cache

@@ -74,7 +74,13 @@ PATTERNS: Final[tuple[tuple[str, tuple[str, ...], str], ...]] = (
 
 # One alternation; group ``k<n>`` is pattern n as a whole, ``v<n>`` its value part.
 _KINDS: Final = {f"k{n}": kind for n, (kind, _, _) in enumerate(PATTERNS)}
-_TRIGGERS: Final = tuple(dict.fromkeys(t for _, triggers, _ in PATTERNS for t in triggers))
+# Every pattern's triggers as one alternation of literals, run on the lower-cased text
+# (re.IGNORECASE made it ten times slower): one C-level scan per string.
+_TRIGGERS: Final = re.compile(
+    "|".join(re.escape(t) for t in dict.fromkeys(t for _, ts, _ in PATTERNS for t in ts))
+)
+#: No pattern matches fewer characters (``token=x``): shorter strings are skipped outright.
+_SHORTEST: Final = 7
 
 
 @functools.cache
@@ -87,9 +93,11 @@ def _scanner() -> re.Pattern[str]:
     )
 
 
+_LEAVES: Final = frozenset({int, float, bool, type(None)})
+
+
 def _may_hold_a_secret(text: str) -> bool:
-    low = text.lower()
-    return any(trigger in low for trigger in _TRIGGERS)
+    return len(text) >= _SHORTEST and _TRIGGERS.search(text.lower()) is not None
 
 
 def find_secrets(text: str) -> list[tuple[str, tuple[int, int]]]:
@@ -113,8 +121,8 @@ def find_secrets(text: str) -> list[tuple[str, tuple[int, int]]]:
 
 def redact(text: str) -> str:
     """Return ``text`` with every credential-looking span replaced by ``[REDACTED:<kind>]``."""
-    if not _may_hold_a_secret(text):
-        return text
+    if len(text) < _SHORTEST or _TRIGGERS.search(text.lower()) is None:
+        return text  # the usual case, kept to two C calls: this runs on every payload string
     return _scanner().sub(_marker, text)
 
 
@@ -126,8 +134,15 @@ def redact_payload(value: Any) -> Any:
     """
     if isinstance(value, str):
         return redact(value)
-    if isinstance(value, dict):
-        return {key: redact_payload(item) for key, item in value.items()}
+    if isinstance(value, dict):  # leaves handled inline: one call per payload, not per field
+        return {
+            key: redact(item)
+            if type(item) is str
+            else item
+            if type(item) in _LEAVES
+            else redact_payload(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [redact_payload(item) for item in value]
     if isinstance(value, tuple):
