@@ -1,4 +1,4 @@
-"""Small-file durability helpers: atomic replacement and directory fsync."""
+"""Atomic replacement of small files (the clock), and cleaning up after crashed writers."""
 
 from __future__ import annotations
 
@@ -91,22 +91,3 @@ def _alive(pid: int) -> bool:
     except OSError:
         return True  # exists but is not ours (EPERM): leave its file
     return True
-
-
-def fsync_directory(folder: Path) -> None:
-    """Make entries just created or renamed in ``folder`` durable.
-
-    Without it a crash can lose a new file even though its content was
-    synced. Best effort: where a folder cannot be opened or synced (Windows,
-    some network filesystems) there is nothing more to do.
-    """
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -120,7 +120,11 @@ class SafeFolder:
         return os.listdir(self.path if self.fd is None else self.fd)
 
     def sync(self) -> None:
-        """Make entries created or renamed here durable (best effort, as fsync_directory)."""
+        """Make entries created or renamed here durable.
+
+        Without it a crash can lose a new file even though its content was
+        synced. Best effort: some filesystems cannot sync a folder.
+        """
         if self.fd is not None:
             with contextlib.suppress(OSError):
                 os.fsync(self.fd)
