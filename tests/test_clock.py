@@ -232,14 +232,18 @@ def test_directory_at_the_clock_path_reads_as_zero(tmp_path: Path):
     assert FileClockStorage(path).load() == 0
 
 
-def test_saving_over_a_fifo_replaces_it_with_a_regular_file(tmp_path: Path):
-    """The next save repairs a FIFO clock: a regular file with the value takes its place."""
+def test_saving_over_a_fifo_is_refused_and_names_it(tmp_path: Path):
+    """A FIFO where the clock belongs is not the package's file: save refuses, naming the path.
+
+    (The emitter then stamps from the log alone; see tests/test_write_safety.py.)
+    """
     path = tmp_path / "clock.json"
     os.mkfifo(path)
     storage = FileClockStorage(path)
-    storage.save(3)
-    assert stat.S_ISREG(path.lstat().st_mode)
-    assert storage.load() == 3
+    with pytest.raises(ClockError, match=r"clock\.json"):
+        storage.save(3)
+    assert stat.S_ISFIFO(path.lstat().st_mode)
+    assert storage.load() == 0
 
 
 # -- sharing .telemetry-clock.json with spec-kitty's own telemetry (issue 7, item 10) --

@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "StoreError": "errors",
     "StoreLockTimeout": "errors",
     "TelemetryError": "errors",
+    "UnsafePathError": "errors",
     "EXECUTION_EVENT": "events",
     "Event": "events",
     "ExecutionPayload": "events",
@@ -107,6 +108,7 @@ __all__ = [
     "StoreLockTimeout",
     "TelemetryConfig",
     "TelemetryError",
+    "UnsafePathError",
     "__version__",
     "canonical_model_name",
     "capture_environment",
@@ -176,6 +178,7 @@ if TYPE_CHECKING:
         StoreError,
         StoreLockTimeout,
         TelemetryError,
+        UnsafePathError,
     )
     from .events import EXECUTION_EVENT, Event, ExecutionPayload
     from .ids import new_event_id, normalize_event_id

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from ._safe_paths import SafeFolder, open_file
+
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
@@ -55,9 +57,15 @@ class FileLock:
         self.timeout = timeout
         self._fd = -1
 
-    def acquire(self) -> None:
-        """Take the lock, polling with a short back-off; raise LockTimeout past the timeout."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    def acquire(self, folder: SafeFolder | None = None) -> None:
+        """Take the lock, polling with a short back-off; raise LockTimeout past the timeout.
+
+        The lock file is opened by the package's write rule (never through a
+        link, never outside the project; UnsafePathError otherwise), in
+        ``folder`` when the caller already holds its checked folder open.
+        """
+        flags = os.O_RDWR | os.O_CREAT
+        fd = open_file(self.path, flags) if folder is None else folder.open(self.path.name, flags)
         deadline = time.monotonic() + self.timeout
         pause = 0.0005
         while not _try_lock(fd):

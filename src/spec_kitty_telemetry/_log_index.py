@@ -27,6 +27,7 @@ import orjson
 
 from ._lines import parse_line
 from ._records import MAX_LAMPORT_CLOCK
+from ._safe_paths import SafeFolder, open_file, read_sidecar
 from .errors import InvalidEventError
 from .ids import MAX_ULID, is_ulid, normalize_event_id
 
@@ -34,6 +35,7 @@ _VERSION = 1
 _TAIL_BYTES = 32
 _CHUNK = 1 << 20
 _LONG_SCAN_BYTES = 4 << 20  # about 10,000 events: tens of milliseconds to scan
+_MAX_INDEX_BYTES = 4096  # a real index is under 300 bytes
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ else:  # pragma: no cover - Windows has no pread; each writer has its own descri
         return os.read(fd, size)
 
 
-def save(index_path: Path, index: LogIndex) -> None:
+def save(index_path: Path, index: LogIndex, folder: SafeFolder | None = None) -> None:
     """Persist ``index`` (it is a cache: callers may ignore a failure to write it).
 
     Written in place under the log's lock rather than through a rename, which
@@ -154,7 +156,8 @@ def save(index_path: Path, index: LogIndex) -> None:
     ]
     body = json.dumps(fields)
     data = json.dumps({"version": _VERSION, "index": fields, "crc": zlib.crc32(body.encode())})
-    fd = os.open(index_path, os.O_WRONLY | os.O_CREAT, 0o644)
+    flags = os.O_WRONLY | os.O_CREAT  # opened by the rule of _safe_paths (in ``folder``, if given)
+    fd = open_file(index_path, flags) if folder is None else folder.open(index_path.name, flags)
     try:
         view = memoryview(data.encode())
         size = len(view)
@@ -168,7 +171,7 @@ def save(index_path: Path, index: LogIndex) -> None:
 def load(index_path: Path) -> LogIndex | None:
     """Return the index stored at ``index_path``, or None if it is missing or damaged."""
     try:
-        doc = orjson.loads(index_path.read_bytes())
+        doc = orjson.loads(read_sidecar(index_path, _MAX_INDEX_BYTES))
         fields = doc["index"]
         if doc["version"] != _VERSION or doc["crc"] != zlib.crc32(json.dumps(fields).encode()):
             return None

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from .errors import InvalidEventError
 from .ids import normalize_event_id
+from .redact import redact_payload
 
 #: ``event_type`` of the record written after every agent invocation.
 EXECUTION_EVENT: Final = "ExecutionEvent"
@@ -87,7 +88,13 @@ def event_record(
     lamport_clock: int,
     causation_id: str | None = None,
 ) -> dict[str, Any]:
-    """Validate the envelope of an event and return it as the stored mapping."""
+    """Validate the envelope of an event and return it as the stored mapping.
+
+    This is where every record the package writes is built, so it is where
+    credentials are scrubbed: each string in the payload (error messages,
+    agent results, extra fields) passes through :func:`~spec_kitty_telemetry.redact.redact`.
+    The envelope (ids, names, timestamp) is not free text and is kept as given.
+    """
     problems: list[str] = []
     for name, value in (
         ("event_type", event_type),
@@ -121,7 +128,7 @@ def event_record(
         "event_type": event_type,
         "lamport_clock": lamport_clock,
         "node_id": node_id,
-        "payload": payload,
+        "payload": redact_payload(payload),
         "timestamp": stamp.isoformat(),
     }
 

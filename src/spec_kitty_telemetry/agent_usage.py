@@ -36,6 +36,8 @@ from typing import Any, Final
 
 import orjson
 
+from .redact import redact
+
 __all__ = [
     "MAX_DOCUMENT_BYTES",
     "MAX_LINE_BYTES",
@@ -367,7 +369,8 @@ def _claude_usage(result: dict[str, Any], init_model: str | None) -> AgentUsage:
         agent_error = subtype
     elif result.get("is_error") is True:
         text = result.get("result")
-        detail = text[:_RESULT_PREVIEW] if isinstance(text, str) and text else "no detail"
+        # Scrubbed before the cut: a key cut in two would match no pattern later.
+        detail = redact(text)[:_RESULT_PREVIEW] if isinstance(text, str) and text else "no detail"
         agent_error = f"is_error: {detail}"
     reported_cost = _money(result.get("total_cost_usd"))
     turns = _count(result.get("num_turns"))

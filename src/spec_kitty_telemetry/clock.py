@@ -15,15 +15,14 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import os
-import stat
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Final, TypeGuard
 
 from ._atomic import write_atomically
 from ._records import MAX_LAMPORT_CLOCK
-from .errors import ClockError, InvalidClockValueError
+from ._safe_paths import read_sidecar
+from .errors import ClockError, InvalidClockValueError, UnsafePathError
 
 __all__ = [
     "MAX_CLOCK_FILE_BYTES",
@@ -44,15 +43,6 @@ MAX_CLOCK_FILE_BYTES: Final = 64 * 1024
 #: Our entry in the clock file. Other keys belong to spec-kitty (see FileClockStorage).
 _KEY: Final = "lamport_clock"
 
-#: Open flags for reading the clock file: never block (a FIFO), never follow a
-#: symlink (to /dev/zero, or out of the folder). Absent flags (Windows) are 0.
-_READ_FLAGS: Final = (
-    os.O_RDONLY
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
 #: What opening a symlink with O_NOFOLLOW (ELOOP; EMLINK on FreeBSD) or a socket gives.
 _NOT_A_FILE_ERRNOS: Final = frozenset({errno.ELOOP, errno.EMLINK, errno.ENXIO})
 
@@ -161,6 +151,10 @@ class FileClockStorage(ClockStorage):
         data = json.dumps(document, sort_keys=True).encode() + b"\n"
         try:
             write_atomically(self.path, data, fsync=self._fsync)
+        except UnsafePathError as exc:
+            # A link where the clock belongs: the repository's doing, worth one warning.
+            logger.warning("telemetry: clock not saved: %s", exc)
+            raise ClockError(str(exc)) from exc
         except OSError as exc:
             raise ClockError(f"{self.path}: cannot write clock file: {exc}") from exc
 
@@ -182,27 +176,15 @@ class FileClockStorage(ClockStorage):
         return document
 
     def _read(self) -> bytes:
-        """Return the bytes of the clock file if it is a small regular file."""
+        """Return the bytes of the clock file if it is a small regular file (never blocks)."""
         try:
-            fd = os.open(self.path, _READ_FLAGS)
+            return read_sidecar(self.path, MAX_CLOCK_FILE_BYTES)
+        except UnsafePathError as exc:  # a FIFO, a device, a folder, too large
+            raise _CorruptClockFile(str(exc)) from exc
         except OSError as exc:
             if exc.errno in _NOT_A_FILE_ERRNOS:
                 raise _CorruptClockFile("not a regular file (a symlink or a socket)") from exc
             raise
-        try:
-            mode = os.fstat(fd).st_mode
-            if not stat.S_ISREG(mode):
-                raise _CorruptClockFile(f"not a regular file (mode {stat.filemode(mode)})")
-            chunks: list[bytes] = []
-            size = 0
-            while chunk := os.read(fd, MAX_CLOCK_FILE_BYTES + 1 - size):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > MAX_CLOCK_FILE_BYTES:
-                    raise _CorruptClockFile(f"larger than {MAX_CLOCK_FILE_BYTES} bytes")
-            return b"".join(chunks)
-        finally:
-            os.close(fd)
 
     def _note_corrupt(self, why: str) -> None:
         logger.info("%s: corrupt clock file ignored (%s); restarting from 0", self.path, why)

@@ -18,6 +18,7 @@ __all__ = [
     "StoreError",
     "StoreLockTimeout",
     "TelemetryError",
+    "UnsafePathError",
 ]
 
 
@@ -35,6 +36,14 @@ class StoreError(TelemetryError):
 
 class StoreLockTimeout(StoreError, TimeoutError):
     """Another writer held the store's lock for longer than we were willing to wait."""
+
+
+class UnsafePathError(StoreError, OSError):
+    """A write was refused: the target is a link or not a file, or lies outside the project.
+
+    An OSError too, so code that treats a failed write of a cache as "not
+    cached" does the same for a refused one.
+    """
 
 
 class ClockError(TelemetryError):

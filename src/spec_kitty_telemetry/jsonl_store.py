@@ -20,7 +20,6 @@ to the log and belong in ``.gitignore``.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import os
@@ -30,12 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from . import _log_index
-from ._atomic import fsync_directory
 from ._lines import is_blank, parse_line
 from ._lock import FileLock, LockTimeout
 from ._log_index import LogHead, LogIndex
 from ._records import dumps_record
-from .errors import InvalidEventError, StoreError, StoreLockTimeout
+from ._safe_paths import SafeFolder, open_folder
+from .errors import InvalidEventError, StoreError, StoreLockTimeout, UnsafePathError
 from .ids import is_ulid, normalize_event_id
 from .store import EventStore
 
@@ -304,29 +303,39 @@ class _Writer:
         self.store = store
         self._lock = FileLock(store.lock_path, store.lock_timeout)
         self._fd = -1
+        self._folder: SafeFolder | None = None
         self._known_ids: set[str] | None = None
         self.index = LogIndex(0, 0, 0, b"", LogHead())
         self._saved: LogIndex | None = None
 
     def __enter__(self) -> _Writer:
         store = self.store
-        try:
-            store.path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # a folder that is a link out of the project is refused here (see _safe_paths)
+            self._folder = open_folder(store.path.parent, create=True)
+        except UnsafePathError:
+            raise
         except OSError as exc:
             raise StoreError(f"{store.path}: cannot create its folder: {exc}") from exc
         cached = self._saved = self._scan_ahead(_log_index.load(store.index_path))
         try:
-            self._lock.acquire()
+            self._lock.acquire(self._folder)
         except LockTimeout:
             raise StoreLockTimeout(
                 f"{store.path}: another writer held {store.lock_path.name} "
                 f"for more than {store.lock_timeout:g}s"
             ) from None
+        except UnsafePathError:
+            self._close()
+            raise
         except OSError as exc:
+            self._close()
             raise StoreError(f"{store.path}: cannot lock for writing: {exc}") from exc
         try:
-            self._fd = os.open(store.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fd = self._folder.open(store.path.name, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             self.index = _log_index.catch_up(self._fd, cached)
+        except UnsafePathError:
+            self._close()
+            raise
         except OSError as exc:
             self._close()
             raise StoreError(f"{store.path}: cannot open for appending: {exc}") from exc
@@ -356,24 +365,33 @@ class _Writer:
             return cached
         finally:
             os.close(fd)
-        with contextlib.suppress(OSError):
-            _log_index.save(self.store.index_path, index)
+        self._save_index(index)
         return index
 
     def __exit__(self, *exc_info: object) -> None:
         try:
             if self.index != self._saved:
-                _log_index.save(self.store.index_path, self.index)
-        except Exception as exc:  # noqa: BLE001 - the event is stored; the index is a cache
-            logger.debug("%s: index not saved: %s", self.store.index_path, exc)
+                self._save_index(self.index)
         finally:
             self._close()
+
+    def _save_index(self, index: LogIndex) -> None:
+        """Store the index; a failure only costs a rescan, but a refused link is worth a warning."""
+        try:
+            _log_index.save(self.store.index_path, index, self._folder)
+        except UnsafePathError as exc:
+            logger.warning("telemetry: index not saved: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - the event is stored; the index is a cache
+            logger.debug("%s: index not saved: %s", self.store.index_path, exc)
 
     def _close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
         self._lock.release()
+        if self._folder is not None:
+            self._folder.close()
+            self._folder = None
 
     def append(self, event_id: str, lamport_clock: int, line: bytes) -> bool:
         """Append ``line`` (a serialised event) unless an event with its id is in the log."""
@@ -402,8 +420,8 @@ class _Writer:
                 written += os.write(self._fd, data[written:])
             if self.store.fsync:
                 os.fsync(self._fd)
-                if before == 0:  # the log is new: its directory entry must be durable too
-                    fsync_directory(self.store.path.parent)
+                if before == 0 and self._folder is not None:  # a new log: make its entry durable
+                    self._folder.sync()
         except OSError as exc:
             self._undo_partial(before, written)
             raise StoreError(f"{self.store.path}: cannot append: {exc}") from exc
