@@ -158,6 +158,29 @@ class FileClockStorage(ClockStorage):
         except OSError as exc:
             raise ClockError(f"{self.path}: cannot write clock file: {exc}") from exc
 
+    def describe(self) -> tuple[str, int | None]:
+        """Say what the file holds, for ``doctor``: (state, value), reading only.
+
+        States: ``missing``; ``corrupt`` (unusable content, or not a regular
+        file: the log decides the next stamp, and the next save repairs it);
+        ``ok`` with the value :meth:`load` returns.
+        """
+        if not self.path.exists() and not self.path.is_symlink():
+            return "missing", None
+        try:
+            document = json.loads(self._read())
+        except (OSError, _CorruptClockFile, ValueError, RecursionError):
+            return "corrupt", None
+        values = (
+            [v for v in document.values() if is_clock_value(v)]
+            if isinstance(document, dict)
+            else []
+        )
+        ours = document.get(_KEY) if isinstance(document, dict) else None
+        if not values or (ours is not None and not is_clock_value(ours)):
+            return "corrupt", None
+        return "ok", max(values)
+
     def _document(self, *, note_corruption: bool) -> dict[str, Any]:
         """Return the file's JSON object; {} when it is missing or corrupt."""
         try:

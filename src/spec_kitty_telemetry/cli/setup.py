@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ..doctor import DoctorReport
 
 __all__ = ["register"]
 
@@ -50,6 +53,65 @@ def init(repo: RepoOption = None, as_json: JsonOption = False) -> None:
             typer.echo(f"    + {line}")
 
 
+def doctor(repo: RepoOption = None, as_json: JsonOption = False) -> None:
+    """Check the event logs and the repository around them; change nothing.
+
+    Per log: events, malformed lines by reason, duplicate lines, the clock
+    file against the log, links where the package writes. Per repository:
+    union merges and ignore rules in git, secret-looking config values.
+    Exit 0 when healthy, 1 when it found problems.
+
+    Examples:
+      spec-kitty agent telemetry doctor
+
+      spec-kitty agent telemetry doctor --json
+
+    """
+    from .._cli_warnings import CapturedWarnings
+    from ..doctor import diagnose
+    from ..query import resolve_repo_root
+
+    with CapturedWarnings():  # the readers' "skipped N lines" warnings: the report says more
+        report = diagnose(resolve_repo_root(repo))
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    else:
+        _print_doctor(report)
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+def _print_doctor(report: DoctorReport) -> None:
+    problems = len(report.problems) + sum(len(log.problems) for log in report.logs)
+    verdict = "healthy" if report.healthy else f"{problems} problem{'s' * (problems != 1)}"
+    plural = "s" * (len(report.logs) != 1)
+    typer.echo(f"{report.root}: {len(report.logs)} log{plural}, {verdict}")
+    for log in report.logs:
+        facts = log.to_dict(report.root)
+        line = (
+            f"  {facts['path']}: {_count(log.events, 'event')}, "
+            f"{_count(log.duplicates, 'duplicate line')}"
+        )
+        if log.malformed:
+            reasons = ", ".join(f"{why} {n}" for why, n in sorted(log.malformed.items()))
+            line += f", {len(log.malformed_lines):,} malformed ({reasons})"
+        typer.echo(line)
+        clock = log.clock_state if log.clock_value is None else f"{log.clock_value:,}"
+        highest = "none" if log.max_lamport_clock is None else f"{log.max_lamport_clock:,}"
+        typer.echo(f"    clock file: {clock}; largest clock in the log: {highest}")
+        for problem in log.problems:
+            typer.echo(f"    problem: {problem}")
+    for problem in report.problems:
+        typer.echo(f"  problem: {problem}")
+    for note in report.notes:
+        typer.echo(f"  note: {note}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``init`` to the ``telemetry`` command group."""
+    """Add ``init`` and ``doctor`` to the ``telemetry`` command group."""
     app.command("init")(init)
+    app.command("doctor")(doctor)
