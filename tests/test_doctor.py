@@ -187,6 +187,6 @@ def test_doctor_prints_one_summary_and_each_problem(tmp_path):
     done = doctor(project)
     lines = done.stdout.decode().splitlines()
     assert lines[0].endswith(": 1 log, 1 problem")
-    assert "1 event, 0 duplicate lines, 1 malformed (not JSON 1)" in lines[1]
+    assert "1 event, 0 duplicate lines, 1 malformed (not JSON 1; line 2)" in lines[1]
     assert lines[-1] == "    problem: 1 malformed line"
     assert done.stderr == b""

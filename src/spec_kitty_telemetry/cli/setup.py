@@ -94,7 +94,11 @@ def _print_doctor(report: DoctorReport) -> None:
         )
         if log.malformed:
             reasons = ", ".join(f"{why} {n}" for why, n in sorted(log.malformed.items()))
-            line += f", {len(log.malformed_lines):,} malformed ({reasons})"
+            shown = ", ".join(str(n) for n in facts["malformed_lines"])
+            more = len(log.malformed_lines) - len(facts["malformed_lines"])
+            where = f"line{'s' * (len(log.malformed_lines) != 1)} {shown}"
+            where += f" and {more:,} more" if more > 0 else ""
+            line += f", {len(log.malformed_lines):,} malformed ({reasons}; {where})"
         typer.echo(line)
         clock = log.clock_state if log.clock_value is None else f"{log.clock_value:,}"
         highest = "none" if log.max_lamport_clock is None else f"{log.max_lamport_clock:,}"
