@@ -56,8 +56,6 @@ _EXPORTS: dict[str, str] = {
     "current_invocation": "integration",
     "record_invocation": "integration",
     "track_invocation": "integration",
-    "LogHead": "jsonl_store",
-    "ReadReport": "jsonl_store",
     "SimpleJsonStore": "jsonl_store",
     "emit_transition": "lifecycle",
     "feature_timeline": "lifecycle",
@@ -72,6 +70,8 @@ _EXPORTS: dict[str, str] = {
     "run_agent": "runner",
     "EventStore": "store",
     "InMemoryEventStore": "store",
+    "ReadReport": "store",
+    "StoreHead": "store",
     "causal_order": "store",
 }
 
@@ -97,7 +97,6 @@ __all__ = [
     "InvalidOptionError",
     "InvocationResult",
     "LamportClock",
-    "LogHead",
     "Pricing",
     "PricingError",
     "ProjectNotFoundError",
@@ -105,6 +104,7 @@ __all__ = [
     "ReadReport",
     "SimpleJsonStore",
     "StoreError",
+    "StoreHead",
     "StoreLockTimeout",
     "TelemetryConfig",
     "TelemetryError",
@@ -188,7 +188,7 @@ if TYPE_CHECKING:
         record_invocation,
         track_invocation,
     )
-    from .jsonl_store import LogHead, ReadReport, SimpleJsonStore
+    from .jsonl_store import SimpleJsonStore
     from .lifecycle import emit_transition, feature_timeline
     from .pricing import Pricing, canonical_model_name, load_pricing
     from .query import (
@@ -199,4 +199,4 @@ if TYPE_CHECKING:
         query_project_events,
     )
     from .runner import run_agent
-    from .store import EventStore, InMemoryEventStore, causal_order
+    from .store import EventStore, InMemoryEventStore, ReadReport, StoreHead, causal_order

@@ -30,36 +30,13 @@ from ._records import MAX_LAMPORT_CLOCK
 from ._safe_paths import SafeFolder, open_file, read_sidecar
 from .errors import InvalidEventError
 from .ids import MAX_ULID, is_ulid, normalize_event_id
+from .store import StoreHead
 
 _VERSION = 1
 _TAIL_BYTES = 32
 _CHUNK = 1 << 20
 _LONG_SCAN_BYTES = 4 << 20  # about 10,000 events: tens of milliseconds to scan
 _MAX_INDEX_BYTES = 4096  # a real index is under 300 bytes
-
-
-@dataclass(frozen=True)
-class LogHead:
-    """The largest Lamport clock and ULID event id in a log (None for an empty log).
-
-    Only ULIDs count towards ``max_event_id``: a 26-character id of another
-    tool above every ULID (see ``ids.normalize_event_id``) would leave no
-    fresh ULID above it, and every later save would have to scan the log for
-    duplicates. A fresh ULID above the largest ULID cannot equal any id in the log.
-    """
-
-    max_lamport_clock: int | None = None
-    max_event_id: str | None = None
-
-    def absorb(self, lamport_clock: int | None, event_id: str | None) -> LogHead:
-        """Return the head after a line with these values was seen."""
-        lamport = self.max_lamport_clock
-        if lamport_clock is not None and (lamport is None or lamport_clock > lamport):
-            lamport = lamport_clock
-        ident = self.max_event_id
-        if event_id is not None and (ident is None or event_id > ident) and is_ulid(event_id):
-            ident = event_id
-        return LogHead(lamport, ident)
 
 
 @dataclass(frozen=True)
@@ -76,10 +53,10 @@ class LogIndex:
     inode: int
     offset: int
     tail: bytes
-    head: LogHead
+    head: StoreHead
     unterminated: int = field(default=0, compare=False)
 
-    def after_append(self, data: bytes, head: LogHead) -> LogIndex:
+    def after_append(self, data: bytes, head: StoreHead) -> LogIndex:
         """Return the index once ``data`` (whole lines) has been appended at the end."""
         before = b"" if self.unterminated else self.tail
         return LogIndex(
@@ -118,7 +95,7 @@ def catch_up(fd: int, cached: LogIndex | None) -> LogIndex:
     ):
         start = cached
     else:
-        start = LogIndex(st.st_dev, st.st_ino, 0, b"", LogHead())
+        start = LogIndex(st.st_dev, st.st_ino, 0, b"", StoreHead())
     if start.offset == st.st_size:
         return start
     head, line_end = _scan(fd, start.offset, st.st_size, start.head)
@@ -181,7 +158,7 @@ def load(index_path: Path) -> LogIndex | None:
             inode=int(inode),
             offset=int(offset),
             tail=bytes.fromhex(tail),
-            head=LogHead(
+            head=StoreHead(
                 None if lamport is None else int(lamport),
                 None if event_id is None else normalize_event_id(event_id),
             ),
@@ -198,7 +175,7 @@ def load(index_path: Path) -> LogIndex | None:
     return index
 
 
-def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, int]:
+def _scan(fd: int, start: int, end: int, head: StoreHead) -> tuple[StoreHead, int]:
     """Fold the lines in bytes [start, end) into ``head``; return it and where the last one ends.
 
     A final piece without a newline is folded in too (it may be a complete
@@ -234,4 +211,4 @@ def _scan(fd: int, start: int, end: int, head: LogHead) -> tuple[LogHead, int]:
                 max_lamport = lamport
             if max_id < event_id <= MAX_ULID:
                 max_id = event_id
-    return LogHead(max_lamport if max_lamport >= 0 else None, max_id or None), line_end
+    return StoreHead(max_lamport if max_lamport >= 0 else None, max_id or None), line_end

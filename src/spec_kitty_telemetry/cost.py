@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 from ._lines import utc_timestamp
 from ._rates import ModelRates
 from .errors import QueryError
+from .store import EventStore
 
 if TYPE_CHECKING:
     from .events import Event
@@ -222,7 +223,7 @@ class CostReport:
 
 
 def cost_summary(
-    events: Iterable[Event | Mapping[str, Any]],
+    events: Iterable[Event | Mapping[str, Any]] | EventStore,
     group_by: str = "agent",
     *,
     pricing: Pricing | None = None,
@@ -230,14 +231,16 @@ def cost_summary(
     """Fold events into per-group cost summaries, sorted by total cost, highest first.
 
     ``events`` are Events or their stored records (what ``iter_project_records``
-    yields, which is much faster to fold). ``group_by`` is one of
+    and ``EventStore.iter_records`` yield, which is much faster to fold), or
+    an :class:`~spec_kitty_telemetry.store.EventStore`, whose records are
+    folded. ``group_by`` is one of
     :data:`GROUP_BYS`. ``pricing`` defaults to the shipped table and catalogue.
     """
     return cost_report(events, group_by, pricing=pricing).summaries
 
 
 def cost_report(
-    events: Iterable[Event | Mapping[str, Any]],
+    events: Iterable[Event | Mapping[str, Any]] | EventStore,
     group_by: str = "agent",
     *,
     pricing: Pricing | None = None,
@@ -280,8 +283,12 @@ class RunningTotal:
         return self._fold.report("feature").total
 
 
-def _as_records(events: Iterable[Event | Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+def _as_records(
+    events: Iterable[Event | Mapping[str, Any]] | EventStore,
+) -> Iterable[Mapping[str, Any]]:
     """Turn events into records; a stream of plain dicts passes through untouched (hot path)."""
+    if isinstance(events, EventStore):
+        return events.iter_records()
     iterator = iter(events)
     first = next(iterator, None)
     if first is None:
@@ -309,62 +316,81 @@ def project_cost_report(
     projects only); the default, 1, starts no process, which suits library
     callers in threaded hosts.
     """
+    from ._layout import project_stores
     from .pricing import load_pricing
-    from .query import feature_logs, iter_project_records
+    from .query import iter_feature_records
 
     if group_by not in GROUP_BYS:  # fail before reading anything
         return cost_report((), group_by)
     if pricing is None:
         pricing = load_pricing(repo_root)
-    logs = feature_logs(repo_root, filters)
-    shares = _shares(logs, workers)
+    select = None if filters is None or not filters.features else filters.selects_feature
+    stores: list[EventStore] = [store for _slug, store in project_stores(repo_root, select)]
+    shares = _shares(stores, workers)
     if len(shares) < 2:
-        return cost_report(iter_project_records(repo_root, filters), group_by, pricing=pricing)
-    return _parallel_report(shares, filters, group_by, pricing)
+        records = itertools.chain.from_iterable(
+            iter_feature_records(store, filters) for store in stores
+        )
+        return cost_report(records, group_by, pricing=pricing)
+    return _parallel_report(stores, shares, filters, group_by, pricing)
 
 
 #: Below this many bytes of logs, forking costs more than it saves.
 _PARALLEL_MIN_BYTES: Final = 32 << 20
 
 
-def _shares(logs: list[Path], workers: int | None) -> list[list[Path]]:
-    """Split logs into per-worker shares of similar size; one share means fold here."""
+def _size(store: EventStore) -> int:
+    """Return the bytes a read of the store goes through (known for a log file; else 0)."""
+    from .jsonl_store import SimpleJsonStore
+
+    if not isinstance(store, SimpleJsonStore):
+        return 0
+    try:
+        return store.path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _shares(stores: list[EventStore], workers: int | None) -> list[list[int]]:
+    """Split stores (by index) into per-worker shares of similar size; one share means fold here."""
     import os
 
+    sizes = [_size(store) for store in stores]
     if workers is None:
-        size = sum(log.stat().st_size for log in logs)
-        workers = (os.cpu_count() or 1) if size >= _PARALLEL_MIN_BYTES else 1
-    workers = min(workers, len(logs))
+        workers = (os.cpu_count() or 1) if sum(sizes) >= _PARALLEL_MIN_BYTES else 1
+    workers = min(workers, len(stores))
     # fork is cheap and needs no pickling of the pricing; elsewhere it is unsafe or absent.
     if workers < 2 or not sys.platform.startswith("linux"):
-        return [logs]
-    shares: list[list[Path]] = [[] for _ in range(workers)]
+        return [list(range(len(stores)))]
+    shares: list[list[int]] = [[] for _ in range(workers)]
     loads = [0] * workers
-    for log in sorted(logs, key=lambda p: p.stat().st_size, reverse=True):
+    for index in sorted(range(len(stores)), key=lambda i: sizes[i], reverse=True):
         lightest = loads.index(min(loads))
-        shares[lightest].append(log)
-        loads[lightest] += log.stat().st_size
+        shares[lightest].append(index)
+        loads[lightest] += sizes[index]
     return shares
 
 
 # Set in each forked worker by _start_worker (inherited, never pickled).
-_worker_setup: tuple[EventFilter | None, str, Pricing] | None = None
+_worker_setup: tuple[list[EventStore], EventFilter | None, str, Pricing] | None = None
 
 
-def _start_worker(filters: EventFilter | None, group_by: str, pricing: Pricing) -> None:
+def _start_worker(
+    stores: list[EventStore], filters: EventFilter | None, group_by: str, pricing: Pricing
+) -> None:
     global _worker_setup
-    _worker_setup = (filters, group_by, pricing)
+    _worker_setup = (stores, filters, group_by, pricing)
 
 
-def _fold_share(logs: list[Path]) -> _FoldState:
-    """Fold some feature logs in a worker; return the accumulators to merge."""
+def _fold_share(share: list[int]) -> _FoldState:
+    """Fold some stores (their indexes) in a worker; return the accumulators to merge."""
     from .query import iter_feature_records
 
     assert _worker_setup is not None
-    filters, group_by, pricing = _worker_setup
+    stores, filters, group_by, pricing = _worker_setup
     fold = _Fold(pricing)
     records = itertools.chain.from_iterable(
-        iter_feature_records(log.parent, filters) for log in logs
+        iter_feature_records(stores[index], filters) for index in share
     )
     if group_by == "model":
         fold.add_by_model(records)
@@ -374,7 +400,11 @@ def _fold_share(logs: list[Path]) -> _FoldState:
 
 
 def _parallel_report(
-    shares: list[list[Path]], filters: EventFilter | None, group_by: str, pricing: Pricing
+    stores: list[EventStore],
+    shares: list[list[int]],
+    filters: EventFilter | None,
+    group_by: str,
+    pricing: Pricing,
 ) -> CostReport:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -384,7 +414,7 @@ def _parallel_report(
         len(shares),
         mp_context=context,
         initializer=_start_worker,
-        initargs=(filters, group_by, pricing),
+        initargs=(stores, filters, group_by, pricing),
     ) as pool:
         states = list(pool.map(_fold_share, shares))
     fold = _Fold(pricing)

@@ -4,6 +4,11 @@ The functions here are fire-and-forget: whatever goes wrong (bad arguments, a
 read-only directory, a full disk, a lock held too long) is logged as one
 warning and they return None. Telemetry must never break the run it observes.
 
+Each emitter writes to a feature folder (its log, ``execution.events.jsonl``,
+stamped with the help of the clock file beside it) or to any
+:class:`~spec_kitty_telemetry.store.EventStore` given instead, stamped from the
+store's head under the store's own append.
+
 ``emit_execution_event`` returns the stored :class:`~spec_kitty_telemetry.events.Event`.
 ``emit_execution_record`` does the same work but returns the stored record as a
 plain dict and never imports pydantic, for short-lived processes (the CLI)
@@ -20,12 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
+from ._layout import CLOCK_FILENAME, EVENTS_FILENAME, feature_clock, feature_store
 from ._records import EXECUTION_EVENT, event_record, execution_payload
-from .clock import FileClockStorage, LamportClock, next_timestamp
+from .clock import LamportClock, next_timestamp
 from .environment import capture_environment
 from .errors import ClockError, InvalidEventError
 from .ids import new_event_id
-from .jsonl_store import LogHead, SimpleJsonStore
+from .store import EventStore, StoreHead
 
 if TYPE_CHECKING:
     from .events import Event
@@ -41,11 +47,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: The event log inside each feature directory.
-EVENTS_FILENAME: Final = "execution.events.jsonl"
-#: The Lamport clock of a feature's log, kept next to it (machine-local; not committed).
-CLOCK_FILENAME: Final = ".telemetry-clock.json"
 
 DEFAULT_LOCK_TIMEOUT: Final = 2.0
 
@@ -73,7 +74,7 @@ def _never_raises(emitter: Callable[_P, _R | None]) -> Callable[_P, _R | None]:
 
 @_never_raises
 def emit_record(
-    feature_dir: str | Path,
+    feature_dir: str | Path | EventStore,
     aggregate_id: str,
     event_type: str,
     payload: dict[str, Any],
@@ -85,6 +86,8 @@ def emit_record(
 ) -> dict[str, Any] | None:
     """Append one event to ``<feature_dir>/execution.events.jsonl``; return its record or None.
 
+    ``feature_dir`` may instead be the :class:`EventStore` to append to; then
+    ``fsync`` and ``lock_timeout`` are the store's own, set when it was made.
     Never raises. The event's Lamport clock is greater than every clock already
     in the log (including lines other nodes appended or a git merge brought
     in), so an event emitted later always sorts later; once the log holds the
@@ -94,7 +97,7 @@ def emit_record(
     """
     try:
         return _append(
-            Path(feature_dir),
+            feature_dir,
             aggregate_id,
             event_type,
             payload,
@@ -110,7 +113,7 @@ def emit_record(
 
 @_never_raises
 def emit_execution_record(
-    feature_dir: str | Path,
+    feature_dir: str | Path | EventStore,
     feature_slug: str,
     wp_id: str | None,
     agent: str,
@@ -139,12 +142,13 @@ def emit_execution_record(
     reported" (not zero).
     ``input_tokens`` is the total input including cache reads and writes; cache
     counts are parts of it and ``reasoning_tokens`` is part of ``output_tokens``.
-    Extra keyword arguments are stored in the payload as given. When the event
-    cannot be recorded, one warning is logged and None returned.
+    Extra keyword arguments are stored in the payload as given. ``feature_dir``
+    may instead be an :class:`EventStore`, as for :func:`emit_record`. When the
+    event cannot be recorded, one warning is logged and None returned.
     """
     try:
         if "environment" not in extra:  # where it ran; see environment.py
-            extra["environment"] = capture_environment(feature_dir)
+            extra["environment"] = capture_environment(_folder_of(feature_dir))
         payload = execution_payload(
             wp_id=wp_id,
             agent=agent,
@@ -163,7 +167,7 @@ def emit_execution_record(
             **extra,
         )
         return _append(
-            Path(feature_dir),
+            feature_dir,
             feature_slug,
             EXECUTION_EVENT,
             payload,
@@ -210,7 +214,7 @@ event cannot be recorded, one warning is logged and None returned.
 
 
 def _append(
-    feature_dir: Path,
+    target: str | Path | EventStore,
     aggregate_id: str,
     event_type: str,
     payload: dict[str, Any],
@@ -224,22 +228,27 @@ def _append(
         raise InvalidEventError(
             f"lock_timeout must be a finite number of seconds >= 0, got {lock_timeout!r}"
         )
-    store = SimpleJsonStore(feature_dir / EVENTS_FILENAME, fsync=fsync, lock_timeout=lock_timeout)
-    clock = LamportClock(FileClockStorage(feature_dir / CLOCK_FILENAME, fsync=fsync))
+    clock: LamportClock | None = None
+    if isinstance(target, EventStore):
+        store = target
+    else:
+        store = feature_store(target, fsync=fsync, lock_timeout=lock_timeout)
+        clock = feature_clock(target, fsync=fsync)
 
-    def build(head: LogHead) -> dict[str, Any]:
-        # Runs under the log's lock: the clock's receive rule against the log
-        # itself, and an id above every id in it, make the event sort last.
-        # The log's maximum is at most 2**53-1 (lines above are not clock
-        # candidates) and the clock saturates there, so the stamp is always valid.
+    def build(head: StoreHead) -> dict[str, Any]:
+        # Runs under the store's exclusion: the receive rule against the
+        # store itself, and an id above every id in it, make the event sort
+        # last. The store's maximum is at most 2**53-1 (lines above are not
+        # clock candidates) and the clock saturates there, so the stamp is
+        # always valid. A folder's clock file only caches what its log proves.
         now = datetime.now(UTC)
         floor = head.max_lamport_clock or 0
-        try:
-            lamport = clock.update(floor)
-        except ClockError as exc:
-            # The clock file only caches what the log proves; carry on without it.
-            logger.debug("telemetry: clock file not used: %s", exc)
-            lamport = next_timestamp(floor)
+        lamport = next_timestamp(floor)
+        if clock is not None:
+            try:
+                lamport = clock.update(floor)
+            except ClockError as exc:
+                logger.debug("telemetry: clock file not used: %s", exc)
         return event_record(
             event_id=new_event_id(after=head.max_event_id, at=now),
             event_type=event_type,
@@ -252,6 +261,11 @@ def _append(
         )
 
     return store.append_record(build)
+
+
+def _folder_of(target: str | Path | EventStore) -> str | Path | None:
+    """Return the folder an event is written from (for a store, None: the working directory)."""
+    return None if isinstance(target, EventStore) else target
 
 
 def _as_event(record: dict[str, Any]) -> Event | None:

@@ -24,57 +24,29 @@ import itertools
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from . import _log_index
 from ._lines import is_blank, parse_line
 from ._lock import FileLock, LockTimeout
-from ._log_index import LogHead, LogIndex
+from ._log_index import LogIndex
 from ._records import dumps_record
 from ._safe_paths import SafeFolder, open_folder
 from .errors import InvalidEventError, StoreError, StoreLockTimeout, UnsafePathError
 from .ids import is_ulid, normalize_event_id
-from .store import EventStore
+from .store import BuildRecord, EventStore, ReadReport, Record, StoreHead, stored_form
 
 if TYPE_CHECKING:
     from .events import Event
 
-__all__ = ["LogHead", "ReadReport", "SimpleJsonStore"]
+__all__ = ["SimpleJsonStore"]
 
 logger = logging.getLogger(__name__)
 
 _Item = TypeVar("_Item")
 
-_LISTED_LINES = 20
 _READ_CHUNK = 1 << 20
-
-
-@dataclass
-class ReadReport:
-    """What one full read of a log found besides events."""
-
-    path: Path
-    events: int = 0
-    duplicates: int = 0
-    malformed_lines: list[int] = field(default_factory=list)
-    #: An unfinished last line that a writer was still appending during the read.
-    incomplete_line: int | None = None
-
-    @property
-    def malformed_count(self) -> int:
-        """How many lines were skipped because they are not valid events."""
-        return len(self.malformed_lines)
-
-    def describe(self) -> str:
-        """One line naming the file and the skipped line numbers."""
-        shown = ", ".join(str(n) for n in self.malformed_lines[:_LISTED_LINES])
-        more = len(self.malformed_lines) - _LISTED_LINES
-        if more > 0:
-            shown += f" and {more} more"
-        plural = "" if self.malformed_count == 1 else "s"
-        return f"{self.path}: skipped {self.malformed_count} malformed line{plural} ({shown})"
 
 
 class SimpleJsonStore(EventStore):
@@ -121,25 +93,23 @@ class SimpleJsonStore(EventStore):
                     written += 1
         return written
 
-    def append_record(self, build: Callable[[LogHead], dict[str, Any]]) -> dict[str, Any]:
+    def append_record(self, build: BuildRecord) -> Record:
         """Append the event record ``build`` makes from the log's current head, atomically.
 
         ``build`` runs under the log's lock and sees the largest Lamport clock
         and event id in the file, so it can stamp an event that sorts after
         everything already there (this is how the emitter applies Lamport's
-        receive rule). It returns a validated record (see ``_records.event_record``).
-        Raises InvalidEventError if the record's id is already in the log.
+        receive rule). Its line is judged by the readers' rule before it is
+        written. Raises InvalidEventError, writing nothing, if the record is
+        not an event or its id is already in the log.
         """
         with self._writer() as writer:
-            record = build(writer.index.head)
-            line = dumps_record(record)
-            if not writer.append(record["event_id"], record["lamport_clock"], line):
-                raise InvalidEventError(
-                    f"{self.path}: event {record['event_id']} is already stored"
-                )
-        return record
+            line, event_id, stored = stored_form(build(writer.index.head))
+            if not writer.append(event_id, stored["lamport_clock"], line):
+                raise InvalidEventError(f"{self.path}: event {event_id} is already stored")
+        return stored
 
-    def head(self) -> LogHead:
+    def head(self) -> StoreHead:
         """Return the largest Lamport clock and event id in the log."""
         with self._writer() as writer:
             return writer.index.head
@@ -149,30 +119,15 @@ class SimpleJsonStore(EventStore):
 
     # -- reading -----------------------------------------------------------
 
-    def iter_events(self, aggregate_id: str | None = None) -> Iterator[Event]:
-        """Stream the log's valid events, each id once, in file order.
+    def iter_records(self) -> Iterator[Record]:
+        """Stream the log's valid events as plain dicts, each id once, in file order.
 
-        Memory holds one line and the set of ids seen so far (for duplicates a
-        git merge may have left), never the events themselves. Lines that are
-        not valid events are skipped; when the read reaches the end of the file
-        one warning lists them, and :attr:`last_read` holds the full report.
-        """
-        from .events import Event  # pydantic stays off the write path
-
-        accepted = Event.from_accepted_record
-        for record in self._read(parse_line):
-            if aggregate_id is None or record["aggregate_id"] == aggregate_id:
-                yield accepted(record)
-
-    def iter_records(self) -> Iterator[dict[str, Any]]:
-        """Stream the log's events as plain dicts, each id once, in file order.
-
-        For readers that aggregate many events: parsing a line costs a fraction
-        of building an :class:`Event` from it. The lines are exactly those
-        :meth:`iter_events` reads (one rule decides, see ``_lines``): each
-        record has the envelope's keys with the right JSON types, a valid
-        timestamp and canonical ids, but its payload is not validated.
-        Duplicates and malformed lines are handled as in :meth:`iter_events`.
+        Memory holds one line and the ids that de-duplication needs (for the
+        duplicates a git merge may leave), never the events themselves.
+        Lines that are not events by the readers' rule (``_lines``) are
+        skipped; when the read reaches the end of the file one warning lists
+        them, and :attr:`last_read` holds the full report. (``iter_events``,
+        inherited, builds Events from exactly these records.)
         """
         return self._read(parse_line)
 
@@ -194,7 +149,7 @@ class SimpleJsonStore(EventStore):
         order (a merge, a cherry-pick, another tool), every id is remembered:
         memory then grows with the ids after that point.
         """
-        report = ReadReport(self.path)
+        report = ReadReport(str(self.path))
         seen: set[str] | None = None
         highest = ""
         try:
@@ -305,7 +260,7 @@ class _Writer:
         self._fd = -1
         self._folder: SafeFolder | None = None
         self._known_ids: set[str] | None = None
-        self.index = LogIndex(0, 0, 0, b"", LogHead())
+        self.index = LogIndex(0, 0, 0, b"", StoreHead())
         self._saved: LogIndex | None = None
 
     def __enter__(self) -> _Writer:

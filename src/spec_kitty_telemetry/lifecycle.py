@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ._records import EXECUTION_EVENT
 from .emit import emit_record
 from .errors import InvalidEventError
+from .store import EventStore
 
 if TYPE_CHECKING:
     from .cost import RunningTotal
@@ -73,7 +74,7 @@ def transition_payload(
 
 
 def emit_transition(
-    feature_dir: str | Path,
+    feature_dir: str | Path | EventStore,
     feature_slug: str,
     from_phase: str | None,
     to_phase: str,
@@ -85,15 +86,19 @@ def emit_transition(
 ) -> dict[str, Any] | None:
     """Record a ``PhaseTransition`` in the feature's log; return the stored record or None.
 
+    ``feature_dir`` may instead be the :class:`EventStore` to append to.
     Fire-and-forget like every emitter: never raises; a problem is logged as
-    one warning. ``node_id`` defaults to the project's configured one.
+    one warning. ``node_id`` defaults to the configured one of the project
+    holding the folder (for a store, the project around the working directory).
     """
     try:
         payload = transition_payload(from_phase, to_phase, wp_id=wp_id, actor=actor)
         if node_id is None:
             from .integration import node_id_for
 
-            node_id = node_id_for(feature_dir)
+            node_id = node_id_for(
+                Path.cwd() if isinstance(feature_dir, EventStore) else feature_dir
+            )
     except Exception as exc:  # noqa: BLE001 - telemetry must not break its host
         logger.warning("telemetry: %s for %r not recorded: %s", PHASE_TRANSITION, feature_slug, exc)
         return None
@@ -349,19 +354,25 @@ def open_phase(records: Iterable[Mapping[str, Any]], wp_id: str | None = None) -
     return current
 
 
-def feature_timeline(feature_dir: str | Path, *, pricing: Pricing | None = None) -> list[PhaseSpan]:
-    """Return the phase timeline of the feature whose log is in ``feature_dir``.
+def feature_timeline(
+    feature_dir: str | Path | EventStore, *, pricing: Pricing | None = None
+) -> list[PhaseSpan]:
+    """Return the phase timeline of the feature whose log is in ``feature_dir`` (or in a store).
 
-    Pricing defaults to the project's (its overrides, the shipped table, the catalogue).
+    Pricing defaults to the project's (its overrides, the shipped table, the
+    catalogue): the project holding the folder, or for a store the project
+    around the working directory.
     """
-    from .query import iter_feature_records
+    from ._layout import store_for
 
+    store = store_for(feature_dir)
     if pricing is None:
         from .config import find_project_root
         from .pricing import load_pricing
 
-        pricing = load_pricing(find_project_root(feature_dir))
-    return _replay(lambda: iter_feature_records(feature_dir), pricing)
+        start = None if isinstance(feature_dir, EventStore) else feature_dir
+        pricing = load_pricing(find_project_root(start))
+    return _replay(store.iter_records, pricing)
 
 
 def _text(value: object) -> str | None:

@@ -1,9 +1,13 @@
 """Reading events back: filters, one feature's log, or every log of a project.
 
 A project keeps one log per feature, ``kitty-specs/<feature>/execution.events.jsonl``.
-The ``query_*`` functions return events sorted in causal order (Lamport clock,
-then node id); the ``iter_*`` functions stream them unsorted, for folds over
-large projects that must not hold every event in memory. Filters are applied
+The functions over one feature take its folder or any
+:class:`~spec_kitty_telemetry.store.EventStore`; the project-wide ones take
+the project's root and read each feature's store (``_layout.project_stores``).
+Every read goes through :meth:`EventStore.iter_records`. The ``query_*``
+functions return events sorted in causal order (Lamport clock, then node
+id); the ``iter_*`` functions stream them unsorted, for folds over large
+projects that must not hold every event in memory. Filters are applied
 to the raw records, so events that do not match are never built.
 """
 
@@ -17,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
+from ._layout import SPECS_DIRNAME, project_stores, store_for
 from ._model_names import canonical_model_name
 from .config import find_project_root
-from .emit import EVENTS_FILENAME
 from .errors import QueryError
-from .jsonl_store import SimpleJsonStore
+from .store import EventStore
 
 if TYPE_CHECKING:
     from .events import Event
@@ -46,9 +50,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: The folder of a project holding one sub-folder per feature.
-SPECS_DIRNAME: Final = "kitty-specs"
 
 Record = dict[str, Any]
 
@@ -241,7 +242,7 @@ def parse_time_range(
 
 def unmatched_features(repo_root: str | Path, patterns: Sequence[str]) -> list[str]:
     """Return the ``--feature`` patterns that match no feature folder with an event log."""
-    slugs = [log.parent.name for log in feature_logs(repo_root)]
+    slugs = [slug for slug, _store in project_stores(repo_root)]
     return [
         pattern
         for pattern in patterns
@@ -266,26 +267,25 @@ def resolve_repo_root(repo: str | Path | None = None) -> Path:
 
 def feature_logs(repo_root: str | Path, filters: EventFilter | None = None) -> list[Path]:
     """List the event logs of a project's features (those ``filters`` selects), by folder."""
-    specs = Path(repo_root) / SPECS_DIRNAME
-    try:
-        folders = sorted(p for p in specs.iterdir() if p.is_dir())
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    except OSError as exc:
-        raise QueryError(f"{specs}: cannot list features: {exc}") from exc
-    return [
-        folder / EVENTS_FILENAME
-        for folder in folders
-        if (filters is None or filters.selects_feature(folder.name))
-        and (folder / EVENTS_FILENAME).is_file()
-    ]
+    return [store.path for _slug, store in project_stores(repo_root, _selector(filters))]
+
+
+def _selector(filters: EventFilter | None) -> Callable[[str], bool] | None:
+    return None if filters is None or not filters.features else filters.selects_feature
 
 
 def iter_feature_records(
-    feature_dir: str | Path, filters: EventFilter | None = None
+    feature_dir: str | Path | EventStore, filters: EventFilter | None = None
 ) -> Iterator[Record]:
-    """Stream one feature's matching events as raw records (``SimpleJsonStore.iter_records``)."""
-    records = SimpleJsonStore(Path(feature_dir) / EVENTS_FILENAME).iter_records()
+    """Stream one feature's matching events as raw records (``EventStore.iter_records``).
+
+    ``feature_dir`` is the feature's folder, or any store.
+    """
+    return _matching(store_for(feature_dir), filters)
+
+
+def _matching(store: EventStore, filters: EventFilter | None) -> Iterator[Record]:
+    records = store.iter_records()
     predicate = None if filters is None else filters.predicate
     if predicate is None:
         return records
@@ -296,14 +296,17 @@ def iter_project_records(
     repo_root: str | Path, filters: EventFilter | None = None
 ) -> Iterator[Record]:
     """Stream every matching event of a project as raw records, feature by feature, unsorted."""
-    for log in feature_logs(repo_root, filters):
-        yield from iter_feature_records(log.parent, filters)
+    for _slug, store in project_stores(repo_root, _selector(filters)):
+        yield from _matching(store, filters)
 
 
 def iter_execution_events(
-    feature_dir: str | Path, filters: EventFilter | None = None
+    feature_dir: str | Path | EventStore, filters: EventFilter | None = None
 ) -> Iterator[Event]:
-    """Stream one feature's matching events, unsorted; only matching lines become Events."""
+    """Stream one feature's matching events (its folder's or a store's), unsorted.
+
+    Only matching records become Events.
+    """
     return _as_events(iter_feature_records(feature_dir, filters))
 
 
@@ -315,9 +318,12 @@ def iter_project_events(
 
 
 def query_execution_events(
-    feature_dir: str | Path, filters: EventFilter | None = None
+    feature_dir: str | Path | EventStore, filters: EventFilter | None = None
 ) -> list[Event]:
-    """One feature's matching events in causal order. A missing log gives an empty list."""
+    """One feature's matching events (its folder's or a store's) in causal order.
+
+    A missing log gives an empty list.
+    """
     return sorted(iter_execution_events(feature_dir, filters), key=_event_order)
 
 

@@ -2,6 +2,9 @@
 
 Public and stable, in the spirit of ``structlog.testing``: build valid events
 without spelling out every field, and read back what an emitter wrote.
+``spec_kitty_telemetry.testing.contract`` holds the test case every
+:class:`~spec_kitty_telemetry.store.EventStore` backend must pass (it needs
+pytest; this module does not).
 """
 
 from __future__ import annotations
@@ -10,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ._records import EXECUTION_EVENT, execution_payload
-from .emit import EVENTS_FILENAME
-from .events import Event
-from .ids import new_event_id
-from .jsonl_store import SimpleJsonStore
+from .._layout import store_for
+from .._records import EXECUTION_EVENT, execution_payload
+from ..events import Event
+from ..ids import new_event_id
+from ..store import EventStore
 
 __all__ = ["make_event", "make_execution_event", "read_feature_log"]
 
@@ -64,6 +67,6 @@ def make_execution_event(
     )
 
 
-def read_feature_log(feature_dir: str | Path) -> list[Event]:
-    """Return the events in ``<feature_dir>/execution.events.jsonl`` in causal order."""
-    return SimpleJsonStore(Path(feature_dir) / EVENTS_FILENAME).load_all_events()
+def read_feature_log(feature_dir: str | Path | EventStore) -> list[Event]:
+    """Return the events of a feature folder's log (or of a store) in causal order."""
+    return store_for(feature_dir).load_all_events()
