@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from ._layout import CLOCK_FILENAME, EVENTS_FILENAME, feature_store
 from ._lines import parse_line
 from ._safe_paths import write_problem
 from .clock import FileClockStorage
 from .config import CONFIG_PATH
-from .emit import CLOCK_FILENAME, EVENTS_FILENAME
 from .errors import InvalidEventError, StoreError
-from .jsonl_store import SimpleJsonStore
 from .query import feature_logs
 from .redact import find_secrets
 
@@ -112,7 +111,7 @@ def diagnose(root: str | Path) -> DoctorReport:
 
 def _check_log(path: Path) -> LogHealth:
     health = LogHealth(path)
-    store = SimpleJsonStore(path)
+    store = feature_store(path.parent)
     highest = -1
     try:
         for record in store.iter_records():
