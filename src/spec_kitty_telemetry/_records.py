@@ -18,7 +18,7 @@ from typing import Any, Final
 from .errors import InvalidEventError
 from .ids import normalize_event_id
 from .redact import redact_payload
-from .usage import USAGE_FIELDS, is_count, strict
+from .usage import USAGE_FIELDS, is_count, strict_payload
 
 #: ``event_type`` of the record written after every agent invocation.
 EXECUTION_EVENT: Final = "ExecutionEvent"
@@ -137,7 +137,7 @@ def execution_payload(
     """Validate the fields of an ``ExecutionEvent`` payload and return the payload dict.
 
     The usage figures (``TOKEN_FIELDS`` and ``cost_usd``, keyword arguments) are
-    judged by :func:`spec_kitty_telemetry.usage.strict`; the other rules are those of
+    judged by :func:`spec_kitty_telemetry.usage.strict_payload`; the other rules are those of
     :class:`~spec_kitty_telemetry.events.ExecutionPayload`. Every broken rule is
     named in one InvalidEventError; other keyword arguments are stored as given.
     """
@@ -150,7 +150,7 @@ def execution_payload(
             problems.append(f"{name}: must be a string or None, got {value!r}")
     usage: dict[str, Any] = {}
     try:
-        usage = strict({name: fields.pop(name, None) for name in USAGE_FIELDS}).to_dict()
+        usage = strict_payload({name: fields.pop(name, None) for name in USAGE_FIELDS})
     except InvalidEventError as exc:
         problems.append(str(exc))
     if duration_ms is not None and not is_count(duration_ms):

@@ -27,7 +27,7 @@ from ._lines import check_record, utc_timestamp
 from ._records import EXECUTION_EVENT, MAX_LAMPORT_CLOCK, dumps_record
 from .errors import InvalidEventError
 from .ids import new_event_id, normalize_event_id
-from .usage import strict as usage_strict
+from .usage import strict_payload
 
 __all__ = [
     "EXECUTION_EVENT",
@@ -178,7 +178,7 @@ class ExecutionPayload(BaseModel):
         if not isinstance(data, Mapping):
             return data  # pydantic says what is wrong with the type
         try:
-            figures = usage_strict(data)
+            figures = strict_payload(data)
         except InvalidEventError as exc:
             raise ValueError(str(exc)) from None
-        return {**data, **figures.to_dict()}
+        return {**data, **figures}

@@ -58,6 +58,7 @@ __all__ = [
     "read_cost",
     "read_count",
     "strict",
+    "strict_payload",
 ]
 
 #: The token counts of an invocation (or of one model's share of it), in payload order.
@@ -253,6 +254,14 @@ def strict(figures: Mapping[str, Any]) -> Usage:
 
     Raises InvalidEventError naming every broken rule.
     """
+    return Usage(**strict_payload(figures))
+
+
+def strict_payload(figures: Mapping[str, Any]) -> dict[str, Any]:
+    """Like :func:`strict`, returning the payload entries (every usage field, in order).
+
+    The writers' form: no :class:`Usage` is built on the emit path.
+    """
     found = problems(figures)
     if found:
         raise InvalidEventError("; ".join(problem.refusal for problem in found))
@@ -267,16 +276,17 @@ def lenient(figures: Mapping[str, Any]) -> tuple[Usage, list[str]]:
     found = problems(figures)
     dropped = {name for problem in found for name in problem.fields}
     kept = {name: None if name in dropped else figures.get(name) for name in USAGE_FIELDS}
-    return _stored(kept), [problem.note for problem in found]
+    return Usage(**_stored(kept)), [problem.note for problem in found]
 
 
-def _stored(figures: Mapping[str, Any]) -> Usage:
+def _stored(figures: Mapping[str, Any]) -> dict[str, Any]:
     """Return valid figures as stored: int subclasses (IntEnum...) as ints, reals as floats."""
-    counts = {
+    stored: dict[str, Any] = {
         name: None if (value := figures.get(name)) is None else int(value) for name in TOKEN_FIELDS
     }
     cost = figures.get(COST_FIELD)
-    return Usage(**counts, cost_usd=None if cost is None else float(cost))
+    stored[COST_FIELD] = None if cost is None else float(cost)
+    return stored
 
 
 def read_count(value: object, name: str, notes: list[str]) -> int | None:
