@@ -274,3 +274,17 @@ def test_strict_refuses_what_lenient_drops_and_readers_reject(
         assert not is_cost(figures[COST_FIELD])
     else:
         assert not counts_valid(*(figures.get(name) for name in TOKEN_FIELDS))
+
+
+def test_the_count_rule_takes_the_token_fields_and_decides_every_named_relation() -> None:
+    """counts_valid's parameters are TOKEN_FIELDS in order; it decides every RELATIONS entry."""
+    import inspect
+
+    from spec_kitty_telemetry.usage import RELATIONS, TOKEN_FIELDS, counts_valid
+
+    assert tuple(inspect.signature(counts_valid).parameters) == TOKEN_FIELDS
+    for relation in RELATIONS:
+        fits = {relation.total: 4, **dict.fromkeys(relation.parts, 2)}
+        assert counts_valid(**fits)
+        assert not counts_valid(**{**fits, relation.parts[0]: 5})
+        assert counts_valid(**{**fits, relation.total: None, relation.parts[0]: 5})

@@ -522,7 +522,7 @@ class _Fold:
         by_feature = group_by == "feature"
         units = _COST_UNITS
         exact = _FLOAT_EXACT
-        token_fields = TOKEN_FIELDS
+        f_in, f_out, f_read, f_write, f_reasoning = TOKEN_FIELDS
         for record in records:
             if record["event_type"] != _EXECUTION_EVENT:
                 continue
@@ -543,9 +543,14 @@ class _Fold:
                 self._add(acc, key, self._outcome(payload))
                 continue
             acc[0] += 1  # _EVENTS
-            counts = tuple(map(payload.get, token_fields))
-            tokens_in, tokens_out, cache_read, cache_write = counts[:4]
-            valid = counts_valid(*counts)  # the writers' rule (usage.py)
+            tokens_in = payload.get(f_in)
+            tokens_out = payload.get(f_out)
+            cache_read = payload.get(f_read)
+            cache_write = payload.get(f_write)
+            # The writers' rule (usage.py), so what emit stores is never flagged here.
+            valid = counts_valid(
+                tokens_in, tokens_out, cache_read, cache_write, payload.get(f_reasoning)
+            )
             if valid:
                 if cache_read is None:
                     cache_read = 0

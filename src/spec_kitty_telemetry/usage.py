@@ -85,7 +85,10 @@ USAGE_ERROR_KEY: Final = "usage_error"
 
 @dataclass(frozen=True)
 class _Relation:
-    """Parts (unknown = 0) that must add up to at most a total (when it is known)."""
+    """Parts (unknown = 0) that must add up to at most a total: how to name and drop them.
+
+    Whether it holds is decided by :func:`counts_valid`.
+    """
 
     total: str
     parts: tuple[str, ...]
@@ -110,11 +113,46 @@ RELATIONS: Final = (
 )
 
 
+def counts_valid(
+    input_tokens: Any = None,
+    output_tokens: Any = None,
+    cache_read_tokens: Any = None,
+    cache_write_tokens: Any = None,
+    reasoning_tokens: Any = None,
+) -> bool:
+    """Tell whether these counts (None = not reported) can be stored together: the count rule.
+
+    Every count given is a whole number (an int, not a bool) in 0..2**63-1, and
+    parts fit within totals (:data:`RELATIONS`; an unknown part counts 0, an
+    unknown total holds any). Parameters are in :data:`TOKEN_FIELDS` order.
+    This is the one place the rule is decided: :func:`is_count` and
+    :func:`problems` ask it, and the cost fold calls it once per event, which
+    is why it is written out rather than built from smaller calls.
+    """
+    for value in (
+        input_tokens,
+        output_tokens,
+        cache_read_tokens,
+        cache_write_tokens,
+        reasoning_tokens,
+    ):
+        if value is None:
+            continue
+        if type(value) is not int and (isinstance(value, bool) or not isinstance(value, int)):
+            return False
+        if not 0 <= value <= COUNT_MAX:
+            return False
+    if (
+        input_tokens is not None
+        and (cache_read_tokens or 0) + (cache_write_tokens or 0) > input_tokens
+    ):
+        return False
+    return output_tokens is None or (reasoning_tokens or 0) <= output_tokens
+
+
 def is_count(value: object) -> bool:
     """Tell whether ``value`` is a valid token count (None, "not reported", is not one)."""
-    if type(value) is int:  # what logs hold: decided without the checks below
-        return 0 <= value <= COUNT_MAX
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= COUNT_MAX
+    return value is not None and counts_valid(value)
 
 
 def is_cost(value: object) -> bool:
@@ -127,43 +165,6 @@ def is_cost(value: object) -> bool:
         return 0 <= float(value) < MAX_COST_USD
     except (OverflowError, ValueError):
         return False
-
-
-def counts_valid(*counts: object) -> bool:
-    """Tell whether counts given in :data:`TOKEN_FIELDS` order (None = not reported) are valid.
-
-    The readers' form of the rules, one call per event: every count given is
-    a count, and no relation of :data:`RELATIONS` is broken. Trailing counts
-    left out are not reported.
-    """
-    for value in counts:
-        if value is not None and not is_count(value):
-            return False
-    return not _broken(counts)
-
-
-#: RELATIONS by position in TOKEN_FIELDS: (relation, index of the total, indexes of the parts).
-_BY_INDEX: Final = tuple(
-    (relation, TOKEN_FIELDS.index(relation.total), tuple(map(TOKEN_FIELDS.index, relation.parts)))
-    for relation in RELATIONS
-)
-
-
-def _broken(counts: tuple[Any, ...]) -> list[tuple[_Relation, int, int]]:
-    """List the relations valid ``counts`` (in TOKEN_FIELDS order) break, with their sums."""
-    broken = []
-    given = len(counts)
-    for relation, at, parts_at in _BY_INDEX:
-        total = counts[at] if at < given else None
-        if total is None:
-            continue
-        parts = 0
-        for index in parts_at:
-            if index < given:
-                parts += counts[index] or 0
-        if parts > total:
-            broken.append((relation, parts, total))
-    return broken
 
 
 @dataclass(frozen=True)
@@ -209,11 +210,11 @@ def problems(figures: Mapping[str, Any]) -> list[Problem]:
     reported once, as itself, and not again as a broken relation.
     """
     found: list[Problem] = []
-    valid: list[Any] = []  # the valid counts in TOKEN_FIELDS order, None for the others
+    valid: dict[str, Any] = {}  # the valid counts; the others as unknown
     for name in TOKEN_FIELDS:
         value = figures.get(name)
-        valid.append(value if value is None or is_count(value) else None)
-        if valid[-1] is not None or value is None:
+        valid[name] = value if value is None or is_count(value) else None
+        if valid[name] is not None or value is None:
             continue
         what = _count_problem(name, value)
         found.append(
@@ -236,16 +237,28 @@ def problems(figures: Mapping[str, Any]) -> list[Problem]:
                 f"{what}: dropped",
             )
         )
-    for relation, parts, total in _broken(tuple(valid)):
+    if counts_valid(**valid):
+        return found
+    broken = False
+    for relation in RELATIONS:
+        names = (relation.total, *relation.parts)
+        if counts_valid(**{name: valid[name] for name in names}):
+            continue
+        broken = True
+        parts = sum(valid[name] or 0 for name in relation.parts)
+        total = valid[relation.total]
         exceed = f"{' + '.join(relation.parts)} ({parts}) exceed {relation.total} ({total})"
         found.append(
             Problem(
-                (relation.total, *relation.parts),
+                names,
                 exceed,
                 f"{exceed}; {relation.why}",
                 f"{exceed}, which must include them: {relation.dropped} dropped",
             )
         )
+    if not broken:  # a rule of counts_valid that RELATIONS does not name: drop every count
+        what = "the token counts break the usage rules"
+        found.append(Problem(TOKEN_FIELDS, what, what, f"{what}: dropped"))
     return found
 
 
