@@ -35,7 +35,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from .errors import InvalidEventError
 
@@ -83,8 +83,7 @@ MAX_COST_USD: Final = 1e9
 USAGE_ERROR_KEY: Final = "usage_error"
 
 
-@dataclass(frozen=True)
-class _Relation:
+class _Relation(NamedTuple):
     """Parts (unknown = 0) that must add up to at most a total: how to name and drop them.
 
     Whether it holds is decided by :func:`counts_valid`.
@@ -193,8 +192,7 @@ class Usage:
         return cls(**{name: getattr(figures, name) for name in USAGE_FIELDS})
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One broken rule: the figures it makes unusable, and what to say about it."""
 
     fields: tuple[str, ...]
