@@ -168,11 +168,11 @@ def test_emit_works_from_a_subdirectory_of_the_project(project: Path) -> None:
         ),
         (
             ("--role", "implementer", "--agent", "claude", "--cost-usd", "-0.5"),
-            "Error: argument --cost-usd: expected a finite amount >= 0, got '-0.5'\n",
+            "Error: argument --cost-usd: expected an amount from 0 to under 1e+09, got '-0.5'\n",
         ),
         (
             ("--role", "implementer", "--agent", "claude", "--cost-usd", "nan"),
-            "Error: argument --cost-usd: expected a finite amount >= 0, got 'nan'\n",
+            "Error: argument --cost-usd: expected an amount from 0 to under 1e+09, got 'nan'\n",
         ),
         (
             ("--role", "implementer", "--agent", "claude", "--output-tokens", "1.5"),

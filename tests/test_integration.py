@@ -171,7 +171,7 @@ def test_a_broken_model_breakdown_entry_is_dropped_and_the_rest_kept(feature_dir
     assert payload["models"] == {"a": good}
     assert payload["input_tokens"] == 5
     assert payload["usage_error"] == (
-        "models['b']: cache tokens (4) exceed input_tokens (1): dropped"
+        "models['b']: cache_read_tokens + cache_write_tokens (4) exceed input_tokens (1): dropped"
     )
     assert result.models is not None
     assert set(result.models) == {"a", "b"}

@@ -12,14 +12,13 @@ verdicts (tests/test_events.py).
 from __future__ import annotations
 
 import json
-import math
-import numbers
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from .errors import InvalidEventError
 from .ids import normalize_event_id
 from .redact import redact_payload
+from .usage import USAGE_FIELDS, is_count, strict_payload
 
 #: ``event_type`` of the record written after every agent invocation.
 EXECUTION_EVENT: Final = "ExecutionEvent"
@@ -30,16 +29,6 @@ _INT64_MAX: Final = 2**63 - 1
 #: JSON readers of other languages, and no log gets near it honestly. Readers treat a
 #: larger value as a malformed line, so one bad line cannot exhaust the clock.
 MAX_LAMPORT_CLOCK: Final = 2**53 - 1
-#: Largest cost one invocation may report; anything above is a unit or parsing mistake.
-MAX_COST_USD: Final = 1e9
-
-TOKEN_FIELDS: Final = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
 
 
 def dumps_record(record: dict[str, Any]) -> bytes:
@@ -139,22 +128,18 @@ def execution_payload(
     role: object,
     wp_id: object = None,
     model: object = None,
-    input_tokens: object = None,
-    output_tokens: object = None,
-    cache_read_tokens: object = None,
-    cache_write_tokens: object = None,
-    reasoning_tokens: object = None,
-    cost_usd: object = None,
     duration_ms: object = None,
     success: object = True,
     error: object = None,
     exit_code: object = 0,
-    **extra: Any,
+    **fields: Any,
 ) -> dict[str, Any]:
     """Validate the fields of an ``ExecutionEvent`` payload and return the payload dict.
 
-    The rules are those of :class:`~spec_kitty_telemetry.events.ExecutionPayload`;
-    every broken rule is named in one InvalidEventError.
+    The usage figures (``TOKEN_FIELDS`` and ``cost_usd``, keyword arguments) are
+    judged by :func:`spec_kitty_telemetry.usage.strict_payload`; the other rules are those of
+    :class:`~spec_kitty_telemetry.events.ExecutionPayload`. Every broken rule is
+    named in one InvalidEventError; other keyword arguments are stored as given.
     """
     problems: list[str] = []
     for name, value in (("agent", agent), ("role", role)):
@@ -163,26 +148,12 @@ def execution_payload(
     for name, value in (("wp_id", wp_id), ("model", model), ("error", error)):
         if value is not None and not isinstance(value, str):
             problems.append(f"{name}: must be a string or None, got {value!r}")
-    tokens = {
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "cache_read_tokens": cache_read_tokens,
-        "cache_write_tokens": cache_write_tokens,
-        "reasoning_tokens": reasoning_tokens,
-    }
-    for name, value in tokens.items():
-        if value is not None and not _whole(value):
-            problems.append(
-                f"{name}: must be a whole number >= 0 (below 2**63) or None, got {value!r}"
-            )
-    cost: float | None = None
-    if cost_usd is not None:
-        cost = _cost(cost_usd)
-        if cost is None:
-            problems.append(
-                f"cost_usd: must be a number from 0 to {MAX_COST_USD:g} or None, got {cost_usd!r}"
-            )
-    if duration_ms is not None and not _whole(duration_ms):
+    usage: dict[str, Any] = {}
+    try:
+        usage = strict_payload({name: fields.pop(name, None) for name in USAGE_FIELDS})
+    except InvalidEventError as exc:
+        problems.append(str(exc))
+    if duration_ms is not None and not is_count(duration_ms):
         problems.append(
             f"duration_ms: must be a whole number >= 0 (below 2**63) or None, got {duration_ms!r}"
         )
@@ -192,8 +163,6 @@ def execution_payload(
         not _integer(exit_code) or not _INT64_MIN <= exit_code <= _INT64_MAX  # type: ignore[operator]
     ):
         problems.append(f"exit_code: must be a whole number or None, got {exit_code!r}")
-    if not problems:
-        problems.extend(_subset_problems(tokens))
     if problems:
         raise InvalidEventError("; ".join(problems))
     return {
@@ -201,13 +170,12 @@ def execution_payload(
         "agent": agent,
         "role": role,
         "model": model,
-        **{name: _plain_int(value) for name, value in tokens.items()},
-        "cost_usd": cost,
+        **usage,
         "duration_ms": _plain_int(duration_ms),
         "success": success,
         "error": error,
         "exit_code": _plain_int(exit_code),
-        **extra,
+        **fields,
     }
 
 
@@ -218,38 +186,3 @@ def _plain_int(value: object) -> int | None:
 
 def _integer(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _whole(value: object) -> bool:
-    """Tell whether ``value`` is a count: an int (not bool) within 64 bits, >= 0."""
-    return _integer(value) and 0 <= value <= _INT64_MAX  # type: ignore[operator]
-
-
-def _cost(value: object) -> float | None:
-    """Return a valid cost as a float, or None: a real number (not bool), finite, in range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    try:
-        cost = float(value)
-    except (OverflowError, ValueError):
-        return None
-    return cost if math.isfinite(cost) and 0 <= cost <= MAX_COST_USD else None
-
-
-def _subset_problems(tokens: dict[str, Any]) -> list[str]:
-    """Check the token convention: cache counts are parts of input, reasoning of output."""
-    problems = []
-    total_in = tokens["input_tokens"]
-    cached = (tokens["cache_read_tokens"] or 0) + (tokens["cache_write_tokens"] or 0)
-    if total_in is not None and cached > total_in:
-        problems.append(
-            f"cache_read_tokens + cache_write_tokens ({cached}) exceed input_tokens "
-            f"({total_in}); input_tokens must be the total input, cache included"
-        )
-    out, reasoning = tokens["output_tokens"], tokens["reasoning_tokens"]
-    if out is not None and reasoning is not None and reasoning > out:
-        problems.append(
-            f"reasoning_tokens ({reasoning}) exceed output_tokens ({out}); "
-            "output_tokens must include reasoning"
-        )
-    return problems

@@ -29,7 +29,6 @@ bytes through.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
@@ -37,6 +36,7 @@ from typing import Any, Final
 import orjson
 
 from .redact import redact
+from .usage import Usage, is_count, read_cost, read_count
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
@@ -60,49 +60,29 @@ _MARKER_REACH: Final = max(len(marker) for marker in _MARKERS) - 1
 
 
 @dataclass(frozen=True)
-class ModelUsage:
-    """Usage of one model within an invocation, in the package's token convention."""
-
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cache_read_tokens: int | None = None
-    cache_write_tokens: int | None = None
-    reasoning_tokens: int | None = None
-    cost_usd: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the breakdown entry stored under ``payload["models"][<model>]``."""
-        return {
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_read_tokens": self.cache_read_tokens,
-            "cache_write_tokens": self.cache_write_tokens,
-            "reasoning_tokens": self.reasoning_tokens,
-            "cost_usd": self.cost_usd,
-        }
+class ModelUsage(Usage):
+    """Usage of one model within an invocation: the fields and rules of :class:`Usage`."""
 
 
-@dataclass(frozen=True)
-class AgentUsage:
+@dataclass(frozen=True, kw_only=True)
+class AgentUsage(Usage):
     """What an agent reported about one invocation: totals, per-model figures, its verdict.
 
+    The totals are the :class:`~spec_kitty_telemetry.usage.Usage` fields.
     ``models`` is empty when the agent gave no per-model figures. ``agent_error``
     is set when the agent's own result says the run failed (``is_error``, an
     error subtype such as ``error_max_turns``, a failed turn) even if its
-    process exited 0.
+    process exited 0. A figure the agent printed that is not a count or a cost
+    by the usage rules is left out (None), and ``usage_error`` says which and
+    why; relations between figures are judged when the invocation is recorded.
     """
 
     agent: str
     model: str | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cache_read_tokens: int | None = None
-    cache_write_tokens: int | None = None
-    reasoning_tokens: int | None = None
-    cost_usd: float | None = None
     models: Mapping[str, ModelUsage] = field(default_factory=dict)
     agent_error: str | None = None
     num_turns: int | None = None
+    usage_error: str | None = None
 
     def models_payload(self) -> dict[str, dict[str, Any]] | None:
         """Return the per-model breakdown as stored in an event payload, or None."""
@@ -292,29 +272,37 @@ class UsageCollector:
 # -- format readers ----------------------------------------------------------
 
 
-def _count(value: object) -> int | None:
-    """Return a reported token count, or None when absent or not a whole number >= 0."""
-    if type(value) is int and value >= 0:
-        return value
-    return None
+class _Reader:
+    """Reads an agent's figures by the usage rules, noting each one it has to leave out."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def count(self, figures: Mapping[str, Any], key: str, where: str = "") -> int | None:
+        """Return a reported token count; None when absent or not a count (noted)."""
+        return read_count(figures.get(key), f"{where}{key}", self.notes)
+
+    def part(self, figures: Mapping[str, Any], key: str, where: str = "") -> int | None:
+        """Return a reported part of a total (cache, reasoning): left out means 0 of it.
+
+        Agents omit these fields when there is nothing to report (Claude Code
+        before prompt caching, a model that does not reason), so absence is 0,
+        not unknown; a value that is there but not a count is still unknown.
+        """
+        value = figures.get(key)
+        return 0 if value is None else read_count(value, f"{where}{key}", self.notes)
+
+    def cost(self, figures: Mapping[str, Any], key: str, where: str = "") -> float | None:
+        """Return a reported cost; None when absent or not a cost by the usage rules (noted)."""
+        return read_cost(figures.get(key), f"{where}{key}", self.notes)
+
+    @property
+    def usage_error(self) -> str | None:
+        return "; ".join(self.notes) or None
 
 
-def _part(value: object) -> int | None:
-    """Return a reported part of a total (cache, reasoning): left out means 0 of it.
-
-    Agents omit these fields when there is nothing to report (Claude Code
-    before prompt caching, a model that does not reason), so absence is 0,
-    not unknown; a value that is there but not a count is still unknown.
-    """
-    return 0 if value is None else _count(value)
-
-
-def _money(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not math.isfinite(value) or value < 0:
-        return None
-    return float(value)
+def _turns(value: object) -> int | None:
+    return value if type(value) is int and is_count(value) else None
 
 
 def _sum(values: Iterable[int | None]) -> int | None:
@@ -372,23 +360,32 @@ def _claude_usage(result: dict[str, Any], init_model: str | None) -> AgentUsage:
         # Scrubbed before the cut: a key cut in two would match no pattern later.
         detail = redact(text)[:_RESULT_PREVIEW] if isinstance(text, str) and text else "no detail"
         agent_error = f"is_error: {detail}"
-    reported_cost = _money(result.get("total_cost_usd"))
-    turns = _count(result.get("num_turns"))
+    read = _Reader()
+    reported_cost = read.cost(result, "total_cost_usd")
+    turns = _turns(result.get("num_turns"))
 
     models: dict[str, ModelUsage] = {}
     model_usage = result.get("modelUsage")
     if isinstance(model_usage, dict):
         for name, figures in model_usage.items():
             if isinstance(name, str) and name and isinstance(figures, dict):
+                where = f"modelUsage[{name!r}]."
                 models[name] = _claude_tokens(
-                    figures.get("inputTokens"),
-                    figures.get("cacheReadInputTokens"),
-                    figures.get("cacheCreationInputTokens"),
-                    figures.get("outputTokens"),
-                    cost=_money(figures.get("costUSD")),
+                    read,
+                    figures,
+                    ("inputTokens", "cacheReadInputTokens", "cacheCreationInputTokens"),
+                    "outputTokens",
+                    where,
+                    cost=read.cost(figures, "costUSD", where),
                 )
     if models:
-        usage = _with_models("claude", models, agent_error=agent_error, num_turns=turns)
+        usage = _with_models(
+            "claude",
+            models,
+            agent_error=agent_error,
+            num_turns=turns,
+            usage_error=read.usage_error,
+        )
         if reported_cost is not None:
             usage = replace(usage, cost_usd=reported_cost)
         return usage
@@ -396,10 +393,11 @@ def _claude_usage(result: dict[str, Any], init_model: str | None) -> AgentUsage:
     raw = result.get("usage")
     raw = raw if isinstance(raw, dict) else {}
     totals = _claude_tokens(
-        raw.get("input_tokens"),
-        raw.get("cache_read_input_tokens"),
-        raw.get("cache_creation_input_tokens"),
-        raw.get("output_tokens"),
+        read,
+        raw,
+        ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"),
+        "output_tokens",
+        "usage.",
         cost=reported_cost,
     )
     return AgentUsage(
@@ -412,19 +410,30 @@ def _claude_usage(result: dict[str, Any], init_model: str | None) -> AgentUsage:
         cost_usd=reported_cost,
         agent_error=agent_error,
         num_turns=turns,
+        usage_error=read.usage_error,
     )
 
 
 def _claude_tokens(
-    uncached: object, cache_read: object, cache_write: object, output: object, *, cost: float | None
+    read: _Reader,
+    figures: Mapping[str, Any],
+    input_keys: tuple[str, str, str],
+    output_key: str,
+    where: str,
+    *,
+    cost: float | None,
 ) -> ModelUsage:
-    """Anthropic counts input without cache tokens; ours is the total input."""
-    read, write = _part(cache_read), _part(cache_write)
+    """Anthropic counts input without cache tokens; ours is the total input.
+
+    ``input_keys`` name the uncached input, the cache reads and the cache writes.
+    """
+    uncached, cache_read, cache_write = input_keys
+    cached = read.part(figures, cache_read, where), read.part(figures, cache_write, where)
     return ModelUsage(
-        input_tokens=_sum((_count(uncached), read, write)),
-        output_tokens=_count(output),
-        cache_read_tokens=read,
-        cache_write_tokens=write,
+        input_tokens=_sum((read.count(figures, uncached, where), *cached)),
+        output_tokens=read.count(figures, output_key, where),
+        cache_read_tokens=cached[0],
+        cache_write_tokens=cached[1],
         cost_usd=cost,
     )
 
@@ -437,19 +446,27 @@ def _codex_error(obj: Mapping[str, Any]) -> str:
 
 
 def _codex_usage(turns: list[Mapping[str, Any]], failure: str | None) -> AgentUsage:
+    read = _Reader()
+
     def total(key: str, *, part: bool = False) -> int | None:
         if not turns:
             return None
-        read = _part if part else _count
-        return _sum(read(turn.get(key)) for turn in turns)
+        figure = read.part if part else read.count
+        # Every turn is read (not stopped at the first unknown), so each bad figure is noted.
+        return _sum([figure(turn, key, "turn.completed usage.") for turn in turns])
 
+    input_tokens = total("input_tokens")
+    output_tokens = total("output_tokens")
+    cache_read_tokens = total("cached_input_tokens", part=True)
+    reasoning_tokens = total("reasoning_output_tokens", part=True)
     return AgentUsage(
         agent="codex",
-        input_tokens=total("input_tokens"),
-        output_tokens=total("output_tokens"),
-        cache_read_tokens=total("cached_input_tokens", part=True),
-        reasoning_tokens=total("reasoning_output_tokens", part=True),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read_tokens,
+        reasoning_tokens=reasoning_tokens,
         agent_error=failure,
+        usage_error=read.usage_error,
         # No num_turns: a Codex turn spans many model requests, and readers take
         # num_turns == 1 to mean one request (long-context pricing).
     )
@@ -471,18 +488,20 @@ def _gemini_usage(obj: dict[str, Any]) -> AgentUsage:
     if isinstance(error, dict):
         message = error.get("message")
         agent_error = message if isinstance(message, str) and message else "error"
+    read = _Reader()
     models: dict[str, ModelUsage] = {}
     for name, figures in (_gemini_models(obj) or {}).items():
         tokens = figures.get("tokens") if isinstance(figures, dict) else None
         if not (isinstance(name, str) and name and isinstance(tokens, dict)):
             continue
-        thoughts = _part(tokens.get("thoughts"))
+        where = f"stats.models[{name!r}].tokens."
+        thoughts = read.part(tokens, "thoughts", where)
         models[name] = ModelUsage(
-            input_tokens=_count(tokens.get("prompt")),
-            output_tokens=_sum((_count(tokens.get("candidates")), thoughts)),
-            cache_read_tokens=_part(tokens.get("cached")),
+            input_tokens=read.count(tokens, "prompt", where),
+            output_tokens=_sum((read.count(tokens, "candidates", where), thoughts)),
+            cache_read_tokens=read.part(tokens, "cached", where),
             reasoning_tokens=thoughts,
         )
     if not models:
-        return AgentUsage(agent="gemini", agent_error=agent_error)
-    return _with_models("gemini", models, agent_error=agent_error)
+        return AgentUsage(agent="gemini", agent_error=agent_error, usage_error=read.usage_error)
+    return _with_models("gemini", models, agent_error=agent_error, usage_error=read.usage_error)

@@ -7,10 +7,12 @@ from pricing; otherwise, or when no pricing layer knows its model, the event
 is *unpriced*: its cost is unknown, it adds nothing to the totals, and the
 summary says why (``unpriced_reasons``) and which models (``unknown_models``).
 
-Logs may come from other tools, so nothing is trusted: token counts must be
-whole numbers >= 0 with cache counts within ``input_tokens``, and a reported
-cost must be a finite number in ``[0, MAX_REPORTED_COST_USD)``. An event with
-invalid counts adds no tokens; an invalid cost is counted and ignored.
+Logs may come from other tools, so nothing is trusted: counts and costs are
+judged by the rules every writer uses (:mod:`spec_kitty_telemetry.usage`:
+whole numbers in 0..2**63-1, cache counts within ``input_tokens``, reasoning
+within ``output_tokens``, a cost from 0 to under ``usage.MAX_COST_USD``), so a
+record ``emit`` accepts is never flagged here. An event with invalid counts
+adds no tokens; an invalid cost is counted and ignored.
 
 The fold holds one accumulator per group, never the events, and keeps money
 exact: reported costs are summed as integers of 1e-10 USD, and estimated costs
@@ -33,6 +35,7 @@ from ._lines import utc_timestamp
 from ._rates import ModelRates
 from .errors import QueryError
 from .store import EventStore
+from .usage import COST_FIELD, PRICED_TOKEN_FIELDS, TOKEN_FIELDS, counts_valid, is_cost
 
 if TYPE_CHECKING:
     from .events import Event
@@ -41,9 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GROUP_BYS",
-    "MAX_REPORTED_COST_USD",
     "NO_VALUE",
-    "TOKEN_FIELDS",
     "UNATTRIBUTED",
     "UNPRICED_REASONS",
     "CostReport",
@@ -62,15 +63,11 @@ GROUP_BYS: Final[tuple[str, ...]] = get_args(GroupBy)
 NO_VALUE: Final = "(none)"
 #: The ``--group-by model`` row of reported costs no model share can be credited with.
 UNATTRIBUTED: Final = "(unattributed)"
-#: A reported cost at or above this (USD, one agent run) is taken for garbage, not money.
-MAX_REPORTED_COST_USD: Final = 1e9
-#: The token columns, in payload and summary order.
-TOKEN_FIELDS: Final = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 #: Why an event can be unpriced (keys of ``CostSummary.unpriced_reasons``), and what it means.
 UNPRICED_REASONS: Final[Mapping[str, str]] = {
     "no_usage": "reported no cost, and not both input and output tokens",
     "invalid_tokens": "reported invalid token counts (not whole numbers >= 0, "
-    "or cache counts above input)",
+    "cache counts above input or reasoning above output)",
     "no_model": "reported tokens but no model",
     "unknown_model": "used a model no price table lists",
 }
@@ -79,7 +76,6 @@ _EXECUTION_EVENT: Final = "ExecutionEvent"
 _COST_DIGITS: Final = 10
 _COST_UNITS: Final = 10**_COST_DIGITS  # reported costs are summed in 1e-10 USD
 _MICRO: Final = Decimal("0.000001")
-_COUNT_MAX: Final = 2**63 - 1
 
 # Accumulator slots, a list of ints per group (the fastest thing to fold into).
 _SLOTS: Final = 12
@@ -92,7 +88,7 @@ _SLOTS: Final = 12
     _REPORTED,  # reported cost, 1e-10 USD
     _ESTIMATED,  # events (or shares) estimated from tokens
     _UNPRICED,  # events whose cost is unknown
-    _KNOWN,  # bit i set: some event reported TOKEN_FIELDS[i] (OR-ed, not summed)
+    _KNOWN,  # bit i set: some event reported PRICED_TOKEN_FIELDS[i] (OR-ed, not summed)
     _BAD_COST,  # events whose reported cost was not a sane amount
     _UNTIERED,  # estimated at base rates though their summed input is above a tier
     _SPLIT,  # events whose reported cost was split across their models
@@ -134,7 +130,7 @@ class CostSummary:
     long_context_unknown_event_count: int = 0
     #: Multi-model events whose reported cost this row holds a proportional part of.
     split_cost_event_count: int = 0
-    reported_token_fields: frozenset[str] = frozenset(TOKEN_FIELDS)
+    reported_token_fields: frozenset[str] = frozenset(PRICED_TOKEN_FIELDS)
 
     @property
     def total_cost_usd(self) -> Decimal:
@@ -155,7 +151,7 @@ class CostSummary:
         known = self.cost_known
         tokens = {
             name: getattr(self, name) if name in self.reported_token_fields else None
-            for name in TOKEN_FIELDS
+            for name in PRICED_TOKEN_FIELDS
         }
         return {
             "group_key": self.group_key,
@@ -440,17 +436,11 @@ def _day(record: Mapping[str, Any]) -> str:
 _PAYLOAD_GROUPS: Final = {"agent": "agent", "role": "role", "wp": "wp_id"}
 
 
-def _count_ok(value: object) -> bool:
-    """Tell whether a token count is unknown (None) or a whole number >= 0 within 64 bits."""
-    return value is None or (type(value) is int and 0 <= value <= _COUNT_MAX)
-
-
 def _reported_units(cost: object) -> int | None:
-    """Return a reported cost in 1e-10 USD; None when not a sane amount (NaN, -1, 1e300, "1")."""
-    if isinstance(cost, bool) or not isinstance(cost, int | float):
+    """Return a reported cost in 1e-10 USD; None when not a valid cost (NaN, -1, 1e300, "1")."""
+    if not is_cost(cost):
         return None
-    if not 0 <= cost < MAX_REPORTED_COST_USD:  # false for NaN too
-        return None
+    assert isinstance(cost, int | float)  # what JSON holds; is_cost took it for a real number
     return round(cost * _COST_UNITS) if cost < _FLOAT_EXACT else _units_of_large(cost)
 
 
@@ -469,18 +459,15 @@ class _Usage:
     """The token counts of an event (or of one model's share of it), checked."""
 
     counts: tuple[int, int, int, int]  # unknown counts as 0
-    known: int  # bit i: TOKEN_FIELDS[i] was reported
+    known: int  # bit i: PRICED_TOKEN_FIELDS[i] was reported
     valid: bool
     complete: bool  # input and output both known
 
     @classmethod
     def of(cls, usage: Mapping[str, Any]) -> _Usage:
-        raw = [usage.get(name) for name in TOKEN_FIELDS]
-        valid = all(_count_ok(value) for value in raw)
-        if valid and raw[0] is not None and (raw[2] or 0) + (raw[3] or 0) > raw[0]:
-            valid = False  # cache counts are parts of the input
-        if not valid:
+        if not counts_valid(*map(usage.get, TOKEN_FIELDS)):
             return cls((0, 0, 0, 0), 0, False, False)
+        raw = [usage.get(name) for name in PRICED_TOKEN_FIELDS]
         known = sum(1 << i for i, value in enumerate(raw) if value is not None)
         counts = tuple(value or 0 for value in raw)
         return cls(counts, known, True, raw[0] is not None and raw[1] is not None)  # type: ignore[arg-type]
@@ -564,9 +551,8 @@ class _Fold:
         field_name = _PAYLOAD_GROUPS.get(group_by)
         by_feature = group_by == "feature"
         units = _COST_UNITS
-        limit = MAX_REPORTED_COST_USD
         exact = _FLOAT_EXACT
-        top = _COUNT_MAX
+        f_in, f_out, f_read, f_write, f_reasoning = TOKEN_FIELDS
         for record in records:
             if record["event_type"] != _EXECUTION_EVENT:
                 continue
@@ -587,15 +573,13 @@ class _Fold:
                 self._add(acc, key, self._outcome(payload))
                 continue
             acc[0] += 1  # _EVENTS
-            tokens_in = payload.get("input_tokens")
-            tokens_out = payload.get("output_tokens")
-            cache_read = payload.get("cache_read_tokens")
-            cache_write = payload.get("cache_write_tokens")
-            valid = (
-                (tokens_in is None or (type(tokens_in) is int and 0 <= tokens_in <= top))
-                and (tokens_out is None or (type(tokens_out) is int and 0 <= tokens_out <= top))
-                and (cache_read is None or (type(cache_read) is int and 0 <= cache_read <= top))
-                and (cache_write is None or (type(cache_write) is int and 0 <= cache_write <= top))
+            tokens_in = payload.get(f_in)
+            tokens_out = payload.get(f_out)
+            cache_read = payload.get(f_read)
+            cache_write = payload.get(f_write)
+            # The writers' rule (usage.py), so what emit stores is never flagged here.
+            valid = counts_valid(
+                tokens_in, tokens_out, cache_read, cache_write, payload.get(f_reasoning)
             )
             if valid:
                 if cache_read is None:
@@ -608,21 +592,17 @@ class _Fold:
                 else:
                     known |= 8
                 if tokens_in is not None:
-                    if cache_read + cache_write > tokens_in:
-                        valid = False
-                    else:
-                        known |= 1
-                        acc[1] += tokens_in
-                if valid:
-                    if tokens_out is not None:
-                        known |= 2
-                        acc[2] += tokens_out
-                    acc[3] += cache_read
-                    acc[4] += cache_write
-                    acc[8] |= known  # _KNOWN
-            cost = payload.get("cost_usd")
+                    known |= 1
+                    acc[1] += tokens_in
+                if tokens_out is not None:
+                    known |= 2
+                    acc[2] += tokens_out
+                acc[3] += cache_read
+                acc[4] += cache_write
+                acc[8] |= known  # _KNOWN
+            cost = payload.get(COST_FIELD)
             if cost is not None:
-                if (type(cost) is float or type(cost) is int) and 0 <= cost < limit:
+                if is_cost(cost):  # the writers' rule (usage.py)
                     # _REPORTED; float products are exact to the unit below _FLOAT_EXACT
                     acc[5] += round(cost * units) if cost < exact else _units_of_large(cost)
                     continue
@@ -710,12 +690,12 @@ class _Fold:
             shares = [self._share(payload.get("model"), payload, one_request, usage)]
             shares[0].reported = None  # the event's cost is the event's, below
         outcome = _Outcome(usage, shares, has_breakdown)
-        cost = payload.get("cost_usd")
+        cost = payload.get(COST_FIELD)
         if cost is not None:
             outcome.reported = _reported_units(cost)
             outcome.bad_cost = outcome.reported is None
         if has_breakdown and any(
-            part.get("cost_usd") is not None and _reported_units(part.get("cost_usd")) is None
+            part.get(COST_FIELD) is not None and _reported_units(part.get(COST_FIELD)) is None
             for part in breakdown.values()  # type: ignore[union-attr]
             if isinstance(part, Mapping)
         ):
@@ -748,7 +728,7 @@ class _Fold:
         usage: _Usage | None = None,
     ) -> _Share:
         name, rates, _thresholds = self._model(raw_name)
-        share = _Share(name, usage or _Usage.of(part), _reported_units(part.get("cost_usd")))
+        share = _Share(name, usage or _Usage.of(part), _reported_units(part.get(COST_FIELD)))
         if not share.usage.valid:
             share.problem = "invalid_tokens"
         elif not share.usage.complete:
@@ -975,7 +955,9 @@ class _Fold:
                 total.unknown_models[name] = total.unknown_models.get(name, 0) + count
             for reason, count in summary.unpriced_reasons.items():
                 total.unpriced_reasons[reason] = total.unpriced_reasons.get(reason, 0) + count
-        total.reported_token_fields = frozenset(known) if summaries else frozenset(TOKEN_FIELDS)
+        total.reported_token_fields = (
+            frozenset(known) if summaries else frozenset(PRICED_TOKEN_FIELDS)
+        )
         if self.total is not None:
             # Rows are per model, and one event may appear in several: count the events.
             acc = self.total
@@ -1014,7 +996,7 @@ def _summary(key: str, group_by: str, acc: list[int], estimated: Decimal) -> Cos
         long_context_unknown_event_count=acc[_UNTIERED],
         split_cost_event_count=acc[_SPLIT],
         reported_token_fields=frozenset(
-            name for bit, name in enumerate(TOKEN_FIELDS) if acc[_KNOWN] & (1 << bit)
+            name for bit, name in enumerate(PRICED_TOKEN_FIELDS) if acc[_KNOWN] & (1 << bit)
         ),
     )
 

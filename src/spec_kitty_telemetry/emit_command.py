@@ -21,6 +21,7 @@ from ._records import execution_payload
 from .emit import EVENTS_FILENAME, emit_execution_record
 from .errors import InvalidOptionError, TelemetryError
 from .integration import ROLES, feature_dir_for, node_id_for
+from .usage import MAX_COST_USD, USAGE_FIELDS, is_cost, is_count
 
 __all__ = ["PROG", "SUMMARY", "build_parser", "main"]
 
@@ -59,10 +60,6 @@ class _Parser(argparse.ArgumentParser):
         raise InvalidOptionError(message)
 
 
-#: Counts are stored as 64-bit integers (what JSON readers and databases keep exactly).
-_COUNT_MAX: Final = 2**63 - 1
-
-
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -70,7 +67,7 @@ def _count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    if value > _COUNT_MAX:
+    if not is_count(value):
         raise argparse.ArgumentTypeError(f"expected a whole number below 2**63, got {text!r}")
     return value
 
@@ -80,8 +77,10 @@ def _money(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an amount in USD, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite amount >= 0, got {text!r}")
+    if not is_cost(value):
+        raise argparse.ArgumentTypeError(
+            f"expected an amount from 0 to under {MAX_COST_USD:g}, got {text!r}"
+        )
     return value
 
 
@@ -138,12 +137,7 @@ def main(
             "agent": args.agent,
             "role": args.role,
             "model": args.model or None,
-            "input_tokens": args.input_tokens,
-            "output_tokens": args.output_tokens,
-            "cache_read_tokens": args.cache_read_tokens,
-            "cache_write_tokens": args.cache_write_tokens,
-            "reasoning_tokens": args.reasoning_tokens,
-            "cost_usd": args.cost_usd,
+            **{name: getattr(args, name) for name in USAGE_FIELDS},
             "duration_ms": args.duration_ms,
             "success": args.success if args.success is not None else error is None,
             "error": error,

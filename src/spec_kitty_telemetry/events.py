@@ -24,8 +24,10 @@ from pydantic import (
 )
 
 from ._lines import check_record, utc_timestamp
-from ._records import EXECUTION_EVENT, MAX_COST_USD, MAX_LAMPORT_CLOCK, dumps_record
+from ._records import EXECUTION_EVENT, MAX_LAMPORT_CLOCK, dumps_record
+from .errors import InvalidEventError
 from .ids import new_event_id, normalize_event_id
+from .usage import strict_payload
 
 __all__ = [
     "EXECUTION_EVENT",
@@ -131,7 +133,8 @@ class Event(BaseModel):
 
 
 _INT64_MAX = 2**63 - 1
-TokenCount = Annotated[int | None, Field(ge=0, le=_INT64_MAX, strict=True)]
+#: A count or cost, already judged (and made a plain int or float) by ``usage.strict``.
+TokenCount = Annotated[int | None, Field(strict=True)]
 
 
 class ExecutionPayload(BaseModel):
@@ -145,7 +148,9 @@ class ExecutionPayload(BaseModel):
 
     Readers use it for typed access (``ExecutionPayload.model_validate(event.payload)``);
     writers validate with the equivalent plain function in ``_records`` to keep
-    pydantic off the emit path.
+    pydantic off the emit path. The usage figures are judged by
+    :func:`spec_kitty_telemetry.usage.strict`, the rule every writer and reader uses;
+    the fields below only give them their types.
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -154,35 +159,26 @@ class ExecutionPayload(BaseModel):
     agent: NonBlankStr
     role: NonBlankStr
     model: OptionalStr = None
+    # The usage fields, as named in usage.TOKEN_FIELDS (tests/test_usage.py holds them equal).
     input_tokens: TokenCount = None
     output_tokens: TokenCount = None
     cache_read_tokens: TokenCount = None
     cache_write_tokens: TokenCount = None
     reasoning_tokens: TokenCount = None
-    cost_usd: float | None = Field(
-        default=None, ge=0, le=MAX_COST_USD, allow_inf_nan=False, strict=True
-    )
+    cost_usd: float | None = Field(default=None, strict=True)
     duration_ms: int | None = Field(default=None, ge=0, le=_INT64_MAX, strict=True)
     success: bool = Field(default=True, strict=True)
     error: OptionalStr = None
     exit_code: int | None = Field(default=0, ge=-_INT64_MAX - 1, le=_INT64_MAX, strict=True)
 
-    @model_validator(mode="after")
-    def _parts_within_totals(self) -> Self:
-        # Catches the commonest unit mistake: passing an API's *uncached* input count.
-        cached = (self.cache_read_tokens or 0) + (self.cache_write_tokens or 0)
-        if self.input_tokens is not None and cached > self.input_tokens:
-            raise ValueError(
-                f"cache_read_tokens + cache_write_tokens ({cached}) exceed input_tokens "
-                f"({self.input_tokens}); input_tokens must be the total input, cache included"
-            )
-        if (
-            self.output_tokens is not None
-            and self.reasoning_tokens is not None
-            and self.reasoning_tokens > self.output_tokens
-        ):
-            raise ValueError(
-                f"reasoning_tokens ({self.reasoning_tokens}) exceed output_tokens "
-                f"({self.output_tokens}); output_tokens must include reasoning"
-            )
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _usage_rules(cls, data: Any) -> Any:
+        # Counts, the cost bound and parts within totals: the one rule, from usage.py.
+        if not isinstance(data, Mapping):
+            return data  # pydantic says what is wrong with the type
+        try:
+            figures = strict_payload(data)
+        except InvalidEventError as exc:
+            raise ValueError(str(exc)) from None
+        return {**data, **figures}

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 from .config import find_project_root, load_config
 from .emit import emit_execution_record
 from .errors import InvalidOptionError, ProjectNotFoundError
+from .usage import USAGE_ERROR_KEY, USAGE_FIELDS, Usage, is_count, lenient
+from .usage import problems as usage_problems
 
 if TYPE_CHECKING:
     from .agent_usage import AgentUsage
@@ -48,17 +50,7 @@ ROLES: Final = ("specifier", "planner", "implementer", "reviewer", "merger")
 #: Where feature directories live, relative to the project root.
 SPECS_DIR: Final = "kitty-specs"
 
-#: Payload key saying which reported figures were dropped as unusable, and why.
-USAGE_ERROR_KEY: Final = "usage_error"
-
 _INT64_MAX: Final = 2**63 - 1
-_TOKEN_FIELDS: Final = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -75,7 +67,9 @@ class InvocationResult:
     per-model breakdown when several models served the invocation, keyed by
     model name (see :meth:`AgentUsage.models_payload
     <spec_kitty_telemetry.agent_usage.AgentUsage.models_payload>`). ``extra``
-    is stored in the event payload as given.
+    is stored in the event payload as given. The usage attributes are those of
+    :class:`~spec_kitty_telemetry.usage.Usage` (:attr:`usage` reads them as one),
+    judged by its rules when recorded.
     """
 
     agent: str
@@ -95,6 +89,11 @@ class InvocationResult:
     models: dict[str, dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def usage(self) -> Usage:
+        """The usage figures as one :class:`~spec_kitty_telemetry.usage.Usage`, unchecked."""
+        return Usage.of(self)
+
     def apply_usage(self, usage: AgentUsage) -> None:
         """Take what the agent reported about itself; fields it did not report are kept.
 
@@ -103,21 +102,17 @@ class InvocationResult:
         the agent's own result says the run failed, ``success`` becomes False
         and ``error`` says why. Figures that break the token convention (cache
         above input, reasoning above output) are dropped and the reason kept in
-        ``extra["usage_error"]``, so the invocation is still recorded.
+        ``extra["usage_error"]``, with the figures the parser already dropped
+        (``usage.usage_error``), so the invocation is still recorded.
         """
         if usage.model is not None:
             self.model = usage.model
-        for name in (
-            "input_tokens",
-            "output_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "reasoning_tokens",
-            "cost_usd",
-        ):
+        for name in USAGE_FIELDS:
             value = getattr(usage, name)
             if value is not None:
                 setattr(self, name, value)
+        if usage.usage_error:
+            _add_notes(self, [usage.usage_error])
         models = usage.models_payload()
         if models is not None:
             self.models = models
@@ -141,8 +136,9 @@ def record_invocation(
 
     Never raises. ``duration_seconds`` is stored as whole milliseconds
     (rounded; null when unknown). Reported figures that cannot be stored as
-    given (cache tokens above input, reasoning above output, a negative or
-    non-finite duration, a count beyond 64 bits) are dropped, and
+    given (cache tokens above input, reasoning above output, a count beyond
+    64 bits, a cost outside the usage rules, a negative or non-finite
+    duration) are dropped, and
     ``payload["usage_error"]`` says which and why: the invocation itself,
     its duration, exit code and outcome are always recorded. ``node_id``
     defaults to the project's ``.kittify/telemetry.yaml`` setting. When the
@@ -162,12 +158,7 @@ def record_invocation(
             result.agent,
             result.role,
             model=result.model,
-            input_tokens=result.input_tokens,
-            output_tokens=result.output_tokens,
-            cache_read_tokens=result.cache_read_tokens,
-            cache_write_tokens=result.cache_write_tokens,
-            reasoning_tokens=result.reasoning_tokens,
-            cost_usd=result.cost_usd,
+            **result.usage.to_dict(),
             duration_ms=_milliseconds(result.duration_seconds),
             success=result.success,
             error=result.error,
@@ -196,19 +187,12 @@ def _drop_unusable_figures(result: InvocationResult) -> None:
 
     An agent's report can be wrong (its own counting convention, a bug) and a
     clock can misbehave; losing the whole invocation over one bad figure would
-    hide that it ran at all, so only the figures go.
+    hide that it ran at all, so only the figures go. Usage figures are judged by
+    :func:`spec_kitty_telemetry.usage.lenient`; duration and exit code here.
     """
-    notes: list[str] = []
-    for name in _TOKEN_FIELDS:
-        value = getattr(result, name)
-        if value is not None and not _is_count(value):
-            notes.append(f"{name} {value!r} is not a whole number in 0..2**63-1: dropped")
-            setattr(result, name, None)
-    notes.extend(_convention_notes(result))
-    cost = result.cost_usd
-    if cost is not None and not _is_amount(cost):
-        notes.append(f"cost_usd {cost!r} is not a finite amount >= 0: dropped")
-        result.cost_usd = None
+    kept, notes = lenient(result.usage.to_dict())
+    for name in USAGE_FIELDS:
+        setattr(result, name, getattr(kept, name))
     seconds = result.duration_seconds
     if seconds is not None and not _is_duration(seconds):
         notes.append(f"duration_seconds {seconds!r} is not a finite time >= 0: dropped")
@@ -223,72 +207,33 @@ def _drop_unusable_figures(result: InvocationResult) -> None:
             if problem is not None:
                 notes.append(f"models[{model!r}]: {problem}: dropped")
                 del result.models[model]
-    if notes:
-        earlier = result.extra.get(USAGE_ERROR_KEY)
-        if isinstance(earlier, str) and earlier:
-            notes.insert(0, earlier)
-        result.extra[USAGE_ERROR_KEY] = "; ".join(notes)
+    _add_notes(result, notes)
 
 
-def _convention_notes(figures: Any) -> list[str]:
-    """Drop (to None) both sides of a broken token relation on ``figures``; say what went."""
-    notes = []
-    total_in = figures.input_tokens
-    cached = (figures.cache_read_tokens or 0) + (figures.cache_write_tokens or 0)
-    if total_in is not None and cached > total_in:
-        notes.append(
-            f"cache_read_tokens + cache_write_tokens ({cached}) exceed input_tokens "
-            f"({total_in}), which must include them: input and cache counts dropped"
-        )
-        figures.input_tokens = figures.cache_read_tokens = figures.cache_write_tokens = None
-    out, reasoning = figures.output_tokens, figures.reasoning_tokens
-    if out is not None and reasoning is not None and reasoning > out:
-        notes.append(
-            f"reasoning_tokens ({reasoning}) exceed output_tokens ({out}), which must "
-            "include them: output and reasoning counts dropped"
-        )
-        figures.output_tokens = figures.reasoning_tokens = None
-    return notes
+def _add_notes(result: InvocationResult, notes: list[str]) -> None:
+    """Append ``notes`` to the ``usage_error`` already in ``result.extra``, if any."""
+    if not notes:
+        return
+    earlier = result.extra.get(USAGE_ERROR_KEY)
+    if isinstance(earlier, str) and earlier:
+        notes = [earlier, *notes]
+    result.extra[USAGE_ERROR_KEY] = "; ".join(notes)
 
 
 def _model_problem(figures: object) -> str | None:
     """Say what is wrong with one per-model breakdown entry, or None if it can be stored."""
     if not isinstance(figures, dict):
         return f"expected a mapping of figures, got {type(figures).__name__}"
-    for name in _TOKEN_FIELDS:
-        value = figures.get(name)
-        if value is not None and not _is_count(value):
-            return f"{name} {value!r} is not a whole number in 0..2**63-1"
-    cost = figures.get("cost_usd")
-    if cost is not None and not _is_amount(cost):
-        return f"cost_usd {cost!r} is not a finite amount >= 0"
-    cached = (figures.get("cache_read_tokens") or 0) + (figures.get("cache_write_tokens") or 0)
-    total_in = figures.get("input_tokens")
-    if total_in is not None and cached > total_in:
-        return f"cache tokens ({cached}) exceed input_tokens ({total_in})"
-    out, reasoning = figures.get("output_tokens"), figures.get("reasoning_tokens")
-    if out is not None and reasoning is not None and reasoning > out:
-        return f"reasoning_tokens ({reasoning}) exceed output_tokens ({out})"
-    return None
-
-
-def _is_count(value: object) -> bool:
-    return type(value) is int and 0 <= value <= _INT64_MAX
-
-
-def _is_amount(value: object) -> bool:
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, int | float)
-        and math.isfinite(value)
-        and value >= 0
-    )
+    found = usage_problems(figures)
+    return found[0].what if found else None
 
 
 def _is_duration(seconds: object) -> bool:
-    if not _is_amount(seconds) or not isinstance(seconds, int | float):
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         return False
-    return round(seconds * 1000) <= _INT64_MAX
+    if not math.isfinite(seconds) or seconds < 0:
+        return False
+    return is_count(round(seconds * 1000))
 
 
 def current_invocation() -> InvocationResult | None:

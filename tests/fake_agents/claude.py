@@ -3,7 +3,8 @@
 Test controls: --fake-multi-model (main model plus a background model),
 --fake-no-model-usage (only the top-level ``usage`` block), --fake-no-cache-fields
 (usage of 1000 in / 200 out with no cache fields at all, as older Claude Code
-versions print), --fake-no-cost (no ``total_cost_usd``/``costUSD``), --fake-subtype S,
+versions print), --fake-no-cost (no ``total_cost_usd``/``costUSD``), --fake-total-cost USD
+(that ``total_cost_usd``, whatever it is), --fake-subtype S,
 --fake-is-error, --fake-exit N, --fake-pretty (indented json). With --verbose,
 ``json`` prints the array of every message, the result last (as Claude Code does).
 """
@@ -20,6 +21,7 @@ parser.add_argument("--fake-multi-model", action="store_true")
 parser.add_argument("--fake-no-model-usage", action="store_true")
 parser.add_argument("--fake-no-cache-fields", action="store_true")
 parser.add_argument("--fake-no-cost", action="store_true")
+parser.add_argument("--fake-total-cost", type=float)
 parser.add_argument("--fake-subtype", default="success")
 parser.add_argument("--fake-is-error", action="store_true")
 parser.add_argument("--fake-exit", type=int, default=0)
@@ -75,6 +77,8 @@ if args.fake_no_cache_fields:
     for figures in model_usage.values():
         figures.update(inputTokens=1000, outputTokens=200)
         del figures["cacheReadInputTokens"], figures["cacheCreationInputTokens"]
+if args.fake_total_cost is not None:
+    result["total_cost_usd"] = args.fake_total_cost
 if args.fake_no_cost:
     del result["total_cost_usd"]
     for figures in model_usage.values():

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..usage import COST_FIELD, PRICED_TOKEN_FIELDS
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -243,8 +245,6 @@ def _print_cost_table(report: CostReport) -> None:
     from rich import box
     from rich.table import Table
 
-    from ..cost import TOKEN_FIELDS
-
     table = Table(box=box.SIMPLE_HEAD, show_footer=True, pad_edge=False)
     total = report.total
     columns = [
@@ -252,7 +252,7 @@ def _print_cost_table(report: CostReport) -> None:
         ("events", f"{total.event_count:,}", "right"),
         *(
             (header, _tokens(total, name), "right")
-            for header, name in zip(_TOKEN_HEADERS, TOKEN_FIELDS, strict=True)
+            for header, name in zip(_TOKEN_HEADERS, PRICED_TOKEN_FIELDS, strict=True)
         ),
         ("cost", _cost_cell(total), "right"),
     ]
@@ -262,7 +262,7 @@ def _print_cost_table(report: CostReport) -> None:
         table.add_row(
             summary.group_key,
             f"{summary.event_count:,}",
-            *(_tokens(summary, name) for name in TOKEN_FIELDS),
+            *(_tokens(summary, name) for name in PRICED_TOKEN_FIELDS),
             _cost_cell(summary),
         )
     console = _console()
@@ -280,7 +280,8 @@ def _events(count: int) -> str:
 
 def _footnotes(report: CostReport) -> list[str]:
     """Explain every mark the rows and TOTAL show, from the rows themselves."""
-    from ..cost import MAX_REPORTED_COST_USD, UNATTRIBUTED, UNPRICED_REASONS
+    from ..cost import UNATTRIBUTED, UNPRICED_REASONS
+    from ..usage import MAX_COST_USD
 
     total = report.total
     rows = [*report.summaries, total]
@@ -333,7 +334,7 @@ def _footnotes(report: CostReport) -> list[str]:
         count = total.invalid_cost_event_count
         notes.append(
             f"! {_events(count)} reported a cost that is not an amount (negative, not a number, "
-            f"or ${MAX_REPORTED_COST_USD:,.0f} or more): ignored, and estimated from tokens "
+            f"or ${MAX_COST_USD:,.0f} or more): ignored, and estimated from tokens "
             "where possible."
         )
     if any(len(s.reported_token_fields) < len(_TOKEN_HEADERS) and s.event_count for s in rows):
@@ -398,9 +399,8 @@ def _print_events_table(found: list[Event]) -> None:
             _text(payload.get("agent")),
             _text(payload.get("role")),
             _text(payload.get("model")),
-            _count(payload.get("input_tokens")),
-            _count(payload.get("output_tokens")),
-            _cost_text(payload.get("cost_usd")),
+            *(_count(payload.get(name)) for name in PRICED_TOKEN_FIELDS[:2]),  # input, output
+            _cost_text(payload.get(COST_FIELD)),
             "yes" if success is True else "no" if success is False else "",
         )
         # Text, not markup: a value like "[/x]" from a log is shown, not interpreted.
@@ -417,7 +417,7 @@ def _text(value: object) -> str:
 
 
 def _count(value: object) -> str:
-    return f"{value:,}" if type(value) is int else ""
+    return f"{value:,}" if type(value) is int else ""  # shown as logged, valid or not
 
 
 def _cost_text(value: object) -> str:
