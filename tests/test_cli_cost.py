@@ -216,8 +216,8 @@ def test_since_and_until(project: Path, bounds: tuple[str, ...], events: int):
         ),
         (
             ("--since", "2025-11-05", "--until", "2025-11-04T23:00:00"),
-            "Error: --since 2025-11-05 is later than --until 2025-11-04T23:00:00: no event can "
-            "match (both bounds are inclusive; a date means its whole day)\n",
+            "Error: --since: 2025-11-05 is later than the until bound 2025-11-04T23:00:00: no "
+            "event can match (both bounds are inclusive; a date means its whole day)\n",
         ),
         (
             ("--group-by", "colour"),

@@ -215,17 +215,18 @@ def test_repo_root_is_found_by_walking_up(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(nested)
     assert resolve_repo_root() == tmp_path.resolve()
     assert resolve_repo_root(tmp_path / "src") == (tmp_path / "src").resolve()
-    with pytest.raises(QueryError, match=r"--repo: not a directory: .*missing"):
+    with pytest.raises(QueryError, match=r"^repo: not a directory: .*missing") as raised:
         resolve_repo_root(tmp_path / "missing")
+    assert raised.value.parameter == "repo"  # the library names its parameter, not a flag
 
 
-def test_since_after_until_is_an_error_naming_both_flags():
+def test_since_after_until_is_an_error_naming_both_bounds():
     """A --since later than --until can match nothing: QueryError, not an empty report."""
     from spec_kitty_telemetry.query import parse_time_range
 
     assert parse_time_range("2025-11-03", "2025-11-03") == (date(2025, 11, 3), date(2025, 11, 3))
     assert parse_time_range("2025-11-03T23:59:59", "20251103")[1] == date(2025, 11, 3)
-    with pytest.raises(QueryError, match=r"^--since 2025-11-04 is later than --until 20251103"):
+    with pytest.raises(QueryError, match=r"^since: 2025-11-04 is later than the until bound 2025"):
         parse_time_range("2025-11-04", "20251103")
 
 
@@ -258,3 +259,49 @@ def test_limit_builds_only_the_events_it_returns(tmp_path: Path, monkeypatch: py
     found = query_project_events(tmp_path, limit=3)
     assert [e.lamport_clock for e in found] == [1_998, 1_999, 2_000]
     assert len(made) == 3
+
+
+def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path: Path):
+    """`project_cost_report(group_by="colour")` says group_by; the CLI says --group-by."""
+    from spec_kitty_telemetry import project_cost_report
+    from spec_kitty_telemetry._cli_warnings import error_message
+
+    with pytest.raises(QueryError) as raised:
+        project_cost_report(tmp_path, group_by="colour")
+    assert raised.value.parameter == "group_by"
+    assert str(raised.value).startswith("group_by: unknown group 'colour'")
+    assert "--" not in str(raised.value)
+    assert error_message(raised.value).startswith("--group-by: unknown group 'colour'")
+
+
+def test_no_library_module_names_a_flag_or_imports_the_cli():
+    """Flags belong to the command line: library modules neither name them in errors nor import cli."""
+    import ast
+    import re
+
+    package = Path(__file__).resolve().parents[1] / "src" / "spec_kitty_telemetry"
+    command_line = {"__main__.py", "emit_command.py", "_cli_warnings.py", "_spec_kitty_cli.py"}
+    flag = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        if relative.parts[0] == "cli" or path.name in command_line:
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and (
+                    node.module == "cli"
+                    or node.module.startswith("cli.")
+                    or (node.module or "").startswith("spec_kitty_telemetry.cli")
+                )
+            ):
+                offenders.append(f"{relative}:{node.lineno}: imports {node.module}")
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                for part in ast.walk(node.exc):
+                    text = part.value if isinstance(part, ast.Constant) else None
+                    if isinstance(text, str) and flag.search(text):
+                        offenders.append(f"{relative}:{node.lineno}: {text!r}")
+    assert offenders == []

@@ -1,9 +1,12 @@
-"""What the recording commands (``emit``, ``run``, ``transition``) print on stderr besides errors.
+"""What the commands print on stderr: one ``Error:`` line, and ``Warning:`` lines.
 
-The emitters log a warning and return when they cannot record; a command
-collects those warnings and prints each as one ``Warning: ...`` line, so every
-command reports a lost event the same way. Kept free of typer and pydantic:
-``emit`` imports it on its fast path.
+Errors the library raises on purpose name the parameter at fault
+(``TelemetryError.parameter``, e.g. ``group_by``); :func:`error_message`
+phrases it as the flag that sets it (``--group-by``), for every command, in
+this one place. The emitters log a warning and return when they cannot
+record; a command collects those warnings and prints each as one
+``Warning: ...`` line, so every command reports a lost event the same way.
+Kept free of typer and pydantic: ``emit`` imports it on its fast path.
 """
 
 from __future__ import annotations
@@ -12,7 +15,27 @@ import logging
 import sys
 from pathlib import Path
 
-__all__ = ["CapturedWarnings", "new_folder_warning", "print_warning"]
+from .errors import TelemetryError
+
+__all__ = [
+    "CapturedWarnings",
+    "error_message",
+    "new_folder_warning",
+    "print_error",
+    "print_warning",
+]
+
+
+def error_message(exc: TelemetryError) -> str:
+    """Return the error as the command line says it: the parameter spelled as its flag."""
+    if exc.parameter is None:
+        return str(exc)
+    return f"--{exc.parameter.replace('_', '-')}: {exc.message}"
+
+
+def print_error(exc: TelemetryError) -> None:
+    """Print ``Error: <message>`` as one line on stderr."""
+    print(f"Error: {error_message(exc)}", file=sys.stderr, flush=True)
 
 
 def print_warning(message: str) -> None:

@@ -244,7 +244,8 @@ def cost_report(
     """Like :func:`cost_summary`, with the totals over all events."""
     if group_by not in GROUP_BYS:
         raise QueryError(
-            f"--group-by: unknown group {group_by!r} (choose from {', '.join(GROUP_BYS)})"
+            f"unknown group {group_by!r} (choose from {', '.join(GROUP_BYS)})",
+            parameter="group_by",
         )
     if pricing is None:
         from .pricing import load_pricing

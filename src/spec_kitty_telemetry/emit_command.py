@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, NoReturn, TextIO
 
-from ._cli_warnings import CapturedWarnings, new_folder_warning, print_warning
+from ._cli_warnings import CapturedWarnings, new_folder_warning, print_error, print_warning
 from ._records import execution_payload
 from .emit import EVENTS_FILENAME, emit_execution_record
 from .errors import InvalidOptionError, TelemetryError
@@ -146,7 +146,7 @@ def main(
         execution_payload(**fields)  # invalid input stops here, before anything is written
         feature_dir = feature_dir_for(args.feature)
     except TelemetryError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print_error(exc)
         return 2
 
     existed = feature_dir.is_dir()

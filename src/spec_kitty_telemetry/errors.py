@@ -23,7 +23,22 @@ __all__ = [
 
 
 class TelemetryError(Exception):
-    """Root of every error spec-kitty-telemetry raises on purpose."""
+    """Root of every error spec-kitty-telemetry raises on purpose.
+
+    ``parameter`` names the argument of the library call at fault
+    (``group_by``, ``since``), when one is; the message then leaves it out,
+    and ``str()`` puts it in front. The command line phrases it as the flag
+    that set it (``--group-by``), in one place, so the library never needs to
+    know what its callers call things.
+    """
+
+    def __init__(self, message: str = "", *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.parameter = parameter
+
+    def __str__(self) -> str:
+        return f"{self.parameter}: {self.message}" if self.parameter else self.message
 
 
 class InvalidEventError(TelemetryError, ValueError):

@@ -387,7 +387,8 @@ def feature_dir_for(feature: str, start: str | Path | None = None) -> Path:
     name = feature.strip()
     if not name or name in (".", "..") or "/" in name or "\\" in name:
         raise InvalidOptionError(
-            f"--feature: expected a feature folder name like 001-login, got {feature!r}"
+            f"expected a feature folder name like 001-login, got {feature!r}",
+            parameter="feature",
         )
     root = find_project_root(start)
     if root is None:

@@ -209,7 +209,7 @@ def parse_time_bound(text: str, name: str = "time") -> datetime | date:
     """Parse an ISO 8601 date (``2025-11-03``, ``20251103``) or datetime (``2025-11-03T14:00``).
 
     A date, in either form, stays a date (the whole day), never midnight.
-    Raises QueryError naming ``name`` (the flag, for the CLI) when ``text`` is neither.
+    Raises QueryError whose ``parameter`` is ``name`` when ``text`` is neither.
     """
     value = text.strip()
     try:
@@ -220,28 +220,30 @@ def parse_time_bound(text: str, name: str = "time") -> datetime | date:
         return datetime.fromisoformat(value)
     except ValueError:
         raise QueryError(
-            f"{name}: not an ISO 8601 date or datetime: {text!r} "
-            "(expected e.g. 2025-11-03 or 2025-11-03T14:00:00Z)"
+            f"not an ISO 8601 date or datetime: {text!r} "
+            "(expected e.g. 2025-11-03 or 2025-11-03T14:00:00Z)",
+            parameter=name,
         ) from None
 
 
 def parse_time_range(
     since: str | None, until: str | None
 ) -> tuple[datetime | date | None, datetime | date | None]:
-    """Parse ``--since`` and ``--until``; raise QueryError when since is after until."""
-    lower = None if since is None else parse_time_bound(since, "--since")
-    upper = None if until is None else parse_time_bound(until, "--until")
+    """Parse the ``since`` and ``until`` bounds; raise QueryError when since is after until."""
+    lower = None if since is None else parse_time_bound(since, "since")
+    upper = None if until is None else parse_time_bound(until, "until")
     start, end = _lower_bound(lower), _upper_bound(upper)
     if start is not None and end is not None and start > end:
         raise QueryError(
-            f"--since {since} is later than --until {until}: no event can match "
-            "(both bounds are inclusive; a date means its whole day)"
+            f"{since} is later than the until bound {until}: no event can match "
+            "(both bounds are inclusive; a date means its whole day)",
+            parameter="since",
         )
     return lower, upper
 
 
 def unmatched_features(repo_root: str | Path, patterns: Sequence[str]) -> list[str]:
-    """Return the ``--feature`` patterns that match no feature folder with an event log."""
+    """Return the feature patterns that match no feature folder with an event log."""
     slugs = [slug for slug, _store in project_stores(repo_root)]
     return [
         pattern
@@ -260,7 +262,7 @@ def resolve_repo_root(repo: str | Path | None = None) -> Path:
     if repo is not None:
         path = Path(repo)
         if not path.is_dir():
-            raise QueryError(f"--repo: not a directory: {path}")
+            raise QueryError(f"not a directory: {path}", parameter="repo")
         return path.resolve()
     return find_project_root() or Path.cwd()
 

@@ -15,6 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from .._cli_warnings import print_error
 from ..errors import TelemetryError
 from .cost import cost as _cost_report
 from .cost import register as _register_cost_commands
@@ -33,7 +34,7 @@ class _CommandLine(TyperGroup):
         try:
             return super().invoke(ctx)
         except TelemetryError as exc:
-            typer.echo(f"Error: {exc}", err=True)
+            print_error(exc)
             raise typer.Exit(2) from None
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .._cli_warnings import CapturedWarnings, new_folder_warning, print_warning
+from .._cli_warnings import CapturedWarnings, error_message, new_folder_warning, print_warning
 from ..errors import InvalidOptionError, TelemetryError
 from ..integration import ROLES, feature_dir_for
 from ..runner import run_agent
@@ -69,7 +69,7 @@ def run(
     try:
         feature_dir = feature_dir_for(feature)
     except TelemetryError as exc:
-        print_warning(f"this run is not recorded: {exc}")
+        print_warning(f"this run is not recorded: {error_message(exc)}")
         feature_dir = None
     existed = feature_dir is not None and feature_dir.is_dir()
     with CapturedWarnings() as warnings:
