@@ -66,7 +66,7 @@ def money(
     return text
 
 
-_UNITS = ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "k"))
+_UNITS = ((10**3, "k"), (10**6, "M"), (10**9, "B"), (10**12, "T"))
 
 
 def count(value: int, *, compact: bool = False) -> str:
@@ -77,15 +77,13 @@ def count(value: int, *, compact: bool = False) -> str:
     """
     if not compact or value < 10_000:
         return f"{value:,}"
-    for size, unit in _UNITS:
-        if value >= size:
-            scaled = Decimal(value) / size
-            digits = 1 if scaled < 100 else 0
-            rounded = scaled.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-            if rounded >= 1000 and unit != "T":
-                continue  # 999,960 is 1.0M, not 1000k
+    for size, unit in _UNITS:  # the smallest unit that keeps the number below 1,000
+        scaled = Decimal(value) / size
+        digits = 1 if scaled < 100 else 0
+        rounded = scaled.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+        if rounded < 1000 or unit == "T":  # 999,960 is 1.0M, not 1000k
             return f"{rounded:,}{unit}"
-    return f"{value:,}"  # pragma: no cover - value >= 10,000 always has a unit
+    return f"{value:,}"  # pragma: no cover - the last unit always returns
 
 
 Kind = Literal["number", "fixed", "name"]
