@@ -272,7 +272,7 @@ def _print_table(feature: str, spans: list[PhaseSpan], compact: bool) -> None:
         return
     levels = range(2, len(_TIMELINE_LAYOUTS)) if compact else range(len(_TIMELINE_LAYOUTS))
     grid = choose([_timeline_grid(spans, level) for level in levels], out.width)
-    notes = ["Times in UTC."]
+    notes = []
     if any(span.estimated_invocations for span in spans):
         notes.append("~ includes costs estimated from token counts.")
     if any(span.unpriced_invocations for span in spans):
