@@ -14,7 +14,7 @@ logs of a fresh project, then checks, per log and for the project:
   store keeps (before de-duplication);
 * the log's head (largest Lamport clock and ULID) is within the bounds;
 * ``cost`` TOTAL events equals the number of ExecutionEvents ``events`` lists,
-  through the library and through the CLI (``cost --json``, ``events --json``,
+  through the library and through the CLI (``cost --json``, ``events --jsonl``,
   the ``events`` table, ``cost --group-by day``), every command exiting 0;
 * an emit after the garbage is recorded above every valid Lamport clock (at
   the bound, 2**53-1, when a line already holds it).
@@ -208,9 +208,9 @@ def main() -> None:
             if counted != listed:
                 fail(f"library: cost --group-by {group_by} counts {counted}, events {listed}")
         cost = json.loads(cli(root, "cost", "--json"))["total"]["event_count"]
-        printed = cli(root, "events", "--json", "--type", "ExecutionEvent").count(b"\n")
+        printed = cli(root, "events", "--jsonl", "--type", "ExecutionEvent").count(b"\n")
         if not cost == printed == listed:
-            fail(f"CLI: cost --json {cost}, events --json {printed}, library {listed}")
+            fail(f"CLI: cost --json {cost}, events --jsonl {printed}, library {listed}")
         cli(root, "events")
         cli(root, "cost", "--group-by", "day")
 

@@ -154,6 +154,7 @@ def test_cost_json_is_the_documented_object_and_nothing_else(project: Path):
 
 def test_empty_project_says_so_and_succeeds(tmp_path: Path):
     """No events: one line, exit 0; --json still prints the object, with zero totals."""
+    (tmp_path / "kitty-specs").mkdir()
     result = _invoke("agent", "telemetry", "cost", "--repo", str(tmp_path))
     assert (result.exit_code, result.output) == (0, "No execution events found.\n")
     result = _invoke("agent", "telemetry", "cost", "--repo", str(tmp_path), "--json")
@@ -281,14 +282,29 @@ def test_events_table_and_filters(project: Path):
     )
 
 
-def test_events_json_lines_are_the_stored_events(project: Path):
-    """--json prints one stored event per line, exactly as in the log."""
+def test_events_jsonl_lines_are_the_stored_events(project: Path):
+    """--jsonl prints one stored event per line, exactly as in the log."""
+    log = (project / "kitty-specs" / "001-alpha" / "execution.events.jsonl").read_text()
+    result = _invoke(
+        "agent", "telemetry", "events", "--repo", str(project), "--jsonl", "-f", "001-alpha"
+    )
+    assert result.exit_code == 0
+    assert result.stdout == log
+
+
+def test_events_json_is_one_document_of_the_stored_events(project: Path):
+    """--json prints one object, {"events": [...]}, indented; each event's keys as logged."""
     log = (project / "kitty-specs" / "001-alpha" / "execution.events.jsonl").read_text()
     result = _invoke(
         "agent", "telemetry", "events", "--repo", str(project), "--json", "-f", "001-alpha"
     )
     assert result.exit_code == 0
-    assert result.stdout == log
+    document = json.loads(result.stdout)
+    assert list(document) == ["events"]
+    assert [json.dumps(e) for e in document["events"]] == log.splitlines()
+    assert result.stdout.startswith('{\n  "events": [\n')
+    both = _invoke("agent", "telemetry", "events", "--repo", str(project), "--json", "--jsonl")
+    assert (both.exit_code, both.stderr) == (2, "Error: --json and --jsonl: choose one\n")
 
 
 @pytest.mark.parametrize(
@@ -308,12 +324,13 @@ def test_events_json_filters(project: Path, args: tuple[str, ...], agents: list[
     """Each `events` filter narrows the JSON Lines output."""
     result = _invoke("agent", "telemetry", "events", "--repo", str(project), "--json", *args)
     assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["payload"].get("agent") for line in lines] == agents
+    found = json.loads(result.stdout)["events"]
+    assert [event["payload"].get("agent") for event in found] == agents
 
 
 def test_events_on_an_empty_project(tmp_path: Path):
     """No events: one line, exit 0."""
+    (tmp_path / ".kittify").mkdir()
     result = _invoke("agent", "telemetry", "events", "--repo", str(tmp_path))
     assert (result.exit_code, result.output) == (0, "No events found.\n")
 
@@ -323,7 +340,7 @@ def test_events_model_filter_uses_the_projects_aliases(project: Path):
     config = project / ".kittify" / "telemetry.yaml"
     config.parent.mkdir()
     config.write_text("pricing:\n  aliases:\n    opus: claude-3-opus\n")
-    args = ("agent", "telemetry", "events", "--repo", str(project), "--json")
+    args = ("agent", "telemetry", "events", "--repo", str(project), "--jsonl")
     lines = _invoke(*args, "--model", "claude-3-opus").stdout.splitlines()
     assert [json.loads(line)["payload"]["model"] for line in lines] == ["opus"]
     assert _invoke(*args, "--model", "claude-opus-4-5").stdout == ""
@@ -399,7 +416,7 @@ def test_events_prints_every_event_the_cost_report_counts(tmp_path: Path):
     assert counted == 4
 
     as_json = spec_kitty(
-        "agent", "telemetry", "events", "--json", "--repo", str(tmp_path), cwd=tmp_path
+        "agent", "telemetry", "events", "--jsonl", "--repo", str(tmp_path), cwd=tmp_path
     )
     assert as_json.returncode == 0, as_json.stderr.decode()[-300:]
     printed = as_json.stdout.decode().splitlines()
@@ -420,6 +437,16 @@ def test_events_prints_every_event_the_cost_report_counts(tmp_path: Path):
     assert "[red]m[/red]" in text
     assert f"{2**64 - 1:,}" in text
     assert text.count("001-alpha") == counted
+
+    document = spec_kitty(
+        "agent", "telemetry", "events", "--json", "--repo", str(tmp_path), cwd=tmp_path
+    )
+    assert document.returncode == 0, document.stderr.decode()[-300:]
+    events = orjson.loads(document.stdout)["events"]
+    assert sorted(e["event_id"] for e in events) == sorted(stored)
+    for event in events:
+        if event["payload"]["agent"] != "deep":  # too deep for ==; its text is checked above
+            assert event == orjson.loads(stored[event["event_id"]])
 
 
 def test_events_table_leaves_cells_of_the_wrong_type_empty(tmp_path: Path):

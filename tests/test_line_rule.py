@@ -123,7 +123,12 @@ def test_timestamps_outside_utc_years_are_malformed_not_errors(tmp_path: Path, s
     assert len(query_project_events(root)) == 1
     assert len(query_project_events(root, EventFilter(since=datetime(2000, 1, 1)), limit=5)) == 1
     assert project_cost_report(root, group_by="day").total.event_count == 1
-    for args in (("cost", "--group-by", "day"), ("events",), ("events", "--json")):
+    for args in (
+        ("cost", "--group-by", "day"),
+        ("events",),
+        ("events", "--json"),
+        ("events", "--jsonl"),
+    ):
         result = spec_kitty("agent", "telemetry", *args, "--repo", str(root), cwd=root)
         assert result.returncode == 0, result.stderr.decode()[-500:]
         assert b"Traceback" not in result.stderr
@@ -324,7 +329,7 @@ def test_cli_cost_and_events_agree_on_generated_garbage(tmp_path_factory, lines:
     cost = spec_kitty("agent", "telemetry", "cost", "--json", "--repo", str(root), cwd=root)
     assert cost.returncode == 0, cost.stderr.decode()[-500:]
     events = spec_kitty(
-        "agent", "telemetry", "events", "--json", "--type", "ExecutionEvent",
+        "agent", "telemetry", "events", "--jsonl", "--type", "ExecutionEvent",
         "--repo", str(root), cwd=root,
     )  # fmt: skip
     assert events.returncode == 0, events.stderr.decode()[-500:]

@@ -275,7 +275,7 @@ def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path: Path):
 
 
 def test_no_library_module_names_a_flag_or_imports_the_cli():
-    """Flags belong to the command line: no library error names one, no library module imports cli."""
+    """Flags belong to the CLI: no library error names one, no library module imports cli."""
     import ast
     import re
 

@@ -368,19 +368,22 @@ def test_unusable_feature_still_runs_the_agent_and_warns(project: Path, feature:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--role", "implementer"), "Missing argument 'command'"),
-        (("--role", "implementer", "--"), "Missing argument 'command'"),
-        (("--role", "implementer", "--bogus", "--", "true"), "Error: no such option: --bogus"),
-        (("--role", "implementer", "--wp"), "Option '--wp' requires an argument"),
+        (("--role", "implementer"), "Error: missing argument 'command'.\n"),
+        (("--role", "implementer", "--"), "Error: missing argument 'command'.\n"),
+        (
+            ("--role", "implementer", "--bogus", "--", "true"),
+            "Error: no such option --bogus (the agent command goes after --, e.g. -- claude ...)\n",
+        ),
+        (("--role", "implementer", "--wp"), "Error: option '--wp' requires an argument.\n"),
     ],
 )
 def test_usage_errors_exit_2_before_running_anything(
     project: Path, args: tuple[str, ...], message: str
 ) -> None:
-    """No command, an unknown option, a flag without its value: exit 2, nothing run or written."""
+    """No command, an unknown option, a flag without its value: one line, exit 2, nothing run."""
     done = spec_kitty("agent", "telemetry", "run", "--feature", FEATURE, *args, cwd=project)
     assert done.returncode == 2
-    assert message in done.stderr.decode()
+    assert done.stderr.decode() == message
     assert log_records(project / "kitty-specs" / FEATURE) == []
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "CostSummary",
     "GroupBy",
     "RunningTotal",
+    "apportioned",
     "cost_report",
     "cost_summary",
     "project_cost_report",
@@ -196,7 +197,7 @@ class CostReport:
             exact = [getattr(summary, name) for summary in self.summaries]
             target = getattr(self.total, name).quantize(_MICRO)
             for row, summary, amount in zip(
-                rows, self.summaries, _apportioned(exact, target), strict=True
+                rows, self.summaries, apportioned(exact, target), strict=True
             ):
                 if summary.cost_known:
                     row[name] = float(amount)
@@ -1002,14 +1003,18 @@ def _summary(key: str, group_by: str, acc: list[int], estimated: Decimal) -> Cos
     )
 
 
-def _apportioned(amounts: list[Decimal], target: Decimal) -> list[Decimal]:
-    """Round ``amounts`` to micro-dollars so that they sum to ``target`` (largest remainder)."""
-    floors = [amount.quantize(_MICRO, rounding=ROUND_FLOOR) for amount in amounts]
-    missing = int((target - sum(floors, Decimal(0))) / _MICRO)
+def apportioned(amounts: list[Decimal], target: Decimal, unit: Decimal = _MICRO) -> list[Decimal]:
+    """Round ``amounts`` to multiples of ``unit`` summing to ``target`` (largest remainder).
+
+    Each amount is rounded down and the units left over go to the amounts that
+    lost the most. ``--json`` rounds to micro-dollars; the table, to cents.
+    """
+    floors = [amount.quantize(unit, rounding=ROUND_FLOOR) for amount in amounts]
+    missing = int((target - sum(floors, Decimal(0))) / unit)
     missing = max(0, min(missing, len(floors)))
     by_loss = sorted(range(len(amounts)), key=lambda i: amounts[i] - floors[i], reverse=True)
     for index in by_loss[:missing]:
-        floors[index] += _MICRO
+        floors[index] += unit
     return floors
 
 

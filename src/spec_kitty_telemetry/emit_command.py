@@ -10,7 +10,6 @@ it (``cli/emit.py``) and hands it its arguments, so both routes behave alike.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,6 +90,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         description=_DESCRIPTION,
         epilog=_EPILOG.format(prog=prog),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # as every other command: --input-token is a typo, not a name
     )
     add = parser.add_argument
     add("--feature", required=True, help="feature slug, e.g. 001-login (its kitty-specs folder)")
@@ -174,4 +174,8 @@ def main(
 
 
 def _print_json(out: TextIO, document: dict[str, Any]) -> None:
-    print(json.dumps(document, sort_keys=True), file=out)
+    from ._json_output import logged, print_document
+
+    if "event" in document:
+        document = {**document, "event": logged(document["event"])}
+    print_document(document, out)

@@ -134,6 +134,8 @@ class PhaseSpan:
     output_tokens: int = 0
     cost_usd: Decimal | None = Decimal(0)
     unpriced_invocations: int = 0
+    #: Invocations whose cost (or part of it) is estimated from tokens, not reported.
+    estimated_invocations: int = 0
     _total: RunningTotal | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -168,6 +170,7 @@ class PhaseSpan:
             "output_tokens": self.output_tokens,
             "cost_usd": None if self.cost_usd is None else float(round(self.cost_usd, 6)),
             "unpriced_invocations": self.unpriced_invocations,
+            "estimated_invocations": self.estimated_invocations,
         }
 
 
@@ -266,6 +269,7 @@ def _replay(
             span.output_tokens = total.output_tokens
             span.cost_usd = total.total_cost_usd if total.cost_known else None
             span.unpriced_invocations = total.unpriced_event_count
+            span.estimated_invocations = total.estimated_event_count
         span._total = None
     return [span for _, span in sorted(spans, key=lambda item: item[0])]
 

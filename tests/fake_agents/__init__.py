@@ -8,6 +8,7 @@ output, being killed). Tests run them as real subprocesses through real pipes.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,9 +26,21 @@ def agent(name: str, *args: str) -> list[str]:
 
 
 def spec_kitty(
-    *args: str, cwd: Path, stdin: bytes | None = None, timeout: float = 120
+    *args: str,
+    cwd: Path,
+    stdin: bytes | None = None,
+    timeout: float = 120,
+    columns: int | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``spec-kitty <args>`` in ``cwd`` and capture what it prints."""
+    """Run ``spec-kitty <args>`` in ``cwd`` and capture what it prints.
+
+    The environment is ``os.environ`` plus ``COLUMNS=columns`` when given:
+    passed explicitly, because GNU readline (loaded by some test plugins)
+    exports ``COLUMNS`` behind ``os.environ``'s back, and tables follow it.
+    """
+    env = {key: value for key, value in os.environ.items() if key not in ("COLUMNS", "LINES")}
+    if columns is not None:
+        env["COLUMNS"] = str(columns)
     return subprocess.run(
         [*SPEC_KITTY, *args],
         cwd=cwd,
@@ -35,6 +48,7 @@ def spec_kitty(
         capture_output=True,
         timeout=timeout,
         check=False,
+        env=env,
     )
 
 

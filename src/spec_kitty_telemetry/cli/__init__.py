@@ -5,7 +5,8 @@ as ``spec-kitty agent telemetry ...`` (see ``spec_kitty_telemetry.__main__``
 for why there are two spellings). Each command parses its options and calls
 one public library function. Errors the library raises on
 purpose (:class:`~spec_kitty_telemetry.errors.TelemetryError`) become a
-one-line message on stderr and exit code 2, in one place: :class:`_CommandLine`.
+one-line message on stderr and exit code 2, in one place: :class:`._command.CommandLine`,
+which also prints usage errors (a mistyped option or command) as one line.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
 
-from .._cli_warnings import print_error
-from ..errors import TelemetryError
+from ._command import CommandLine as _CommandLine
 from .cost import cost as _cost_report
 from .cost import register as _register_cost_commands
 from .emit import register as _register_emit_command
@@ -27,20 +26,9 @@ from .setup import register as _register_setup_commands
 __all__ = ["app", "main", "run_telemetry", "telemetry_app"]
 
 
-class _CommandLine(TyperGroup):
-    """Root group: turns library errors into ``Error: ...`` and exit code 2."""
-
-    def invoke(self, ctx: Any) -> Any:  # the base class types ctx with a private click
-        try:
-            return super().invoke(ctx)
-        except TelemetryError as exc:
-            print_error(exc)
-            raise typer.Exit(2) from None
-
-
 _EXAMPLES = (
     "Examples:\n\n"
-    "  spec-kitty agent telemetry cost --group-by model --since 2026-11-01\n\n"
+    "  spec-kitty agent telemetry cost --group-by model --since 2025-11-10\n\n"
     "  spec-kitty agent telemetry run --feature 001-login --wp WP01 --role implementer"
     " -- claude -p 'Implement WP01' --output-format json\n\n"
     "  spec-kitty agent telemetry emit --feature 001-login --role reviewer --agent codex"
@@ -58,6 +46,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 agent_app = typer.Typer(
+    cls=_CommandLine,
     help="Commands used by and about coding agents.",
     epilog=_EXAMPLES,
     no_args_is_help=True,

@@ -8,23 +8,21 @@ emitter's, run once per agent call) do not pay for them.
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
-from ..usage import COST_FIELD, PRICED_TOKEN_FIELDS
+from .._json_output import dumps_line, logged, print_document
+from ..usage import PRICED_TOKEN_FIELDS
+from ._format import CENT, Column, Grid, choose, console, count, money
+from ._project import report_root
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from ..cost import CostReport, CostSummary
     from ..events import Event
+    from ..pricing import Pricing
     from ..query import EventFilter
 
 __all__ = ["cost", "events", "register"]
@@ -36,6 +34,7 @@ FeatureOption = Annotated[
     typer.Option(
         "--feature",
         "-f",
+        metavar="PATTERN",
         help="Only this feature: a folder name under kitty-specs/ or a glob "
         "('00*-cost-*'). Repeat for several.",
         show_default=False,
@@ -43,18 +42,33 @@ FeatureOption = Annotated[
 ]
 SinceOption = Annotated[
     str | None,
-    typer.Option(help="Only events at or after this ISO 8601 date or datetime (UTC if naive)."),
+    typer.Option(
+        metavar="DATE",
+        help="Only events at or after this ISO 8601 date or datetime (UTC if naive).",
+    ),
 ]
 UntilOption = Annotated[
     str | None,
     typer.Option(
-        help="Only events at or before this ISO 8601 date or datetime; a date includes its day."
+        metavar="DATE",
+        help="Only events at or before this ISO 8601 date or datetime; a date includes its day.",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document instead of a table.")
+]
+CompactOption = Annotated[
+    bool,
+    typer.Option(
+        "--compact",
+        help="The narrow table: fewer columns, counts rounded (1.3M). Chosen by itself "
+        "when the full table does not fit the terminal.",
+    ),
+]
 RepoOption = Annotated[
     Path | None,
     typer.Option(
+        metavar="PATH",
         help="Project root (default: the nearest folder above the current one "
         "holding kitty-specs/ or .kittify/).",
         show_default=False,
@@ -68,9 +82,15 @@ def cost(
     until: UntilOption = None,
     group_by: Annotated[
         str,
-        typer.Option("--group-by", "-g", help="Group by agent, model, feature, role, wp or day."),
+        typer.Option(
+            "--group-by",
+            "-g",
+            metavar="GROUP",
+            help="Group by agent, model, feature, role, wp or day (days oldest first).",
+        ),
     ] = "agent",
     as_json: JsonOption = False,
+    compact: CompactOption = False,
     repo: RepoOption = None,
 ) -> None:
     """Report what coding agents cost, from every feature's execution events.
@@ -78,7 +98,8 @@ def cost(
     Costs the agents reported are shown as they are; costs estimated from
     token counts and model prices are marked ~. Events whose cost cannot be
     known (no cost, and no tokens or no price for the model) are left out of
-    the totals and listed under the table.
+    the totals and listed under the table. Amounts are in cents, rounded so
+    that the rows add up to TOTAL.
 
     Examples:
       spec-kitty agent telemetry cost
@@ -87,34 +108,46 @@ def cost(
 
       spec-kitty agent telemetry cost --feature '002-*' --json
 
+      spec-kitty agent telemetry cost --group-by day --compact
+
     """
     from ..cost import project_cost_report
-    from ..query import resolve_repo_root
 
-    root = resolve_repo_root(repo)
+    root, is_project = report_root(repo)
     filters = _filters(feature=feature, since=since, until=until)
     report = project_cost_report(root, filters, group_by, workers=None)
-    _hint_unmatched_features(root, feature)
+    _in_time_order(report)
+    if is_project:
+        _hint_unmatched_features(root, feature)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        print_document(report.to_dict())
         return
     if not report.summaries:
         typer.echo(_NO_EVENTS)
         return
-    _print_cost_table(report)
+    _print_cost_table(report, compact)
 
 
 def events(
     feature: FeatureOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    wp: Annotated[str | None, typer.Option(help="Only this work package (e.g. WP01).")] = None,
-    agent: Annotated[str | None, typer.Option(help="Only this agent (e.g. claude).")] = None,
+    wp: Annotated[
+        str | None, typer.Option(metavar="WP", help="Only this work package (e.g. WP01).")
+    ] = None,
+    agent: Annotated[
+        str | None, typer.Option(metavar="AGENT", help="Only this agent (e.g. claude).")
+    ] = None,
     model: Annotated[
         str | None,
-        typer.Option(help="Only this model, any spelling: 'sonnet' matches claude-sonnet-4.5."),
+        typer.Option(
+            metavar="MODEL",
+            help="Only this model, any spelling: 'sonnet' matches claude-sonnet-4.5.",
+        ),
     ] = None,
-    role: Annotated[str | None, typer.Option(help="Only this role (e.g. implementer).")] = None,
+    role: Annotated[
+        str | None, typer.Option(metavar="ROLE", help="Only this role (e.g. implementer).")
+    ] = None,
     success: Annotated[
         bool | None,
         typer.Option(
@@ -123,14 +156,23 @@ def events(
     ] = None,
     event_type: Annotated[
         str | None,
-        typer.Option("--type", help="Only events of this type (e.g. ExecutionEvent)."),
+        typer.Option(
+            "--type", metavar="TYPE", help="Only events of this type (e.g. ExecutionEvent)."
+        ),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option(min=1, help="Show only the most recent N events.")
+        int | None,
+        typer.Option(min=1, metavar="N", help="Show only the most recent N events."),
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print JSON Lines (one stored event per line).")
+        bool,
+        typer.Option("--json", help='Print one JSON document: {"events": [...]}.'),
     ] = False,
+    as_jsonl: Annotated[
+        bool,
+        typer.Option("--jsonl", help="Print JSON Lines: each stored event on a line, as logged."),
+    ] = False,
+    compact: CompactOption = False,
     repo: RepoOption = None,
 ) -> None:
     """List the project's events in causal order, across every feature.
@@ -142,11 +184,17 @@ def events(
 
       spec-kitty agent telemetry events --model sonnet --since 2025-11-01 --json
 
-    """
-    from ..pricing import load_aliases
-    from ..query import query_project_events, resolve_repo_root
+    The cost column is what the cost report counts for the event: reported,
+    or estimated from its tokens (marked ~).
 
-    root = resolve_repo_root(repo)
+    """
+    from ..errors import InvalidOptionError
+    from ..pricing import load_aliases
+    from ..query import query_project_events
+
+    if as_json and as_jsonl:
+        raise InvalidOptionError("--json and --jsonl: choose one")
+    root, is_project = report_root(repo)
     filters = _filters(
         model_aliases=None if model is None else load_aliases(root),
         feature=feature,
@@ -160,22 +208,27 @@ def events(
         event_type=event_type,
     )
     found = query_project_events(root, filters, limit=limit)
-    _hint_unmatched_features(root, feature)
+    if is_project:
+        _hint_unmatched_features(root, feature)
+    if as_jsonl:
+        for event in found:
+            typer.echo(dumps_line(event.to_dict()))
+        return
     if as_json:
-        with _json_depth():
-            for event in found:
-                typer.echo(_json_line(event))
+        print_document({"events": [logged(event.to_dict()) for event in found]})
         return
     if not found:
         typer.echo("No events found.")
         return
-    _print_events_table(found)
+    _print_events_table(root, found, compact)
 
 
 def register(group: typer.Typer) -> None:
     """Add the reporting commands to the ``telemetry`` command group."""
-    group.command("cost")(cost)
-    group.command("events")(events)
+    from ._command import Command
+
+    group.command("cost", cls=Command)(cost)
+    group.command("events", cls=Command)(events)
 
 
 def _filters(
@@ -201,84 +254,98 @@ def _hint_unmatched_features(root: Path, patterns: list[str] | None) -> None:
         )
 
 
-def _console() -> Console:
-    """Make a console for tables: the terminal's width, or unlimited when piped.
-
-    Piped output (a file, a pager, a test) is not cut to 80 columns; tables
-    take the width they need. Pipes get no escape codes; with NO_COLOR set,
-    not even bold ones, whatever FORCE_COLOR says.
-    """
-    import os
-    import sys
-
-    from rich.console import Console
-
-    width = None if sys.stdout.isatty() else 1000
-    plain = bool(os.environ.get("NO_COLOR"))
-    return Console(highlight=False, width=width, color_system=None if plain else "auto")
+#: Groupings whose rows are periods: shown oldest first, not by cost.
+_TIME_GROUPS = frozenset({"day", "week", "month"})
+_TOKEN_HEADERS = ("input", "output", "cache read", "cache write")
 
 
-def _usd(amount: Decimal) -> str:
-    if 0 < amount < Decimal("0.005"):
-        return "<$0.01"
-    return f"${amount:,.2f}"
+def _in_time_order(report: CostReport) -> None:
+    """Sort a time grouping's rows chronologically (ISO keys sort so), ungrouped last."""
+    from ..cost import NO_VALUE
+
+    if report.group_by in _TIME_GROUPS:
+        report.summaries.sort(key=lambda s: (s.group_key == NO_VALUE, s.group_key))
 
 
-def _cost_cell(summary: CostSummary) -> str:
+def _shown_costs(report: CostReport) -> tuple[list[Decimal], Decimal]:
+    """Return the rows' and TOTAL's costs in cents, apportioned as ``--json`` apportions."""
+    from ..cost import apportioned
+
+    target = report.total.total_cost_usd.quantize(CENT, rounding=ROUND_HALF_UP)
+    exact = [summary.total_cost_usd for summary in report.summaries]
+    return apportioned(exact, target, CENT), target
+
+
+def _cost_cell(summary: CostSummary, shown: Decimal) -> str:
     if not summary.cost_known:
-        return "unknown*"  # never $0.00 for costs nobody knows
-    text = _usd(summary.total_cost_usd)
-    if summary.estimated_event_count or summary.split_cost_event_count:
-        text = "~" + text
-    if summary.unpriced_event_count:
-        text += "*"
-    return text
+        return money(None)  # never $0.00 for costs nobody knows
+    return money(
+        shown,
+        exact=summary.total_cost_usd,
+        estimated=bool(summary.estimated_event_count or summary.split_cost_event_count),
+        unpriced=bool(summary.unpriced_event_count),
+    )
 
 
-def _tokens(summary: CostSummary, name: str) -> str:
+def _tokens(summary: CostSummary, name: str, compact: bool) -> str:
     if name not in summary.reported_token_fields:
         return "-"  # no event of the row reported this count
-    return f"{getattr(summary, name):,}"
+    return count(getattr(summary, name), compact=compact)
 
 
-def _print_cost_table(report: CostReport) -> None:
-    from rich import box
-    from rich.table import Table
+def _cost_grid(report: CostReport, fields: tuple[str, ...], compact: bool) -> Grid:
 
-    table = Table(box=box.SIMPLE_HEAD, show_footer=True, pad_edge=False)
-    total = report.total
+    headers = dict(zip(PRICED_TOKEN_FIELDS, _TOKEN_HEADERS, strict=True))
+    shown, total_shown = _shown_costs(report)
     columns = [
-        (report.group_by, "TOTAL", "left"),
-        ("events", f"{total.event_count:,}", "right"),
-        *(
-            (header, _tokens(total, name), "right")
-            for header, name in zip(_TOKEN_HEADERS, PRICED_TOKEN_FIELDS, strict=True)
-        ),
-        ("cost", _cost_cell(total), "right"),
+        Column(report.group_by, "name"),
+        Column("events"),
+        *(Column(headers[name]) for name in fields),
+        Column("cost"),
     ]
-    for header, footer, justify in columns:
-        table.add_column(header, footer=footer, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for summary in report.summaries:
-        table.add_row(
+
+    def cells(summary: CostSummary, cost: Decimal) -> list[str]:
+        return [
             summary.group_key,
-            f"{summary.event_count:,}",
-            *(_tokens(summary, name) for name in PRICED_TOKEN_FIELDS),
-            _cost_cell(summary),
-        )
-    console = _console()
-    console.print(table)
-    for line in _footnotes(report):
-        console.print(line, soft_wrap=True, markup=False)
+            count(summary.event_count, compact=compact),
+            *(_tokens(summary, name, compact) for name in fields),
+            _cost_cell(summary, cost),
+        ]
+
+    rows = [cells(s, c) for s, c in zip(report.summaries, shown, strict=True)]
+    return Grid(columns, rows, cells(report.total, total_shown))
 
 
-_TOKEN_HEADERS = ("input", "output", "cache read", "cache write")
+def _cost_layouts(report: CostReport, compact: bool) -> list[Grid]:
+    """Widest first: every column; without the cache columns; and with counts abbreviated."""
+    narrow = PRICED_TOKEN_FIELDS[:2]
+    full = _cost_grid(report, PRICED_TOKEN_FIELDS, compact=False)
+    no_cache = _cost_grid(report, narrow, compact=False)
+    abbreviated = _cost_grid(report, narrow, compact=True)
+    dropped = "cache read and cache write columns left out to fit (--json has them)."
+    no_cache.note = abbreviated.note = dropped
+    abbreviated.note += " Counts rounded: k = thousand, M = million."
+    return [abbreviated] if compact else [full, no_cache, abbreviated]
+
+
+def _print_cost_table(report: CostReport, compact: bool) -> None:
+    out = console()
+    grid = choose(_cost_layouts(report, compact), out.width)
+    out.print(grid.table())
+    shown_tokens = {
+        header for header in _TOKEN_HEADERS if any(c.header == header for c in grid.columns)
+    }
+    for line in _footnotes(report, shown_tokens):
+        out.print(line, soft_wrap=True, markup=False)
+    if grid.note:
+        out.print(grid.note, soft_wrap=True, markup=False)
 
 
 def _events(count: int) -> str:
     return f"{count:,} event{'' if count == 1 else 's'}"
 
 
-def _footnotes(report: CostReport) -> list[str]:
+def _footnotes(report: CostReport, shown_tokens: set[str]) -> list[str]:
     """Explain every mark the rows and TOTAL show, from the rows themselves."""
     from ..cost import UNATTRIBUTED, UNPRICED_REASONS
     from ..usage import MAX_COST_USD
@@ -337,75 +404,121 @@ def _footnotes(report: CostReport) -> list[str]:
             f"or ${MAX_COST_USD:,.0f} or more): ignored, and estimated from tokens "
             "where possible."
         )
-    if any(len(s.reported_token_fields) < len(_TOKEN_HEADERS) and s.event_count for s in rows):
+
+    shown = {
+        name
+        for name, header in zip(PRICED_TOKEN_FIELDS, _TOKEN_HEADERS, strict=True)
+        if header in shown_tokens
+    }
+    if any(shown - s.reported_token_fields and s.event_count for s in rows):
         notes.append("- no event of the row reported this count.")
     return notes
 
 
-@contextmanager
-def _json_depth() -> Iterator[None]:
-    """Let ``json.dumps`` write any record the reader could read.
+def _event_cost(pricing: Pricing, event: Event) -> str:
+    """Show what the cost report counts for this one event: reported, ~estimated, or nothing."""
+    from ..cost import RunningTotal
 
-    orjson reads objects nested up to 1,024 deep; Python's encoder counts each
-    level against the recursion limit (1,000 by default), so the limit is
-    raised for the time of the output.
-    """
-    before = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(before, 4 * 1024 + 1000))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(before)
+    if event.event_type != "ExecutionEvent":
+        return ""
+    total = RunningTotal(pricing)
+    total.add([event.to_dict()])
+    summary = total.total()
+    if not summary.cost_known:
+        return ""
+    return _cost_cell(summary, summary.total_cost_usd)
 
 
-def _json_line(event: Event) -> str:
-    """One event as a line of the log format, whatever its payload holds.
+#: The events table's layouts, widest first: (columns kept, counts rounded).
+#: Level 1 drops type and role; 3 merges feature with wp and agent with model,
+#: and lets the time wrap under its date; 4 merges those four into one column.
+_EVENT_LAYOUTS: Final = (
+    (("time", "feature", "wp", "type", "agent", "role", "model"), False),
+    (("time", "feature", "wp", "agent", "model"), False),
+    (("time", "feature", "wp", "agent", "model"), True),
+    (("when", "feature wp", "agent model"), True),
+    (("when", "run"), True),
+)
 
-    Not ``Event.to_json``: that is the writers' rule, which refuses integers
-    beyond 64 bits, while an event read from a log may hold one (another
-    tool wrote it), and what was read must print.
-    """
-    return json.dumps(event.to_dict(), sort_keys=True)
 
-
-def _print_events_table(found: list[Event]) -> None:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for header, justify in (
-        ("time (UTC)", "left"),
-        ("feature", "left"),
-        ("wp", "left"),
-        ("type", "left"),
-        ("agent", "left"),
-        ("role", "left"),
-        ("model", "left"),
-        ("input", "right"),
-        ("output", "right"),
-        ("cost", "right"),
-        ("ok", "left"),
-    ):
-        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for event in found:
+def _event_grid(found: list[Event], costs: list[str], level: int) -> Grid:
+    """Build the events table at one of :data:`_EVENT_LAYOUTS`."""
+    kept, compact = _EVENT_LAYOUTS[level]
+    time_format = "%Y-%m-%d %H:%M:%S" if level == 0 else "%Y-%m-%d %H:%M"
+    headers: dict[str, Column] = {
+        "time": Column("time (UTC)", "fixed"),
+        "when": Column("time (UTC)", "name"),  # the date, and the time under it when narrow
+        "feature": Column("feature", "name"),
+        "wp": Column("wp", "fixed"),
+        "type": Column("type", "name"),
+        "agent": Column("agent", "name"),
+        "role": Column("role", "name"),
+        "model": Column("model", "name"),
+        "feature wp": Column("feature wp", "name"),
+        "agent model": Column("agent model", "name"),
+        "run": Column("feature wp agent model", "name"),
+    }
+    columns = [
+        *(headers[name] for name in kept),
+        Column("input"),
+        Column("output"),
+        Column("cost"),
+        Column("ok", "fixed"),
+    ]
+    rows = []
+    for event, cost in zip(found, costs, strict=True):
         payload = event.payload
+        fields = {
+            "feature": event.aggregate_id,
+            "wp": _text(payload.get("wp_id")),
+            "type": event.event_type,
+            # Without type, an event that is no agent run says what it is instead.
+            "agent": _text(payload.get("agent")) or ("" if "type" in kept else event.event_type),
+            "role": _text(payload.get("role")),
+            "model": _text(payload.get("model")),
+        }
+        fields["time"] = fields["when"] = event.timestamp.strftime(time_format)
+        fields["feature wp"] = _joined(fields["feature"], fields["wp"])
+        fields["agent model"] = _joined(fields["agent"], fields["model"])
+        fields["run"] = _joined(fields["feature wp"], fields["agent model"])
         success = payload.get("success")
-        cells = (
-            event.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-            event.aggregate_id,
-            _text(payload.get("wp_id")),
-            event.event_type,
-            _text(payload.get("agent")),
-            _text(payload.get("role")),
-            _text(payload.get("model")),
-            *(_count(payload.get(name)) for name in PRICED_TOKEN_FIELDS[:2]),  # input, output
-            _cost_text(payload.get(COST_FIELD)),
-            "yes" if success is True else "no" if success is False else "",
+        rows.append(
+            [
+                *(fields[name] for name in kept),
+                *(_count(payload.get(name), compact) for name in PRICED_TOKEN_FIELDS[:2]),
+                cost,
+                "yes" if success is True else "no" if success is False else "",
+            ]
         )
-        # Text, not markup: a value like "[/x]" from a log is shown, not interpreted.
-        table.add_row(*(Text(cell) for cell in cells))
-    _console().print(table)
+    grid = Grid(columns, rows)
+    if level:
+        grid.note = "Columns merged or left out to fit (--json has every field)."
+    if compact:
+        grid.note += " Counts rounded: k = thousand, M = million."
+    return grid
+
+
+def _joined(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
+
+
+def _print_events_table(root: Path, found: list[Event], compact: bool) -> None:
+    from ..pricing import load_pricing
+
+    pricing = load_pricing(root)
+    costs = [_event_cost(pricing, event) for event in found]
+    out = console()
+    levels = range(2, len(_EVENT_LAYOUTS)) if compact else range(len(_EVENT_LAYOUTS))
+    layouts = [_event_grid(found, costs, level) for level in levels]
+    grid = choose(layouts, out.width)
+    out.print(grid.table())
+    if any(cell.startswith("~") for cell in costs):
+        out.print(
+            "~ estimated from token counts at list prices, as the cost report estimates it.",
+            soft_wrap=True,
+        )
+    if grid.note:
+        out.print(grid.note, soft_wrap=True, markup=False)
 
 
 # Cells show what the cost report would read from a field, and nothing for a value
@@ -416,11 +529,5 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _count(value: object) -> str:
-    return f"{value:,}" if type(value) is int else ""  # shown as logged, valid or not
-
-
-def _cost_text(value: object) -> str:
-    if type(value) is not int and type(value) is not float:
-        return ""
-    return _usd(Decimal(repr(value)))
+def _count(value: object, compact: bool) -> str:
+    return count(value, compact=compact) if type(value) is int else ""

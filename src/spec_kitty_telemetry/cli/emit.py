@@ -23,8 +23,11 @@ def emit(ctx: typer.Context) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``emit`` to the ``telemetry`` command group."""
+    from ._command import Command
+
     app.command(
         "emit",
+        cls=Command,
         help=SUMMARY + " Run with --help for its options.",
         short_help=SUMMARY,
         add_help_option=False,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
-from ..errors import StoreError
+from .._json_output import logged, print_document
+from ..errors import InvalidOptionError, StoreError
+from ._format import Column, Grid, choose, console, count, money
 
 if TYPE_CHECKING:
     from ..lifecycle import PhaseSpan
@@ -16,22 +17,36 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 FeatureOption = Annotated[
-    str, typer.Option("--feature", help="Feature slug, e.g. 001-login.", show_default=False)
+    str,
+    typer.Option(
+        "--feature", metavar="NAME", help="Feature slug, e.g. 001-login.", show_default=False
+    ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document instead of text.")
+]
 
 
 def transition(
     feature: FeatureOption,
-    to_phase: Annotated[str, typer.Option("--to", help="The phase entered.", show_default=False)],
+    to_phase: Annotated[
+        str,
+        typer.Option("--to", metavar="PHASE", help="The phase entered.", show_default=False),
+    ],
     from_phase: Annotated[
-        str | None, typer.Option("--from", help="The phase left (omit for the first).")
+        str | None,
+        typer.Option("--from", metavar="PHASE", help="The phase left (omit for the first)."),
     ] = None,
     wp: Annotated[
         str | None,
-        typer.Option("--wp", "--wp-id", help="The work package that moved; omit for the feature."),
+        typer.Option(
+            "--wp",
+            "--wp-id",
+            metavar="WP",
+            help="The work package that moved; omit for the feature.",
+        ),
     ] = None,
-    actor: Annotated[str | None, typer.Option(help="Who or what moved it.")] = None,
+    actor: Annotated[str | None, typer.Option(metavar="NAME", help="Who or what moved it.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Record that a feature or work package moved from one phase to the next.
@@ -65,12 +80,12 @@ def transition(
     if record is None:
         if as_json:
             reason = warnings.reason("the PhaseTransition event could not be stored")
-            typer.echo(json.dumps({"result": "error", "error": reason}))
+            print_document({"result": "error", "error": reason})
         return
     if not existed:
         print_warning(new_folder_warning(feature_dir))
     if as_json:
-        typer.echo(json.dumps({"result": "ok", "event": record}, sort_keys=True))
+        print_document({"result": "ok", "event": logged(record)})
     else:
         moved = f"{from_phase or 'start'} -> {to_phase}"
         typer.echo(f"Recorded PhaseTransition {record['event_id']} ({moved})")
@@ -95,96 +110,188 @@ def _warn_if_not_open(feature_dir: Path, from_phase: str, wp: str | None) -> Non
 
 
 def timeline(
-    feature: FeatureOption,
+    feature: Annotated[
+        str,
+        typer.Option(
+            "--feature",
+            metavar="NAME",
+            help="Feature folder name (001-login), or a glob ('00*'): one timeline per "
+            "matching feature.",
+            show_default=False,
+        ),
+    ],
     repo: Annotated[
         Path | None,
-        typer.Option(help="Project root (default: the nearest one above the current folder)."),
+        typer.Option(
+            metavar="PATH",
+            help="Project root (default: the nearest one above the current folder).",
+        ),
     ] = None,
     as_json: JsonOption = False,
+    compact: Annotated[
+        bool,
+        typer.Option(
+            "--compact",
+            help="The narrow table: fewer columns, counts rounded (1.3M). Chosen by itself "
+            "when the full table does not fit the terminal.",
+        ),
+    ] = False,
 ) -> None:
     """Show a feature's phases in causal order: when each ran, its invocations, tokens, cost.
 
     Feature phases have no WP; work package phases name theirs. An invocation
     counts in the open feature phase and in its work package's open phase.
+    A glob prints one timeline per matching feature with events; with
+    --json, a glob gives {"timelines": [...]} (even for one match) and a
+    name gives that feature's {"feature": ..., "phases": [...]}.
 
     Examples:
       spec-kitty agent telemetry timeline --feature 001-login
 
-      spec-kitty agent telemetry timeline --feature 001-login --json
+      spec-kitty agent telemetry timeline --feature '00*' --json
 
     """
     from ..integration import feature_dir_for
     from ..lifecycle import feature_timeline
+    from ._project import report_root
 
-    feature_dir = feature_dir_for(feature, repo)
-    if not (feature_dir / "execution.events.jsonl").is_file() and not feature_dir.is_dir():
-        raise StoreError(f"no feature {feature!r}: {feature_dir} does not exist")
-    spans = feature_timeline(feature_dir)
+    root, is_project = report_root(repo)
+    pattern = any(mark in feature for mark in "*?[")
+    if not is_project:
+        feature_dirs: list[Path] = []
+    elif pattern:
+        feature_dirs = _matching_features(root, feature)
+    else:
+        feature_dirs = [feature_dir_for(feature, root)]
+        if not feature_dirs[0].is_dir():
+            raise StoreError(f"no feature {feature!r}: {feature_dirs[0]} does not exist")
+    timelines = [(path.name, feature_timeline(path)) for path in feature_dirs]
     if as_json:
-        phases = [s.to_dict() for s in spans]
-        typer.echo(json.dumps({"feature": feature_dir.name, "phases": phases}))
+        documents = [
+            {"feature": name, "phases": [s.to_dict() for s in spans]} for name, spans in timelines
+        ]
+        if pattern:
+            print_document({"timelines": documents})
+        else:
+            print_document(
+                documents[0] if documents else {"feature": feature.strip(), "phases": []}
+            )
         return
-    _print_table(feature_dir.name, spans)
+    if not timelines:
+        typer.echo(f"No events for {feature.strip()}.")
+    for index, (name, spans) in enumerate(timelines):
+        if index:
+            typer.echo("")
+        _print_table(name, spans, compact)
 
 
-def _print_table(feature: str, spans: list[PhaseSpan]) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+def _matching_features(root: Path, pattern: str) -> list[Path]:
+    """Return the feature folders with a log matching ``pattern``; an error if none."""
+    from ..query import SPECS_DIRNAME, EventFilter, feature_logs
 
-    console = Console()
-    if not spans:
-        console.print(f"No events for {feature}.")
-        return
-    unpriced = any(span.unpriced_invocations for span in spans)
-    skewed = any(span.clock_skew for span in spans)
-    table = Table(
-        title=f"Timeline of {feature}",
-        caption="Times in UTC."
-        + (" * = some invocations could not be priced (not in USD)." if unpriced else "")
-        + (" skew = ends before it starts: the writers' clocks disagree." if skewed else ""),
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        show_edge=False,
-    )
-    for column in ("Phase", "WP", "Start", "End", "Took"):
-        table.add_column(column, no_wrap=True)
-    for column in ("Runs", "In tok", "Out tok", "USD"):
-        table.add_column(column, justify="right", no_wrap=True)
-    for span in spans:
-        cost = "unknown" if span.cost_usd is None else f"{span.cost_usd:.4f}"
-        if span.unpriced_invocations:
-            cost += "*"
-        runs = str(span.invocations)
-        if span.failed_invocations:
-            runs += f" ({span.failed_invocations}✗)"
-        table.add_row(
-            span.phase or "(unphased)",
-            span.wp_id or "",
-            f"{span.started_at:%m-%d %H:%M}",
-            _end(span),
-            "skew" if span.clock_skew else _duration(span.duration_seconds),
-            runs,
-            _tokens(span.input_tokens),
-            _tokens(span.output_tokens),
-            cost,
+    logs = feature_logs(root, EventFilter(feature=(pattern.strip(),)))
+    if not logs:
+        known = ", ".join(log.parent.name for log in feature_logs(root)) or "none"
+        raise InvalidOptionError(
+            f"--feature {pattern!r} matches no feature folder with events under "
+            f"{root / SPECS_DIRNAME} (features: {known})"
         )
-    console.print(table)
+    return [log.parent for log in logs]
+
+
+#: The timeline's layouts, widest first: (columns kept, counts rounded). Level 1
+#: drops End and lets the start time wrap under its date; 3 merges phase and wp
+#: and drops Took.
+_TIMELINE_LAYOUTS: Final = (
+    (("phase", "wp", "start", "end", "took"), False),
+    (("phase", "wp", "when", "took"), False),
+    (("phase", "wp", "when", "took"), True),
+    (("phase wp", "when"), True),
+)
+
+
+def _timeline_grid(spans: list[PhaseSpan], level: int) -> Grid:
+    kept, compact = _TIMELINE_LAYOUTS[level]
+    headers = {
+        "phase": Column("phase", "name"),
+        "wp": Column("wp", "fixed"),
+        "phase wp": Column("phase wp", "name"),
+        "start": Column("start (UTC)", "fixed"),
+        "when": Column("start (UTC)", "name"),
+        "end": Column("end", "fixed"),
+        "took": Column("took", "fixed"),
+    }
+    columns = [
+        *(headers[name] for name in kept),
+        Column("runs"),
+        Column("input"),
+        Column("output"),
+        Column("cost"),
+    ]
+    rows = []
+    for span in spans:
+        runs = count(span.invocations)
+        if span.failed_invocations:
+            runs += f" ({count(span.failed_invocations)}✗)"
+        phase = span.phase or "(unphased)"
+        fields = {
+            "phase": phase,
+            "wp": span.wp_id or "",
+            "phase wp": f"{phase} {span.wp_id}" if span.wp_id else phase,
+            "start": f"{span.started_at:%Y-%m-%d %H:%M}",
+            "when": f"{span.started_at:%Y-%m-%d %H:%M}",
+            "end": _end(span),
+            "took": "skew" if span.clock_skew else _duration(span.duration_seconds),
+        }
+        rows.append(
+            [
+                *(fields[name] for name in kept),
+                runs,
+                count(span.input_tokens, compact=compact),
+                count(span.output_tokens, compact=compact),
+                money(
+                    span.cost_usd,
+                    estimated=bool(span.estimated_invocations),
+                    unpriced=bool(span.unpriced_invocations),
+                ),
+            ]
+        )
+    grid = Grid(columns, rows)
+    if level:
+        left_out = "End and Took columns" if "took" not in kept else "End column"
+        grid.note = f"{left_out} left out to fit (--json has every field)."
+    if compact:
+        grid.note += " Counts rounded: k = thousand, M = million."
+    return grid
+
+
+def _print_table(feature: str, spans: list[PhaseSpan], compact: bool) -> None:
+    out = console()
+    if not spans:
+        out.print(f"No events for {feature}.", markup=False)
+        return
+    levels = range(2, len(_TIMELINE_LAYOUTS)) if compact else range(len(_TIMELINE_LAYOUTS))
+    grid = choose([_timeline_grid(spans, level) for level in levels], out.width)
+    notes = []
+    if any(span.estimated_invocations for span in spans):
+        notes.append("~ includes costs estimated from token counts.")
+    if any(span.unpriced_invocations for span in spans):
+        notes.append("* some invocations could not be priced and are not in the cost.")
+    if any(span.clock_skew for span in spans):
+        notes.append("skew = ends before it starts: the writers' clocks disagree.")
+    if grid.note:
+        notes.append(grid.note)
+    out.print(f"Timeline of {feature}", markup=False)
+    out.print(grid.table())
+    for note in notes:
+        out.print(note, soft_wrap=True, markup=False)
 
 
 def _end(span: PhaseSpan) -> str:
     if span.ended_at is None:
         return "open"
     same_day = span.ended_at.date() == span.started_at.date()
-    return f"{span.ended_at:%H:%M}" if same_day else f"{span.ended_at:%m-%d %H:%M}"
-
-
-def _tokens(count: int) -> str:
-    if count >= 1_000_000:
-        return f"{count / 1_000_000:.1f}M"
-    if count >= 10_000:
-        return f"{count / 1000:.0f}k"
-    return f"{count:,}"
+    return f"{span.ended_at:%H:%M}" if same_day else f"{span.ended_at:%Y-%m-%d %H:%M}"
 
 
 def _duration(seconds: float | None) -> str:
@@ -202,5 +309,7 @@ def _duration(seconds: float | None) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add ``transition`` and ``timeline`` to the ``telemetry`` command group."""
-    app.command("transition")(transition)
-    app.command("timeline")(timeline)
+    from ._command import Command
+
+    app.command("transition", cls=Command)(transition)
+    app.command("timeline", cls=Command)(timeline)

@@ -19,22 +19,31 @@ def run(
     command: Annotated[
         list[str], typer.Argument(help="The agent command and its arguments, after --.")
     ],
-    feature: Annotated[str, typer.Option("--feature", help="Feature slug, e.g. 001-login.")],
-    role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
+    feature: Annotated[
+        str, typer.Option("--feature", metavar="NAME", help="Feature slug, e.g. 001-login.")
+    ],
+    role: Annotated[
+        str, typer.Option("--role", metavar="ROLE", help=f"One of: {', '.join(ROLES)}.")
+    ],
     wp: Annotated[
         str | None,
-        typer.Option("--wp", "--wp-id", help="Work package, e.g. WP01; empty means none."),
+        typer.Option(
+            "--wp", "--wp-id", metavar="WP", help="Work package, e.g. WP01; empty means none."
+        ),
     ] = None,
     agent: Annotated[
         str | None,
         typer.Option(
             "--agent",
+            metavar="AGENT",
             help="Agent name; default (also when empty): from its output, else the program.",
         ),
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option("--model", help="Model, when the agent's output does not name it."),
+        typer.Option(
+            "--model", metavar="MODEL", help="Model, when the agent's output does not name it."
+        ),
     ] = None,
 ) -> None:
     """Run an agent command, pass its input and output through, and record its usage.
@@ -63,7 +72,7 @@ def run(
         raise InvalidOptionError("no command to run: give it after --, e.g. -- claude -p '...'")
     if command[0].startswith("-"):  # no program is named so: an option of ours, misspelt
         raise InvalidOptionError(
-            f"no such option: {command[0]} (the agent command goes after --, e.g. -- claude ...)"
+            f"no such option {command[0]} (the agent command goes after --, e.g. -- claude ...)"
         )
     feature_dir: Path | None
     try:
@@ -92,7 +101,10 @@ def run(
 
 def register(app: typer.Typer) -> None:
     """Add ``run`` to the ``telemetry`` command group."""
+    from ._command import Command
+
     app.command(
         "run",
+        cls=Command,
         context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
     )(run)

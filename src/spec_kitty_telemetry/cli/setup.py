@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from .._json_output import print_document
 
 if TYPE_CHECKING:
     from ..doctor import DoctorReport
@@ -16,11 +17,14 @@ __all__ = ["register"]
 RepoOption = Annotated[
     Path | None,
     typer.Option(
+        metavar="PATH",
         help="Project root (default: the nearest folder above the current one holding "
-        "kitty-specs/ or .kittify/, else the current folder)."
+        "kitty-specs/ or .kittify/, else the current folder).",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document instead of text.")
+]
 
 
 def init(repo: RepoOption = None, as_json: JsonOption = False) -> None:
@@ -41,7 +45,7 @@ def init(repo: RepoOption = None, as_json: JsonOption = False) -> None:
 
     report = init_repository(resolve_repo_root(repo))
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+        print_document(report.to_dict())
         return
     if not report.changes:
         typer.echo(f"{report.root}: already set up, nothing changed.")
@@ -68,13 +72,14 @@ def doctor(repo: RepoOption = None, as_json: JsonOption = False) -> None:
 
     """
     from .._cli_warnings import CapturedWarnings
-    from ..doctor import diagnose
-    from ..query import resolve_repo_root
+    from ..doctor import DoctorReport, diagnose
+    from ._project import report_root
 
+    root, is_project = report_root(repo)
     with CapturedWarnings():  # the readers' "skipped N lines" warnings: the report says more
-        report = diagnose(resolve_repo_root(repo))
+        report = diagnose(root) if is_project else DoctorReport(root)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+        print_document(report.to_dict())
     else:
         _print_doctor(report)
     if not report.healthy:
@@ -117,5 +122,7 @@ def _count(n: int, noun: str) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add ``init`` and ``doctor`` to the ``telemetry`` command group."""
-    app.command("init")(init)
-    app.command("doctor")(doctor)
+    from ._command import Command
+
+    app.command("init", cls=Command)(init)
+    app.command("doctor", cls=Command)(doctor)
