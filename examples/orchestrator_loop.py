@@ -23,9 +23,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from spec_kitty_telemetry import track_invocation
 from spec_kitty_telemetry.agent_usage import parse_agent_output
-from spec_kitty_telemetry.integration import feature_dir_for, track_invocation
 from spec_kitty_telemetry.lifecycle import emit_transition
+from spec_kitty_telemetry.project import feature_dir_for
 from spec_kitty_telemetry.runner import model_from_command
 
 ACTOR = "orchestrator_loop"

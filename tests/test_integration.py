@@ -13,10 +13,10 @@ from spec_kitty_telemetry.agent_usage import parse_agent_output
 from spec_kitty_telemetry.integration import (
     InvocationResult,
     current_invocation,
-    node_id_for,
     record_invocation,
     track_invocation,
 )
+from spec_kitty_telemetry.project import node_id_for
 
 FEATURE = "003-hooks"
 

@@ -314,8 +314,8 @@ def project_cost_report(
     projects only); the default, 1, starts no process, which suits library
     callers in threaded hosts.
     """
-    from ._layout import project_stores
     from .pricing import load_pricing
+    from .project import project_stores
     from .query import iter_feature_records
 
     if group_by not in GROUP_BYS:  # fail before reading anything

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from ._layout import CLOCK_FILENAME, EVENTS_FILENAME, feature_store
 from ._lines import parse_line
 from ._safe_paths import write_problem
 from .clock import FileClockStorage
 from .config import CONFIG_PATH
 from .errors import InvalidEventError, StoreError
+from .project import CLOCK_FILENAME, EVENTS_FILENAME, feature_store
 from .query import feature_logs
 from .redact import find_secrets
 

@@ -25,12 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
-from ._layout import CLOCK_FILENAME, EVENTS_FILENAME, feature_clock, feature_store
 from ._records import EXECUTION_EVENT, event_record, execution_payload
 from .clock import LamportClock, next_timestamp
 from .environment import capture_environment
 from .errors import ClockError, InvalidEventError
 from .ids import new_event_id
+from .project import CLOCK_FILENAME, EVENTS_FILENAME, feature_clock, feature_store
 from .store import EventStore, StoreHead
 
 if TYPE_CHECKING:

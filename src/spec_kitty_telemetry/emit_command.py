@@ -19,7 +19,8 @@ from ._cli_warnings import CapturedWarnings, new_folder_warning, print_error, pr
 from ._records import execution_payload
 from .emit import EVENTS_FILENAME, emit_execution_record
 from .errors import InvalidOptionError, TelemetryError
-from .integration import ROLES, feature_dir_for, node_id_for
+from .integration import ROLES
+from .project import feature_dir_for, node_id_for
 from .usage import MAX_COST_USD, USAGE_FIELDS, is_cost, is_count
 
 __all__ = ["PROG", "SUMMARY", "build_parser", "main"]

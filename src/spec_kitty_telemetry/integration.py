@@ -23,9 +23,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 
-from .config import find_project_root, load_config
 from .emit import emit_execution_record
-from .errors import InvalidOptionError, ProjectNotFoundError
+from .project import node_id_for
 from .usage import USAGE_ERROR_KEY, USAGE_FIELDS, Usage, is_count, lenient
 from .usage import problems as usage_problems
 
@@ -36,8 +35,6 @@ __all__ = [
     "ROLES",
     "InvocationResult",
     "current_invocation",
-    "feature_dir_for",
-    "node_id_for",
     "record_invocation",
     "track_invocation",
 ]
@@ -46,9 +43,6 @@ logger = logging.getLogger(__name__)
 
 #: The roles an agent plays in a spec-kitty workflow; the CLI accepts only these.
 ROLES: Final = ("specifier", "planner", "implementer", "reviewer", "merger")
-
-#: Where feature directories live, relative to the project root.
-SPECS_DIR: Final = "kitty-specs"
 
 _INT64_MAX: Final = 2**63 - 1
 
@@ -360,40 +354,3 @@ class track_invocation:  # a class named like a function: it is used as `with tr
             node_id=self.node_id,
             causation_id=self.causation_id,
         )
-
-
-def node_id_for(feature_dir: str | Path) -> str:
-    """Return the ``node_id`` configured for the project holding ``feature_dir``.
-
-    Never raises: a missing or broken ``.kittify/telemetry.yaml`` gives the
-    default (a broken one with a warning), so recording still happens.
-    """
-    default = "cli"
-    try:
-        root = find_project_root(feature_dir)
-        return default if root is None else load_config(root).node_id
-    except Exception as exc:  # noqa: BLE001 - a bad config must not stop recording
-        logger.warning("telemetry: using node_id %r: %s", default, exc)
-        return default
-
-
-def feature_dir_for(feature: str, start: str | Path | None = None) -> Path:
-    """Return ``<project root>/kitty-specs/<feature>`` for the project at or above ``start``.
-
-    Raises InvalidOptionError for a feature name that is not a plain directory
-    name, and ProjectNotFoundError when no folder at or above ``start`` (the
-    working directory by default) holds ``kitty-specs/`` or ``.kittify/``.
-    """
-    name = feature.strip()
-    if not name or name in (".", "..") or "/" in name or "\\" in name:
-        raise InvalidOptionError(
-            f"expected a feature folder name like 001-login, got {feature!r}",
-            parameter="feature",
-        )
-    root = find_project_root(start)
-    if root is None:
-        here = Path(start if start is not None else Path.cwd()).resolve()
-        raise ProjectNotFoundError(
-            f"no spec-kitty project (a folder with kitty-specs/ or .kittify/) at or above {here}"
-        )
-    return root / SPECS_DIR / name

@@ -94,7 +94,7 @@ def emit_transition(
     try:
         payload = transition_payload(from_phase, to_phase, wp_id=wp_id, actor=actor)
         if node_id is None:
-            from .integration import node_id_for
+            from .project import node_id_for
 
             node_id = node_id_for(
                 Path.cwd() if isinstance(feature_dir, EventStore) else feature_dir
@@ -367,7 +367,7 @@ def feature_timeline(
     catalogue): the project holding the folder, or for a store the project
     around the working directory.
     """
-    from ._layout import store_for
+    from .project import store_for
 
     store = store_for(feature_dir)
     if pricing is None:

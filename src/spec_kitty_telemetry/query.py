@@ -3,7 +3,7 @@
 A project keeps one log per feature, ``kitty-specs/<feature>/execution.events.jsonl``.
 The functions over one feature take its folder or any
 :class:`~spec_kitty_telemetry.store.EventStore`; the project-wide ones take
-the project's root and read each feature's store (``_layout.project_stores``).
+the project's root and read each feature's store (``project.project_stores``).
 Every read goes through :meth:`EventStore.iter_records`. The ``query_*``
 functions return events sorted in causal order (Lamport clock, then node
 id); the ``iter_*`` functions stream them unsorted, for folds over large
@@ -23,10 +23,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._layout import SPECS_DIRNAME, project_stores, store_for
 from ._model_names import canonical_model_name
 from .config import find_project_root
 from .errors import QueryError
+from .project import SPECS_DIRNAME, project_stores, store_for
 from .store import EventStore
 
 if TYPE_CHECKING:

@@ -63,8 +63,8 @@ def transition(
 
     """
     from .._cli_warnings import CapturedWarnings, new_folder_warning, print_warning
-    from ..integration import feature_dir_for
     from ..lifecycle import emit_transition, transition_payload
+    from ..project import feature_dir_for
 
     from_phase, wp, actor = from_phase or None, wp or None, actor or None  # "" from templates
     transition_payload(from_phase, to_phase, wp_id=wp, actor=actor)  # raises on bad input
@@ -151,8 +151,8 @@ def timeline(
       spec-kitty agent telemetry timeline --feature '00*' --json
 
     """
-    from ..integration import feature_dir_for
     from ..lifecycle import feature_timeline
+    from ..project import feature_dir_for
     from ._project import report_root
 
     root, is_project = report_root(repo)

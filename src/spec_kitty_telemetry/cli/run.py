@@ -9,7 +9,8 @@ import typer
 
 from .._cli_warnings import CapturedWarnings, error_message, new_folder_warning, print_warning
 from ..errors import InvalidOptionError, TelemetryError
-from ..integration import ROLES, feature_dir_for
+from ..integration import ROLES
+from ..project import feature_dir_for
 from ..runner import run_agent
 
 __all__ = ["register"]

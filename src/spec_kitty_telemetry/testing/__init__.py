@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .._layout import store_for
 from .._records import EXECUTION_EVENT, execution_payload
 from ..events import Event
 from ..ids import new_event_id
+from ..project import store_for
 from ..store import EventStore
 
 __all__ = ["make_event", "make_execution_event", "read_feature_log"]

@@ -1,4 +1,4 @@
-"""Where a project keeps its events: which store each feature uses.
+"""A project's layout: where its features, their stores and clocks are, and its node id.
 
 A project keeps one log per feature folder,
 ``<root>/kitty-specs/<feature>/execution.events.jsonl``, with the feature's
@@ -12,12 +12,14 @@ Kept light: the emit path imports it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
 from .clock import FileClockStorage, LamportClock
-from .errors import QueryError
+from .config import find_project_root, load_config
+from .errors import InvalidOptionError, ProjectNotFoundError, QueryError
 from .jsonl_store import SimpleJsonStore
 from .store import EventStore
 
@@ -26,10 +28,14 @@ __all__ = [
     "EVENTS_FILENAME",
     "SPECS_DIRNAME",
     "feature_clock",
+    "feature_dir_for",
     "feature_store",
+    "node_id_for",
     "project_stores",
     "store_for",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: The folder of a project holding one sub-folder per feature.
 SPECS_DIRNAME: Final = "kitty-specs"
@@ -83,3 +89,40 @@ def project_stores(
             if store.path.is_file():
                 stores.append((folder.name, store))
     return stores
+
+
+def node_id_for(feature_dir: str | Path) -> str:
+    """Return the ``node_id`` configured for the project holding ``feature_dir``.
+
+    Never raises: a missing or broken ``.kittify/telemetry.yaml`` gives the
+    default (a broken one with a warning), so recording still happens.
+    """
+    default = "cli"
+    try:
+        root = find_project_root(feature_dir)
+        return default if root is None else load_config(root).node_id
+    except Exception as exc:  # noqa: BLE001 - a bad config must not stop recording
+        logger.warning("telemetry: using node_id %r: %s", default, exc)
+        return default
+
+
+def feature_dir_for(feature: str, start: str | Path | None = None) -> Path:
+    """Return ``<project root>/kitty-specs/<feature>`` for the project at or above ``start``.
+
+    Raises InvalidOptionError for a feature name that is not a plain directory
+    name, and ProjectNotFoundError when no folder at or above ``start`` (the
+    working directory by default) holds ``kitty-specs/`` or ``.kittify/``.
+    """
+    name = feature.strip()
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise InvalidOptionError(
+            f"expected a feature folder name like 001-login, got {feature!r}",
+            parameter="feature",
+        )
+    root = find_project_root(start)
+    if root is None:
+        here = Path(start if start is not None else Path.cwd()).resolve()
+        raise ProjectNotFoundError(
+            f"no spec-kitty project (a folder with kitty-specs/ or .kittify/) at or above {here}"
+        )
+    return root / SPECS_DIRNAME / name
