@@ -92,20 +92,23 @@ def test_a_plain_append_scans_only_the_new_lines(log: Path):
     assert head.max_lamport_clock == 50  # the appended line was read
     assert head.max_event_id == MARKER_ID  # the old lines were not
     append(log, line(45))
-    assert store.head().max_lamport_clock == 50
+    head = store.head()
+    assert head.max_lamport_clock == 50
+    assert head.max_event_id == MARKER_ID  # the index kept up with the first append
 
 
 def test_the_index_after_an_append_covers_the_whole_file(log: Path):
     """After each save the index ends where the file ends and remembers its last 32 bytes."""
     store = SimpleJsonStore(log)
     for clock in range(1, 4):
-        store.save_event(make_event(lamport_clock=clock))
+        event = make_event(lamport_clock=clock)
+        store.save_event(event)
         index = _log_index.load(store.index_path)
         assert index is not None
         data = log.read_bytes()
         assert index.offset == len(data)
         assert index.tail == data[-32:]
-        assert index.head.max_lamport_clock == clock
+        assert index.head == LogHead(clock, event.event_id)
         assert (index.device, index.inode) == (os.stat(log).st_dev, os.stat(log).st_ino)
 
 
@@ -225,6 +228,8 @@ def test_an_index_that_cannot_describe_a_log_is_ignored(log: Path):
     ):
         _log_index.save(store.index_path, broken)
         assert _log_index.load(store.index_path) is None
+    _log_index.save(store.index_path, dataclasses.replace(index, offset=1, tail=b""))
+    assert _log_index.load(store.index_path) is None
     empty = dataclasses.replace(index, offset=0, tail=b"", head=LogHead())
     _log_index.save(store.index_path, empty)
     assert _log_index.load(store.index_path) == empty
@@ -312,6 +317,9 @@ def test_far_behind_means_more_than_four_mebibytes_to_read(log: Path):
     st = os.stat(log)
     cached = _log_index.LogIndex(st.st_dev, st.st_ino, 1, b"x", LogHead())
     assert not _log_index.far_behind(cached, st)  # exactly 4 MiB past its offset
+    os.truncate(log, 1)
+    assert not _log_index.far_behind(cached, os.stat(log))  # nothing new
+    os.truncate(log, limit + 1)
     os.truncate(log, limit + 2)
     assert _log_index.far_behind(cached, os.stat(log))
     os.truncate(log, 0)
@@ -320,3 +328,27 @@ def test_far_behind_means_more_than_four_mebibytes_to_read(log: Path):
     assert not _log_index.far_behind(other, os.stat(log))  # another file, but empty
     os.truncate(log, limit + 1)
     assert _log_index.far_behind(other, os.stat(log))
+
+
+def test_a_blank_line_appended_is_covered_by_the_index(log: Path):
+    """An empty line (an editor's stray newline) is a whole line: the next save adds no other."""
+    store, _ = indexed_log(log, 1)
+    append(log, b"\n")
+    store.head()
+    index = _log_index.load(store.index_path)
+    assert index is not None
+    assert index.offset == os.path.getsize(log)
+    store.save_event(make_event(lamport_clock=2))
+    assert b"\n\n\n" not in log.read_bytes()
+    assert log.read_bytes().count(b"\n") == 3
+
+
+def test_a_head_and_an_index_cannot_be_changed_once_made(log: Path):
+    """Heads and indexes are values shared between a writer and its cache: immutable."""
+    store, _ = indexed_log(log, 1)
+    index = _log_index.load(store.index_path)
+    assert index is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        index.offset = 0  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        index.head.max_lamport_clock = 0  # type: ignore[misc]

@@ -225,8 +225,11 @@ def test_a_pricing_layer_is_asked_once_per_model_and_misses_are_remembered():
     assert pricing.rates("mystery-9") is None
     pricing.shipped["mystery-9"] = ModelRates(Decimal(1), Decimal(1), Decimal(1), Decimal(1))
     assert pricing.rates("Mystery-9") is None  # the miss was remembered for the model
-    fresh = Pricing(shipped={"m": ModelRates(Decimal(1), Decimal(2), Decimal(1), Decimal(1))})
-    assert fresh.estimate("M", 1_000_000, 0) == Decimal(1)
+    cheap_cache = ModelRates(Decimal(1), Decimal(2), Decimal("0.5"), Decimal(4))
+    fresh = Pricing(shipped={"m": cheap_cache}, catalogue=False)
+    assert fresh.estimate("M", 1_000_000, 0) == Decimal(1)  # no cache tokens unless given
+    assert fresh.estimate("M", 1_000_000, 0, 1_000_000) == Decimal("0.5")
+    assert fresh.estimate("M", 1_000_000, 0, 0, 1_000_000) == Decimal(4)
     assert fresh.estimate("mystery-9", 1, 1) is None
 
 
@@ -256,3 +259,24 @@ def test_overrides_win_over_the_shipped_table_and_the_catalogue_is_optional():
 def test_platform_spellings_and_edge_cases_of_model_names(raw: str, canonical: str):
     """Cloud platforms' version suffixes go only after their prefix; odd names stay intact."""
     assert canonical_model_name(raw) == canonical
+
+
+def test_rates_and_the_shipped_table_cannot_be_changed_by_a_caller():
+    """Rates are shared by every report of a process (cached), so they are immutable."""
+    import dataclasses
+
+    rates = shipped_table().models["claude-sonnet-4-5"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rates.input = Decimal(0)  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        shipped_table().last_updated = None  # type: ignore[misc,assignment]
+    tier = RateTier(1, Decimal(1), Decimal(1), Decimal(1), Decimal(1))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tier.input = Decimal(0)  # type: ignore[misc]
+
+
+def test_the_catalogue_is_the_default_last_layer(tmp_path: Path):
+    """load_pricing and Pricing consult genai-prices unless told not to."""
+    assert load_pricing(tmp_path).rates("claude-3-7-sonnet") is not None
+    assert load_pricing().rates("claude-3-7-sonnet") is not None
+    assert load_pricing(tmp_path, catalogue=False).rates("claude-3-7-sonnet") is None

@@ -187,3 +187,16 @@ def test_the_line_format_refuses_integers_beyond_64_bits(value: int):
 def test_the_line_format_is_sorted_keys_and_one_line():
     """Keys sorted, default separators, a single newline at the end, bools kept as bools."""
     assert dumps_record({"b": True, "a": (1, 2)}) == b'{"a": [1, 2], "b": true}\n'
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_the_line_format_refuses_numbers_json_cannot_hold(value: float):
+    """NaN and infinities are not JSON: a record holding one is refused, not written as NaN."""
+    with pytest.raises(InvalidEventError, match="not JSON-serialisable"):
+        dumps_record({"x": value})
+
+
+def test_text_that_is_not_unicode_is_stored_spelled_out():
+    """A lone surrogate (stderr decoded with surrogateescape) is written as its escape text."""
+    line = dumps_record({"stderr": "bad \udcff byte", "ok": "caf\u00e9"})
+    assert json.loads(line) == {"stderr": "bad \\udcff byte", "ok": "caf\u00e9"}

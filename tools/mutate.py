@@ -15,14 +15,16 @@ made ``return None``. Docstrings, annotations, ``__all__``, error messages
 ``if TYPE_CHECKING:`` blocks are left alone: changing them says nothing about
 behaviour.
 
-A mutant is run against its module's own tests (``tools/mutation.toml``) in a
-forked pytest process, ``-x -q -p no:cacheprovider``, with a timeout (a mutant
-that hangs counts as killed). A mutant they do not kill is run again against
-every other test that executes its line (found once per run with coverage's
-per-test contexts) before it is called a survivor. Mutants listed in
-``tools/equivalent_mutants.toml`` (reviewed: no test can tell them apart from
-the original) count as equivalent, not as survivors; the kill rate is of the
-others.
+Coverage's per-test contexts (one run of the suite, without mutants) say which
+tests execute each line. A mutant runs first against those of its module's own
+tests (``tools/mutation.toml``) that execute its line, or against all of them
+when none does in the test process (module-level code, lines only child
+processes run); then, before it is called a survivor, against all of its
+module's test files and every other test that executes its line. Each run is
+a forked pytest, ``-x -q -p no:cacheprovider``, with a timeout (a mutant that
+hangs counts as killed). Mutants listed in ``tools/equivalent_mutants.toml``
+(reviewed: no test can tell them from the original) count as equivalent, not
+as survivors; the kill rate is of the others.
 
 The source tree is never modified: every worker runs in its own temporary
 copy of the project, with ``PYTHONPATH`` pointing at the copy's ``src`` so
@@ -261,12 +263,12 @@ def generate(module: str, path: Path, functions: list[str] | None = None) -> lis
                 after = ast.unparse(target)
             if before == after:
                 continue
-            if len(before) <= _SHORT and len(after) <= _SHORT:
-                mutation = f"{before} -> {after}"
-            else:
-                seen = per_line.get((node.lineno, f"{old} -> {new}"), 0) + 1
-                per_line[(node.lineno, f"{old} -> {new}")] = seen
-                mutation = f"{old} -> {new}" + (f" (#{seen} on the line)" if seen > 1 else "")
+            short = len(before) <= _SHORT and len(after) <= _SHORT
+            mutation = f"{before} -> {after}" if short else f"{old} -> {new}"
+            # The same change twice on one line (``1 -> 0`` in ``(1 << 128) - 1``): number them.
+            seen = per_line[node.lineno, mutation] = per_line.get((node.lineno, mutation), 0) + 1
+            if seen > 1:
+                mutation += f" (#{seen} on the line)"
             mutants.append(
                 Mutant(
                     module,
