@@ -280,3 +280,65 @@ def test_the_catalogue_is_the_default_last_layer(tmp_path: Path):
     assert load_pricing(tmp_path).rates("claude-3-7-sonnet") is not None
     assert load_pricing().rates("claude-3-7-sonnet") is not None
     assert load_pricing(tmp_path, catalogue=False).rates("claude-3-7-sonnet") is None
+
+
+def test_a_cycle_in_aliases_given_in_python_names_the_aliases_setting():
+    """Pricing(aliases=...) with a loop raises PricingError under 'pricing.aliases'."""
+    with pytest.raises(
+        PricingError, match=r"^pricing\.aliases: aliases form a cycle: a -> b -> a$"
+    ):
+        Pricing(aliases={"a": "b", "b": "a"}, catalogue=False)
+
+
+@pytest.mark.parametrize("key", ["''", "'  '", "3"])
+def test_a_model_key_must_be_a_non_empty_name(tmp_path: Path, key: str):
+    """An empty, blank or numeric model key in pricing.models is an error naming it."""
+    path = write_config(tmp_path, f"pricing:\n  models:\n    {key}: {{input: 1, output: 1}}\n")
+    with pytest.raises(PricingError) as caught:
+        load_pricing(tmp_path)
+    assert str(caught.value).startswith(f"{path}: pricing.models.")
+    assert str(caught.value).endswith(": model name must be a non-empty string")
+
+
+def test_an_absent_rate_table_is_an_empty_one():
+    """No models: section (None) parses to no rates, and no aliases section to no aliases."""
+    from spec_kitty_telemetry._rates import parse_aliases, parse_rate_table
+
+    assert parse_rate_table(None, "where", "source") == {}
+    assert parse_aliases(None, "where") == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["models: {}\n", "last_updated: soon\nmodels: {}\n", "- 1\n", "last_updated: [2025-01-01\n"],
+)
+def test_a_damaged_shipped_table_is_an_error_naming_it(tmp_path: Path, text: str):
+    """A shipped table without a date (or not YAML) stops pricing with one line naming the file."""
+    import shutil
+    import subprocess
+    import sys
+
+    import spec_kitty_telemetry
+
+    package = tmp_path / "spec_kitty_telemetry"
+    shutil.copytree(Path(spec_kitty_telemetry.__file__).parent, package)
+    (package / "_pricing.yaml").write_text(text)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from spec_kitty_telemetry.pricing import shipped_table\nshipped_table()",
+        ],
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    [error] = [
+        line
+        for line in result.stderr.splitlines()
+        if line.startswith("spec_kitty_telemetry.errors.PricingError: ")
+    ]
+    assert f"{package / '_pricing.yaml'}: " in error
+    assert "expected last_updated (a date) and models" in error or "cannot read" in error

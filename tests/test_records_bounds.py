@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ _BASE = {"agent": "claude", "role": "implementer"}
 
 def accepted(**fields: Any) -> dict[str, Any]:
     """The payload both validators make of ``fields`` (they must agree on it)."""
-    payload = execution_payload(**_BASE, **fields)
+    payload = execution_payload(**{**_BASE, **fields})
     assert ExecutionPayload.model_validate({**_BASE, **fields}).model_dump(mode="json") == payload
     return payload
 
@@ -40,7 +41,7 @@ def rejected(**fields: Any) -> str:
     with pytest.raises(ValidationError):
         ExecutionPayload.model_validate({**_BASE, **fields})
     with pytest.raises(InvalidEventError) as caught:
-        execution_payload(**_BASE, **fields)
+        execution_payload(**{**_BASE, **fields})
     return str(caught.value)
 
 
@@ -200,3 +201,36 @@ def test_text_that_is_not_unicode_is_stored_spelled_out():
     """A lone surrogate (stderr decoded with surrogateescape) is written as its escape text."""
     line = dumps_record({"stderr": "bad \udcff byte", "ok": "caf\u00e9"})
     assert json.loads(line) == {"stderr": "bad \\udcff byte", "ok": "caf\u00e9"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "name"),
+    [
+        ({"agent": " "}, "agent"),
+        ({"role": ""}, "role"),
+        ({"wp_id": 3}, "wp_id"),
+        ({"model": ["m"]}, "model"),
+        ({"error": 1.5}, "error"),
+        ({"success": 1}, "success"),
+    ],
+)
+def test_each_bad_text_or_flag_field_is_named_first(fields: dict[str, Any], name: str):
+    """The error for one bad field starts with that field's name."""
+    assert rejected(**fields).startswith(f"{name}: must be")
+
+
+@pytest.mark.parametrize("name", ["event_type", "aggregate_id", "node_id"])
+def test_each_blank_envelope_name_is_named(name: str):
+    """A blank event type, feature or node is rejected with the field's name first."""
+    with pytest.raises(InvalidEventError, match=rf"^{name}: must be a non-empty string"):
+        _record(**{name: "  "})
+
+
+def test_execution_events_written_are_the_ones_reports_count():
+    """The writer's event type for agent runs is the one the cost report reads."""
+    from spec_kitty_telemetry.cost import cost_report
+    from spec_kitty_telemetry.testing import make_execution_event
+
+    event = make_execution_event(cost_usd=0.25)
+    assert event.event_type == "ExecutionEvent"
+    assert cost_report([event]).total.reported_cost_usd == Decimal("0.25")
