@@ -398,7 +398,9 @@ def covering_tests(base: Path, paths: list[str], tests_dir: str = "tests") -> di
     """Map ``path:line`` of the given modules to the test ids that execute it, in one run.
 
     Uses coverage's per-test contexts; only lines run in the test process count
-    (code a test runs in a child process is not attributed to it).
+    (code a test runs in a child process is not attributed to it). Tests marked
+    ``slow`` (real pip installs, many processes) are left out: what they run,
+    they run in child processes.
     """
     tree = base / "coverage"
     shutil.copytree(ROOT, tree, ignore=COPY_IGNORE)
@@ -409,7 +411,7 @@ def covering_tests(base: Path, paths: list[str], tests_dir: str = "tests") -> di
     env = {**os.environ, "PYTHONPATH": str(tree / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
     command = [sys.executable, "-m", "coverage", "run", f"--rcfile={rc}", f"--data-file={data}"]
     subprocess.run(
-        [*command, "-m", "pytest", "-q", "-p", "no:cacheprovider", tests_dir],
+        [*command, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", tests_dir],
         cwd=tree,
         env=env,
         stdout=subprocess.DEVNULL,
