@@ -14,8 +14,9 @@ import pytest
 
 from spec_kitty_telemetry import _catalogue
 from spec_kitty_telemetry._rates import ModelRates, RateTier
-from spec_kitty_telemetry.cost import MAX_REPORTED_COST_USD, cost_report
+from spec_kitty_telemetry.cost import cost_report
 from spec_kitty_telemetry.pricing import Pricing
+from spec_kitty_telemetry.usage import MAX_COST_USD as MAX_REPORTED_COST_USD
 
 FOLDS = ("agent", "model")
 _INT64_MAX = 2**63 - 1

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from spec_kitty_telemetry import SimpleJsonStore, _log_index
-from spec_kitty_telemetry._log_index import LogHead
 from spec_kitty_telemetry.ids import new_event_id, normalize_event_id
+from spec_kitty_telemetry.store import StoreHead as LogHead
 from spec_kitty_telemetry.testing import make_event
 
 MARKER_CLOCK = 40
