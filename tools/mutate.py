@@ -22,9 +22,10 @@ when none does in the test process (module-level code, lines only child
 processes run); then, before it is called a survivor, against all of its
 module's test files and every other test that executes its line. Each run is
 a forked pytest, ``-x -q -p no:cacheprovider``, with a timeout (a mutant that
-hangs counts as killed). A kill by the other tests counts only if it happens
-twice and those tests pass without the mutant: several of them start processes
-and wait on locks, and fail now and then on a loaded machine. Mutants listed
+hangs counts as killed). A kill by the other tests (or of a mutant reviewed as
+equivalent) counts only if it happens twice and those tests pass without the
+mutant: several start processes and wait on locks, and fail now and then on
+a loaded machine. Mutants listed
 in ``tools/equivalent_mutants.toml`` (reviewed: no test can tell them from the
 original) count as equivalent, not as survivors; the kill rate is of the others.
 
@@ -549,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
                 line = covering.get(f"{outcome.mutant.path}:{outcome.mutant.lineno}", set())
                 own = sorted(t for t in line if t.split("::")[0] in run.tests)
                 first.append((run, outcome, own or run.tests))
-        _run_all(workers, first, "own tests")
+        _run_all(workers, first, "own tests", reviewed=frozenset(equivalents))
         # Then, before calling it a survivor: all of its own test files, and every other
         # test that executes the line.
         again = []
@@ -598,6 +599,7 @@ def _run_all(
     what: str,
     *,
     confirm: bool = False,
+    reviewed: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> None:
     """Run each job (a mutant and the tests to run it against) on the first free worker."""
     free: list[Worker] = list(workers)
@@ -612,7 +614,7 @@ def _run_all(
             worker = free.pop()
         try:
             result = worker.run_mutant(outcome.mutant, tests, run.timeout)
-            if confirm and _failed(result):
+            if (confirm or outcome.mutant.key in reviewed) and _failed(result):
                 # Many covering tests start processes and wait on locks: on a loaded
                 # machine one may fail by itself. A kill counts if it happens again
                 # and the same tests pass without the mutant.
