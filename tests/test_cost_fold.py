@@ -572,3 +572,42 @@ def test_the_json_report_names_the_price_table_date():
 
     data = cost_report([record(cost_usd=1.0)], "agent", pricing=pricing()).to_dict()
     assert data["prices_last_updated"] == shipped_table().last_updated.isoformat()
+
+
+@pytest.mark.parametrize("group_by", FOLDS)
+def test_valid_or_absent_costs_inside_a_breakdown_are_not_invalid(group_by: str):
+    """Shares that report a sane cost, or none, do not make the event an invalid-cost one."""
+    events = [
+        record(
+            model="flat",
+            input_tokens=30,
+            output_tokens=3,
+            models={
+                "flat": {"input_tokens": 10, "output_tokens": 1, "cost_usd": 0.5},
+                "other": {"input_tokens": 20, "output_tokens": 2},
+            },
+        )
+    ]
+    total = cost_report(events, group_by, pricing=pricing(flat=FLAT, other=FLAT)).total
+    assert total.invalid_cost_event_count == 0
+    assert total.unpriced_event_count == 0
+
+
+@pytest.mark.parametrize("group_by", FOLDS)
+def test_zero_and_the_largest_cache_counts_are_valid(group_by: str):
+    """Cache counts of 0, and of 2**63-1 within an input as large, are valid counts."""
+    events = [
+        record(
+            model="flat", input_tokens=5, output_tokens=0, cache_read_tokens=0, cache_write_tokens=0
+        ),
+        record(
+            model="flat",
+            input_tokens=_INT64_MAX,
+            output_tokens=0,
+            cache_read_tokens=0,
+            cache_write_tokens=_INT64_MAX,
+        ),
+    ]
+    total = cost_report(events, group_by, pricing=pricing(flat=FLAT)).total
+    assert total.unpriced_event_count == 0
+    assert (total.cache_read_tokens, total.cache_write_tokens) == (0, _INT64_MAX)

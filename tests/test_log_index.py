@@ -352,3 +352,18 @@ def test_a_head_and_an_index_cannot_be_changed_once_made(log: Path):
         index.offset = 0  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         index.head.max_lamport_clock = 0  # type: ignore[misc]
+
+
+def test_appending_a_smaller_clock_or_id_keeps_the_largest(log: Path):
+    """The head is a maximum: an event saved with a lower clock or id does not lower it."""
+    store = SimpleJsonStore(log)
+    high = make_event(lamport_clock=5)
+    store.save_event(high)
+    low = make_event(
+        lamport_clock=3, event_id=normalize_event_id("00000000-0000-0000-0000-000000000001")
+    )
+    store.save_event(low)
+    index = _log_index.load(store.index_path)
+    assert index is not None
+    assert index.head == LogHead(5, high.event_id)
+    assert store.head() == LogHead(5, high.event_id)

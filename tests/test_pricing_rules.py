@@ -163,6 +163,8 @@ def test_the_footnote_names_each_price_layer_once_in_layer_order():
         "test",
     ]
     assert price_sources(["project (unclosed"]) == ["project (unclosed"]
+    assert price_sources(["custom (x)"]) == ["custom (x)"]
+    assert price_sources([f"{catalogue} (m)", "aardvark"]) == [catalogue, "aardvark"]
     assert price_sources([]) == []
 
 

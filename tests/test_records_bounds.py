@@ -234,3 +234,9 @@ def test_execution_events_written_are_the_ones_reports_count():
     event = make_execution_event(cost_usd=0.25)
     assert event.event_type == "ExecutionEvent"
     assert cost_report([event]).total.reported_cost_usd == Decimal("0.25")
+
+
+def test_an_event_needs_an_id():
+    """An event id of None is rejected, named, like any other bad id."""
+    with pytest.raises(InvalidEventError, match=r"^event_id: event id must be a string"):
+        _record(event_id=None)
