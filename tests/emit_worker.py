@@ -27,6 +27,9 @@ def main() -> int:
             input_tokens=n,
             output_tokens=1,
             node_id=node_id,
+            # These tests are about losing and interleaving nothing; on a loaded
+            # 2-core machine eight writers can wait longer than the default 2 s.
+            lock_timeout=60.0,
         )
         if record is None:
             return 1
