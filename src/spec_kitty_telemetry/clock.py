@@ -71,6 +71,22 @@ def _describe(value: object) -> str:
     return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
+def _judge(document: dict[str, Any]) -> tuple[int | None, str | None]:
+    """Return a clock file's value (its largest valid entry) and what is wrong with it, if anything.
+
+    One rule for :meth:`FileClockStorage.load` and :meth:`FileClockStorage.describe`.
+    """
+    values = [value for value in document.values() if is_clock_value(value)]
+    ours = document.get(_KEY)
+    largest = max(values) if values else None
+    expected = "expected a whole number from 0 to 2**53-1"
+    if ours is not None and not is_clock_value(ours):
+        return largest, f"lamport_clock {_describe(ours)}, {expected}"
+    if document and not values:
+        return None, f"no lamport_clock, {expected}"
+    return largest, None
+
+
 class ClockStorage(ABC):
     """Where a Lamport clock keeps its value between ticks."""
 
@@ -132,13 +148,10 @@ class FileClockStorage(ClockStorage):
 
     def load(self) -> int:
         """Read the stored value (0 if the file is missing or unreadable as a clock)."""
-        document = self._document(note_corruption=True)
-        values = [value for value in document.values() if is_clock_value(value)]
-        ours = document.get(_KEY)
-        if (ours is not None and not is_clock_value(ours)) or (document and not values):
-            why = "no lamport_clock" if ours is None else f"lamport_clock {_describe(ours)}"
-            self._note_corrupt(f"{why}, expected a whole number from 0 to 2**53-1")
-        return max(values, default=0)
+        value, problem = _judge(self._document(note_corruption=True))
+        if problem is not None:
+            self._note_corrupt(problem)
+        return 0 if value is None else value
 
     def save(self, value: int) -> None:
         """Replace the file with ``value``, keeping spec-kitty's entries (raised to it if below)."""
@@ -168,18 +181,12 @@ class FileClockStorage(ClockStorage):
         if not self.path.exists() and not self.path.is_symlink():
             return "missing", None
         try:
-            document = json.loads(self._read())
-        except (OSError, _CorruptClockFile, ValueError, RecursionError):
+            value, problem = _judge(self._document(note_corruption=False))
+        except ClockError:  # unreadable (permissions): the log decides, as for corrupt
             return "corrupt", None
-        values = (
-            [v for v in document.values() if is_clock_value(v)]
-            if isinstance(document, dict)
-            else []
-        )
-        ours = document.get(_KEY) if isinstance(document, dict) else None
-        if not values or (ours is not None and not is_clock_value(ours)):
+        if problem is not None or value is None:
             return "corrupt", None
-        return "ok", max(values)
+        return "ok", value
 
     def _document(self, *, note_corruption: bool) -> dict[str, Any]:
         """Return the file's JSON object; {} when it is missing or corrupt."""
