@@ -1,79 +1,40 @@
-"""The reporting commands: ``cost`` (what agents cost) and ``events`` (the event query).
+"""The ``cost`` command: what agents cost, grouped.
 
-Each command turns its options into an :class:`~spec_kitty_telemetry.query.EventFilter`
+The command turns its options into an :class:`~spec_kitty_telemetry.query.EventFilter`
 and calls one library function; this module only formats. The library, Rich
-and the price data are imported inside the commands, so other commands (the
+and the price data are imported inside the command, so other commands (the
 emitter's, run once per agent call) do not pay for them.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .._json_output import dumps_line, logged, print_document
+from .._json_output import print_document
 from ..usage import PRICED_TOKEN_FIELDS
-from ._format import CENT, Column, Grid, choose, console, count, money
+from ._format import CENT, Column, Grid, choose, console, count
 from ._project import report_root
+from ._reports import (
+    CompactOption,
+    FeatureOption,
+    JsonOption,
+    RepoOption,
+    SinceOption,
+    UntilOption,
+    cost_cell,
+    event_filter,
+    hint_unmatched_features,
+)
 
 if TYPE_CHECKING:
     from ..cost import CostReport, CostSummary
-    from ..events import Event
-    from ..pricing import Pricing
-    from ..query import EventFilter
 
-__all__ = ["cost", "events", "register"]
+__all__ = ["cost", "register"]
 
 _NO_EVENTS = "No execution events found."
-
-FeatureOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--feature",
-        "-f",
-        metavar="PATTERN",
-        help="Only this feature: a folder name under kitty-specs/ or a glob "
-        "('00*-cost-*'). Repeat for several.",
-        show_default=False,
-    ),
-]
-SinceOption = Annotated[
-    str | None,
-    typer.Option(
-        metavar="DATE",
-        help="Only events at or after this ISO 8601 date or datetime (UTC if naive).",
-    ),
-]
-UntilOption = Annotated[
-    str | None,
-    typer.Option(
-        metavar="DATE",
-        help="Only events at or before this ISO 8601 date or datetime; a date includes its day.",
-    ),
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON document instead of a table.")
-]
-CompactOption = Annotated[
-    bool,
-    typer.Option(
-        "--compact",
-        help="The narrow table: fewer columns, counts rounded (1.3M). Chosen by itself "
-        "when the full table does not fit the terminal.",
-    ),
-]
-RepoOption = Annotated[
-    Path | None,
-    typer.Option(
-        metavar="PATH",
-        help="Project root (default: the nearest folder above the current one "
-        "holding kitty-specs/ or .kittify/).",
-        show_default=False,
-    ),
-]
 
 
 def cost(
@@ -114,11 +75,11 @@ def cost(
     from ..cost import project_cost_report
 
     root, is_project = report_root(repo)
-    filters = _filters(feature=feature, since=since, until=until)
+    filters = event_filter(feature=feature, since=since, until=until)
     report = project_cost_report(root, filters, group_by, workers=None)
     _in_time_order(report)
     if is_project:
-        _hint_unmatched_features(root, feature)
+        hint_unmatched_features(root, feature)
     if as_json:
         print_document(report.to_dict())
         return
@@ -128,130 +89,11 @@ def cost(
     _print_cost_table(report, compact)
 
 
-def events(
-    feature: FeatureOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    wp: Annotated[
-        str | None, typer.Option(metavar="WP", help="Only this work package (e.g. WP01).")
-    ] = None,
-    agent: Annotated[
-        str | None, typer.Option(metavar="AGENT", help="Only this agent (e.g. claude).")
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            metavar="MODEL",
-            help="Only this model, any spelling: 'sonnet' matches claude-sonnet-4.5.",
-        ),
-    ] = None,
-    role: Annotated[
-        str | None, typer.Option(metavar="ROLE", help="Only this role (e.g. implementer).")
-    ] = None,
-    success: Annotated[
-        bool | None,
-        typer.Option(
-            "--success/--failure", help="Only successful, or only failed, runs.", show_default=False
-        ),
-    ] = None,
-    event_type: Annotated[
-        str | None,
-        typer.Option(
-            "--type", metavar="TYPE", help="Only events of this type (e.g. ExecutionEvent)."
-        ),
-    ] = None,
-    limit: Annotated[
-        int | None,
-        typer.Option(min=1, metavar="N", help="Show only the most recent N events."),
-    ] = None,
-    as_json: Annotated[
-        bool,
-        typer.Option("--json", help='Print one JSON document: {"events": [...]}.'),
-    ] = False,
-    as_jsonl: Annotated[
-        bool,
-        typer.Option("--jsonl", help="Print JSON Lines: each stored event on a line, as logged."),
-    ] = False,
-    compact: CompactOption = False,
-    repo: RepoOption = None,
-) -> None:
-    """List the project's events in causal order, across every feature.
-
-    Examples:
-      spec-kitty agent telemetry events --agent codex --failure
-
-      spec-kitty agent telemetry events --feature 001-event-store-foundation --limit 20
-
-      spec-kitty agent telemetry events --model sonnet --since 2025-11-01 --json
-
-    The cost column is what the cost report counts for the event: reported,
-    or estimated from its tokens (marked ~).
-
-    """
-    from ..errors import InvalidOptionError
-    from ..pricing import load_aliases
-    from ..query import query_project_events
-
-    if as_json and as_jsonl:
-        raise InvalidOptionError("--json and --jsonl: choose one")
-    root, is_project = report_root(repo)
-    filters = _filters(
-        model_aliases=None if model is None else load_aliases(root),
-        feature=feature,
-        since=since,
-        until=until,
-        wp_id=wp,
-        agent=agent,
-        model=model,
-        role=role,
-        success=success,
-        event_type=event_type,
-    )
-    found = query_project_events(root, filters, limit=limit)
-    if is_project:
-        _hint_unmatched_features(root, feature)
-    if as_jsonl:
-        for event in found:
-            typer.echo(dumps_line(event.to_dict()))
-        return
-    if as_json:
-        print_document({"events": [logged(event.to_dict()) for event in found]})
-        return
-    if not found:
-        typer.echo("No events found.")
-        return
-    _print_events_table(root, found, compact)
-
-
 def register(group: typer.Typer) -> None:
-    """Add the reporting commands to the ``telemetry`` command group."""
+    """Add the ``cost`` command to the ``telemetry`` command group."""
     from ._command import Command
 
     group.command("cost", cls=Command)(cost)
-    group.command("events", cls=Command)(events)
-
-
-def _filters(
-    *, feature: list[str] | None, since: str | None, until: str | None, **fields: Any
-) -> EventFilter:
-    from ..query import EventFilter, parse_time_range
-
-    lower, upper = parse_time_range(since, until)
-    return EventFilter(
-        feature=tuple(feature) if feature else None, since=lower, until=upper, **fields
-    )
-
-
-def _hint_unmatched_features(root: Path, patterns: list[str] | None) -> None:
-    """Say on stderr which --feature patterns matched no folder (a typo, not an empty result)."""
-    from ..query import SPECS_DIRNAME, unmatched_features
-
-    for pattern in unmatched_features(root, patterns or []):
-        typer.echo(
-            f"Note: --feature {pattern!r} matches no feature folder with events "
-            f"under {root / SPECS_DIRNAME}",
-            err=True,
-        )
 
 
 #: Groupings whose rows are periods: shown oldest first, not by cost.
@@ -276,17 +118,6 @@ def _shown_costs(report: CostReport) -> tuple[list[Decimal], Decimal]:
     return apportioned(exact, target, CENT), target
 
 
-def _cost_cell(summary: CostSummary, shown: Decimal) -> str:
-    if not summary.cost_known:
-        return money(None)  # never $0.00 for costs nobody knows
-    return money(
-        shown,
-        exact=summary.total_cost_usd,
-        estimated=bool(summary.estimated_event_count or summary.split_cost_event_count),
-        unpriced=bool(summary.unpriced_event_count),
-    )
-
-
 def _tokens(summary: CostSummary, name: str, compact: bool) -> str:
     if name not in summary.reported_token_fields:
         return "-"  # no event of the row reported this count
@@ -309,7 +140,7 @@ def _cost_grid(report: CostReport, fields: tuple[str, ...], compact: bool) -> Gr
             summary.group_key,
             count(summary.event_count, compact=compact),
             *(_tokens(summary, name, compact) for name in fields),
-            _cost_cell(summary, cost),
+            cost_cell(summary, cost),
         ]
 
     rows = [cells(s, c) for s, c in zip(report.summaries, shown, strict=True)]
@@ -413,121 +244,3 @@ def _footnotes(report: CostReport, shown_tokens: set[str]) -> list[str]:
     if any(shown - s.reported_token_fields and s.event_count for s in rows):
         notes.append("- no event of the row reported this count.")
     return notes
-
-
-def _event_cost(pricing: Pricing, event: Event) -> str:
-    """Show what the cost report counts for this one event: reported, ~estimated, or nothing."""
-    from ..cost import RunningTotal
-
-    if event.event_type != "ExecutionEvent":
-        return ""
-    total = RunningTotal(pricing)
-    total.add([event.to_dict()])
-    summary = total.total()
-    if not summary.cost_known:
-        return ""
-    return _cost_cell(summary, summary.total_cost_usd)
-
-
-#: The events table's layouts, widest first: (columns kept, counts rounded).
-#: Level 1 drops type and role; 3 merges feature with wp and agent with model,
-#: and lets the time wrap under its date; 4 merges those four into one column.
-_EVENT_LAYOUTS: Final = (
-    (("time", "feature", "wp", "type", "agent", "role", "model"), False),
-    (("time", "feature", "wp", "agent", "model"), False),
-    (("time", "feature", "wp", "agent", "model"), True),
-    (("when", "feature wp", "agent model"), True),
-    (("when", "run"), True),
-)
-
-
-def _event_grid(found: list[Event], costs: list[str], level: int) -> Grid:
-    """Build the events table at one of :data:`_EVENT_LAYOUTS`."""
-    kept, compact = _EVENT_LAYOUTS[level]
-    time_format = "%Y-%m-%d %H:%M:%S" if level == 0 else "%Y-%m-%d %H:%M"
-    headers: dict[str, Column] = {
-        "time": Column("time (UTC)", "fixed"),
-        "when": Column("time (UTC)", "name"),  # the date, and the time under it when narrow
-        "feature": Column("feature", "name"),
-        "wp": Column("wp", "fixed"),
-        "type": Column("type", "name"),
-        "agent": Column("agent", "name"),
-        "role": Column("role", "name"),
-        "model": Column("model", "name"),
-        "feature wp": Column("feature wp", "name"),
-        "agent model": Column("agent model", "name"),
-        "run": Column("feature wp agent model", "name"),
-    }
-    columns = [
-        *(headers[name] for name in kept),
-        Column("input"),
-        Column("output"),
-        Column("cost"),
-        Column("ok", "fixed"),
-    ]
-    rows = []
-    for event, cost in zip(found, costs, strict=True):
-        payload = event.payload
-        fields = {
-            "feature": event.aggregate_id,
-            "wp": _text(payload.get("wp_id")),
-            "type": event.event_type,
-            # Without type, an event that is no agent run says what it is instead.
-            "agent": _text(payload.get("agent")) or ("" if "type" in kept else event.event_type),
-            "role": _text(payload.get("role")),
-            "model": _text(payload.get("model")),
-        }
-        fields["time"] = fields["when"] = event.timestamp.strftime(time_format)
-        fields["feature wp"] = _joined(fields["feature"], fields["wp"])
-        fields["agent model"] = _joined(fields["agent"], fields["model"])
-        fields["run"] = _joined(fields["feature wp"], fields["agent model"])
-        success = payload.get("success")
-        rows.append(
-            [
-                *(fields[name] for name in kept),
-                *(_count(payload.get(name), compact) for name in PRICED_TOKEN_FIELDS[:2]),
-                cost,
-                "yes" if success is True else "no" if success is False else "",
-            ]
-        )
-    grid = Grid(columns, rows)
-    if level:
-        grid.note = "Columns merged or left out to fit (--json has every field)."
-    if compact:
-        grid.note += " Counts rounded: k = thousand, M = million."
-    return grid
-
-
-def _joined(*parts: str) -> str:
-    return " ".join(part for part in parts if part)
-
-
-def _print_events_table(root: Path, found: list[Event], compact: bool) -> None:
-    from ..pricing import load_pricing
-
-    pricing = load_pricing(root)
-    costs = [_event_cost(pricing, event) for event in found]
-    out = console()
-    levels = range(2, len(_EVENT_LAYOUTS)) if compact else range(len(_EVENT_LAYOUTS))
-    layouts = [_event_grid(found, costs, level) for level in levels]
-    grid = choose(layouts, out.width)
-    out.print(grid.table())
-    if any(cell.startswith("~") for cell in costs):
-        out.print(
-            "~ estimated from token counts at list prices, as the cost report estimates it.",
-            soft_wrap=True,
-        )
-    if grid.note:
-        out.print(grid.note, soft_wrap=True, markup=False)
-
-
-# Cells show what the cost report would read from a field, and nothing for a value
-# of the wrong type (a list for a model, true for a cost): the log's oddities never crash.
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _count(value: object, compact: bool) -> str:
-    return count(value, compact=compact) if type(value) is int else ""
