@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -28,6 +29,14 @@ class TelemetryConfig:
     #: report prices events (``pricing.load_pricing``), not here: a typo in a
     #: rate must not stop the emitter from recording runs.
     pricing: Any = None
+    #: Every top-level section as written (``budgets:``, ``alerts:``, ``exports:``…).
+    #: Each feature validates its own section where it is used, for the same reason
+    #: as ``pricing``: a typo in one feature's settings must not stop the others.
+    sections: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def section(self, name: str) -> Any:
+        """Return the top-level ``name:`` section as written in the file, or None when absent."""
+        return self.sections.get(name)
 
 
 def find_project_root(start: str | Path | None = None) -> Path | None:
@@ -66,7 +75,12 @@ def load_config(project_root: str | Path) -> TelemetryConfig:
     node_id = document.get("node_id", TelemetryConfig.node_id)
     if not isinstance(node_id, str) or not node_id.strip():
         raise ConfigError(f"{path}: node_id must be a non-empty string, got {node_id!r}")
-    return TelemetryConfig(node_id=node_id, path=path, pricing=document.get("pricing"))
+    return TelemetryConfig(
+        node_id=node_id,
+        path=path,
+        pricing=document.get("pricing"),
+        sections={str(key): value for key, value in document.items()},
+    )
 
 
 def _yaml_problem(exc: Exception) -> str:
