@@ -18,8 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from spec_kitty_telemetry.emit import EVENTS_FILENAME, emit_execution_record
+from spec_kitty_telemetry.emit import emit_execution_record
 from spec_kitty_telemetry.ids import new_event_id
+from spec_kitty_telemetry.project import EVENTS_FILENAME
 
 DATA = Path(__file__).with_name(".data")
 

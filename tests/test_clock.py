@@ -14,12 +14,15 @@ import pytest
 
 from spec_kitty_telemetry import (
     ClockError,
-    FileClockStorage,
-    InMemoryClockStorage,
     LamportClock,
     TelemetryError,
 )
-from spec_kitty_telemetry.clock import MAX_CLOCK_FILE_BYTES, ClockStorage
+from spec_kitty_telemetry.clock import (
+    MAX_CLOCK_FILE_BYTES,
+    ClockStorage,
+    FileClockStorage,
+    InMemoryClockStorage,
+)
 
 
 @pytest.fixture(params=["memory", "file"])
@@ -180,7 +183,7 @@ def test_oversized_clock_file_is_corrupt(tmp_path: Path, caplog: pytest.LogCaptu
 _LOAD_IN_A_CHILD = """
 import resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # /dev/zero must not eat the machine
-from spec_kitty_telemetry import FileClockStorage
+from spec_kitty_telemetry.clock import FileClockStorage
 started = time.monotonic()
 value = FileClockStorage(sys.argv[1]).load()
 print(value, round(time.monotonic() - started, 3))

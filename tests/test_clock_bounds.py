@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from spec_kitty_telemetry import FileClockStorage, InMemoryClockStorage, LamportClock
+from spec_kitty_telemetry import LamportClock
+from spec_kitty_telemetry.clock import FileClockStorage, InMemoryClockStorage
 
 
 def test_a_remote_time_of_zero_is_a_time():

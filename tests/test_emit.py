@@ -16,7 +16,6 @@ import pytest
 
 from helpers import lock_held_by_another_process
 from spec_kitty_telemetry import (
-    CLOCK_FILENAME,
     EVENTS_FILENAME,
     Event,
     SimpleJsonStore,
@@ -24,6 +23,7 @@ from spec_kitty_telemetry import (
     emit_execution_event,
     emit_execution_record,
 )
+from spec_kitty_telemetry.project import CLOCK_FILENAME
 from spec_kitty_telemetry.testing import make_event, read_feature_log
 
 

@@ -18,17 +18,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from spec_kitty_telemetry import (
-    CLOCK_FILENAME,
     EVENTS_FILENAME,
     InvalidEventError,
     emit_execution_record,
 )
 from spec_kitty_telemetry._lines import parse_line
 from spec_kitty_telemetry.ids import new_event_id
+from spec_kitty_telemetry.project import CLOCK_FILENAME
 
 BOUND = 2**53 - 1
 BOM = b"\xef\xbb\xbf"

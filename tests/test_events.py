@@ -13,8 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from pydantic import ValidationError
 
 from spec_kitty_telemetry import Event, ExecutionPayload, InvalidEventError

@@ -6,8 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 from ulid import ULID
 
 from spec_kitty_telemetry.ids import is_ulid, new_event_id, normalize_event_id

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from helpers import lock_held_by_another_process
 from spec_kitty_telemetry import SimpleJsonStore, StoreLockTimeout

@@ -16,8 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import Phase, given, settings, strategies as st
 
 from fake_agents import new_project, spec_kitty
 from spec_kitty_telemetry import Event, InvalidEventError, SimpleJsonStore

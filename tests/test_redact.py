@@ -14,8 +14,7 @@ import string
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from fake_agents import agent, log_records, new_project, spec_kitty
 from spec_kitty_telemetry import emit_record, emit_transition

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from spec_kitty_telemetry.clock import FileClockStorage
-from spec_kitty_telemetry.emit import CLOCK_FILENAME, emit_execution_record
+from spec_kitty_telemetry.emit import emit_execution_record
+from spec_kitty_telemetry.project import CLOCK_FILENAME
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,9 +17,10 @@ import pytest
 from fake_agents import log_records, new_project, spec_kitty
 from spec_kitty_telemetry import _safe_paths
 from spec_kitty_telemetry._safe_paths import open_folder, write_problem
-from spec_kitty_telemetry.emit import CLOCK_FILENAME, EVENTS_FILENAME, emit_execution_record
+from spec_kitty_telemetry.emit import emit_execution_record
 from spec_kitty_telemetry.errors import UnsafePathError
 from spec_kitty_telemetry.jsonl_store import SimpleJsonStore
+from spec_kitty_telemetry.project import CLOCK_FILENAME, EVENTS_FILENAME
 from spec_kitty_telemetry.testing import make_execution_event
 
 FEATURE = "002-x"

@@ -4,6 +4,12 @@ The public API is what ``__all__`` lists; modules whose names start with an
 underscore are private. Names are imported on first use, so a short-lived
 process that only emits (``spec-kitty agent telemetry emit``) never pays for
 pydantic, typer or rich.
+
+The public surface is written once, in ``_EXPORTS`` (name -> the module that
+defines it): ``__all__`` and the lazy ``__getattr__`` derive from it. Type
+checkers cannot run code, so the ``TYPE_CHECKING`` block below spells the same
+imports out (as explicit ``X as X`` re-exports); ``tests/test_package.py``
+fails when the two differ.
 """
 
 from __future__ import annotations
@@ -16,24 +22,21 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "AgentUsage": "agent_usage",
     "parse_agent_output": "agent_usage",
-    "ClockStorage": "clock",
-    "FileClockStorage": "clock",
-    "InMemoryClockStorage": "clock",
     "LamportClock": "clock",
-    "TelemetryConfig": "config",
     "find_project_root": "config",
     "load_config": "config",
-    "CostReport": "cost",
-    "CostSummary": "cost",
+    "TelemetryConfig": "config",
     "cost_report": "cost",
     "cost_summary": "cost",
+    "CostReport": "cost",
+    "CostSummary": "cost",
     "project_cost_report": "cost",
-    "CLOCK_FILENAME": "emit",
-    "EVENTS_FILENAME": "emit",
     "emit_event": "emit",
     "emit_execution_event": "emit",
     "emit_execution_record": "emit",
     "emit_record": "emit",
+    "emit_with_result": "_emit_result",
+    "EmitResult": "_emit_result",
     "capture_environment": "environment",
     "ClockError": "errors",
     "ConfigError": "errors",
@@ -47,96 +50,35 @@ _EXPORTS: dict[str, str] = {
     "StoreLockTimeout": "errors",
     "TelemetryError": "errors",
     "UnsafePathError": "errors",
-    "EXECUTION_EVENT": "events",
     "Event": "events",
+    "EXECUTION_EVENT": "events",
     "ExecutionPayload": "events",
     "new_event_id": "ids",
     "normalize_event_id": "ids",
-    "InvocationResult": "integration",
     "current_invocation": "integration",
+    "InvocationResult": "integration",
     "record_invocation": "integration",
     "track_invocation": "integration",
     "SimpleJsonStore": "jsonl_store",
     "emit_transition": "lifecycle",
     "feature_timeline": "lifecycle",
-    "Pricing": "pricing",
     "canonical_model_name": "pricing",
     "load_pricing": "pricing",
+    "Pricing": "pricing",
+    "EVENTS_FILENAME": "project",
     "EventFilter": "query",
     "iter_execution_events": "query",
     "iter_project_events": "query",
     "query_execution_events": "query",
     "query_project_events": "query",
     "run_agent": "runner",
+    "causal_order": "store",
     "EventStore": "store",
     "InMemoryEventStore": "store",
-    "ReadReport": "store",
     "StoreHead": "store",
-    "causal_order": "store",
 }
 
-__all__ = [
-    "CLOCK_FILENAME",
-    "EVENTS_FILENAME",
-    "EXECUTION_EVENT",
-    "AgentUsage",
-    "ClockError",
-    "ClockStorage",
-    "ConfigError",
-    "CostReport",
-    "CostSummary",
-    "Event",
-    "EventFilter",
-    "EventStore",
-    "ExecutionPayload",
-    "FileClockStorage",
-    "InMemoryClockStorage",
-    "InMemoryEventStore",
-    "InvalidClockValueError",
-    "InvalidEventError",
-    "InvalidOptionError",
-    "InvocationResult",
-    "LamportClock",
-    "Pricing",
-    "PricingError",
-    "ProjectNotFoundError",
-    "QueryError",
-    "ReadReport",
-    "SimpleJsonStore",
-    "StoreError",
-    "StoreHead",
-    "StoreLockTimeout",
-    "TelemetryConfig",
-    "TelemetryError",
-    "UnsafePathError",
-    "__version__",
-    "canonical_model_name",
-    "capture_environment",
-    "causal_order",
-    "cost_report",
-    "cost_summary",
-    "current_invocation",
-    "emit_event",
-    "emit_execution_event",
-    "emit_execution_record",
-    "emit_record",
-    "emit_transition",
-    "feature_timeline",
-    "find_project_root",
-    "iter_execution_events",
-    "iter_project_events",
-    "load_config",
-    "load_pricing",
-    "new_event_id",
-    "normalize_event_id",
-    "parse_agent_output",
-    "project_cost_report",
-    "query_execution_events",
-    "query_project_events",
-    "record_invocation",
-    "run_agent",
-    "track_invocation",
-]
+__all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:
@@ -153,50 +95,95 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .agent_usage import AgentUsage, parse_agent_output
-    from .clock import ClockStorage, FileClockStorage, InMemoryClockStorage, LamportClock
-    from .config import TelemetryConfig, find_project_root, load_config
-    from .cost import CostReport, CostSummary, cost_report, cost_summary, project_cost_report
+    from ._emit_result import (
+        EmitResult as EmitResult,
+        emit_with_result as emit_with_result,
+    )
+    from .agent_usage import (
+        AgentUsage as AgentUsage,
+        parse_agent_output as parse_agent_output,
+    )
+    from .clock import (
+        LamportClock as LamportClock,
+    )
+    from .config import (
+        TelemetryConfig as TelemetryConfig,
+        find_project_root as find_project_root,
+        load_config as load_config,
+    )
+    from .cost import (
+        CostReport as CostReport,
+        CostSummary as CostSummary,
+        cost_report as cost_report,
+        cost_summary as cost_summary,
+        project_cost_report as project_cost_report,
+    )
     from .emit import (
-        CLOCK_FILENAME,
-        EVENTS_FILENAME,
-        emit_event,
-        emit_execution_event,
-        emit_execution_record,
-        emit_record,
+        emit_event as emit_event,
+        emit_execution_event as emit_execution_event,
+        emit_execution_record as emit_execution_record,
+        emit_record as emit_record,
     )
-    from .environment import capture_environment
+    from .environment import (
+        capture_environment as capture_environment,
+    )
     from .errors import (
-        ClockError,
-        ConfigError,
-        InvalidClockValueError,
-        InvalidEventError,
-        InvalidOptionError,
-        PricingError,
-        ProjectNotFoundError,
-        QueryError,
-        StoreError,
-        StoreLockTimeout,
-        TelemetryError,
-        UnsafePathError,
+        ClockError as ClockError,
+        ConfigError as ConfigError,
+        InvalidClockValueError as InvalidClockValueError,
+        InvalidEventError as InvalidEventError,
+        InvalidOptionError as InvalidOptionError,
+        PricingError as PricingError,
+        ProjectNotFoundError as ProjectNotFoundError,
+        QueryError as QueryError,
+        StoreError as StoreError,
+        StoreLockTimeout as StoreLockTimeout,
+        TelemetryError as TelemetryError,
+        UnsafePathError as UnsafePathError,
     )
-    from .events import EXECUTION_EVENT, Event, ExecutionPayload
-    from .ids import new_event_id, normalize_event_id
+    from .events import (
+        EXECUTION_EVENT as EXECUTION_EVENT,
+        Event as Event,
+        ExecutionPayload as ExecutionPayload,
+    )
+    from .ids import (
+        new_event_id as new_event_id,
+        normalize_event_id as normalize_event_id,
+    )
     from .integration import (
-        InvocationResult,
-        current_invocation,
-        record_invocation,
-        track_invocation,
+        InvocationResult as InvocationResult,
+        current_invocation as current_invocation,
+        record_invocation as record_invocation,
+        track_invocation as track_invocation,
     )
-    from .jsonl_store import SimpleJsonStore
-    from .lifecycle import emit_transition, feature_timeline
-    from .pricing import Pricing, canonical_model_name, load_pricing
+    from .jsonl_store import (
+        SimpleJsonStore as SimpleJsonStore,
+    )
+    from .lifecycle import (
+        emit_transition as emit_transition,
+        feature_timeline as feature_timeline,
+    )
+    from .pricing import (
+        Pricing as Pricing,
+        canonical_model_name as canonical_model_name,
+        load_pricing as load_pricing,
+    )
+    from .project import (
+        EVENTS_FILENAME as EVENTS_FILENAME,
+    )
     from .query import (
-        EventFilter,
-        iter_execution_events,
-        iter_project_events,
-        query_execution_events,
-        query_project_events,
+        EventFilter as EventFilter,
+        iter_execution_events as iter_execution_events,
+        iter_project_events as iter_project_events,
+        query_execution_events as query_execution_events,
+        query_project_events as query_project_events,
     )
-    from .runner import run_agent
-    from .store import EventStore, InMemoryEventStore, ReadReport, StoreHead, causal_order
+    from .runner import (
+        run_agent as run_agent,
+    )
+    from .store import (
+        EventStore as EventStore,
+        InMemoryEventStore as InMemoryEventStore,
+        StoreHead as StoreHead,
+        causal_order as causal_order,
+    )

@@ -3,22 +3,21 @@
 Errors the library raises on purpose name the parameter at fault
 (``TelemetryError.parameter``, e.g. ``group_by``); :func:`error_message`
 phrases it as the flag that sets it (``--group-by``), for every command, in
-this one place. The emitters log a warning and return when they cannot
-record; a command collects those warnings and prints each as one
-``Warning: ...`` line, so every command reports a lost event the same way.
+this one place. A command that records reads what happened from the
+emitter's :class:`~spec_kitty_telemetry.EmitResult` and prints each warning
+and the reason for a lost event as one ``Warning: ...`` line, so every
+command reports a lost event the same way.
 Kept free of typer and pydantic: ``emit`` imports it on its fast path.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 from .errors import TelemetryError
 
 __all__ = [
-    "CapturedWarnings",
     "error_message",
     "new_folder_warning",
     "print_error",
@@ -46,32 +45,3 @@ def print_warning(message: str) -> None:
 def new_folder_warning(feature_dir: Path) -> str:
     """Say that recording created the feature folder (a typo in --feature, perhaps)."""
     return f"created new feature folder {feature_dir.parent.name}/{feature_dir.name}"
-
-
-class CapturedWarnings(logging.Handler):
-    """Collects the package's warnings while a command records, to print them its own way."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-        self._logger = logging.getLogger("spec_kitty_telemetry")
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Keep the message (called by logging)."""
-        self.messages.append(record.getMessage())
-
-    def __enter__(self) -> CapturedWarnings:
-        self._logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._logger.removeHandler(self)
-
-    def print_all(self) -> None:
-        """Print every collected warning, each as one ``Warning:`` line."""
-        for message in self.messages:
-            print_warning(message)
-
-    def reason(self, default: str) -> str:
-        """Return the last warning (why the event was not recorded), or ``default``."""
-        return self.messages[-1] if self.messages else default

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final, TypeGuard
 
 from ._atomic import write_atomically
+from ._emit_result import warn
 from ._records import MAX_LAMPORT_CLOCK
 from ._safe_paths import read_sidecar
 from .errors import ClockError, InvalidClockValueError, UnsafePathError
@@ -166,7 +167,7 @@ class FileClockStorage(ClockStorage):
             write_atomically(self.path, data, fsync=self._fsync)
         except UnsafePathError as exc:
             # A link where the clock belongs: the repository's doing, worth one warning.
-            logger.warning("telemetry: clock not saved: %s", exc)
+            warn(logger, f"telemetry: clock not saved: {exc}")
             raise ClockError(str(exc)) from exc
         except OSError as exc:
             raise ClockError(f"{self.path}: cannot write clock file: {exc}") from exc

@@ -25,20 +25,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
+from ._emit_result import fail, stored, warn
 from ._records import EXECUTION_EVENT, event_record, execution_payload
 from .clock import LamportClock, next_timestamp
 from .environment import capture_environment
 from .errors import ClockError, InvalidEventError
 from .ids import new_event_id
-from .project import CLOCK_FILENAME, EVENTS_FILENAME, feature_clock, feature_store
+from .project import feature_clock, feature_store
 from .store import EventStore, StoreHead
 
 if TYPE_CHECKING:
     from .events import Event
 
 __all__ = [
-    "CLOCK_FILENAME",
-    "EVENTS_FILENAME",
     "EXECUTION_EVENT",
     "emit_event",
     "emit_execution_event",
@@ -66,7 +65,7 @@ def _never_raises(emitter: Callable[_P, _R | None]) -> Callable[_P, _R | None]:
         try:
             return emitter(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - telemetry must not break its host
-            logger.warning("telemetry: %s call not recorded: %s", emitter.__name__, exc)
+            fail(logger, f"telemetry: {emitter.__name__} call not recorded: {exc}")
             return None
 
     return guarded
@@ -107,7 +106,7 @@ def emit_record(
             lock_timeout=lock_timeout,
         )
     except Exception as exc:  # noqa: BLE001 - telemetry must not break its host
-        logger.warning("telemetry: %s event for %r not recorded: %s", event_type, aggregate_id, exc)
+        fail(logger, f"telemetry: {event_type} event for {aggregate_id!r} not recorded: {exc}")
         return None
 
 
@@ -177,40 +176,93 @@ def emit_execution_record(
             lock_timeout=lock_timeout,
         )
     except Exception as exc:  # noqa: BLE001 - telemetry must not break its host
-        logger.warning(
-            "telemetry: %s for %r (wp %s) not recorded: %s",
-            EXECUTION_EVENT,
-            feature_slug,
-            wp_id,
-            exc,
+        fail(
+            logger,
+            f"telemetry: {EXECUTION_EVENT} for {feature_slug!r} (wp {wp_id}) not recorded: {exc}",
         )
         return None
 
 
-def _returning_events(
-    record_fn: Callable[_P, dict[str, Any] | None],
-) -> Callable[_P, Event | None]:
-    """Wrap a record-returning emitter into one that returns the stored Event."""
+@_never_raises
+def emit_event(
+    feature_dir: str | Path | EventStore,
+    aggregate_id: str,
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    node_id: str = "cli",
+    causation_id: str | None = None,
+    fsync: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> Event | None:
+    """Like :func:`emit_record`, returning the stored Event; never raises."""
+    record = emit_record(
+        feature_dir,
+        aggregate_id,
+        event_type,
+        payload,
+        node_id=node_id,
+        causation_id=causation_id,
+        fsync=fsync,
+        lock_timeout=lock_timeout,
+    )
+    return None if record is None else _as_event(record)
 
-    @functools.wraps(record_fn)
-    def emit(*args: _P.args, **kwargs: _P.kwargs) -> Event | None:
-        record = record_fn(*args, **kwargs)
-        return None if record is None else _as_event(record)
 
-    return emit
+@_never_raises
+def emit_execution_event(
+    feature_dir: str | Path | EventStore,
+    feature_slug: str,
+    wp_id: str | None,
+    agent: str,
+    role: str,
+    *,
+    model: str | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    cache_read_tokens: int | None = None,
+    cache_write_tokens: int | None = None,
+    reasoning_tokens: int | None = None,
+    cost_usd: float | None = None,
+    duration_ms: int | None = None,
+    success: bool = True,
+    error: str | None = None,
+    exit_code: int | None = 0,
+    node_id: str = "cli",
+    causation_id: str | None = None,
+    fsync: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    **extra: Any,
+) -> Event | None:
+    """Record one agent invocation; return the stored Event or None.
 
-
-emit_event = _returning_events(emit_record)
-emit_event.__name__ = emit_event.__qualname__ = "emit_event"
-emit_event.__doc__ = """Like :func:`emit_record`, returning the stored Event; never raises."""
-
-emit_execution_event = _returning_events(emit_execution_record)
-emit_execution_event.__name__ = emit_execution_event.__qualname__ = "emit_execution_event"
-emit_execution_event.__doc__ = """Record one agent invocation; return the stored Event or None.
-
-Never raises; takes the arguments of :func:`emit_execution_record`. When the
-event cannot be recorded, one warning is logged and None returned.
-"""
+    Never raises; the arguments are those of :func:`emit_execution_record`.
+    When the event cannot be recorded, one warning is logged and None returned.
+    """
+    record = emit_execution_record(
+        feature_dir,
+        feature_slug,
+        wp_id,
+        agent,
+        role,
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read_tokens,
+        cache_write_tokens=cache_write_tokens,
+        reasoning_tokens=reasoning_tokens,
+        cost_usd=cost_usd,
+        duration_ms=duration_ms,
+        success=success,
+        error=error,
+        exit_code=exit_code,
+        node_id=node_id,
+        causation_id=causation_id,
+        fsync=fsync,
+        lock_timeout=lock_timeout,
+        **extra,
+    )
+    return None if record is None else _as_event(record)
 
 
 def _append(
@@ -260,7 +312,9 @@ def _append(
             causation_id=causation_id,
         )
 
-    return store.append_record(build)
+    record = store.append_record(build)
+    stored(record)
+    return record
 
 
 def _folder_of(target: str | Path | EventStore) -> str | Path | None:
@@ -275,5 +329,5 @@ def _as_event(record: dict[str, Any]) -> Event | None:
 
         return Event.from_dict(record)
     except Exception as exc:  # noqa: BLE001 - the event is stored; only the return value is lost
-        logger.warning("telemetry: event %s stored but not returned: %s", record["event_id"], exc)
+        warn(logger, f"telemetry: event {record['event_id']} stored but not returned: {exc}")
         return None

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, NoReturn, TextIO
 
-from ._cli_warnings import CapturedWarnings, new_folder_warning, print_error, print_warning
+from ._cli_warnings import new_folder_warning, print_error, print_warning
+from ._emit_result import collecting
 from ._records import execution_payload
-from .emit import EVENTS_FILENAME, emit_execution_record
+from .emit import emit_execution_record
 from .errors import InvalidOptionError, TelemetryError
 from .integration import ROLES
-from .project import feature_dir_for, node_id_for
+from .project import EVENTS_FILENAME, feature_dir_for, node_id_for
 from .usage import MAX_COST_USD, USAGE_FIELDS, is_cost, is_count
 
 __all__ = ["PROG", "SUMMARY", "build_parser", "main"]
@@ -152,14 +153,16 @@ def main(
 
     existed = feature_dir.is_dir()
     slug = feature_dir.name  # the folder's name, stripped: the aggregate id readers group by
-    with CapturedWarnings() as warnings:
+    with collecting() as collection:
         node_id = node_id_for(feature_dir)  # a broken config is a warning, not a lost event
         record = emit_execution_record(feature_dir, slug, node_id=node_id, **fields)
-    warnings.print_all()
+    result = collection.result(record)
+    for message in result.warnings:
+        print_warning(message)
     if record is None:
+        print_warning(result.problem or "the event could not be stored")
         if args.json:
-            reason = warnings.reason("the event could not be stored")
-            _print_json(out, {"result": "error", "error": reason})
+            _print_json(out, {"result": "error", "error": result.problem})
         return 0
     if not existed:
         print_warning(new_folder_warning(feature_dir))

@@ -23,10 +23,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 
+from ._emit_result import fail
 from .emit import emit_execution_record
 from .project import node_id_for
-from .usage import USAGE_ERROR_KEY, USAGE_FIELDS, Usage, is_count, lenient
-from .usage import problems as usage_problems
+from .usage import (
+    USAGE_ERROR_KEY,
+    USAGE_FIELDS,
+    Usage,
+    is_count,
+    lenient,
+    problems as usage_problems,
+)
 
 if TYPE_CHECKING:
     from .agent_usage import AgentUsage
@@ -162,12 +169,8 @@ def record_invocation(
             **extra,
         )
     except Exception as exc:  # noqa: BLE001 - telemetry must not break its host
-        logger.warning(
-            "telemetry: invocation of %r for %r not recorded: %s",
-            getattr(result, "agent", None),
-            feature_slug,
-            exc,
-        )
+        agent = getattr(result, "agent", None)
+        fail(logger, f"telemetry: invocation of {agent!r} for {feature_slug!r} not recorded: {exc}")
         return None
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from . import _log_index
+from ._emit_result import warn
 from ._lines import is_blank, parse_line
 from ._lock import FileLock, LockTimeout
 from ._log_index import LogIndex
@@ -191,7 +192,7 @@ class SimpleJsonStore(EventStore):
                 report.incomplete_line = None
         self.last_read = report
         if report.malformed_lines:
-            logger.warning("%s", report.describe())
+            warn(logger, report.describe())
 
     def _ids_before(self, number: int) -> set[str]:
         """Collect the ids of the events on lines before line ``number``."""
@@ -335,7 +336,7 @@ class _Writer:
         try:
             _log_index.save(self.store.index_path, index, self._folder)
         except UnsafePathError as exc:
-            logger.warning("telemetry: index not saved: %s", exc)
+            warn(logger, f"telemetry: index not saved: {exc}")
         except Exception as exc:  # noqa: BLE001 - the event is stored; the index is a cache
             logger.debug("%s: index not saved: %s", self.store.index_path, exc)
 

@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from ._emit_result import fail
 from ._records import EXECUTION_EVENT
 from .emit import emit_record
 from .errors import InvalidEventError
@@ -100,7 +101,7 @@ def emit_transition(
                 Path.cwd() if isinstance(feature_dir, EventStore) else feature_dir
             )
     except Exception as exc:  # noqa: BLE001 - telemetry must not break its host
-        logger.warning("telemetry: %s for %r not recorded: %s", PHASE_TRANSITION, feature_slug, exc)
+        fail(logger, f"telemetry: {PHASE_TRANSITION} for {feature_slug!r} not recorded: {exc}")
         return None
     return emit_record(
         feature_dir,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
+from ._emit_result import warn
 from .clock import FileClockStorage, LamportClock
 from .config import find_project_root, load_config
 from .errors import InvalidOptionError, ProjectNotFoundError, QueryError
@@ -102,7 +103,7 @@ def node_id_for(feature_dir: str | Path) -> str:
         root = find_project_root(feature_dir)
         return default if root is None else load_config(root).node_id
     except Exception as exc:  # noqa: BLE001 - a bad config must not stop recording
-        logger.warning("telemetry: using node_id %r: %s", default, exc)
+        warn(logger, f"telemetry: using node_id {default!r}: {exc}")
         return default
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
+from ._emit_result import EmitResult, emit_with_result
 from .agent_usage import AgentUsage, UsageCollector
 from .errors import InvalidOptionError
 from .integration import InvocationResult, record_invocation
@@ -82,15 +83,21 @@ class RunOutcome:
 
     ``exit_code`` is what the wrapper should exit with: the command's own
     code, 128 + N when signal N killed it, 127 when it was not found, 126
-    when it exists but cannot be executed. ``record`` is the stored event,
-    None if recording failed (it was logged) or was not asked for.
+    when it exists but cannot be executed. ``recording`` says what was
+    recorded (the stored event, or why not, and the warnings on the way);
+    None when recording was not asked for.
     """
 
     exit_code: int
     started: bool
     result: InvocationResult
     usage: AgentUsage | None
-    record: dict[str, Any] | None
+    recording: EmitResult | None
+
+    @property
+    def record(self) -> dict[str, Any] | None:
+        """The stored event, None when it was not recorded (or not asked for)."""
+        return None if self.recording is None else self.recording.record
 
 
 def run_agent(
@@ -167,10 +174,10 @@ def run_agent(
 
 def _record(
     feature_dir: str | Path | None, slug: str, result: InvocationResult, node_id: str | None
-) -> dict[str, Any] | None:
+) -> EmitResult | None:
     if feature_dir is None:
         return None
-    return record_invocation(feature_dir, slug, result, node_id=node_id)
+    return emit_with_result(record_invocation, feature_dir, slug, result, node_id=node_id)
 
 
 def agent_program(argv: Sequence[str]) -> tuple[str, int] | None:

@@ -16,8 +16,7 @@ from typing import Any
 import typer
 
 from ._command import CommandLine as _CommandLine
-from .cost import cost as _cost_report
-from .cost import register as _register_cost_commands
+from .cost import cost as _cost_report, register as _register_cost_commands
 from .emit import register as _register_emit_command
 from .events import register as _register_events_command
 from .lifecycle import register as _register_lifecycle_commands

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from ..emit_command import SUMMARY
-from ..emit_command import main as emit_main
+from ..emit_command import SUMMARY, main as emit_main
 
 __all__ = ["register"]
 

@@ -62,7 +62,8 @@ def transition(
       spec-kitty agent telemetry transition --feature 001-login --wp WP01 --to doing
 
     """
-    from .._cli_warnings import CapturedWarnings, new_folder_warning, print_warning
+    from .._cli_warnings import new_folder_warning, print_warning
+    from .._emit_result import emit_with_result
     from ..lifecycle import emit_transition, transition_payload
     from ..project import feature_dir_for
 
@@ -72,15 +73,16 @@ def transition(
     existed = feature_dir.is_dir()
     if existed and from_phase is not None:
         _warn_if_not_open(feature_dir, from_phase, wp)
-    with CapturedWarnings() as warnings:
-        record = emit_transition(
-            feature_dir, feature_dir.name, from_phase, to_phase, wp_id=wp, actor=actor
-        )
-    warnings.print_all()
+    result = emit_with_result(
+        emit_transition, feature_dir, feature_dir.name, from_phase, to_phase, wp_id=wp, actor=actor
+    )
+    for message in result.warnings:
+        print_warning(message)
+    record = result.record
     if record is None:
+        print_warning(result.problem or "the PhaseTransition event could not be stored")
         if as_json:
-            reason = warnings.reason("the PhaseTransition event could not be stored")
-            print_document({"result": "error", "error": reason})
+            print_document({"result": "error", "error": result.problem})
         return
     if not existed:
         print_warning(new_folder_warning(feature_dir))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .._cli_warnings import CapturedWarnings, error_message, new_folder_warning, print_warning
+from .._cli_warnings import error_message, new_folder_warning, print_warning
 from ..errors import InvalidOptionError, TelemetryError
 from ..integration import ROLES
 from ..project import feature_dir_for
@@ -82,19 +82,22 @@ def run(
         print_warning(f"this run is not recorded: {error_message(exc)}")
         feature_dir = None
     existed = feature_dir is not None and feature_dir.is_dir()
-    with CapturedWarnings() as warnings:
-        outcome = run_agent(
-            command,
-            feature_dir=feature_dir,
-            feature_slug=feature_dir.name if feature_dir is not None else feature.strip(),
-            role=role,
-            wp_id=wp or None,
-            agent=agent.strip() if agent and agent.strip() else None,
-            model=model or None,
-        )
+    outcome = run_agent(
+        command,
+        feature_dir=feature_dir,
+        feature_slug=feature_dir.name if feature_dir is not None else feature.strip(),
+        role=role,
+        wp_id=wp or None,
+        agent=agent.strip() if agent and agent.strip() else None,
+        model=model or None,
+    )
     if not outcome.started:
         typer.echo(f"Error: {outcome.result.error}", err=True)
-    warnings.print_all()
+    if outcome.recording is not None:
+        for message in outcome.recording.warnings:
+            print_warning(message)
+        if outcome.recording.problem is not None:
+            print_warning(outcome.recording.problem)
     if feature_dir is not None and outcome.record is not None and not existed:
         print_warning(new_folder_warning(feature_dir))
     raise typer.Exit(outcome.exit_code)

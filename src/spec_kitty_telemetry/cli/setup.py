@@ -71,12 +71,12 @@ def doctor(repo: RepoOption = None, as_json: JsonOption = False) -> None:
       spec-kitty agent telemetry doctor --json
 
     """
-    from .._cli_warnings import CapturedWarnings
+    from .._emit_result import collecting
     from ..doctor import DoctorReport, diagnose
     from ._project import report_root
 
     root, is_project = report_root(repo)
-    with CapturedWarnings():  # the readers' "skipped N lines" warnings: the report says more
+    with collecting():  # the readers' "skipped N lines" warnings: the report says more
         report = diagnose(root) if is_project else DoctorReport(root)
     if as_json:
         print_document(report.to_dict())

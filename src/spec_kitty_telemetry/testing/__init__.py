@@ -9,17 +9,31 @@ pytest; this module does not).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .._emit_result import Collection, collecting
 from .._records import EXECUTION_EVENT, execution_payload
 from ..events import Event
 from ..ids import new_event_id
 from ..project import store_for
 from ..store import EventStore
 
-__all__ = ["make_event", "make_execution_event", "read_feature_log"]
+__all__ = [
+    "CapturedEmits",
+    "capture_events",
+    "make_event",
+    "make_execution_event",
+    "read_feature_log",
+]
+
+#: What :func:`capture_events` yields: ``records`` (dicts, as stored),
+#: ``warnings`` (what went wrong without losing an event) and ``problem``
+#: (why the last emit that stored nothing did not).
+CapturedEmits = Collection
 
 
 def make_event(
@@ -70,3 +84,20 @@ def make_execution_event(
 def read_feature_log(feature_dir: str | Path | EventStore) -> list[Event]:
     """Return the events of a feature folder's log (or of a store) in causal order."""
     return store_for(feature_dir).load_all_events()
+
+
+@contextmanager
+def capture_events() -> Iterator[CapturedEmits]:
+    """Collect what every emitter called inside the block recorded, for a test to assert on.
+
+    The events are still written to their logs or stores as usual; the block
+    also sees them as records, in order, with the emitters' warnings, which
+    are not logged meanwhile. Works across every emitter (``emit_*``,
+    ``record_invocation``, ``track_invocation``, ``emit_transition``)::
+
+        with capture_events() as captured:
+            my_hook_that_records()
+        assert captured.records[0]["payload"]["agent"] == "claude"
+    """
+    with collecting() as collection:
+        yield collection
