@@ -64,3 +64,11 @@ def empty_pg_url(pg_cluster: TemporaryPostgres) -> Iterator[str]:
     name = _new_database(pg_cluster, "template0")
     yield pg_cluster.url_for(name)
     _drop(pg_cluster, name)
+
+
+@pytest.fixture(scope="module")
+def server_db(pg_cluster: TemporaryPostgres) -> Iterator[str]:
+    """The URL of a migrated database shared by the tests of one module (one server's)."""
+    name = _new_database(pg_cluster, _TEMPLATE)
+    yield pg_cluster.url_for(name)
+    _drop(pg_cluster, name)

@@ -21,7 +21,7 @@ on once a restarted PostgreSQL is back.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 import orjson
@@ -29,12 +29,12 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from ._lines import utc_timestamp
-from .errors import InvalidEventError, StoreError
+from .errors import InvalidEventError, InvalidOptionError, StoreError
 from .events import Event
 from .ids import is_ulid
 from .store import BuildRecord, EventStore, ReadReport, Record, StoreHead, stored_form
 
-__all__ = ["PostgresEventStore", "StoredRow", "open_pool", "row_of"]
+__all__ = ["PostgresEventStore", "StoredRow", "ensure_project", "open_pool", "row_of"]
 
 #: Rows fetched per round trip by a read's server-side cursor.
 _FETCH: Final = 2000
@@ -102,17 +102,16 @@ class PostgresEventStore(EventStore):
     """The events of one project in PostgreSQL (the project is created on first use).
 
     ``pool`` is shared by every store of a process (the server keeps one);
-    ``project`` is the project's name.
+    ``project`` is the project's name, and ``project_id`` its row when the
+    caller knows it already (the server, from the request's token).
     """
 
-    def __init__(self, pool: ConnectionPool, project: str) -> None:
-        if not project.strip() or len(project) > 200:
-            raise InvalidEventError(
-                "must be a non-blank name of at most 200 characters", parameter="project"
-            )
+    def __init__(
+        self, pool: ConnectionPool, project: str, *, project_id: int | None = None
+    ) -> None:
         self.pool = pool
         self.project = project
-        self.project_id = ensure_project(pool, project)
+        self.project_id = ensure_project(pool, project) if project_id is None else project_id
 
     @classmethod
     def connect(cls, database_url: str, project: str) -> PostgresEventStore:
@@ -175,7 +174,46 @@ class PostgresEventStore(EventStore):
             raise InvalidEventError(f"project {self.project}: {exc}") from None
         return new, len(rows) - new
 
+    @staticmethod
+    def check(record: object) -> None:
+        """Raise InvalidEventError naming the field unless ``record`` is an event (line rule)."""
+        stored_form(record)  # type: ignore[arg-type]  # any JSON value may arrive; the rule says
+
     # -- reading -------------------------------------------------------------
+
+    def page(
+        self,
+        after: int,
+        limit: int,
+        predicate: Callable[[Record], bool] | None,
+        *,
+        scan: int = _FETCH,
+    ) -> tuple[list[Record], int | None]:
+        """Return up to ``limit`` records stored after position ``after`` that pass ``predicate``.
+
+        Records come in storage order, with the position to pass as ``after``
+        for the next page; None when the project has no more. The filter is
+        the caller's (the query module's), applied here to the parsed records
+        ``scan`` rows at a time, so this store adds no filter rule of its own.
+        """
+        found: list[Record] = []
+        loads = orjson.loads
+        with self.pool.connection() as connection:
+            while True:
+                rows = connection.execute(
+                    "SELECT seq, line FROM events WHERE project_id = %s AND seq > %s"
+                    " ORDER BY seq LIMIT %s",
+                    (self.project_id, after, scan),
+                ).fetchall()
+                for seq, line in rows:
+                    after = seq
+                    record = loads(line)
+                    if predicate is None or predicate(record):
+                        found.append(record)
+                        if len(found) == limit:
+                            return found, seq
+                if len(rows) < scan:
+                    return found, None
 
     def iter_records(self) -> Iterator[Record]:
         """Stream the project's records through a server-side cursor, in storage order."""
@@ -224,6 +262,10 @@ def _head(connection: psycopg.Connection[Any], project_id: int) -> StoreHead:
 
 def ensure_project(pool: ConnectionPool, name: str) -> int:
     """Return the id of the project ``name``, creating it when it is new."""
+    if not name.strip() or len(name) > 200 or "\x00" in name:
+        raise InvalidOptionError(
+            "must be a non-blank name of at most 200 characters", parameter="project"
+        )
     try:
         with pool.connection() as connection, connection.transaction():
             connection.execute(
