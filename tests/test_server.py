@@ -224,3 +224,45 @@ def test_serve_without_a_database_is_a_one_line_error():
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "--database-url" in done.stderr
+
+
+def test_serve_dev_runs_on_a_throwaway_database_and_deletes_it(tmp_path: Path):
+    """`serve --dev` prints a working token, and on SIGTERM stops PostgreSQL and removes it."""
+    import glob
+    import signal
+    import time
+
+    from spec_kitty_telemetry.server.devdb import free_port
+
+    before = set(glob.glob("/tmp/skt-pg-*"))
+    port = free_port()
+    log = tmp_path / "dev.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(SCRIPT), "serve", "--dev", "--port", str(port)], stdout=out, stderr=out
+        )
+    try:
+        deadline = time.monotonic() + 90
+        token = None
+        while time.monotonic() < deadline and token is None:
+            for line in log.read_text().splitlines():
+                if line.startswith("API token for project 'dev': "):
+                    token = line.rsplit(" ", 1)[1]
+            time.sleep(0.2)
+        assert token is not None, log.read_text()
+        headers = {"Authorization": f"Bearer {token}"}
+        answer = None
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/project", headers=headers)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answer is not None
+        assert answer.json() == {"project": "dev"}
+        new_dirs = set(glob.glob("/tmp/skt-pg-*")) - before
+        assert len(new_dirs) == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    assert not Path(new_dirs.pop()).exists()

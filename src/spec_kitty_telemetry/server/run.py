@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from collections.abc import Callable
+from types import FrameType
 
 __all__ = ["serve_dev", "serve_forever"]
 
@@ -27,6 +30,9 @@ def serve_dev(host: str, port: int, *, echo: Callable[[str], None]) -> None:
     from .auth import create_token
     from .devdb import TemporaryPostgres
 
+    # uvicorn re-raises the SIGTERM it stopped on once it is done; as an exception,
+    # it unwinds through the with-block below, so the cluster is deleted, not orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     with TemporaryPostgres() as cluster:
         with psycopg.connect(cluster.url, autocommit=True) as connection:
             connection.execute("CREATE DATABASE telemetry")
@@ -44,3 +50,7 @@ def serve_dev(host: str, port: int, *, echo: Callable[[str], None]) -> None:
             f"spec-kitty agent telemetry sync --server http://{host}:{port}"
         )
         serve_forever(url, host, port)
+
+
+def _exit_on_signal(number: int, frame: FrameType | None) -> None:
+    sys.exit(128 + number)
