@@ -29,6 +29,8 @@ __all__ = ["router"]
 
 router = APIRouter()
 
+#: Groupings whose rows are periods, listed oldest first as `cost --json` lists them.
+_TIME_GROUPS: Final = frozenset({"day", "week", "month"})
 #: Rows read per round trip while a page of filtered events is filled.
 _SCAN: Final = 1000
 
@@ -243,8 +245,7 @@ def cost_summary(
     Priced by the shipped tables (a project's own price overrides live in its
     repository, which the server does not have).
     """
-    from ..cli.cost import _in_time_order
-    from ..cost import cost_report
+    from ..cost import NO_VALUE, cost_report
     from ..pricing import load_pricing
 
     filters = event_filter_of(
@@ -255,5 +256,8 @@ def cost_summary(
     if predicate is not None:
         records = (r for r in records if predicate(r))
     report = cost_report(records, group_by, pricing=load_pricing())
-    _in_time_order(report)
+    if report.group_by in _TIME_GROUPS:
+        # The order `cost` shows periods in (cli/cost.py, which the library may not import):
+        # oldest first, ungrouped last. To move into the cost module, beside the report.
+        report.summaries.sort(key=lambda s: (s.group_key == NO_VALUE, s.group_key))
     return JSONResponse(report.to_dict())
