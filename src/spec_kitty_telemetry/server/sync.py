@@ -36,7 +36,7 @@ __all__ = ["STATE_SUFFIX", "SyncError", "SyncReport", "sync_project"]
 #: Appended to a log's name (hidden) to name its sync state.
 STATE_SUFFIX: Final = ".sync.json"
 _READ: Final = 1 << 20
-_RETRIES: Final = 6
+_RETRIES: Final = 10  # about 30 s of pauses: long enough for a server restart
 _TRANSIENT: Final = frozenset({408, 429, 502, 503, 504})
 
 Progress = Callable[[int, int], None]
