@@ -87,6 +87,7 @@ def test_claude_json_run_passes_output_through_and_records_usage(project: Path) 
         "error": None,
         "exit_code": 0,
         "num_turns": 4,
+        "session_id": "5f0c9e43-0000-4000-8000-000000000000",
         "models": {
             SONNET: {
                 "input_tokens": 25120,
@@ -653,6 +654,7 @@ def test_claude_stream_json_run_records_exactly_this_event(project: Path) -> Non
         "error": "exit code 1",
         "exit_code": 1,
         "num_turns": 4,
+        "session_id": "5f0c9e43-0000-4000-8000-000000000000",
     }
 
 

@@ -83,6 +83,9 @@ class AgentUsage(Usage):
     agent_error: str | None = None
     num_turns: int | None = None
     usage_error: str | None = None
+    #: The agent's own id of the session (Claude Code's ``session_id``): what an
+    #: import of the agent's session logs matches on, so a run is not counted twice.
+    session_id: str | None = None
 
     def models_payload(self) -> dict[str, dict[str, Any]] | None:
         """Return the per-model breakdown as stored in an event payload, or None."""
@@ -363,6 +366,8 @@ def _claude_usage(result: dict[str, Any], init_model: str | None) -> AgentUsage:
     read = _Reader()
     reported_cost = read.cost(result, "total_cost_usd")
     turns = _turns(result.get("num_turns"))
+    session = result.get("session_id")
+    session_id = session if isinstance(session, str) and session else None
 
     models: dict[str, ModelUsage] = {}
     model_usage = result.get("modelUsage")
@@ -385,6 +390,7 @@ def _claude_usage(result: dict[str, Any], init_model: str | None) -> AgentUsage:
             agent_error=agent_error,
             num_turns=turns,
             usage_error=read.usage_error,
+            session_id=session_id,
         )
         if reported_cost is not None:
             usage = replace(usage, cost_usd=reported_cost)
@@ -411,6 +417,7 @@ def _claude_usage(result: dict[str, Any], init_model: str | None) -> AgentUsage:
         agent_error=agent_error,
         num_turns=turns,
         usage_error=read.usage_error,
+        session_id=session_id,
     )
 
 
