@@ -7,6 +7,7 @@ its place, so the mapping of sessions to this project is tested for real.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -23,16 +24,32 @@ def new_project(root: Path, *features: str) -> Path:
     return root.resolve()
 
 
-def stage(name: str, target: Path, root: Path) -> Path:
-    """Copy fixture folder ``name`` to ``target``, ``{ROOT}`` replaced by ``root``; return it."""
+def path_hash(folder: Path) -> str:
+    """Gemini CLI's project hash: the SHA-256 (hex) of the folder's path."""
+    return hashlib.sha256(str(folder).encode()).hexdigest()
+
+
+def stage(name: str, target: Path, root: Path, worktree: Path | None = None) -> Path:
+    """Copy fixture folder ``name`` to ``target`` with the project's real paths; return it.
+
+    ``{ROOT}`` becomes ``root``; ``{HASH}`` and a folder named ``HASH`` its
+    project hash, ``{WTHASH}``/``WTHASH`` that of ``worktree``.
+    """
     source = FIXTURES / name
+    names = {"ROOT": "project", "WTHASH": path_hash(worktree or root), "HASH": path_hash(root)}
+    texts = {f"{{{key}}}": value for key, value in names.items()} | {"{ROOT}": str(root)}
     for path in sorted(source.rglob("*")):
         if path.is_dir():
             continue
-        relative = Path(str(path.relative_to(source)).replace("ROOT", "project"))
+        relative = str(path.relative_to(source))
+        for key, value in names.items():
+            relative = relative.replace(key, value)
+        text = path.read_text()
+        for key, value in texts.items():
+            text = text.replace(key, value)
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
-        destination.write_bytes(path.read_bytes().replace(b"{ROOT}", str(root).encode()))
+        destination.write_text(text)
     return target
 
 

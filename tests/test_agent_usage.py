@@ -143,6 +143,7 @@ def test_codex_sums_turns_with_cached_and_reasoning_inside_totals() -> None:
         reasoning_tokens=1200,
         cost_usd=None,
         num_turns=None,  # not recorded for Codex: one turn spans many model requests
+        session_id="0199a213-81c0-7800-8aa1-bbab2a035a53",  # the thread.started line's id
     )
 
 

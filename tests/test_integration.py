@@ -457,6 +457,7 @@ def test_example_orchestrator_loop_records_every_invocation_and_move(tmp_path: P
         "success": True,
         "error": None,
         "exit_code": 0,
+        "session_id": "0199a213-81c0-7800-8aa1-bbab2a035a53",  # Codex's thread.started id
     }
     codex_failed = {
         **codex_passed,

@@ -153,6 +153,7 @@ def test_codex_run_takes_the_model_from_the_command(project: Path) -> None:
         "success": True,
         "error": None,
         "exit_code": 0,
+        "session_id": "0199a213-81c0-7800-8aa1-bbab2a035a53",  # Codex's thread.started id
     }
 
 
@@ -194,6 +195,7 @@ def test_inconsistent_agent_usage_is_dropped_and_the_run_still_recorded(project:
         "exit_code": 0,
         "usage_error": "reasoning_tokens (2700) exceed output_tokens (1500), which must "
         "include them: output and reasoning counts dropped",
+        "session_id": "0199a213-81c0-7800-8aa1-bbab2a035a53",  # Codex's thread.started id
     }
 
 

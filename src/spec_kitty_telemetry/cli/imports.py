@@ -206,4 +206,10 @@ def register(app: typer.Typer) -> None:
             "$CLAUDE_CONFIG_DIR/projects, ~/.config/claude/projects, ~/.claude/projects",
         )
     )
+    group.command("codex", cls=Command)(
+        _command("codex", "Codex CLI", "$CODEX_HOME or ~/.codex: sessions/, archived_sessions/")
+    )
+    group.command("gemini", cls=Command)(
+        _command("gemini", "Gemini CLI", "~/.gemini/tmp/<project hash>/chats")
+    )
     app.add_typer(group, name="import")

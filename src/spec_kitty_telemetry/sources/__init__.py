@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from ..errors import InvalidOptionError
-from . import claude_code
+from . import claude_code, codex, gemini
 from ._common import SOURCE_PREFIX, ImportSummary, SourceRead, import_pieces
 
 __all__ = ["IMPORTERS", "SOURCE_PREFIX", "ImportSummary", "Importer", "import_sessions"]
@@ -42,6 +42,20 @@ IMPORTERS: Final[dict[str, Importer]] = {
         claude_code.default_roots,
         claude_code.find_session_files,
         claude_code.read_sessions,
+    ),
+    codex.SOURCE: Importer(
+        codex.SOURCE,
+        codex.AGENT,
+        codex.default_roots,
+        codex.find_session_files,
+        codex.read_sessions,
+    ),
+    gemini.SOURCE: Importer(
+        gemini.SOURCE,
+        gemini.AGENT,
+        gemini.default_roots,
+        gemini.find_session_files,
+        gemini.read_sessions,
     ),
 }
 

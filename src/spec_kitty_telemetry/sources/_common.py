@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -74,6 +74,8 @@ class Piece:
     usage: Usage
     cwd: str | None = None
     branch: str | None = None
+    #: For agents that log no folder (Gemini CLI): SHA-256 of the project root's path.
+    project_hash: str | None = None
     #: ``session`` for the main conversation, ``subagent`` for a sidechain or subagent.
     role: str = "session"
     #: Figures a source reports beyond the usage fields (kept raw, for re-pricing later).
@@ -283,17 +285,23 @@ def import_pieces(
         if piece.session_id in run_sessions:
             skipped_run.add(piece.session_id)
             continue
-        placement = mapper.place(piece.cwd, piece.branch)
+        cwd = piece.cwd
+        if cwd is None and piece.project_hash is not None:
+            folder = mapper.folder_for_hash(piece.project_hash)
+            cwd = None if folder is None else str(folder)
+        placement = mapper.place(cwd, piece.branch)
         if not placement.in_project and not all_projects:
             skipped_other.add(piece.session_id)
             continue
         summary.responses += 1
         start = hour_of(piece.at)
+        if cwd != piece.cwd:
+            piece = replace(piece, cwd=cwd)
         key = (
             piece.session_id,
             piece.role,
             piece.model,
-            piece.cwd or "",
+            piece.project_hash or piece.cwd or "",  # what the source logged, not our path
             piece.branch or "",
             start.strftime("%Y-%m-%dT%H"),
         )

@@ -19,6 +19,7 @@ feature with no folder under ``kitty-specs/``, goes to the catch-all feature.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -107,6 +108,13 @@ class SessionMapper:
             if inside and (best is None or len(folder.parts) > len(best.parts)):
                 best = folder
         return best
+
+    def folder_for_hash(self, project_hash: str) -> Path | None:
+        """Return the folder of this project whose path's SHA-256 (hex) is ``project_hash``."""
+        for folder in self.worktrees:
+            if hashlib.sha256(str(folder).encode()).hexdigest() == project_hash:
+                return folder
+        return None
 
     def place(self, cwd: str | None, branch: str | None) -> Placement:
         """Return the feature and WP of a session that ran in ``cwd`` on ``branch``."""
