@@ -68,6 +68,9 @@ _EXPORTS: dict[str, str] = {
     "query_execution_events": "query",
     "query_project_events": "query",
     "run_agent": "runner",
+    "import_sessions": "sources",
+    "lane_report": "sources.status_log",
+    "project_lane_report": "sources.status_log",
     "EventStore": "store",
     "InMemoryEventStore": "store",
     "ReadReport": "store",
@@ -123,14 +126,17 @@ __all__ = [
     "emit_transition",
     "feature_timeline",
     "find_project_root",
+    "import_sessions",
     "iter_execution_events",
     "iter_project_events",
+    "lane_report",
     "load_config",
     "load_pricing",
     "new_event_id",
     "normalize_event_id",
     "parse_agent_output",
     "project_cost_report",
+    "project_lane_report",
     "query_execution_events",
     "query_project_events",
     "record_invocation",
@@ -199,4 +205,6 @@ if TYPE_CHECKING:
         query_project_events,
     )
     from .runner import run_agent
+    from .sources import import_sessions
+    from .sources.status_log import lane_report, project_lane_report
     from .store import EventStore, InMemoryEventStore, ReadReport, StoreHead, causal_order
