@@ -274,7 +274,7 @@ def import_pieces(
         unreadable=list(read.unreadable),
     )
     known_ids, run_sessions = _recorded(root)
-    segments: dict[str, _Segment] = {}
+    segments: dict[tuple[Any, ...], _Segment] = {}
     sessions: set[str] = set()
     skipped_other: set[str] = set()
     skipped_run: set[str] = set()
@@ -297,20 +297,18 @@ def import_pieces(
         start = hour_of(piece.at)
         if cwd != piece.cwd:
             piece = replace(piece, cwd=cwd)
-        key = (
+        where = (
             piece.session_id,
             piece.role,
             piece.model,
             piece.project_hash or piece.cwd or "",  # what the source logged, not our path
             piece.branch or "",
-            start.strftime("%Y-%m-%dT%H"),
+            start,
         )
-        event_id = segment_id(source, key, start)
-        segment = segments.get(event_id)
+        segment = segments.get(where)
         if segment is None:
-            segment = segments[event_id] = _Segment(
-                key, start, piece, dict.fromkeys(TOKEN_FIELDS), {}
-            )
+            key = (*where[:5], start.strftime("%Y-%m-%dT%H"))
+            segment = segments[where] = _Segment(key, start, piece, dict.fromkeys(TOKEN_FIELDS), {})
         segment.add(piece)
     summary.sessions = len(sessions)
     summary.sessions_other_projects = len(skipped_other)
@@ -318,7 +316,11 @@ def import_pieces(
 
     by_feature: dict[str, list[dict[str, Any]]] = {}
     done = 0
-    for event_id, segment in sorted(segments.items()):
+    identified = sorted(
+        ((segment_id(source, s.key, s.start), s) for s in segments.values()),
+        key=lambda item: item[0],
+    )
+    for event_id, segment in identified:
         done += 1
         if progress is not None:
             progress(done)

@@ -61,10 +61,14 @@ def read_sessions(
 ) -> SourceRead:
     """Read the usage of every API response in ``files``, each response once.
 
-    ``progress`` is called with the number of files read so far.
+    ``progress`` is called with the number of files read so far. Responses are
+    gathered as raw figures first and turned into pieces once, at the end: a
+    response streamed on three lines then costs one piece, not three.
     """
     read = SourceRead()
-    kept: dict[tuple[str, str], int] = {}  # (message id, request id) -> index in read.pieces
+    # (message id, request id) -> [first line, its file, largest usage so far]
+    kept: dict[tuple[Any, Any], list[Any]] = {}
+    unkeyed: list[list[Any]] = []
     loads = orjson.loads
     for done, path in enumerate(files, 1):
         subagent_file = "subagents" in path.parts
@@ -81,40 +85,44 @@ def read_sessions(
             if obj.get("type") != "assistant":
                 continue
             message = obj.get("message")
-            if type(message) is not dict or type(message.get("usage")) is not dict:
+            if type(message) is not dict:
                 continue
-            model = message.get("model")
-            if model == _SYNTHETIC:
+            usage = message.get("usage")
+            if type(usage) is not dict:
+                continue
+            if message.get("model") == _SYNTHETIC:
                 read.synthetic += 1
                 continue
-            piece = _piece(obj, message, path, subagent_file)
-            if piece is None:
-                read.malformed.append(FileProblem(path, number, "no valid timestamp"))
-                continue
-            message_id, request_id = message.get("id"), obj.get("requestId")
+            message_id = message.get("id")
+            entry = [obj, path, usage, subagent_file, number]
             if type(message_id) is not str or not message_id:
-                read.pieces.append(piece)
+                unkeyed.append(entry)
                 continue
-            key = (message_id, request_id if type(request_id) is str else "")
-            index = kept.get(key)
-            if index is None:
-                kept[key] = len(read.pieces)
-                read.pieces.append(piece)
+            key = (message_id, obj.get("requestId"))
+            found = kept.get(key)
+            if found is None:
+                message.pop("content", None)  # the text is not needed; let it go early
+                kept[key] = entry
             else:
                 read.duplicates += 1
-                read.pieces[index] = _larger(read.pieces[index], piece)
+                if found[2] != usage:
+                    found[2] = _larger(found[2], usage)
         if progress is not None:
             progress(done)
+    for obj, path, usage, subagent, number in [*kept.values(), *unkeyed]:
+        piece = _piece(obj, usage, path, subagent)
+        if piece is None:
+            read.malformed.append(FileProblem(path, number, "no valid timestamp"))
+        else:
+            read.pieces.append(piece)
     return read
 
 
-def _piece(
-    obj: dict[str, Any], message: dict[str, Any], path: Path, subagent: bool
-) -> Piece | None:
+def _piece(obj: dict[str, Any], raw: dict[str, Any], path: Path, subagent: bool) -> Piece | None:
     at = parse_moment(obj.get("timestamp"))
     if at is None:
         return None
-    raw: dict[str, Any] = message["usage"]
+    message = obj["message"]
     notes: list[str] = []
     uncached = read_count(raw.get("input_tokens"), "input_tokens", notes)
     written = read_count(
@@ -154,24 +162,15 @@ def _piece(
     )
 
 
-def _larger(kept: Piece, other: Piece) -> Piece:
-    """Merge two copies of a response: the largest of each figure, the first line's rest."""
-    figures = {}
-    for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
-        both = (getattr(kept.usage, name), getattr(other.usage, name))
-        values = [value for value in both if value is not None]
-        figures[name] = max(values) if values else None
-    extra = dict(kept.extra)
-    for name, value in other.extra.items():
-        extra[name] = max(extra.get(name, 0), value)
-    return Piece(
-        at=kept.at,
-        session_id=kept.session_id,
-        model=kept.model,
-        usage=Usage(**figures),
-        cwd=kept.cwd,
-        branch=kept.branch,
-        role=kept.role,
-        extra=extra,
-        notes=tuple(dict.fromkeys((*kept.notes, *other.notes))),
-    )
+def _larger(kept: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """Merge two copies of a response's usage: the largest of each count (bad ones kept as seen)."""
+    merged = dict(kept)
+    for name, value in other.items():
+        before = merged.get(name)
+        if type(value) is int and (type(before) is not int or value > before):
+            merged[name] = value
+        elif type(value) is dict and type(before) is dict:
+            merged[name] = _larger(before, value)
+        elif name not in merged:
+            merged[name] = value
+    return merged
