@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .._json_output import print_document
+from ..usage import TOKEN_FIELDS
 from ._format import count
 from ._reports import RepoOption
 
@@ -127,26 +128,25 @@ def _progress(
         yield on_files, advance
 
 
+def _figures(per: dict[str, int]) -> str:
+    """Say the token counts of a summary line: ``input 3,788, output 312, ...``."""
+    return ", ".join(
+        f"{name.removesuffix('_tokens').replace('_', ' ')} {count(per[name])}"
+        for name in TOKEN_FIELDS
+        if name in per
+    )
+
+
 def _print_summary(summary: ImportSummary) -> None:
     verb = "Would import" if summary.dry_run else "Imported"
-    totals = summary.totals
     typer.echo(
         f"{verb} {count(summary.events_new)} event(s) from {count(summary.responses)} "
         f"response(s) in {count(summary.files)} file(s) ({summary.source}); "
         f"{count(summary.events_present)} already in the logs."
     )
     for feature, per in sorted(summary.features.items()):
-        typer.echo(
-            f"  {feature}: {count(per['events'])} event(s), input {count(per['input_tokens'])}, "
-            f"output {count(per['output_tokens'])}, cache read {count(per['cache_read_tokens'])}, "
-            f"cache write {count(per['cache_write_tokens'])}"
-        )
-    typer.echo(
-        f"Total: input {count(totals['input_tokens'])}, output {count(totals['output_tokens'])}, "
-        f"cache read {count(totals['cache_read_tokens'])}, "
-        f"cache write {count(totals['cache_write_tokens'])}, "
-        f"reasoning {count(totals['reasoning_tokens'])}"
-    )
+        typer.echo(f"  {feature}: {count(per['events'])} event(s), {_figures(per)}")
+    typer.echo(f"Total: {_figures(summary.totals)}")
     skipped = []
     if summary.duplicate_responses:
         skipped.append(f"{count(summary.duplicate_responses)} streamed copies counted once")

@@ -42,7 +42,7 @@ from ..clock import next_timestamp
 from ..config import load_config
 from ..ids import _encode
 from ..project import SPECS_DIRNAME, feature_store, project_stores
-from ..usage import TOKEN_FIELDS, Usage, lenient
+from ..usage import COST_FIELD, TOKEN_FIELDS, Usage, lenient
 from ._mapping import SessionMapper
 
 __all__ = [
@@ -360,7 +360,7 @@ def _payload(source: str, agent: str, segment: _Segment, wp_id: str | None) -> d
     if notes:
         extra["usage_error"] = "; ".join(notes)
     figures = usage.to_dict()
-    figures.pop("cost_usd")
+    figures.pop(COST_FIELD)
     return execution_payload(
         agent=agent,
         role=piece.role,
