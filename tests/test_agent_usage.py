@@ -22,6 +22,8 @@ def output_of(*command: str) -> bytes:
 
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
+#: The ``session_id`` the fake Claude Code prints in its result.
+FAKE_SESSION = "5f0c9e43-0000-4000-8000-000000000000"
 SONNET_USAGE = ModelUsage(
     input_tokens=25120,  # 120 uncached + 20000 cache read + 5000 cache write
     output_tokens=900,
@@ -46,6 +48,7 @@ def test_claude_json_input_tokens_include_cache_reads_and_writes() -> None:
         models={SONNET: SONNET_USAGE},
         agent_error=None,
         num_turns=4,
+        session_id=FAKE_SESSION,
     )
 
 
@@ -140,6 +143,7 @@ def test_codex_sums_turns_with_cached_and_reasoning_inside_totals() -> None:
         reasoning_tokens=1200,
         cost_usd=None,
         num_turns=None,  # not recorded for Codex: one turn spans many model requests
+        session_id="0199a213-81c0-7800-8aa1-bbab2a035a53",  # the thread.started line's id
     )
 
 
@@ -301,6 +305,7 @@ def test_claude_verbose_json_array_takes_the_last_result_and_the_init_model(pret
         cache_write_tokens=5000,
         cost_usd=0.1134,
         num_turns=4,
+        session_id=FAKE_SESSION,
     )
 
 

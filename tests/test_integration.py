@@ -423,6 +423,7 @@ def test_example_orchestrator_loop_records_every_invocation_and_move(tmp_path: P
         "error": None,
         "exit_code": 0,
         "num_turns": 4,
+        "session_id": "5f0c9e43-0000-4000-8000-000000000000",
         "models": {
             "claude-sonnet-4-5-20250929": {
                 "input_tokens": 25120,
@@ -456,6 +457,7 @@ def test_example_orchestrator_loop_records_every_invocation_and_move(tmp_path: P
         "success": True,
         "error": None,
         "exit_code": 0,
+        "session_id": "0199a213-81c0-7800-8aa1-bbab2a035a53",  # Codex's thread.started id
     }
     codex_failed = {
         **codex_passed,

@@ -87,6 +87,7 @@ def test_claude_json_run_passes_output_through_and_records_usage(project: Path) 
         "error": None,
         "exit_code": 0,
         "num_turns": 4,
+        "session_id": "5f0c9e43-0000-4000-8000-000000000000",
         "models": {
             SONNET: {
                 "input_tokens": 25120,
@@ -152,6 +153,7 @@ def test_codex_run_takes_the_model_from_the_command(project: Path) -> None:
         "success": True,
         "error": None,
         "exit_code": 0,
+        "session_id": "0199a213-81c0-7800-8aa1-bbab2a035a53",  # Codex's thread.started id
     }
 
 
@@ -193,6 +195,7 @@ def test_inconsistent_agent_usage_is_dropped_and_the_run_still_recorded(project:
         "exit_code": 0,
         "usage_error": "reasoning_tokens (2700) exceed output_tokens (1500), which must "
         "include them: output and reasoning counts dropped",
+        "session_id": "0199a213-81c0-7800-8aa1-bbab2a035a53",  # Codex's thread.started id
     }
 
 
@@ -653,6 +656,7 @@ def test_claude_stream_json_run_records_exactly_this_event(project: Path) -> Non
         "error": "exit code 1",
         "exit_code": 1,
         "num_turns": 4,
+        "session_id": "5f0c9e43-0000-4000-8000-000000000000",
     }
 
 

@@ -201,6 +201,9 @@ def test_a_claude_figure_that_is_not_a_count_is_noted_when_recorded(project: Pat
 _ALLOWED = {
     # Claude's usage block and Codex's turn usage use these words as their own keys.
     "agent_usage.py": {"input_tokens", "output_tokens"},
+    # The same keys in Claude Code's session lines and Codex's rollout token counts.
+    "sources/claude_code.py": {"input_tokens", "output_tokens"},
+    "sources/codex.py": {"input_tokens", "output_tokens"},
     # The timeline's JSON columns: a report's keys, filled from the cost fold's totals.
     "lifecycle.py": {"input_tokens", "output_tokens", "cost_usd"},
 }

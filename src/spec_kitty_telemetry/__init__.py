@@ -73,6 +73,9 @@ _EXPORTS: dict[str, str] = {
     "query_project_events": "query",
     "run_agent": "runner",
     "causal_order": "store",
+    "import_sessions": "sources",
+    "lane_report": "sources.status_log",
+    "project_lane_report": "sources.status_log",
     "EventStore": "store",
     "InMemoryEventStore": "store",
     "StoreHead": "store",
@@ -180,6 +183,13 @@ if TYPE_CHECKING:
     )
     from .runner import (
         run_agent as run_agent,
+    )
+    from .sources import (
+        import_sessions as import_sessions,
+    )
+    from .sources.status_log import (
+        lane_report as lane_report,
+        project_lane_report as project_lane_report,
     )
     from .store import (
         EventStore as EventStore,

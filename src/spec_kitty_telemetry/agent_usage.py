@@ -83,6 +83,10 @@ class AgentUsage(Usage):
     agent_error: str | None = None
     num_turns: int | None = None
     usage_error: str | None = None
+    #: The agent's own id of the session (Claude Code's ``session_id``, Codex's
+    #: ``thread_id``): what an import of the agent's session logs matches on, so
+    #: a run is not counted twice.
+    session_id: str | None = None
 
     def models_payload(self) -> dict[str, dict[str, Any]] | None:
         """Return the per-model breakdown as stored in an event payload, or None."""
@@ -125,6 +129,7 @@ class UsageCollector:
         self._codex_failure: str | None = None  # a failed turn: final
         self._codex_error: str | None = None  # an error line: transient if a turn completes
         self._gemini: dict[str, Any] | None = None
+        self._codex_thread: str | None = None
 
     @property
     def buffered_bytes(self) -> int:
@@ -235,6 +240,8 @@ class UsageCollector:
         elif kind == "turn.completed" and isinstance(obj.get("usage"), dict):
             self._codex_turns.append(obj["usage"])
             self._codex_error = None  # it recovered (e.g. after "Reconnecting... 1/5")
+        elif kind == "thread.started" and isinstance(obj.get("thread_id"), str):
+            self._codex_thread = obj["thread_id"] or None
         elif kind == "turn.failed":
             self._codex_failure = _codex_error(obj)
         elif kind == "error":
@@ -249,7 +256,7 @@ class UsageCollector:
             return _claude_usage(self._claude_result, self._claude_init_model)
         failure = self._codex_failure or self._codex_error
         if self._codex_turns or failure is not None:
-            return _codex_usage(self._codex_turns, failure)
+            return replace(_codex_usage(self._codex_turns, failure), session_id=self._codex_thread)
         if self._gemini is not None:
             return _gemini_usage(self._gemini)
         return None
@@ -363,6 +370,8 @@ def _claude_usage(result: dict[str, Any], init_model: str | None) -> AgentUsage:
     read = _Reader()
     reported_cost = read.cost(result, "total_cost_usd")
     turns = _turns(result.get("num_turns"))
+    session = result.get("session_id")
+    session_id = session if isinstance(session, str) and session else None
 
     models: dict[str, ModelUsage] = {}
     model_usage = result.get("modelUsage")
@@ -385,6 +394,7 @@ def _claude_usage(result: dict[str, Any], init_model: str | None) -> AgentUsage:
             agent_error=agent_error,
             num_turns=turns,
             usage_error=read.usage_error,
+            session_id=session_id,
         )
         if reported_cost is not None:
             usage = replace(usage, cost_usd=reported_cost)
@@ -411,6 +421,7 @@ def _claude_usage(result: dict[str, Any], init_model: str | None) -> AgentUsage:
         agent_error=agent_error,
         num_turns=turns,
         usage_error=read.usage_error,
+        session_id=session_id,
     )
 
 

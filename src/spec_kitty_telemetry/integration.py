@@ -119,6 +119,8 @@ class InvocationResult:
             self.models = models
         if usage.num_turns is not None:
             self.extra["num_turns"] = usage.num_turns
+        if usage.session_id is not None:
+            self.extra["session_id"] = usage.session_id
         if usage.agent_error is not None:
             self.success = False
             self.error = usage.agent_error

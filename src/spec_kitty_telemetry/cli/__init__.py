@@ -19,6 +19,8 @@ from ._command import CommandLine as _CommandLine
 from .cost import cost as _cost_report, register as _register_cost_commands
 from .emit import register as _register_emit_command
 from .events import register as _register_events_command
+from .imports import register as _register_import_commands
+from .lanes import register as _register_lanes_command
 from .lifecycle import register as _register_lifecycle_commands
 from .run import register as _register_run_command
 from .server import register as _register_server_commands
@@ -65,6 +67,8 @@ agent_app.add_typer(telemetry_app, name="telemetry")
 _register_cost_commands(telemetry_app)
 _register_emit_command(telemetry_app)
 _register_events_command(telemetry_app)
+_register_import_commands(telemetry_app)
+_register_lanes_command(telemetry_app)
 _register_lifecycle_commands(telemetry_app)
 _register_run_command(telemetry_app)
 _register_server_commands(telemetry_app)

@@ -1,0 +1,426 @@
+"""What every session-log importer shares: usage pieces, hour segments, ids, the write.
+
+An importer (one module per agent) reads its agent's files and yields
+:class:`Piece` objects, one per API response, each counted once with the
+package's token semantics. Everything after that is the same for every agent
+and lives here:
+
+* **Granularity.** Pieces are summed into one ``ExecutionEvent`` per session,
+  role (main session or subagent), model, working folder, git branch and UTC
+  hour. A real session makes hundreds of responses an hour; one line each
+  would grow a committed log by megabytes for no report the package has,
+  while an hour still places usage on the day and time reports group by.
+* **Idempotency.** An event's id is derived from the source's own ids (agent,
+  session id, and the segment's key), never from the import's history, so
+  importing the same files twice, on two branches or two machines, makes the
+  same ids, and a union merge of the logs keeps one. An hour is imported only
+  once it is over (plus :data:`GRACE` for responses still streaming), so an
+  event never stands for part of an hour: a session that grew adds the new
+  hours only.
+* **Runs recorded otherwise.** A session whose id is already on an event that
+  ``run`` or a hook recorded (``payload.session_id``, any source but an
+  importer) is skipped whole: its usage is in the log already.
+
+Records are made by ``_records`` (the writers' validation and redaction) and
+written through the store interface (``EventStore.save_events``), which
+keeps an event whose id is already stored untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from .._lines import utc_timestamp
+from .._records import EXECUTION_EVENT, event_record, execution_payload
+from ..clock import next_timestamp
+from ..config import load_config
+from ..ids import _encode
+from ..project import SPECS_DIRNAME, feature_store, project_stores
+from ..usage import COST_FIELD, TOKEN_FIELDS, Usage, lenient
+from ._mapping import SessionMapper
+
+__all__ = [
+    "GRACE",
+    "SOURCE_PREFIX",
+    "FileProblem",
+    "ImportSummary",
+    "Piece",
+    "SourceRead",
+    "import_pieces",
+    "segment_id",
+]
+
+#: ``payload.source`` of an imported event starts with this, then the importer's name.
+SOURCE_PREFIX: Final = "import:"
+#: How long after an hour ends its responses may still be streaming in.
+GRACE: Final = timedelta(minutes=10)
+_HOUR: Final = timedelta(hours=1)
+_MALFORMED_LISTED: Final = 20
+
+
+@dataclass(frozen=True)
+class Piece:
+    """The usage of one API response, counted once, in the package's token semantics."""
+
+    at: datetime
+    session_id: str
+    model: str
+    usage: Usage
+    cwd: str | None = None
+    branch: str | None = None
+    #: For agents that log no folder (Gemini CLI): SHA-256 of the project root's path.
+    project_hash: str | None = None
+    #: ``session`` for the main conversation, ``subagent`` for a sidechain or subagent.
+    role: str = "session"
+    #: Figures a source reports beyond the usage fields (kept raw, for re-pricing later).
+    extra: Mapping[str, int] = field(default_factory=dict)
+    #: What the usage rules dropped from this response's figures, and why.
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A file (and line, when one) that an importer could not read in full."""
+
+    path: Path
+    line: int | None
+    what: str
+
+    def describe(self) -> str:
+        """One line naming the file and line."""
+        where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
+        return f"{where}: {self.what}"
+
+
+@dataclass
+class SourceRead:
+    """What an importer read: its pieces, and what it had to skip."""
+
+    files: int = 0
+    lines: int = 0
+    pieces: list[Piece] = field(default_factory=list)
+    malformed: list[FileProblem] = field(default_factory=list)
+    unreadable: list[FileProblem] = field(default_factory=list)
+    #: API responses seen more than once (streamed copies), counted once.
+    duplicates: int = 0
+    #: Lines of calls that are not API calls (Claude Code's ``<synthetic>`` model).
+    synthetic: int = 0
+
+
+@dataclass
+class _Segment:
+    key: tuple[str, ...]
+    start: datetime
+    piece: Piece
+    totals: dict[str, int | None]
+    extra: dict[str, int]
+    responses: int = 0
+    last: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, piece: Piece) -> None:
+        for name in TOKEN_FIELDS:
+            value = getattr(piece.usage, name)
+            if value is not None:
+                self.totals[name] = (self.totals[name] or 0) + value
+        for name, value in piece.extra.items():
+            self.extra[name] = self.extra.get(name, 0) + value
+        self.notes.extend(piece.notes)
+        self.responses += 1
+        if self.last is None or piece.at > self.last:
+            self.last = piece.at
+
+
+@dataclass
+class ImportSummary:
+    """What an import did or, with ``dry_run``, would do; the ``--json`` document."""
+
+    source: str
+    dry_run: bool
+    files: int = 0
+    lines: int = 0
+    responses: int = 0
+    duplicate_responses: int = 0
+    synthetic_lines: int = 0
+    malformed: list[FileProblem] = field(default_factory=list)
+    unreadable: list[FileProblem] = field(default_factory=list)
+    #: Events written (or, in a dry run, that would be), and those already in the logs.
+    events_new: int = 0
+    events_present: int = 0
+    #: Hours not over yet (their responses are imported by a later run).
+    segments_open: int = 0
+    sessions: int = 0
+    sessions_other_projects: int = 0
+    sessions_recorded_by_run: int = 0
+    #: Usage of the new events, per feature and in total.
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_FIELDS, 0))
+    features: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add_new(self, feature: str, figures: Mapping[str, int | None]) -> None:
+        """Count one new event's figures into the totals and its feature's."""
+        self.events_new += 1
+        per = self.features.setdefault(feature, {"events": 0, **dict.fromkeys(TOKEN_FIELDS, 0)})
+        per["events"] += 1
+        for name in TOKEN_FIELDS:
+            value = figures.get(name) or 0
+            self.totals[name] += value
+            per[name] += value
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the ``--json`` document (problems as ``path:line: what`` lines)."""
+        return {
+            "source": self.source,
+            "dry_run": self.dry_run,
+            "files": self.files,
+            "lines": self.lines,
+            "responses": self.responses,
+            "duplicate_responses": self.duplicate_responses,
+            "synthetic_lines": self.synthetic_lines,
+            "malformed_lines": len(self.malformed),
+            "malformed": [p.describe() for p in self.malformed[:_MALFORMED_LISTED]],
+            "unreadable_files": [p.describe() for p in self.unreadable],
+            "sessions": self.sessions,
+            "sessions_other_projects": self.sessions_other_projects,
+            "sessions_recorded_by_run": self.sessions_recorded_by_run,
+            "segments_open": self.segments_open,
+            "events_new": self.events_new,
+            "events_present": self.events_present,
+            "totals": dict(self.totals),
+            "features": {name: dict(per) for name, per in sorted(self.features.items())},
+        }
+
+
+def segment_id(source: str, key: Iterable[str], start: datetime) -> str:
+    """Return the event id of a segment: a ULID of its hour and a hash of the source's ids.
+
+    The first 48 bits are the hour's start in milliseconds (so ids sort by
+    time, as the emitters' do), the other 80 a BLAKE2b digest of the
+    importer's name and the segment key: the same segment always gets the
+    same id, and two segments practically never share one.
+    """
+    digest = hashlib.blake2b("\x1f".join((source, *key)).encode(), digest_size=10).digest()
+    millis = int(start.timestamp() * 1000)
+    return _encode((millis << 80) | int.from_bytes(digest, "big"))
+
+
+def hour_of(moment: datetime) -> datetime:
+    """Return the start of the UTC hour holding ``moment``."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def parse_moment(value: object) -> datetime | None:
+    """Read a source's ISO 8601 timestamp (``Z`` or an offset; naive is UTC), else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return utc_timestamp(value)
+    except ValueError:
+        return None
+
+
+def lower_bound(since: datetime | date | None) -> datetime | None:
+    """``since`` as the first instant it admits (a date means from its midnight UTC)."""
+    if since is None:
+        return None
+    if isinstance(since, datetime):
+        return utc_timestamp(since)
+    return datetime.combine(since, time.min, tzinfo=UTC)
+
+
+def home_dir(variable: str, *defaults: str) -> list[Path]:
+    """Folders an agent keeps its data in: ``$variable`` (comma-separated) or the defaults."""
+    configured = os.environ.get(variable, "").strip()
+    if configured:
+        return [Path(part).expanduser() for part in configured.split(",") if part.strip()]
+    return [Path(default).expanduser() for default in defaults]
+
+
+def import_pieces(
+    root: Path,
+    source: str,
+    agent: str,
+    read: SourceRead,
+    *,
+    since: datetime | date | None = None,
+    dry_run: bool = False,
+    all_projects: bool = False,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Record the pieces an importer read as ExecutionEvents in the project at ``root``.
+
+    Returns what was (or, with ``dry_run``, would be) imported. Raises
+    ConfigError for a bad ``import:`` section, StoreError when a log cannot
+    be written.
+    """
+    mapper = SessionMapper.for_project(root)
+    node_id = load_config(root).node_id
+    moment = now or datetime.now(UTC)
+    first = lower_bound(since)
+    summary = ImportSummary(
+        source=source,
+        dry_run=dry_run,
+        files=read.files,
+        lines=read.lines,
+        duplicate_responses=read.duplicates,
+        synthetic_lines=read.synthetic,
+        malformed=list(read.malformed),
+        unreadable=list(read.unreadable),
+    )
+    known_ids, run_sessions = _recorded(root)
+    segments: dict[tuple[Any, ...], _Segment] = {}
+    sessions: set[str] = set()
+    skipped_other: set[str] = set()
+    skipped_run: set[str] = set()
+    for piece in read.pieces:
+        if first is not None and piece.at < first:
+            continue
+        sessions.add(piece.session_id)
+        if piece.session_id in run_sessions:
+            skipped_run.add(piece.session_id)
+            continue
+        cwd = piece.cwd
+        if cwd is None and piece.project_hash is not None:
+            folder = mapper.folder_for_hash(piece.project_hash)
+            cwd = None if folder is None else str(folder)
+        placement = mapper.place(cwd, piece.branch)
+        if not placement.in_project and not all_projects:
+            skipped_other.add(piece.session_id)
+            continue
+        summary.responses += 1
+        start = hour_of(piece.at)
+        if cwd != piece.cwd:
+            piece = replace(piece, cwd=cwd)
+        where = (
+            piece.session_id,
+            piece.role,
+            piece.model,
+            piece.project_hash or piece.cwd or "",  # what the source logged, not our path
+            piece.branch or "",
+            start,
+        )
+        segment = segments.get(where)
+        if segment is None:
+            key = (*where[:5], start.strftime("%Y-%m-%dT%H"))
+            segment = segments[where] = _Segment(key, start, piece, dict.fromkeys(TOKEN_FIELDS), {})
+        segment.add(piece)
+    summary.sessions = len(sessions)
+    summary.sessions_other_projects = len(skipped_other)
+    summary.sessions_recorded_by_run = len(skipped_run)
+
+    by_feature: dict[str, list[dict[str, Any]]] = {}
+    done = 0
+    identified = sorted(
+        ((segment_id(source, s.key, s.start), s) for s in segments.values()),
+        key=lambda item: item[0],
+    )
+    for event_id, segment in identified:
+        done += 1
+        if progress is not None:
+            progress(done)
+        if segment.start + _HOUR + GRACE > moment:
+            summary.segments_open += 1
+            continue
+        if event_id in known_ids:
+            summary.events_present += 1
+            continue
+        placement = mapper.place(segment.piece.cwd, segment.piece.branch)
+        payload = _payload(source, agent, segment, placement.wp_id)
+        summary.add_new(placement.feature, payload)
+        by_feature.setdefault(placement.feature, []).append(
+            {"event_id": event_id, "payload": payload, "at": segment.start}
+        )
+    if not dry_run:
+        for feature, events in sorted(by_feature.items()):
+            _write(root / SPECS_DIRNAME / feature, feature, events, node_id)
+    return summary
+
+
+def _payload(source: str, agent: str, segment: _Segment, wp_id: str | None) -> dict[str, Any]:
+    piece = segment.piece
+    usage, notes = lenient(segment.totals)
+    notes = [*dict.fromkeys([*segment.notes, *notes])]
+    extra: dict[str, Any] = {
+        "source": f"{SOURCE_PREFIX}{source}",
+        "session_id": piece.session_id,
+        "responses": segment.responses,
+        "last_response_at": (segment.last or segment.start).isoformat(),
+    }
+    if piece.cwd:
+        extra["cwd"] = piece.cwd
+    if piece.branch:
+        extra["git_branch"] = piece.branch
+    extra.update(segment.extra)
+    if notes:
+        extra["usage_error"] = "; ".join(notes)
+    figures = usage.to_dict()
+    figures.pop(COST_FIELD)
+    return execution_payload(
+        agent=agent,
+        role=piece.role,
+        wp_id=wp_id,
+        model=piece.model or None,
+        duration_ms=None,
+        success=True,
+        error=None,
+        exit_code=None,
+        **figures,
+        **extra,
+    )
+
+
+def _write(folder: Path, feature: str, events: list[dict[str, Any]], node_id: str) -> int:
+    """Save the events in the feature's log under one lock; return how many were new."""
+    from ..events import Event
+
+    store = feature_store(folder)
+    lamport = next_timestamp(store.head().max_lamport_clock or 0)
+    built = [
+        Event.from_dict(
+            event_record(
+                event_id=item["event_id"],
+                event_type=EXECUTION_EVENT,
+                aggregate_id=feature,
+                payload=item["payload"],
+                timestamp=item["at"],
+                node_id=node_id,
+                lamport_clock=lamport,
+            )
+        )
+        for item in events
+    ]
+    return store.save_events(built)
+
+
+def _recorded(root: Path) -> tuple[set[str], set[str]]:
+    """Every event id in the project's logs, and the session ids runs and hooks recorded."""
+    ids: set[str] = set()
+    sessions: set[str] = set()
+    for _feature, store in project_stores(root):
+        for record in store.iter_records():
+            ids.add(record["event_id"])
+            payload = record["payload"]
+            session = payload.get("session_id")
+            if type(session) is str and session:
+                origin = payload.get("source")
+                if not (type(origin) is str and origin.startswith(SOURCE_PREFIX)):
+                    sessions.add(session)
+    return ids, sessions
+
+
+def iter_lines(path: Path, read: SourceRead) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(line number, line)`` of a JSONL file; an unreadable file is noted, not raised."""
+    try:
+        with path.open("rb") as handle:
+            read.files += 1
+            for number, line in enumerate(handle, 1):
+                read.lines += 1
+                yield number, line
+    except OSError as exc:
+        read.unreadable.append(FileProblem(path, None, f"cannot read: {exc.strerror or exc}"))

@@ -1,0 +1,181 @@
+"""Codex CLI's session logs ("rollouts"): where they are and what each turn used.
+
+Codex writes ``${CODEX_HOME:-~/.codex}/sessions/YYYY/MM/DD/rollout-*.jsonl``
+(and moves old ones to ``archived_sessions/``). Each line has a ``type`` and
+a ``payload``: ``session_meta`` names the session (``id``, ``cwd``, ``git``),
+``turn_context`` the model in use, and ``event_msg`` lines whose payload is
+a ``token_count`` carry ``info.total_token_usage``, the session's running
+totals (``info`` may be null). OpenAI's semantics are the package's: input
+includes cached input, output includes reasoning.
+
+The same totals are often repeated on consecutive ``token_count`` lines, so
+usage is the *change* of ``total_token_usage`` from one line to the next: a
+repeat adds nothing. If the totals ever go down (a session restarted within
+the file), the line's ``last_token_usage`` is taken for that step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from ..usage import Usage, read_count
+from ._common import FileProblem, Piece, SourceRead, home_dir, iter_lines, parse_moment
+
+__all__ = ["AGENT", "SOURCE", "default_roots", "find_session_files", "read_sessions"]
+
+SOURCE: Final = "codex"
+AGENT: Final = "codex"
+_FIELDS: Final = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+_SESSION_IN_NAME: Final = re.compile(
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$"
+)
+
+
+def default_roots() -> list[Path]:
+    """Return the folders Codex keeps rollouts in: ``sessions`` and ``archived_sessions``."""
+    return [
+        base / folder
+        for base in home_dir("CODEX_HOME", "~/.codex")
+        for folder in ("sessions", "archived_sessions")
+    ]
+
+
+def find_session_files(roots: Iterable[Path]) -> list[Path]:
+    """Every rollout file under the given folders (a root that is a file is one), sorted."""
+    found: list[Path] = []
+    for root in roots:
+        if root.is_file():
+            found.append(root)
+        elif root.is_dir():
+            found.extend(sorted(p for p in root.rglob("rollout-*.jsonl") if p.is_file()))
+    return found
+
+
+class _Session:
+    """What the lines read so far say about the session of one file."""
+
+    def __init__(self, path: Path) -> None:
+        named = _SESSION_IN_NAME.search(path.name)
+        self.session_id = named.group(1) if named else path.stem
+        self.cwd: str | None = None
+        self.branch: str | None = None
+        self.model = ""
+        self.totals: tuple[int, ...] | None = None
+
+    def meta(self, payload: dict[str, Any]) -> None:
+        ident, cwd, git = payload.get("id"), payload.get("cwd"), payload.get("git")
+        if type(ident) is str and ident:
+            self.session_id = ident
+        if type(cwd) is str and cwd:
+            self.cwd = cwd
+        if type(git) is dict and type(git.get("branch")) is str and git["branch"]:
+            self.branch = git["branch"]
+
+    def context(self, payload: dict[str, Any]) -> None:
+        model, cwd = payload.get("model"), payload.get("cwd")
+        if type(model) is str and model:
+            self.model = model
+        if type(cwd) is str and cwd:
+            self.cwd = cwd
+
+
+def read_sessions(
+    files: Sequence[Path], progress: Callable[[int], None] | None = None
+) -> SourceRead:
+    """Read each rollout's usage as one piece per change of its running totals."""
+    read = SourceRead()
+    loads = orjson.loads
+    for done, path in enumerate(files, 1):
+        session = _Session(path)
+        for number, line in iter_lines(path, read):
+            try:
+                obj = loads(line)
+            except orjson.JSONDecodeError:
+                if line.strip():
+                    read.malformed.append(FileProblem(path, number, "not JSON"))
+                continue
+            if type(obj) is not dict:
+                read.malformed.append(FileProblem(path, number, "not a JSON object"))
+                continue
+            kind, payload = obj.get("type"), obj.get("payload")
+            if type(payload) is not dict:
+                continue
+            if kind == "session_meta":
+                session.meta(payload)
+            elif kind == "turn_context":
+                session.context(payload)
+            elif kind == "event_msg" and payload.get("type") == "token_count":
+                problem = _token_count(obj, payload, session, read)
+                if problem is not None:
+                    read.malformed.append(FileProblem(path, number, problem))
+        if progress is not None:
+            progress(done)
+    return read
+
+
+def _token_count(
+    obj: dict[str, Any], payload: dict[str, Any], session: _Session, read: SourceRead
+) -> str | None:
+    """Turn one ``token_count`` line into a piece; return what is wrong with it, if anything."""
+    info = payload.get("info")
+    if info is None:
+        return None  # Codex writes these before the first response: nothing used yet
+    if type(info) is not dict or type(info.get("total_token_usage")) is not dict:
+        return "token_count info without total_token_usage"
+    at = parse_moment(obj.get("timestamp"))
+    if at is None:
+        return "no valid timestamp"
+    notes: list[str] = []
+    total = _figures(info["total_token_usage"], notes)
+    if total is None:
+        return "total_token_usage figures are not counts"
+    before = session.totals
+    session.totals = total
+    if before is None:
+        step = total
+    elif total == before:
+        read.duplicates += 1
+        return None
+    elif all(now >= then for now, then in zip(total, before, strict=True)):
+        step = tuple(now - then for now, then in zip(total, before, strict=True))
+    else:
+        last = info.get("last_token_usage")
+        step_or_none = _figures(last, notes) if type(last) is dict else None
+        if step_or_none is None:
+            return "running totals went down and last_token_usage is unusable"
+        step = step_or_none
+    uncached_and_cached, cached, output, reasoning = step
+    read.pieces.append(
+        Piece(
+            at=at,
+            session_id=session.session_id,
+            model=session.model,
+            usage=Usage(
+                input_tokens=uncached_and_cached,
+                output_tokens=output,
+                cache_read_tokens=cached,
+                reasoning_tokens=reasoning,
+            ),
+            cwd=session.cwd,
+            branch=session.branch,
+            notes=tuple(notes),
+        )
+    )
+    return None
+
+
+def _figures(raw: dict[str, Any], notes: list[str]) -> tuple[int, ...] | None:
+    """Return the four counts of a usage object (a missing part counts 0), or None if one is bad."""
+    values = []
+    for name in _FIELDS:
+        value = raw.get(name, 0 if name != "input_tokens" else None)
+        count = read_count(value, name, notes)
+        if count is None:
+            return None
+        values.append(count)
+    return tuple(values)
