@@ -18,10 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cost_fixtures import TEST_RATES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cost_fixtures import TEST_RATES
 from spec_kitty_telemetry import EVENTS_FILENAME, SimpleJsonStore
 from spec_kitty_telemetry._rates import ModelRates, RateTier
 from spec_kitty_telemetry.cost import cost_report, localized, project_cost_report
@@ -61,7 +61,11 @@ breakdowns = st.one_of(
     st.dictionaries(
         st.sampled_from(["test-model", "tiered", "mystery"]),
         st.fixed_dictionaries(
-            {"input_tokens": count, "output_tokens": count, "cost_usd": st.sampled_from([None, 0.1])}
+            {
+                "input_tokens": count,
+                "output_tokens": count,
+                "cost_usd": st.sampled_from([None, 0.1]),
+            }
         ),
         min_size=1,
         max_size=2,

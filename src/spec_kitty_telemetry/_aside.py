@@ -103,17 +103,20 @@ class AsideFold:
         self._add(self.totals.acc(key), key, self._outcome(record["payload"]))
 
     def add_by_model(
-        self, record: Mapping[str, Any], prefix: str = "", suffix: str = ""
+        self, record: Mapping[str, Any], prefix: str = "", suffix: str = "", row: str = ""
     ) -> list[str]:
         """Add an event to its models' rows (``prefix + model + suffix``), and to the TOTAL.
 
-        Returns the keys of the rows it went to.
+        With ``row`` (a breakdown by model) the event is counted once in that
+        row's event-level counts too. Returns the keys of the rows it went to.
         """
         totals = self.totals
         if totals.total is None:
             totals.total = [0] * ROW_SLOTS
         outcome = self._outcome(record["payload"])
         self._count_event(totals.total, "", outcome)
+        if row:
+            self._count_event(totals.event_acc(row), row, outcome)
         if not outcome.has_breakdown:
             key = prefix + outcome.shares[0].name + suffix
             self._add(totals.acc(key), key, outcome)

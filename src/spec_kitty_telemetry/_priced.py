@@ -69,6 +69,16 @@ class Totals:
         self.models: dict[str, tuple[str, ModelRates | None]] = {}
         #: Event-level counts, kept when rows are models (an event may be in several).
         self.total: list[int] | None = None
+        #: Event-level counts per row, kept when the breakdown is by model.
+        self.event_rows: dict[str, list[int]] | None = None
+
+    def event_acc(self, key: str) -> list[int]:
+        """Return the event-level counts of a row whose parts are models, created empty."""
+        assert self.event_rows is not None
+        found = self.event_rows.get(key)
+        if found is None:
+            found = self.event_rows[key] = [0] * ROW_SLOTS
+        return found
 
     def acc(self, key: str) -> list[int]:
         """Return the accumulator of a row, created empty."""
@@ -107,8 +117,14 @@ class Totals:
         for slot, count in enumerate(sums):
             bucket[slot] += count
 
-    def add_cell(self, key: str, cell: c.Cell, raw_model: object, total: bool = False) -> None:
-        """Add a cell's one-model events to a row (and, when rows are models, to the TOTAL)."""
+    def add_cell(
+        self, key: str, cell: c.Cell, raw_model: object, total: bool = False, row: str = ""
+    ) -> None:
+        """Add a cell's one-model events to a row (and, when rows are models, to the TOTAL).
+
+        With ``row`` (a breakdown by model), its events are counted in that row's
+        event-level counts too.
+        """
         sums = cell.sums
         acc = self.acc(key)
         for source, target in _PLAIN:
@@ -118,9 +134,13 @@ class Totals:
         if total:
             if self.total is None:
                 self.total = [0] * ROW_SLOTS
-            self.total[EVENTS] += sums[c.EVENTS]
-            self.total[BAD_COST] += sums[c.BAD_COST]
-            self._count_cell(self.total, "", cell, raw_model, estimate=False)
+            targets: list[tuple[str, list[int]]] = [("", self.total)]
+            if row:
+                targets.append((row, self.event_acc(row)))
+            for counts_key, counts in targets:
+                counts[EVENTS] += sums[c.EVENTS]
+                counts[BAD_COST] += sums[c.BAD_COST]
+                self._count_cell(counts, counts_key, cell, raw_model, estimate=False)
 
     def _count_cell(
         self, acc: list[int], key: str, cell: c.Cell, raw_model: object, *, estimate: bool
@@ -171,10 +191,13 @@ class Totals:
 
         parts = self.summaries(group_by)
         summaries = parts if breakdown_by is None else _rows_of_parts(parts, group_by, breakdown_by)
+        for summary in summaries:
+            if self.event_rows is not None and summary.group_key in self.event_rows:
+                self._event_counts(summary, self.event_rows[summary.group_key])
         summaries.sort(key=lambda s: (-s.total_cost_usd, not s.cost_known, s.group_key))
         total = sum_summaries("TOTAL", group_by, summaries, counts=self.total is None)
         if self.total is not None:
-            self._event_counts(total)
+            self._event_counts(total, self.total, "")
         settle(summaries, total)
         for summary in summaries:
             if summary.breakdown is not None:
@@ -182,17 +205,16 @@ class Totals:
         sources = price_sources(rates.source for rates in self.bucket_rates.values())
         return CostReport(group_by, summaries, total, shipped_table().last_updated, sources)
 
-    def _event_counts(self, total: CostSummary) -> None:
-        """TOTAL's counts of events when rows are models, where one event may be in several."""
-        assert self.total is not None
-        acc = self.total
+    def _event_counts(self, total: CostSummary, acc: list[int], key: str | None = None) -> None:
+        """Set counts of events where one event may be in several parts (models)."""
+        key = total.group_key if key is None else key
         total.event_count = acc[EVENTS]
         total.estimated_event_count = acc[ESTIMATED]
         total.unpriced_event_count = acc[UNPRICED]
         total.invalid_cost_event_count = acc[BAD_COST]
         total.long_context_unknown_event_count = acc[UNTIERED]
-        total.unknown_models = {n: k for (key, n), k in self.unknown.items() if key == ""}
-        total.unpriced_reasons = {r: k for (key, r), k in self.reasons.items() if key == ""}
+        total.unknown_models = {n: k for (row, n), k in self.unknown.items() if row == key}
+        total.unpriced_reasons = {r: k for (row, r), k in self.reasons.items() if row == key}
 
 
 def _rows_of_parts(parts: list[CostSummary], group_by: str, breakdown_by: str) -> list[CostSummary]:

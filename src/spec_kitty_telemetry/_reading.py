@@ -80,6 +80,8 @@ def read_report(
     by_model = "model" in fields
     if by_model:
         totals.total = [0] * ROW_SLOTS
+    if breakdown == "model":
+        totals.event_rows = {}
     predicate = None if filters is None else filters.predicate
     first: dict[str, int] = {}
 
@@ -103,7 +105,8 @@ def read_report(
             feature, agent, role, wp, model, _success, bucket = key
             name = totals.model(model)[0] if by_model else ""
             row_key = row((feature, agent, role, wp, bucket), name)
-            totals.add_cell(row_key, cell, model, total=by_model)
+            event_row = row_key.partition(SUB)[0] if breakdown == "model" else ""
+            totals.add_cell(row_key, cell, model, total=by_model, row=event_row)
             _earliest(first, row_key, bucket)
         for record in fold.aside:
             if predicate is not None and not predicate(record):
@@ -137,7 +140,8 @@ def _add_aside(
         return
     placed = row(dims, "\0")  # the model's place in the row key, marked
     prefix, _, suffix = placed.partition("\0")
-    for key in aside.add_by_model(record, prefix, suffix):
+    event_row = prefix.partition(SUB)[0] if prefix else ""
+    for key in aside.add_by_model(record, prefix, suffix, event_row):
         _earliest(first, key, bucket)
 
 
@@ -152,6 +156,7 @@ def _earliest(first: dict[str, int], key: str, bucket: int) -> None:
 
 def order(report: CostReport, sort: str | None, reverse: bool, first: dict[str, int]) -> None:
     """Sort rows (and breakdown parts): by ``sort``; time groupings default to oldest first."""
+    explicit = sort is not None
     if sort is None:
         sort = "time" if report.group_by in TIME_GROUPS else "cost"
     if sort not in SORTS:
@@ -159,6 +164,11 @@ def order(report: CostReport, sort: str | None, reverse: bool, first: dict[str, 
             f"unknown sort {sort!r} (choose from {', '.join(SORTS)})", parameter="sort"
         )
     time_rows = report.group_by in TIME_GROUPS
+    parted = any(
+        part.group_by in TIME_GROUPS
+        for summary in report.summaries
+        for part in summary.breakdown or ()
+    )
 
     def sort_key(summary: CostSummary, parent: str = "") -> tuple[Any, ...]:
         name = summary.group_key
@@ -168,12 +178,19 @@ def order(report: CostReport, sort: str | None, reverse: bool, first: dict[str, 
             return (-summary.event_count, name)
         if sort == "tokens":
             return (-(summary.input_tokens + summary.output_tokens), name)
-        if sort == "name" or (sort == "time" and time_rows and not parent):
+        if sort == "name" or (sort == "time" and (time_rows if not parent else parted)):
             return (name == NO_VALUE, name)
         full = f"{parent}{SUB}{name}" if parent else name
         return (first.get(full, 2**62), name)
 
     report.summaries.sort(key=sort_key, reverse=reverse)
+    if not explicit and not (report.summaries and report.summaries[0].breakdown is not None):
+        return
+    if not explicit:  # parts of a time row: by cost, unless the parts are periods
+        parts_by = (
+            report.summaries[0].breakdown[0].group_by if report.summaries[0].breakdown else ""
+        )
+        sort = "time" if parts_by in TIME_GROUPS else "cost"
     for summary in report.summaries:
         if summary.breakdown is not None:
             parent = summary.group_key

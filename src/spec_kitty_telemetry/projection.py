@@ -67,6 +67,8 @@ class LogFold:
     report: ReadReport = field(default_factory=lambda: ReadReport(""))
     #: The windows checked (position, bytes) that prove the log is the one folded.
     windows: list[tuple[int, bytes]] = field(default_factory=list)
+    #: The log's size and modification time when folded: same size, other time = rewritten.
+    stamp: tuple[int, int] = (0, 0)
     #: The fold of an unfinished last line, if it is an event (never saved).
     tail: CellFold | None = None
 
@@ -101,6 +103,7 @@ def fold_log(
         before = state.offset
         _catch_up(log, fd, st.st_size, state)
         moved = start is None or state.offset != before
+        state.stamp = (st.st_size, st.st_mtime_ns)
     if state.report.malformed_lines:
         logger.warning("%s", state.report.describe())
     if save and moved:
@@ -112,6 +115,8 @@ def _still_valid(fd: int, st: os.stat_result, saved: LogFold) -> bool:
     """Whether the open log is the file ``saved`` folded, grown only by appends."""
     if (saved.device, saved.inode) != (st.st_dev, st.st_ino) or saved.offset > st.st_size:
         return False
+    if saved.stamp[0] == st.st_size and saved.stamp[1] != st.st_mtime_ns:
+        return False  # written since, yet no longer: changed in place
     return all(os.pread(fd, len(data), position) == data for position, data in saved.windows)
 
 
@@ -239,6 +244,7 @@ def _save(path: Path, state: LogFold) -> None:
                 state.lines,
                 state.highest,
                 [[position, data.hex()] for position, data in state.windows],
+                list(state.stamp),
             ],
             "report": [state.report.events, state.report.duplicates, state.report.malformed_lines],
             "thresholds": {name: list(values) for name, values in fold.thresholds_used.items()},
@@ -303,7 +309,7 @@ def _decode(doc: dict[str, Any], thresholds: Callable[[str], tuple[int, ...]]) -
         cells[tuple(key)] = cell
     fold.aside = doc["aside"]
     fold.other_types = {(feature, kind): count for feature, kind, count in doc["types"]}
-    device, inode, offset, lines, highest, windows = doc["log"]
+    device, inode, offset, lines, highest, windows, (size, mtime) = doc["log"]
     events, duplicates, malformed = doc["report"]
     report = ReadReport("", events, duplicates, list(malformed))
     return LogFold(
@@ -315,4 +321,5 @@ def _decode(doc: dict[str, Any], thresholds: Callable[[str], tuple[int, ...]]) -
         highest,
         report,
         [(position, bytes.fromhex(text)) for position, text in windows],
+        (size, mtime),
     )
