@@ -11,9 +11,9 @@ report is read (``_priced``), so re-pricing applies to history at once.
 
 The rules are those of :mod:`spec_kitty_telemetry.usage` (every writer's), so
 a record ``emit`` accepts is never flagged here. Events of several models
-(a ``models`` breakdown) and events whose grouped fields are not plain JSON
-scalars are kept aside as small records (:attr:`CellFold.aside`): how their
-cost divides between models depends on prices, so they are folded by the
+(a ``models`` breakdown) and events whose grouped fields are lists or
+objects (no key can hold them) are kept aside as small records
+(:attr:`CellFold.aside`): how their cost divides between models depends on prices, so they are folded by the
 reader's rules for them, at read time.
 """
 
@@ -69,7 +69,6 @@ _COST_UNITS: Final = 10**_COST_DIGITS
 _FLOAT_EXACT: Final = 100_000
 #: Histogram buckets per doubling of a duration: a value is known within 2**(1/16)-1 < 4.5%.
 DURATION_STEPS: Final = 8
-_SCALARS: Final = frozenset((str, int, float, bool, type(None)))
 #: Payload fields an aside record keeps: what filters, groups and prices read.
 _ASIDE_FIELDS: Final = (
     "agent",
@@ -142,8 +141,10 @@ class CellFold:
     under other thresholds is known to be stale.
     """
 
-    def __init__(self, thresholds: Callable[[str], tuple[int, ...]]) -> None:
+    def __init__(self, thresholds: Callable[[str], tuple[int, ...]], *, timed: bool = True) -> None:
         self._thresholds = thresholds
+        #: False: every event in bucket 0 (a projection for reports that ignore time).
+        self.timed = timed
         self.cells: dict[CellKey, Cell] = {}
         self.aside: list[dict[str, Any]] = []
         #: (feature, event type) -> events that are not ExecutionEvents.
@@ -160,12 +161,20 @@ class CellFold:
         get = payload.get
         model = get("model")
         success = get("success")
-        dims = (get("agent"), get("role"), get("wp_id"), model, success)
-        if any(type(value) not in _SCALARS for value in dims):
+        key = (
+            record["aggregate_id"],
+            get("agent"),
+            get("role"),
+            get("wp_id"),
+            model,
+            success,
+            bucket_of(record["timestamp"]) if self.timed else 0,
+        )
+        try:
+            cell = self.cells.get(key)
+        except TypeError:  # a list or an object where a name belongs: not a cell's key
             self._aside(record)
             return
-        key = (record["aggregate_id"], *dims, bucket_of(record["timestamp"]))
-        cell = self.cells.get(key)
         if cell is None:
             cell = self.cells[key] = Cell()
         acc = cell.sums

@@ -97,7 +97,7 @@ def cost_report(
     """Like :func:`cost_summary`, with the totals; options as :func:`project_cost_report`."""
     zone = _check(group_by, breakdown, sort, timezone)
     pricing = _pricing(pricing, None)
-    fold = CellFold(thresholds_of(pricing))
+    fold = CellFold(thresholds_of(pricing), timed=_needs_time(group_by, breakdown, sort, None))
     for record in _as_records(events):
         fold.add(record)
     return read_report(
@@ -115,7 +115,7 @@ class RunningTotal:
 
     def __init__(self, pricing: Pricing) -> None:
         self._pricing = pricing
-        self._fold = CellFold(thresholds_of(pricing))
+        self._fold = CellFold(thresholds_of(pricing), timed=False)
 
     def add(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Fold more records in."""
@@ -167,7 +167,8 @@ def project_cost_report(
     from .projection import fold_log
 
     thresholds = thresholds_of(pricing)
-    folds = [fold_log(store.path, thresholds, save=save) for store in stores]
+    timed = _needs_time(group_by, breakdown, sort, filters)
+    folds = [fold_log(store.path, thresholds, save=save, timed=timed) for store in stores]
     return read_report(
         (fold for log in folds for fold in log.folds()),
         group_by,
@@ -193,6 +194,17 @@ def _scanned(
         for record in iter_feature_records(store, filters):
             fold.add(record)
     return read_report([fold], group_by, pricing, **options)
+
+
+def _needs_time(
+    group_by: str, breakdown: str | None, sort: str | None, filters: EventFilter | None
+) -> bool:
+    """Whether a report reads time buckets (else the small projection without time answers)."""
+    from ._reading import TIME_GROUPS
+
+    if group_by in TIME_GROUPS or breakdown in TIME_GROUPS or sort == "time":
+        return True
+    return filters is not None and (filters.since is not None or filters.until is not None)
 
 
 def _whole_buckets(filters: EventFilter) -> bool:

@@ -49,9 +49,9 @@ _CHUNK: Final = 1 << 20
 _MAX_BYTES: Final = 1 << 31
 
 
-def projection_path(log: Path) -> Path:
-    """Where the projection of ``log`` is kept."""
-    return log.with_name(f".{log.name}{PROJECTION_SUFFIX}")
+def projection_path(log: Path, *, timed: bool = False) -> Path:
+    """Where the projection of ``log`` is kept (``timed``: the one with time buckets)."""
+    return log.with_name(f".{log.name}{PROJECTION_SUFFIX}{'-time' if timed else ''}")
 
 
 @dataclass
@@ -80,25 +80,33 @@ class LogFold:
 
 
 def fold_log(
-    log: Path, thresholds: Callable[[str], tuple[int, ...]], *, save: bool = True
+    log: Path,
+    thresholds: Callable[[str], tuple[int, ...]],
+    *,
+    save: bool = True,
+    timed: bool = False,
 ) -> LogFold:
     """Return the fold of every event of ``log``, from its projection plus what was appended.
 
     ``thresholds`` gives a raw model's tier thresholds under the report's
     price table. With ``save``, a projection that moved on is written back
-    (failures to write only cost the next report a fold).
+    (failures to write only cost the next report a fold). A log has two
+    projections, each brought up to date when a report needs it: one without
+    time (a few cells per agent, model and work package: what most reports
+    read) and, with ``timed``, one with 15-minute buckets (about a cell per
+    event, for time groupings and bounds).
     """
-    path = projection_path(log)
+    path = projection_path(log, timed=timed)
     try:
         handle = log.open("rb")
     except FileNotFoundError:
-        return LogFold(CellFold(thresholds), report=ReadReport(str(log)))
+        return LogFold(CellFold(thresholds, timed=timed), report=ReadReport(str(log)))
     with handle:
         fd = handle.fileno()
         st = os.fstat(fd)
-        saved = _load(path, thresholds)
+        saved = _load(path, thresholds, timed)
         start = saved if saved is not None and _still_valid(fd, st, saved) else None
-        state = start or LogFold(CellFold(thresholds), st.st_dev, st.st_ino)
+        state = start or LogFold(CellFold(thresholds, timed=timed), st.st_dev, st.st_ino)
         state.report.source = str(log)
         before = state.offset
         _catch_up(log, fd, st.st_size, state)
@@ -195,7 +203,7 @@ def _fold_tail(
         if event_id in seen:
             state.report.duplicates += 1
             return
-    state.tail = CellFold(state.fold._thresholds)
+    state.tail = CellFold(state.fold._thresholds, timed=state.fold.timed)
     state.tail.add(record)
     state.report.events += 1
 
@@ -259,7 +267,12 @@ def _save(path: Path, state: LogFold) -> None:
         }
     )
     header = orjson.dumps(
-        {"format": _FORMAT, "package": _package_version(), "crc": zlib.crc32(body)}
+        {
+            "format": _FORMAT,
+            "package": _package_version(),
+            "timed": fold.timed,
+            "crc": zlib.crc32(body),
+        }
     )
     try:
         write_atomically(path, header + b"\n" + body)
@@ -271,7 +284,7 @@ def _flat(table: dict[int, Any]) -> list[Any]:
     return [[key, value] for key, value in table.items()]
 
 
-def _load(path: Path, thresholds: Callable[[str], tuple[int, ...]]) -> LogFold | None:
+def _load(path: Path, thresholds: Callable[[str], tuple[int, ...]], timed: bool) -> LogFold | None:
     """Read a projection; None when missing, damaged, of another version or other thresholds."""
     from ._safe_paths import read_sidecar
 
@@ -285,20 +298,23 @@ def _load(path: Path, thresholds: Callable[[str], tuple[int, ...]]) -> LogFold |
         if (
             header["format"] != _FORMAT
             or header["package"] != _package_version()
+            or header["timed"] is not timed
             or header["crc"] != zlib.crc32(body)
         ):
             return None
         doc = orjson.loads(body)
-        return _decode(doc, thresholds)
+        return _decode(doc, thresholds, timed)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
 
 
-def _decode(doc: dict[str, Any], thresholds: Callable[[str], tuple[int, ...]]) -> LogFold | None:
+def _decode(
+    doc: dict[str, Any], thresholds: Callable[[str], tuple[int, ...]], timed: bool
+) -> LogFold | None:
     used = {name: tuple(values) for name, values in doc["thresholds"].items()}
     if any(thresholds(name) != values for name, values in used.items()):
         return None  # built under other long-context limits: tiers would be wrong
-    fold = CellFold(thresholds)
+    fold = CellFold(thresholds, timed=timed)
     fold.thresholds_used = used
     cells = fold.cells
     for key, sums, tiers, durations in doc["cells"]:
