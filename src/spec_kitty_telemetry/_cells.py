@@ -13,8 +13,8 @@ The rules are those of :mod:`spec_kitty_telemetry.usage` (every writer's), so
 a record ``emit`` accepts is never flagged here. Events of several models
 (a ``models`` breakdown) and events whose grouped fields are lists or
 objects (no key can hold them) are kept aside as small records
-(:attr:`CellFold.aside`): how their cost divides between models depends on prices, so they are folded by the
-reader's rules for them, at read time.
+(:attr:`CellFold.aside`): how their cost divides between models depends
+on prices, so they are folded by the reader's rules for them, at read time.
 """
 
 from __future__ import annotations
