@@ -151,3 +151,23 @@ def test_init_ignore_rules_cover_the_projection(project: Path):
 
     relative = projection_path(_log(project)).relative_to(project).as_posix()
     assert any(fnmatch.fnmatch(relative, rule.replace("**/", "*/")) for rule in IGNORE_RULES)
+
+
+@pytest.mark.parametrize("duration", [0, 1, 31, 32, 33, 1000, 65_535, 10**9, 2**63 - 1])
+def test_duration_histogram_values_are_within_their_stated_error(duration: int):
+    """Each duration's bucket stands for a value within 1/32 of it (exact below 32 ms)."""
+    from spec_kitty_telemetry._cells import duration_bucket, duration_value
+
+    shown = duration_value(duration_bucket(duration))
+    if duration < 32:
+        assert shown == duration
+    else:
+        assert abs(shown - duration) <= duration / 32
+
+
+def test_duration_buckets_never_decrease_as_durations_grow():
+    """Buckets are ordered as durations are, so percentiles can be read off in order."""
+    from spec_kitty_telemetry._cells import duration_bucket
+
+    buckets = [duration_bucket(ms) for ms in range(0, 5000)]
+    assert buckets == sorted(buckets)

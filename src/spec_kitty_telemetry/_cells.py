@@ -19,7 +19,6 @@ on prices, so they are folded by the reader's rules for them, at read time.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Final
@@ -67,8 +66,6 @@ _COST_DIGITS: Final = 10
 _COST_UNITS: Final = 10**_COST_DIGITS
 #: Below this, ``round(cost * 1e10)`` of a float is its exact decimal value in 1e-10 USD.
 _FLOAT_EXACT: Final = 100_000
-#: Histogram buckets per doubling of a duration: a value is known within 2**(1/16)-1 < 4.5%.
-DURATION_STEPS: Final = 8
 #: Payload fields an aside record keeps: what filters, groups and prices read.
 _ASIDE_FIELDS: Final = (
     "agent",
@@ -95,13 +92,25 @@ def reported_units(cost: object) -> int | None:
 
 
 def duration_bucket(duration_ms: int) -> int:
-    """Return the histogram bucket of a duration: -1 for 0 ms, else floor(log2(ms) * 8)."""
-    return -1 if duration_ms <= 0 else math.floor(math.log2(duration_ms) * DURATION_STEPS)
+    """Return the histogram bucket of a duration: 16 equal steps per doubling.
+
+    Durations below 32 ms are their own bucket; above, a bucket spans 1/16 to
+    1/31 of its values, so its middle (:func:`duration_value`) is within 1/32
+    (3.2 %) of any duration in it. Integer shifts only: this runs per event.
+    """
+    shift = duration_ms.bit_length() - 5
+    if shift <= 0:
+        return duration_ms
+    return (shift << 4) + (duration_ms >> shift)
 
 
 def duration_value(bucket: int) -> float:
-    """Return a bucket's representative duration (its geometric middle), in ms."""
-    return 0.0 if bucket < 0 else 2 ** ((bucket + 0.5) / DURATION_STEPS)
+    """Return a bucket's representative duration (the middle of its range), in ms."""
+    if bucket < 32:
+        return float(bucket)
+    shift = (bucket >> 4) - 1
+    low = (bucket - (shift << 4)) << shift
+    return low + ((1 << shift) - 1) / 2
 
 
 class Cell:
