@@ -223,7 +223,7 @@ def test_since_and_until(project: Path, bounds: tuple[str, ...], events: int):
         (
             ("--group-by", "colour"),
             "Error: --group-by: unknown group 'colour' "
-            "(choose from agent, model, feature, role, wp, day)\n",
+            "(choose from agent, model, feature, role, wp, feature-wp, day, week, month)\n",
         ),
     ],
 )

@@ -509,18 +509,18 @@ def test_a_single_share_takes_the_whole_cost_whatever_its_counts():
 
 
 def test_the_rounding_remainder_of_a_split_goes_to_the_heaviest_share():
-    """$1e-10 split 1 : 2 cannot be halved: the heavier share takes it, nothing is negative."""
+    """$0.000001 split 1 : 2 cannot be shown in micro-dollars: the heavier share takes it."""
     rows = _split_rows(
         {
             "mystery-9": {"input_tokens": 1, "output_tokens": 0},
             "mystery-8": {"input_tokens": 2, "output_tokens": 0},
         },
-        cost=1e-10,
+        cost=1e-6,
     )
-    assert rows["mystery-8"].reported_cost_usd == Decimal("1E-10")
+    assert rows["mystery-8"].reported_cost_usd == Decimal("0.000001")
     assert rows["mystery-9"].reported_cost_usd == 0
     assert rows["mystery-8"].split_cost_event_count == 1
-    assert rows["mystery-9"].split_cost_event_count == 0
+    assert rows["mystery-9"].split_cost_event_count == 1  # it holds a third, under a micro-dollar
 
 
 def test_split_counts_add_up_in_the_total():

@@ -20,12 +20,17 @@ if TYPE_CHECKING:
     from ..query import EventFilter
 
 __all__ = [
+    "AgentOption",
     "CompactOption",
     "FeatureOption",
     "JsonOption",
+    "ModelOption",
     "RepoOption",
+    "RoleOption",
     "SinceOption",
+    "SuccessOption",
     "UntilOption",
+    "WpOption",
     "cost_cell",
     "event_filter",
     "hint_unmatched_features",
@@ -65,6 +70,27 @@ CompactOption = Annotated[
         "--compact",
         help="The narrow table: fewer columns, counts rounded (1.3M). Chosen by itself "
         "when the full table does not fit the terminal.",
+    ),
+]
+WpOption = Annotated[
+    str | None, typer.Option(metavar="WP", help="Only this work package (e.g. WP01).")
+]
+AgentOption = Annotated[
+    str | None, typer.Option(metavar="AGENT", help="Only this agent (e.g. claude).")
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="MODEL", help="Only this model, any spelling: 'sonnet' matches claude-sonnet-4.5."
+    ),
+]
+RoleOption = Annotated[
+    str | None, typer.Option(metavar="ROLE", help="Only this role (e.g. implementer).")
+]
+SuccessOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--success/--failure", help="Only successful, or only failed, runs.", show_default=False
     ),
 ]
 RepoOption = Annotated[

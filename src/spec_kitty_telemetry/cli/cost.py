@@ -18,12 +18,17 @@ from ..usage import PRICED_TOKEN_FIELDS
 from ._format import CENT, Column, Grid, choose, console, count
 from ._project import report_root
 from ._reports import (
+    AgentOption,
     CompactOption,
     FeatureOption,
     JsonOption,
+    ModelOption,
     RepoOption,
+    RoleOption,
     SinceOption,
+    SuccessOption,
     UntilOption,
+    WpOption,
     cost_cell,
     event_filter,
     hint_unmatched_features,
@@ -41,15 +46,47 @@ def cost(
     feature: FeatureOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
+    wp: WpOption = None,
+    agent: AgentOption = None,
+    model: ModelOption = None,
+    role: RoleOption = None,
+    success: SuccessOption = None,
     group_by: Annotated[
         str,
         typer.Option(
             "--group-by",
             "-g",
             metavar="GROUP",
-            help="Group by agent, model, feature, role, wp or day (days oldest first).",
+            help="Group by agent, model, feature, role, wp, feature-wp (one row per work "
+            "package of a feature), day, week (ISO) or month.",
         ),
     ] = "agent",
+    breakdown: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FIELD",
+            help="Split each row by a second field (any --group-by value), as indented "
+            "sub-rows that add up to their row.",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str,
+        typer.Option(
+            metavar="ZONE",
+            help="Time zone of days, weeks and months, and of --since/--until dates and "
+            "naive times: an IANA name (Europe/Paris), UTC or local.",
+        ),
+    ] = "UTC",
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ORDER",
+            help="Order rows by cost, events, tokens, name or time (first event). "
+            "Default: time for day/week/month, else cost.",
+            show_default=False,
+        ),
+    ] = None,
+    reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the order of rows.")] = False,
     as_json: JsonOption = False,
     compact: CompactOption = False,
     repo: RepoOption = None,
@@ -60,24 +97,44 @@ def cost(
     token counts and model prices are marked ~. Events whose cost cannot be
     known (no cost, and no tokens or no price for the model) are left out of
     the totals and listed under the table. Amounts are in cents, rounded so
-    that the rows add up to TOTAL.
+    that the rows add up to TOTAL. Filters match as in ``events``.
 
     Examples:
       spec-kitty agent telemetry cost
 
       spec-kitty agent telemetry cost --group-by model --since 2025-11-01
 
-      spec-kitty agent telemetry cost --feature '002-*' --json
+      spec-kitty agent telemetry cost --group-by month --breakdown model
 
-      spec-kitty agent telemetry cost --group-by day --compact
+      spec-kitty agent telemetry cost --agent claude --failure --group-by feature-wp
+
+      spec-kitty agent telemetry cost --group-by day --timezone Europe/Paris --json
 
     """
     from ..cost import project_cost_report
+    from ..pricing import load_aliases
 
     root, is_project = report_root(repo)
-    filters = event_filter(feature=feature, since=since, until=until)
-    report = project_cost_report(root, filters, group_by, workers=None)
-    _in_time_order(report)
+    filters = event_filter(
+        model_aliases=None if model is None else load_aliases(root),
+        feature=feature,
+        since=since,
+        until=until,
+        wp_id=wp,
+        agent=agent,
+        model=model,
+        role=role,
+        success=success,
+    )
+    report = project_cost_report(
+        root,
+        filters,
+        group_by,
+        timezone=timezone,
+        breakdown=breakdown,
+        sort=sort,
+        reverse=reverse,
+    )
     if is_project:
         hint_unmatched_features(root, feature)
     if as_json:
@@ -96,17 +153,7 @@ def register(group: typer.Typer) -> None:
     group.command("cost", cls=Command)(cost)
 
 
-#: Groupings whose rows are periods: shown oldest first, not by cost.
-_TIME_GROUPS = frozenset({"day", "week", "month"})
 _TOKEN_HEADERS = ("input", "output", "cache read", "cache write")
-
-
-def _in_time_order(report: CostReport) -> None:
-    """Sort a time grouping's rows chronologically (ISO keys sort so), ungrouped last."""
-    from ..cost import NO_VALUE
-
-    if report.group_by in _TIME_GROUPS:
-        report.summaries.sort(key=lambda s: (s.group_key == NO_VALUE, s.group_key))
 
 
 def _shown_costs(report: CostReport) -> tuple[list[Decimal], Decimal]:
@@ -125,6 +172,7 @@ def _tokens(summary: CostSummary, name: str, compact: bool) -> str:
 
 
 def _cost_grid(report: CostReport, fields: tuple[str, ...], compact: bool) -> Grid:
+    from ..cost import apportioned
 
     headers = dict(zip(PRICED_TOKEN_FIELDS, _TOKEN_HEADERS, strict=True))
     shown, total_shown = _shown_costs(report)
@@ -143,7 +191,15 @@ def _cost_grid(report: CostReport, fields: tuple[str, ...], compact: bool) -> Gr
             cost_cell(summary, cost),
         ]
 
-    rows = [cells(s, c) for s, c in zip(report.summaries, shown, strict=True)]
+    rows = []
+    for summary, cost in zip(report.summaries, shown, strict=True):
+        rows.append(cells(summary, cost))
+        if summary.breakdown is not None:
+            parts = apportioned([part.total_cost_usd for part in summary.breakdown], cost, CENT)
+            for part, part_cost in zip(summary.breakdown, parts, strict=True):
+                row = cells(part, part_cost)
+                row[0] = f"  {part.group_key}"  # a sub-row, indented under its row
+                rows.append(row)
     return Grid(columns, rows, cells(report.total, total_shown))
 
 

@@ -1,0 +1,134 @@
+"""`cost --json` from projections: cold, warm, after an append, and on a tiny project.
+
+Usage: python bench/projection.py [--events 1000000] [--features 20] [--runs 2]
+
+Uses the project ``bench/cost_report.py`` generates (cached under bench/.data/),
+copied to a scratch folder so appends never touch the cache. In one run it
+prints, with the figures the issue's targets are stated in:
+
+* the floor: read every line of every log and ``orjson.loads`` it, one process;
+* cold (no projection): ``cost --json -g G`` for agent, model, feature and day,
+  as real subprocesses: wall, CPU (user + system) and peak RSS; CPU / floor;
+* warm (projections present, nothing appended), the same commands;
+* after appending 10,000 events to one log: the command, next to the floor of
+  those 10,000 lines;
+* a 10-event project, beside ``python -c pass``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _commands import console_script
+from cost_report import generate, project
+
+GROUPS = ("agent", "model", "feature", "day")
+
+
+def floor(logs: list[Path], skip: dict[Path, int] | None = None) -> float:
+    """CPU seconds to read and orjson.loads every line (after ``skip`` bytes of each log)."""
+    started = time.process_time()
+    for log in logs:
+        with log.open("rb") as handle:
+            handle.seek((skip or {}).get(log, 0))
+            for line in handle.read().split(b"\n"):
+                if line:
+                    orjson.loads(line)
+    return time.process_time() - started
+
+
+def measure(command: list[str]) -> tuple[float, float, float]:
+    """Run ``command``; return wall seconds, CPU seconds and peak RSS in MB."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(command)} failed")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def best(command: list[str], runs: int) -> tuple[float, float, float]:
+    results = [measure(command) for _ in range(runs)]
+    return min(r[0] for r in results), min(r[1] for r in results), max(r[2] for r in results)
+
+
+def drop_projections(root: Path) -> None:
+    for path in (root / "kitty-specs").glob("*/.execution.events.jsonl.projection*"):
+        path.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--features", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="projection-bench-"))
+    root = scratch / "project"
+    shutil.copytree(project(args.events, args.features), root)
+    logs = sorted((root / "kitty-specs").glob("*/execution.events.jsonl"))
+    exe = [console_script(), "agent", "telemetry", "cost", "--json", "--repo", str(root)]
+    base = floor(logs)
+    size = sum(log.stat().st_size for log in logs)
+    print(f"{args.events:,} events in {len(logs)} logs, {size / 1e6:.0f} MB")
+    print(f"floor (read + orjson.loads, one process): {base:.2f} s CPU")
+    for group in GROUPS:
+        cold = []
+        for _ in range(args.runs):
+            drop_projections(root)
+            cold.append(measure([*exe, "-g", group]))
+        wall, cpu, rss = min(r[0] for r in cold), min(r[1] for r in cold), max(r[2] for r in cold)
+        print(
+            f"cold  -g {group:<8} wall {wall:6.2f} s  CPU {cpu:6.2f} s  "
+            f"{cpu / base:4.2f}x floor  peak RSS {rss:5.0f} MB"
+        )
+    for group in GROUPS:
+        measure([*exe, "-g", group])  # both projections present before the warm runs
+    for group in GROUPS:
+        wall, cpu, rss = best([*exe, "-g", group], args.runs)
+        print(f"warm  -g {group:<8} wall {wall:6.2f} s  CPU {cpu:6.2f} s  peak RSS {rss:5.0f} MB")
+    projections = sum(p.stat().st_size for p in (root / "kitty-specs").glob("*/.*.projection"))
+    print(f"projections on disk: {projections / 1e6:.1f} MB")
+    # Appending 10,000 events to the first log, and reporting.
+    target = logs[0]
+    before = {log: log.stat().st_size for log in logs}
+    extra = scratch / "extra"
+    generate(extra, 10_000, 1, seed=11)
+    added = next((extra / "kitty-specs").glob("*/execution.events.jsonl")).read_bytes()
+    with target.open("ab") as handle:
+        handle.write(added)
+    appended_floor = floor([target], before)
+    wall, cpu, rss = measure([*exe, "-g", "agent"])
+    print(
+        f"after appending 10,000 events: wall {wall:.2f} s (target <= 0.25 s + 1.5 x "
+        f"{appended_floor:.3f} s = {0.25 + 1.5 * appended_floor:.2f} s)"
+    )
+    # A 10-event project.
+    small = scratch / "small"
+    generate(small, 10, 1, seed=3)
+    tiny = [console_script(), "agent", "telemetry", "cost", "--json", "--repo", str(small)]
+    measure(tiny)  # writes the projection
+    wall, _, _ = best(tiny, max(args.runs, 5))
+    bare, _, _ = best([sys.executable, "-c", "pass"], 5)
+    print(
+        f"10-event project: cost --json wall {wall * 1000:.0f} ms; "
+        f"python -c pass {bare * 1000:.0f} ms"
+    )
+    print(f"cpus: {os.cpu_count()}, python {sys.version.split()[0]}")
+    shutil.rmtree(scratch)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,288 @@
+"""The one fold of execution events into cells: what a report needs, before any price.
+
+A *cell* gathers the events that agree on every field a report can group or
+filter by: feature, agent, role, work package, model, success and the
+15-minute UTC bucket of their timestamp (``_periods``). It holds sums, never
+events: counts, valid token sums and which counts were known, reported cost
+in integer units of 1e-10 USD, why events cannot be priced whatever the price
+table says, the token sums of the events to estimate per price tier, and a
+duration summary. What an event costs by the price table is decided when a
+report is read (``_priced``), so re-pricing applies to history at once.
+
+The rules are those of :mod:`spec_kitty_telemetry.usage` (every writer's), so
+a record ``emit`` accepts is never flagged here. Events of several models
+(a ``models`` breakdown) and events whose grouped fields are lists or
+objects (no key can hold them) are kept aside as small records
+(:attr:`CellFold.aside`): how their cost divides between models depends
+on prices, so they are folded by the reader's rules for them, at read time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+from ._periods import bucket_of
+from .usage import COST_FIELD, TOKEN_FIELDS, counts_valid, is_cost
+
+__all__ = [
+    "CELL_SLOTS",
+    "Cell",
+    "CellFold",
+    "CellKey",
+    "duration_bucket",
+    "duration_value",
+    "reported_units",
+]
+
+EXECUTION_EVENT: Final = "ExecutionEvent"
+#: (feature, agent, role, wp_id, model, success, 15-minute UTC bucket); raw payload values.
+CellKey = tuple[Any, Any, Any, Any, Any, Any, int]
+
+# Slots of Cell.sums.
+CELL_SLOTS: Final = 17
+(
+    EVENTS,  # events folded here for cost (all but those kept aside)
+    INPUT,
+    OUTPUT,
+    CACHE_READ,
+    CACHE_WRITE,
+    REPORTED,  # sane reported cost, 1e-10 USD
+    KNOWN,  # bit i: some event reported PRICED_TOKEN_FIELDS[i] (OR-ed)
+    BAD_COST,  # reported a cost that is not an amount
+    INVALID_TOKENS,  # unpriced: invalid counts
+    NO_USAGE,  # unpriced: no cost, and not both input and output
+    ESTIMABLE,  # no sane reported cost, complete valid counts: priced by the model's rates
+    UNTIERED,  # estimable, several requests, input above the model's first tier
+    RUNS,  # every execution event of the cell, those kept aside included
+    DURATIONS,  # runs with a valid duration_ms
+    DURATION_SUM,
+    DURATION_SQUARES,
+    FAILURES,  # runs whose success is false
+) = range(CELL_SLOTS)
+
+_COST_DIGITS: Final = 10
+_COST_UNITS: Final = 10**_COST_DIGITS
+#: Below this, ``round(cost * 1e10)`` of a float is its exact decimal value in 1e-10 USD.
+_FLOAT_EXACT: Final = 100_000
+#: Payload fields an aside record keeps: what filters, groups and prices read.
+_ASIDE_FIELDS: Final = (
+    "agent",
+    "role",
+    "wp_id",
+    "model",
+    "models",
+    "success",
+    "num_turns",
+    "duration_ms",
+    COST_FIELD,
+    *TOKEN_FIELDS,
+)
+
+
+def reported_units(cost: object) -> int | None:
+    """Return a reported cost in 1e-10 USD; None when not a valid cost (NaN, -1, 1e300, "1")."""
+    if not is_cost(cost):
+        return None
+    assert isinstance(cost, int | float)  # what JSON holds; is_cost took it for a real number
+    if cost < _FLOAT_EXACT:
+        return round(cost * _COST_UNITS)
+    return round(Decimal(repr(cost)).scaleb(_COST_DIGITS))
+
+
+def duration_bucket(duration_ms: int) -> int:
+    """Return the histogram bucket of a duration: 16 equal steps per doubling.
+
+    Durations below 32 ms are their own bucket; above, a bucket spans 1/16 to
+    1/31 of its values, so its middle (:func:`duration_value`) is within 1/32
+    (3.2 %) of any duration in it. Integer shifts only: this runs per event.
+    """
+    shift = duration_ms.bit_length() - 5
+    if shift <= 0:
+        return duration_ms
+    return (shift << 4) + (duration_ms >> shift)
+
+
+def duration_value(bucket: int) -> float:
+    """Return a bucket's representative duration (the middle of its range), in ms."""
+    if bucket < 32:
+        return float(bucket)
+    shift = (bucket >> 4) - 1
+    low = (bucket - (shift << 4)) << shift
+    return low + ((1 << shift) - 1) / 2
+
+
+class Cell:
+    """The sums of one cell: ``sums`` by slot, token sums per tier, a duration histogram."""
+
+    __slots__ = ("durations", "sums", "tiers")
+
+    def __init__(self) -> None:
+        self.sums = [0] * CELL_SLOTS
+        #: tier -> [input, output, cache read, cache write] of the ESTIMABLE events.
+        self.tiers: dict[int, list[int]] = {}
+        #: duration_bucket -> runs.
+        self.durations: dict[int, int] = {}
+
+    def merge(self, other: Cell) -> None:
+        """Add another cell's sums to this one."""
+        mine = self.sums
+        for slot, value in enumerate(other.sums):
+            if slot == KNOWN:
+                mine[slot] |= value
+            else:
+                mine[slot] += value
+        for tier, sums in other.tiers.items():
+            target = self.tiers.setdefault(tier, [0, 0, 0, 0])
+            for index, value in enumerate(sums):
+                target[index] += value
+        for bucket, count in other.durations.items():
+            self.durations[bucket] = self.durations.get(bucket, 0) + count
+
+
+class CellFold:
+    """Fold event records into cells; ``thresholds`` gives a raw model's tier thresholds.
+
+    Tier thresholds (long-context limits) decide which tier a single request's
+    tokens are summed under, so they are the one thing of the price table the
+    fold needs; :attr:`thresholds_used` records them, so a projection built
+    under other thresholds is known to be stale.
+    """
+
+    def __init__(self, thresholds: Callable[[str], tuple[int, ...]], *, timed: bool = True) -> None:
+        self._thresholds = thresholds
+        #: False: every event in bucket 0 (a projection for reports that ignore time).
+        self.timed = timed
+        self.cells: dict[CellKey, Cell] = {}
+        self.aside: list[dict[str, Any]] = []
+        #: (feature, event type) -> events that are not ExecutionEvents.
+        self.other_types: dict[tuple[str, str], int] = {}
+        self.thresholds_used: dict[str, tuple[int, ...]] = {}
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Fold one record the line rule accepted (each event once: callers de-duplicate)."""
+        if record["event_type"] != EXECUTION_EVENT:
+            type_key = (record["aggregate_id"], record["event_type"])
+            self.other_types[type_key] = self.other_types.get(type_key, 0) + 1
+            return
+        payload = record["payload"]
+        get = payload.get
+        model = get("model")
+        success = get("success")
+        key = (
+            record["aggregate_id"],
+            get("agent"),
+            get("role"),
+            get("wp_id"),
+            model,
+            success,
+            bucket_of(record["timestamp"]) if self.timed else 0,
+        )
+        try:
+            cell = self.cells.get(key)
+        except TypeError:  # a list or an object where a name belongs: not a cell's key
+            self._aside(record)
+            return
+        if cell is None:
+            cell = self.cells[key] = Cell()
+        acc = cell.sums
+        acc[RUNS] += 1
+        if success is False:
+            acc[FAILURES] += 1
+        duration = get("duration_ms")
+        if type(duration) is int and 0 <= duration <= 2**63 - 1:
+            acc[DURATIONS] += 1
+            acc[DURATION_SUM] += duration
+            acc[DURATION_SQUARES] += duration * duration
+            slot = duration_bucket(duration)
+            cell.durations[slot] = cell.durations.get(slot, 0) + 1
+        breakdown = get("models")
+        if breakdown and type(breakdown) is dict:
+            self._aside(record)
+            return
+        self._add_costs(acc, cell, payload, model)
+
+    def _add_costs(
+        self, acc: list[int], cell: Cell, payload: Mapping[str, Any], model: Any
+    ) -> None:
+        """Fold a one-model event's counts and cost: the rules of ``usage``, written out once."""
+        get = payload.get
+        acc[EVENTS] += 1
+        tokens_in = get("input_tokens")
+        tokens_out = get("output_tokens")
+        cache_read = get("cache_read_tokens")
+        cache_write = get("cache_write_tokens")
+        valid = counts_valid(
+            tokens_in, tokens_out, cache_read, cache_write, get("reasoning_tokens")
+        )
+        if valid:
+            known = 0
+            if tokens_in is not None:
+                known |= 1
+                acc[INPUT] += tokens_in
+            if tokens_out is not None:
+                known |= 2
+                acc[OUTPUT] += tokens_out
+            if cache_read is not None:
+                known |= 4
+                acc[CACHE_READ] += cache_read
+            if cache_write is not None:
+                known |= 8
+                acc[CACHE_WRITE] += cache_write
+            acc[KNOWN] |= known
+        cost = get(COST_FIELD)
+        if cost is not None:
+            units = reported_units(cost)
+            if units is not None:
+                acc[REPORTED] += units
+                return
+            acc[BAD_COST] += 1
+        if not valid:
+            acc[INVALID_TOKENS] += 1
+            return
+        if tokens_in is None or tokens_out is None:
+            acc[NO_USAGE] += 1
+            return
+        acc[ESTIMABLE] += 1
+        tier = 0
+        if type(model) is str:
+            thresholds = self.thresholds_used.get(model)
+            if thresholds is None:
+                thresholds = self.thresholds_used[model] = self._thresholds(model)
+            if thresholds:
+                turns = get("num_turns")
+                if type(turns) is int and turns == 1:
+                    tier = sum(1 for threshold in thresholds if tokens_in > threshold)
+                elif tokens_in > thresholds[0]:
+                    acc[UNTIERED] += 1
+        sums = cell.tiers.get(tier)
+        if sums is None:
+            sums = cell.tiers[tier] = [0, 0, 0, 0]
+        sums[0] += tokens_in
+        sums[1] += tokens_out
+        sums[2] += cache_read or 0
+        sums[3] += cache_write or 0
+
+    def _aside(self, record: Mapping[str, Any]) -> None:
+        payload = record["payload"]
+        self.aside.append(
+            {
+                "aggregate_id": record["aggregate_id"],
+                "event_type": record["event_type"],
+                "timestamp": record["timestamp"],
+                "payload": {name: payload[name] for name in _ASIDE_FIELDS if name in payload},
+            }
+        )
+
+    def merge(self, other: CellFold) -> None:
+        """Add another fold (of other events) to this one."""
+        for key, cell in other.cells.items():
+            mine = self.cells.get(key)
+            if mine is None:
+                mine = self.cells[key] = Cell()
+            mine.merge(cell)
+        self.aside.extend(other.aside)
+        for type_key, count in other.other_types.items():
+            self.other_types[type_key] = self.other_types.get(type_key, 0) + count
+        self.thresholds_used.update(other.thresholds_used)

@@ -1,0 +1,196 @@
+"""What a cost report holds: one summary per group, their TOTAL, and how money is shown.
+
+Kept apart from the folds that fill them so that a reader of a report (the
+CLI, a script, the analytics) imports the shapes without the machinery.
+Money is exact ``Decimal`` inside a summary; it is quantized once, to
+micro-dollars (:data:`MONEY_QUANTUM`), when a summary is built, so every
+amount a caller sees has the same precision (issue 8, item 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any, Final, Literal, get_args
+
+from .usage import PRICED_TOKEN_FIELDS
+
+__all__ = [
+    "GROUP_BYS",
+    "MONEY_QUANTUM",
+    "NO_VALUE",
+    "UNATTRIBUTED",
+    "UNPRICED_REASONS",
+    "CostReport",
+    "CostSummary",
+    "GroupBy",
+    "apportioned",
+    "settle",
+]
+
+GroupBy = Literal["agent", "model", "feature", "role", "wp", "feature-wp", "day", "week", "month"]
+#: The ways a report can group events.
+GROUP_BYS: Final[tuple[str, ...]] = get_args(GroupBy)
+#: The group of events that lack the grouped field (no model, no work package).
+NO_VALUE: Final = "(none)"
+#: The ``--group-by model`` row of reported costs no model share can be credited with.
+UNATTRIBUTED: Final = "(unattributed)"
+#: Why an event can be unpriced (keys of ``CostSummary.unpriced_reasons``), and what it means.
+UNPRICED_REASONS: Final[Mapping[str, str]] = {
+    "no_usage": "reported no cost, and not both input and output tokens",
+    "invalid_tokens": "reported invalid token counts (not whole numbers >= 0, "
+    "cache counts above input or reasoning above output)",
+    "no_model": "reported tokens but no model",
+    "unknown_model": "used a model no price table lists",
+}
+#: The precision of every amount of a report: micro-dollars.
+MONEY_QUANTUM: Final = Decimal("0.000001")
+_MICRO: Final = MONEY_QUANTUM
+
+
+@dataclass
+class CostSummary:
+    """Totals of one group of execution events.
+
+    Token totals add up the valid counts events reported; a token field no
+    event of the group reported is absent from ``reported_token_fields`` (and
+    ``null`` in ``to_dict``). ``total_cost_usd`` is reported plus estimated
+    cost; it excludes the ``unpriced_event_count`` events whose cost is
+    unknown, and means nothing when ``cost_known`` is false (no event priced).
+    ``unpriced_reasons`` counts those events by reason (keys of
+    :data:`UNPRICED_REASONS`); ``unknown_models`` maps each model no pricing
+    layer knows to how many of this group's events it left unpriced.
+    """
+
+    group_key: str
+    group_by: str
+    event_count: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reported_cost_usd: Decimal = Decimal(0)
+    estimated_cost_usd: Decimal = Decimal(0)
+    estimated_event_count: int = 0
+    unpriced_event_count: int = 0
+    unknown_models: dict[str, int] = field(default_factory=dict)
+    unpriced_reasons: dict[str, int] = field(default_factory=dict)
+    #: Events whose reported cost was invalid (negative, not a number, huge): ignored.
+    invalid_cost_event_count: int = 0
+    #: Estimated events of several requests whose summed input exceeds a long-context
+    #: threshold: priced at base rates, as the size of each request is unknown.
+    long_context_unknown_event_count: int = 0
+    #: Multi-model events whose reported cost this row holds a proportional part of.
+    split_cost_event_count: int = 0
+    reported_token_fields: frozenset[str] = frozenset(PRICED_TOKEN_FIELDS)
+    #: With ``breakdown_by``: this row split by a second field, the parts adding up to it.
+    breakdown: list[CostSummary] | None = None
+
+    @property
+    def total_cost_usd(self) -> Decimal:
+        """Reported plus estimated cost, in USD."""
+        return self.reported_cost_usd + self.estimated_cost_usd
+
+    @property
+    def cost_known(self) -> bool:
+        """False when the group has events and none of them could be priced."""
+        return self.event_count == 0 or self.unpriced_event_count < self.event_count
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary as JSON-ready data; money in USD (micro-dollars, as held).
+
+        Cost fields are ``null`` when no event of the group could be priced;
+        token fields are ``null`` when no event of the group reported them.
+        """
+        known = self.cost_known
+        tokens = {
+            name: getattr(self, name) if name in self.reported_token_fields else None
+            for name in PRICED_TOKEN_FIELDS
+        }
+        return {
+            "group_key": self.group_key,
+            "group_by": self.group_by,
+            "event_count": self.event_count,
+            **tokens,
+            "reported_cost_usd": _usd(self.reported_cost_usd) if known else None,
+            "estimated_cost_usd": _usd(self.estimated_cost_usd) if known else None,
+            "total_cost_usd": _usd(self.total_cost_usd) if known else None,
+            "estimated_event_count": self.estimated_event_count,
+            "unpriced_event_count": self.unpriced_event_count,
+            "unknown_models": dict(sorted(self.unknown_models.items())),
+            "unpriced_reasons": dict(sorted(self.unpriced_reasons.items())),
+            "invalid_cost_event_count": self.invalid_cost_event_count,
+            "long_context_unknown_event_count": self.long_context_unknown_event_count,
+            "split_cost_event_count": self.split_cost_event_count,
+            **(
+                {}
+                if self.breakdown is None
+                else {"breakdown": [part.to_dict() for part in self.breakdown]}
+            ),
+        }
+
+
+@dataclass
+class CostReport:
+    """Summaries sorted by cost (highest first), and the totals over all events."""
+
+    group_by: str
+    summaries: list[CostSummary]
+    total: CostSummary
+    #: The date of the shipped price table.
+    prices_last_updated: date | None = None
+    #: Where the rates of the estimates came from, e.g. ``shipped table of 2025-11-20``.
+    price_sources: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready data: the ``--json`` output of ``cost``.
+
+        Amounts are the summaries' own, already micro-dollars that add up
+        (see :func:`settle`), so the rows still add up to the total exactly.
+        """
+        return {
+            "group_by": self.group_by,
+            "summaries": [summary.to_dict() for summary in self.summaries],
+            "total": self.total.to_dict(),
+            "prices_last_updated": (
+                None if self.prices_last_updated is None else self.prices_last_updated.isoformat()
+            ),
+            "price_sources": list(self.price_sources),
+        }
+
+
+def settle(parts: list[CostSummary], whole: CostSummary) -> None:
+    """Quantize the money of ``whole`` and ``parts`` to micro-dollars, the parts adding up.
+
+    ``whole`` is rounded to the nearest micro-dollar; each part is rounded down
+    and the micro-dollars left over go to the parts that lost the most (largest
+    remainder), for reported and estimated cost alike. Done once, when a
+    report is built: every amount a caller sees has the same precision.
+    """
+    for name in ("reported_cost_usd", "estimated_cost_usd"):
+        target = getattr(whole, name).quantize(_MICRO)
+        exact = [getattr(part, name) for part in parts]
+        for part, amount in zip(parts, apportioned(exact, target), strict=True):
+            setattr(part, name, amount)
+        setattr(whole, name, target)
+
+
+def apportioned(amounts: list[Decimal], target: Decimal, unit: Decimal = _MICRO) -> list[Decimal]:
+    """Round ``amounts`` to multiples of ``unit`` summing to ``target`` (largest remainder).
+
+    Each amount is rounded down and the units left over go to the amounts that
+    lost the most. ``--json`` rounds to micro-dollars; the table, to cents.
+    """
+    floors = [amount.quantize(unit, rounding=ROUND_FLOOR) for amount in amounts]
+    missing = int((target - sum(floors, Decimal(0))) / unit)
+    missing = max(0, min(missing, len(floors)))
+    by_loss = sorted(range(len(amounts)), key=lambda i: amounts[i] - floors[i], reverse=True)
+    for index in by_loss[:missing]:
+        floors[index] += unit
+    return floors
+
+
+def _usd(amount: Decimal) -> float:
+    return float(amount.quantize(_MICRO))

@@ -1,0 +1,285 @@
+"""Pricing cells at read time: per-row accumulators, estimate buckets, and the report.
+
+:class:`Totals` turns the price-free sums of ``_cells`` (and the few events
+kept aside, through ``_aside``) into rows under one price table. Reported
+costs are summed as integers of 1e-10 USD; estimates are computed once per
+row, canonical model and price tier from summed token counts, in ``Decimal``,
+so a million events cost no float drift and one multiplication per bucket.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Final
+
+from . import _cells as c
+from ._cost_model import NO_VALUE, CostReport, CostSummary, settle
+from ._rates import ModelRates
+from .usage import PRICED_TOKEN_FIELDS
+
+if TYPE_CHECKING:
+    from .pricing import Pricing
+
+__all__ = ["ROW_SLOTS", "SUB", "Totals"]
+
+#: Separates a row from its breakdown part in a composite row key.
+SUB: Final = "\x1f"
+
+# Slots of a row accumulator.
+ROW_SLOTS: Final = 12
+(
+    EVENTS,
+    INPUT,
+    OUTPUT,
+    CACHE_READ,
+    CACHE_WRITE,
+    REPORTED,  # reported cost, 1e-10 USD
+    ESTIMATED,  # events (or shares) estimated from tokens
+    UNPRICED,  # events whose cost is unknown
+    KNOWN,  # bit i set: some event reported PRICED_TOKEN_FIELDS[i]
+    BAD_COST,
+    UNTIERED,
+    SPLIT,  # events whose reported cost was split across their models
+) = range(ROW_SLOTS)
+_COST_DIGITS: Final = 10
+_PLAIN: Final = (
+    (c.EVENTS, EVENTS),
+    (c.INPUT, INPUT),
+    (c.OUTPUT, OUTPUT),
+    (c.CACHE_READ, CACHE_READ),
+    (c.CACHE_WRITE, CACHE_WRITE),
+    (c.REPORTED, REPORTED),
+    (c.BAD_COST, BAD_COST),
+)
+
+
+class Totals:
+    """The rows of one report under one price table."""
+
+    def __init__(self, pricing: Pricing) -> None:
+        self.pricing = pricing
+        self.groups: dict[str, list[int]] = {}
+        #: (row, canonical model, tier) -> [input, output, cache read, cache write] sums.
+        self.buckets: dict[tuple[str, str, int], list[int]] = {}
+        self.bucket_rates: dict[str, ModelRates] = {}
+        #: (row, canonical model) -> events unpriced because the model has no rates.
+        self.unknown: dict[tuple[str, str], int] = {}
+        #: (row, reason) -> unpriced events.
+        self.reasons: dict[tuple[str, str], int] = {}
+        self.models: dict[str, tuple[str, ModelRates | None]] = {}
+        #: Event-level counts, kept when rows are models (an event may be in several).
+        self.total: list[int] | None = None
+        #: Event-level counts per row, kept when the breakdown is by model.
+        self.event_rows: dict[str, list[int]] | None = None
+
+    def event_acc(self, key: str) -> list[int]:
+        """Return the event-level counts of a row whose parts are models, created empty."""
+        assert self.event_rows is not None
+        found = self.event_rows.get(key)
+        if found is None:
+            found = self.event_rows[key] = [0] * ROW_SLOTS
+        return found
+
+    def acc(self, key: str) -> list[int]:
+        """Return the accumulator of a row, created empty."""
+        found = self.groups.get(key)
+        if found is None:
+            found = self.groups[key] = [0] * ROW_SLOTS
+        return found
+
+    def model(self, raw: object) -> tuple[str, ModelRates | None]:
+        """Canonical name and rates of a raw model name, cached per name."""
+        if not isinstance(raw, str) or not raw.strip():
+            return (NO_VALUE, None)
+        found = self.models.get(raw)
+        if found is None:
+            found = self.models[raw] = (self.pricing.canonical(raw), self.pricing.rates(raw))
+        return found
+
+    def count_reason(self, acc: list[int], key: str, reason: str, events: int = 1) -> None:
+        """Count unpriced events of a row, and why."""
+        acc[UNPRICED] += events
+        reason_key = (key, reason)
+        self.reasons[reason_key] = self.reasons.get(reason_key, 0) + events
+
+    def count_unknown(self, key: str, name: str, events: int = 1) -> None:
+        """Count events of a row left unpriced by a model no table lists."""
+        unknown_key = (key, name)
+        self.unknown[unknown_key] = self.unknown.get(unknown_key, 0) + events
+
+    def estimate(self, key: str, name: str, rates: ModelRates, tier: int, sums: list[int]) -> None:
+        """Add token sums to be priced at ``rates`` (of ``name``, at ``tier``) in a row."""
+        bucket_key = (key, name, tier)
+        bucket = self.buckets.get(bucket_key)
+        if bucket is None:
+            bucket = self.buckets[bucket_key] = [0, 0, 0, 0]
+            self.bucket_rates[name] = rates
+        for slot, count in enumerate(sums):
+            bucket[slot] += count
+
+    def add_cell(
+        self, key: str, cell: c.Cell, raw_model: object, total: bool = False, row: str = ""
+    ) -> None:
+        """Add a cell's one-model events to a row (and, when rows are models, to the TOTAL).
+
+        With ``row`` (a breakdown by model), its events are counted in that row's
+        event-level counts too.
+        """
+        sums = cell.sums
+        acc = self.acc(key)
+        for source, target in _PLAIN:
+            acc[target] += sums[source]
+        acc[KNOWN] |= sums[c.KNOWN]
+        self._count_cell(acc, key, cell, raw_model, estimate=True)
+        if total:
+            if self.total is None:
+                self.total = [0] * ROW_SLOTS
+            targets: list[tuple[str, list[int]]] = [("", self.total)]
+            if row:
+                targets.append((row, self.event_acc(row)))
+            for counts_key, counts in targets:
+                counts[EVENTS] += sums[c.EVENTS]
+                counts[BAD_COST] += sums[c.BAD_COST]
+                self._count_cell(counts, counts_key, cell, raw_model, estimate=False)
+
+    def _count_cell(
+        self, acc: list[int], key: str, cell: c.Cell, raw_model: object, *, estimate: bool
+    ) -> None:
+        sums = cell.sums
+        if sums[c.INVALID_TOKENS]:
+            self.count_reason(acc, key, "invalid_tokens", sums[c.INVALID_TOKENS])
+        if sums[c.NO_USAGE]:
+            self.count_reason(acc, key, "no_usage", sums[c.NO_USAGE])
+        estimable = sums[c.ESTIMABLE]
+        if not estimable:
+            return
+        name, rates = self.model(raw_model)
+        if rates is None:
+            if name == NO_VALUE:
+                self.count_reason(acc, key, "no_model", estimable)
+            else:
+                self.count_reason(acc, key, "unknown_model", estimable)
+                self.count_unknown(key, name, estimable)
+            return
+        acc[ESTIMATED] += estimable
+        acc[UNTIERED] += sums[c.UNTIERED]
+        if estimate:
+            for tier, token_sums in cell.tiers.items():
+                self.estimate(key, name, rates, tier, token_sums)
+
+    def summaries(self, group_by: str) -> list[CostSummary]:
+        """One exact (not yet quantized) summary per row key."""
+        estimated: dict[str, Decimal] = {}
+        for (key, name, tier), (tokens_in, tokens_out, read, write) in sorted(self.buckets.items()):
+            cost = self.bucket_rates[name].cost(tokens_in, tokens_out, read, write, tier=tier)
+            estimated[key] = estimated.get(key, Decimal(0)) + cost
+        rows = {
+            key: _summary(key, group_by, acc, estimated.get(key, Decimal(0)))
+            for key, acc in self.groups.items()
+        }
+        for (key, name), count in self.unknown.items():
+            if key in rows:
+                rows[key].unknown_models[name] = count
+        for (key, reason), count in self.reasons.items():
+            if key in rows:
+                rows[key].unpriced_reasons[reason] = count
+        return list(rows.values())
+
+    def report(self, group_by: str, breakdown_by: str | None = None) -> CostReport:
+        """Return the report of every row, money settled to micro-dollars, highest cost first."""
+        from .pricing import price_sources, shipped_table
+
+        parts = self.summaries(group_by)
+        summaries = parts if breakdown_by is None else _rows_of_parts(parts, group_by, breakdown_by)
+        for summary in summaries:
+            if self.event_rows is not None and summary.group_key in self.event_rows:
+                self._event_counts(summary, self.event_rows[summary.group_key])
+        summaries.sort(key=lambda s: (-s.total_cost_usd, not s.cost_known, s.group_key))
+        total = sum_summaries("TOTAL", group_by, summaries, counts=self.total is None)
+        if self.total is not None:
+            self._event_counts(total, self.total, "")
+        settle(summaries, total)
+        for summary in summaries:
+            if summary.breakdown is not None:
+                settle(summary.breakdown, summary)
+        sources = price_sources(rates.source for rates in self.bucket_rates.values())
+        return CostReport(group_by, summaries, total, shipped_table().last_updated, sources)
+
+    def _event_counts(self, total: CostSummary, acc: list[int], key: str | None = None) -> None:
+        """Set counts of events where one event may be in several parts (models)."""
+        key = total.group_key if key is None else key
+        total.event_count = acc[EVENTS]
+        total.estimated_event_count = acc[ESTIMATED]
+        total.unpriced_event_count = acc[UNPRICED]
+        total.invalid_cost_event_count = acc[BAD_COST]
+        total.long_context_unknown_event_count = acc[UNTIERED]
+        total.unknown_models = {n: k for (row, n), k in self.unknown.items() if row == key}
+        total.unpriced_reasons = {r: k for (row, r), k in self.reasons.items() if row == key}
+
+
+def _rows_of_parts(parts: list[CostSummary], group_by: str, breakdown_by: str) -> list[CostSummary]:
+    """Gather breakdown parts (``row SUB part`` keys) into rows that are their sums."""
+    by_row: dict[str, list[CostSummary]] = {}
+    for part in parts:
+        row, _, sub = part.group_key.partition(SUB)
+        part.group_key, part.group_by = sub, breakdown_by
+        by_row.setdefault(row, []).append(part)
+    rows = []
+    for row, members in by_row.items():
+        members.sort(key=lambda s: (-s.total_cost_usd, not s.cost_known, s.group_key))
+        summary = sum_summaries(row, group_by, members, counts=True)
+        summary.breakdown = members
+        rows.append(summary)
+    return rows
+
+
+def sum_summaries(
+    key: str, group_by: str, parts: list[CostSummary], *, counts: bool
+) -> CostSummary:
+    """Return a summary adding up ``parts``; event counts too when ``counts`` (rows apart)."""
+    whole = CostSummary(key, group_by)
+    known: set[str] = set()
+    for part in parts:
+        whole.input_tokens += part.input_tokens
+        whole.output_tokens += part.output_tokens
+        whole.cache_read_tokens += part.cache_read_tokens
+        whole.cache_write_tokens += part.cache_write_tokens
+        known |= part.reported_token_fields
+        whole.reported_cost_usd += part.reported_cost_usd
+        whole.estimated_cost_usd += part.estimated_cost_usd
+        whole.split_cost_event_count += part.split_cost_event_count
+        if not counts:
+            continue
+        whole.event_count += part.event_count
+        whole.estimated_event_count += part.estimated_event_count
+        whole.unpriced_event_count += part.unpriced_event_count
+        whole.invalid_cost_event_count += part.invalid_cost_event_count
+        whole.long_context_unknown_event_count += part.long_context_unknown_event_count
+        for name, count in part.unknown_models.items():
+            whole.unknown_models[name] = whole.unknown_models.get(name, 0) + count
+        for reason, count in part.unpriced_reasons.items():
+            whole.unpriced_reasons[reason] = whole.unpriced_reasons.get(reason, 0) + count
+    whole.reported_token_fields = frozenset(known) if parts else frozenset(PRICED_TOKEN_FIELDS)
+    return whole
+
+
+def _summary(key: str, group_by: str, acc: list[int], estimated: Decimal) -> CostSummary:
+    return CostSummary(
+        group_key=key,
+        group_by=group_by,
+        event_count=acc[EVENTS],
+        input_tokens=acc[INPUT],
+        output_tokens=acc[OUTPUT],
+        cache_read_tokens=acc[CACHE_READ],
+        cache_write_tokens=acc[CACHE_WRITE],
+        reported_cost_usd=Decimal(acc[REPORTED]).scaleb(-_COST_DIGITS),
+        estimated_cost_usd=estimated,
+        estimated_event_count=acc[ESTIMATED],
+        unpriced_event_count=acc[UNPRICED],
+        invalid_cost_event_count=acc[BAD_COST],
+        long_context_unknown_event_count=acc[UNTIERED],
+        split_cost_event_count=acc[SPLIT],
+        reported_token_fields=frozenset(
+            name for bit, name in enumerate(PRICED_TOKEN_FIELDS) if acc[KNOWN] & (1 << bit)
+        ),
+    )

@@ -1,0 +1,197 @@
+"""Reading folds into a report: filters, rows, breakdowns and order, over cells.
+
+A cell holds events that agree on every field a filter or a row can name, so
+a filter is asked once per cell, of a small record standing for the cell
+(its fields, and the start of its 15-minute bucket as the timestamp): the
+:class:`~spec_kitty_telemetry.query.EventFilter` decides, with its own
+matching rules, never a copy of them here. Time bounds must then fall on
+bucket edges (``_periods.aligned``); ``cost`` folds the matching records
+afresh when they do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from . import _cells as c
+from ._aside import AsideFold
+from ._cost_model import NO_VALUE, CostReport, CostSummary
+from ._periods import Periods, bucket_of, bucket_start
+from ._priced import ROW_SLOTS, SUB, Totals
+from .errors import QueryError
+
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
+    from .pricing import Pricing
+    from .query import EventFilter
+
+__all__ = ["SORTS", "TIME_GROUPS", "read_report", "row_value"]
+
+#: Groupings whose rows are periods of the report's time zone.
+TIME_GROUPS: Final = frozenset({"day", "week", "month"})
+#: The orders of a report's rows.
+SORTS: Final = ("cost", "events", "tokens", "name", "time")
+_PAYLOAD_FIELDS: Final = {"agent": 1, "role": 2, "wp": 3}
+
+
+def row_value(
+    field: str, feature: Any, agent: Any, role: Any, wp: Any, bucket: int, periods: Periods
+) -> str:
+    """Return the row an event belongs to when grouping by ``field`` (not ``model``): one rule."""
+    if field == "feature":
+        return str(feature)
+    if field in TIME_GROUPS:
+        return periods.key(field, bucket)
+    value = {"agent": agent, "role": role, "wp": wp, "feature-wp": wp}[field]
+    text = value if type(value) is str and value else NO_VALUE
+    return f"{feature}/{text}" if field == "feature-wp" else text
+
+
+def _cell_record(key: c.CellKey) -> dict[str, Any]:
+    feature, agent, role, wp, model, success, bucket = key
+    return {
+        "event_type": c.EXECUTION_EVENT,
+        "aggregate_id": feature,
+        "timestamp": bucket_start(bucket).isoformat(),
+        "payload": {"agent": agent, "role": role, "wp_id": wp, "model": model, "success": success},
+    }
+
+
+def read_report(
+    folds: Iterable[c.CellFold],
+    group_by: str,
+    pricing: Pricing,
+    *,
+    filters: EventFilter | None = None,
+    zone: tzinfo | None = None,
+    breakdown: str | None = None,
+    sort: str | None = None,
+    reverse: bool = False,
+) -> CostReport:
+    """Return the cost report of the events of ``folds`` that ``filters`` passes."""
+    from datetime import UTC
+
+    periods = Periods(zone or UTC)
+    totals = Totals(pricing)
+    aside = AsideFold(totals)
+    fields = (group_by, breakdown)
+    by_model = "model" in fields
+    if by_model:
+        totals.total = [0] * ROW_SLOTS
+    if breakdown == "model":
+        totals.event_rows = {}
+    predicate = None if filters is None else filters.predicate
+    first: dict[str, int] = {}
+
+    def row(dims: tuple[Any, ...], model_name: str) -> str:
+        feature, agent, role, wp, bucket = dims
+        names = [
+            model_name
+            if name == "model"
+            else row_value(name, feature, agent, role, wp, bucket, periods)
+            for name in fields
+            if name is not None
+        ]
+        return SUB.join(names)
+
+    for fold in folds:
+        for key, cell in fold.cells.items():
+            if not cell.sums[c.EVENTS]:
+                continue  # only events kept aside
+            if predicate is not None and not predicate(_cell_record(key)):
+                continue
+            feature, agent, role, wp, model, _success, bucket = key
+            name = totals.model(model)[0] if by_model else ""
+            row_key = row((feature, agent, role, wp, bucket), name)
+            event_row = row_key.partition(SUB)[0] if breakdown == "model" else ""
+            totals.add_cell(row_key, cell, model, total=by_model, row=event_row)
+            _earliest(first, row_key, bucket)
+        for record in fold.aside:
+            if predicate is not None and not predicate(record):
+                continue
+            _add_aside(aside, record, row, by_model, first)
+    report = totals.report(group_by, breakdown)
+    order(report, sort, reverse, first)
+    return report
+
+
+def _add_aside(
+    aside: AsideFold,
+    record: Mapping[str, Any],
+    row: Callable[[tuple[Any, ...], str], str],
+    by_model: bool,
+    first: dict[str, int],
+) -> None:
+    payload = record["payload"]
+    bucket = bucket_of(record["timestamp"])
+    dims = (
+        record["aggregate_id"],
+        payload.get("agent"),
+        payload.get("role"),
+        payload.get("wp_id"),
+        bucket,
+    )
+    if not by_model:
+        key = row(dims, "")
+        aside.add(key, record)
+        _earliest(first, key, bucket)
+        return
+    placed = row(dims, "\0")  # the model's place in the row key, marked
+    prefix, _, suffix = placed.partition("\0")
+    event_row = prefix.partition(SUB)[0] if prefix else ""
+    for key in aside.add_by_model(record, prefix, suffix, event_row):
+        _earliest(first, key, bucket)
+
+
+def _earliest(first: dict[str, int], key: str, bucket: int) -> None:
+    known = first.get(key)
+    if known is None or bucket < known:
+        first[key] = bucket
+    head = key.partition(SUB)[0]
+    if head != key:
+        _earliest(first, head, bucket)
+
+
+def order(report: CostReport, sort: str | None, reverse: bool, first: dict[str, int]) -> None:
+    """Sort rows (and breakdown parts): by ``sort``; time groupings default to oldest first."""
+    explicit = sort is not None
+    if sort is None:
+        sort = "time" if report.group_by in TIME_GROUPS else "cost"
+    if sort not in SORTS:
+        raise QueryError(
+            f"unknown sort {sort!r} (choose from {', '.join(SORTS)})", parameter="sort"
+        )
+    time_rows = report.group_by in TIME_GROUPS
+    parted = any(
+        part.group_by in TIME_GROUPS
+        for summary in report.summaries
+        for part in summary.breakdown or ()
+    )
+
+    def sort_key(summary: CostSummary, parent: str = "") -> tuple[Any, ...]:
+        name = summary.group_key
+        if sort == "cost":
+            return (-summary.total_cost_usd, not summary.cost_known, name)
+        if sort == "events":
+            return (-summary.event_count, name)
+        if sort == "tokens":
+            return (-(summary.input_tokens + summary.output_tokens), name)
+        if sort == "name" or (sort == "time" and (time_rows if not parent else parted)):
+            return (name == NO_VALUE, name)
+        full = f"{parent}{SUB}{name}" if parent else name
+        return (first.get(full, 2**62), name)
+
+    report.summaries.sort(key=sort_key, reverse=reverse)
+    if not explicit and not (report.summaries and report.summaries[0].breakdown is not None):
+        return
+    if not explicit:  # parts of a time row: by cost, unless the parts are periods
+        parts_by = (
+            report.summaries[0].breakdown[0].group_by if report.summaries[0].breakdown else ""
+        )
+        sort = "time" if parts_by in TIME_GROUPS else "cost"
+    for summary in report.summaries:
+        if summary.breakdown is not None:
+            parent = summary.group_key
+            summary.breakdown.sort(key=lambda s: sort_key(s, parent), reverse=reverse)

@@ -1,0 +1,341 @@
+"""The projection of a log: its cells, kept beside it and brought up to date by appends only.
+
+Logs only grow, so a report need not re-read history: the projection of
+``<feature>/execution.events.jsonl`` is ``<feature>/.execution.events.jsonl.projection``
+(machine-local; the ``init`` ignore rule ``.execution.events.jsonl.*`` covers
+it), holding the :class:`~._cells.CellFold` of the log's first ``offset``
+bytes and enough to know the file is still the one folded: its device and
+inode, the 32 bytes before ``offset`` and 16 windows of 32 bytes spread over
+the folded part. A report folds only the bytes appended since, and saves the
+result. A log that shrank, was replaced (a checkout, a merge, a rebase), or
+changed under any checked window is folded again from the start; so is a
+projection that is damaged (its checksum fails), of another format or package
+version, or built under other long-context thresholds. A read-only folder
+still gets a correct report: the fold is kept in memory only.
+
+Duplicates (union merges, cherry-picks) count once, by the readers' rule:
+while ids rise line after line nothing is remembered; a line whose id is not
+above every earlier one costs one scan of the ids before it (rare: ids of one
+millisecond from two processes, a merge), as in ``SimpleJsonStore``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from ._cells import Cell, CellFold
+from ._lines import is_blank, parse_line
+from .errors import InvalidEventError
+from .store import ReadReport
+
+__all__ = ["PROJECTION_SUFFIX", "LogFold", "fold_log", "projection_path"]
+
+logger = logging.getLogger(__name__)
+
+#: Appended to a log's hidden name to name its projection.
+PROJECTION_SUFFIX: Final = ".projection"
+_FORMAT: Final = 1
+_WINDOW: Final = 32
+_WINDOWS: Final = 16
+_CHUNK: Final = 1 << 20
+_MAX_BYTES: Final = 1 << 31
+
+
+def projection_path(log: Path, *, timed: bool = False) -> Path:
+    """Where the projection of ``log`` is kept (``timed``: the one with time buckets)."""
+    return log.with_name(f".{log.name}{PROJECTION_SUFFIX}{'-time' if timed else ''}")
+
+
+@dataclass
+class LogFold:
+    """A log's cells and what its read found, up to ``offset`` (a line end)."""
+
+    fold: CellFold
+    device: int = 0
+    inode: int = 0
+    offset: int = 0
+    lines: int = 0
+    highest: str = ""
+    report: ReadReport = field(default_factory=lambda: ReadReport(""))
+    #: The windows checked (position, bytes) that prove the log is the one folded.
+    windows: list[tuple[int, bytes]] = field(default_factory=list)
+    #: The log's size and modification time when folded: same size, other time = rewritten.
+    stamp: tuple[int, int] = (0, 0)
+    #: The fold of an unfinished last line, if it is an event (never saved).
+    tail: CellFold | None = None
+
+    def folds(self) -> Iterator[CellFold]:
+        """Return the log's folds: the saved one, and an unfinished last line's."""
+        yield self.fold
+        if self.tail is not None:
+            yield self.tail
+
+
+def fold_log(
+    log: Path,
+    thresholds: Callable[[str], tuple[int, ...]],
+    *,
+    save: bool = True,
+    timed: bool = False,
+) -> LogFold:
+    """Return the fold of every event of ``log``, from its projection plus what was appended.
+
+    ``thresholds`` gives a raw model's tier thresholds under the report's
+    price table. With ``save``, a projection that moved on is written back
+    (failures to write only cost the next report a fold). A log has two
+    projections, each brought up to date when a report needs it: one without
+    time (a few cells per agent, model and work package: what most reports
+    read) and, with ``timed``, one with 15-minute buckets (about a cell per
+    event, for time groupings and bounds).
+    """
+    path = projection_path(log, timed=timed)
+    try:
+        handle = log.open("rb")
+    except FileNotFoundError:
+        return LogFold(CellFold(thresholds, timed=timed), report=ReadReport(str(log)))
+    with handle:
+        fd = handle.fileno()
+        st = os.fstat(fd)
+        saved = _load(path, thresholds, timed)
+        start = saved if saved is not None and _still_valid(fd, st, saved) else None
+        state = start or LogFold(CellFold(thresholds, timed=timed), st.st_dev, st.st_ino)
+        state.report.source = str(log)
+        before = state.offset
+        _catch_up(log, fd, st.st_size, state)
+        moved = start is None or state.offset != before
+        state.stamp = (st.st_size, st.st_mtime_ns)
+    if state.report.malformed_lines:
+        logger.warning("%s", state.report.describe())
+    if save and moved:
+        _save(path, _with_windows(log, state))
+    return state
+
+
+def _still_valid(fd: int, st: os.stat_result, saved: LogFold) -> bool:
+    """Whether the open log is the file ``saved`` folded, grown only by appends."""
+    if (saved.device, saved.inode) != (st.st_dev, st.st_ino) or saved.offset > st.st_size:
+        return False
+    if saved.stamp[0] == st.st_size and saved.stamp[1] != st.st_mtime_ns:
+        return False  # written since, yet no longer: changed in place
+    return all(os.pread(fd, len(data), position) == data for position, data in saved.windows)
+
+
+def _with_windows(log: Path, state: LogFold) -> LogFold:
+    """Record the windows of the folded part of ``log`` that prove it unchanged later."""
+    end = state.offset
+    positions = {max(0, end - _WINDOW)} if end else set()
+    positions.update(end * k // _WINDOWS for k in range(_WINDOWS) if end)
+    try:
+        with log.open("rb") as handle:
+            fd = handle.fileno()
+            state.windows = [
+                (position, os.pread(fd, min(_WINDOW, end - position), position))
+                for position in sorted(positions)
+            ]
+    except OSError:
+        state.windows = []
+    return state
+
+
+def _catch_up(log: Path, fd: int, size: int, state: LogFold) -> None:
+    """Fold the lines in bytes [offset, size) of the open log into ``state``."""
+    fold, report = state.fold, state.report
+    seen: set[str] | None = None
+    position = state.offset
+    pending = b""
+    while position < size:
+        chunk = os.pread(fd, min(_CHUNK, size - position), position)
+        if not chunk:
+            break
+        position += len(chunk)
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            state.lines += 1
+            state.offset += len(line) + 1
+            try:
+                event_id, record = parse_line(line)
+            except InvalidEventError:
+                if not is_blank(line):
+                    report.malformed_lines.append(state.lines)
+                continue
+            if event_id > state.highest:
+                state.highest = event_id
+            else:
+                if seen is None:
+                    seen = _ids_before(log, state.lines)
+                if event_id in seen:
+                    report.duplicates += 1
+                    continue
+            if seen is not None:
+                seen.add(event_id)
+            report.events += 1
+            fold.add(record)
+    if pending:
+        _fold_tail(log, fd, size, pending, state, seen)
+
+
+def _fold_tail(
+    log: Path, fd: int, size: int, line: bytes, state: LogFold, seen: set[str] | None
+) -> None:
+    """Fold an unfinished last line into ``state.tail`` (it may be a whole event).
+
+    It is not saved: the next report reads it again, finished or not. A line
+    that is no event is malformed once nobody is appending to the log.
+    """
+    try:
+        event_id, record = parse_line(line)
+    except InvalidEventError:
+        if not is_blank(line) and os.fstat(fd).st_size == size:
+            state.report.malformed_lines.append(state.lines + 1)
+        return
+    if event_id <= state.highest:
+        if seen is None:
+            seen = _ids_before(log, state.lines + 1)
+        if event_id in seen:
+            state.report.duplicates += 1
+            return
+    state.tail = CellFold(state.fold._thresholds, timed=state.fold.timed)
+    state.tail.add(record)
+    state.report.events += 1
+
+
+def _ids_before(log: Path, number: int) -> set[str]:
+    """Return the ids of the events on lines before line ``number`` of the log."""
+    ids: set[str] = set()
+    left = number - 1
+    with log.open("rb") as handle:
+        pending = b""
+        while left > 0:
+            chunk = handle.read(_CHUNK)
+            if not chunk:
+                break
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            for line in lines[:left]:
+                try:
+                    ids.add(parse_line(line)[0])
+                except InvalidEventError:
+                    continue
+            left -= min(left, len(lines))
+    return ids
+
+
+# -- the file ----------------------------------------------------------------
+
+
+def _package_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _save(path: Path, state: LogFold) -> None:
+    """Write the projection atomically; a failure (read-only folder) only costs a fold later."""
+    from ._atomic import write_atomically
+
+    fold = state.fold
+    body = orjson.dumps(
+        {
+            "log": [
+                state.device,
+                state.inode,
+                state.offset,
+                state.lines,
+                state.highest,
+                [[position, data.hex()] for position, data in state.windows],
+                list(state.stamp),
+            ],
+            "report": [state.report.events, state.report.duplicates, state.report.malformed_lines],
+            "thresholds": {name: list(values) for name, values in fold.thresholds_used.items()},
+            "cells": [
+                [list(key), cell.sums, _flat(cell.tiers), _flat(cell.durations)]
+                for key, cell in fold.cells.items()
+            ],
+            "aside": fold.aside,
+            "types": [
+                [feature, kind, count] for (feature, kind), count in fold.other_types.items()
+            ],
+        }
+    )
+    header = orjson.dumps(
+        {
+            "format": _FORMAT,
+            "package": _package_version(),
+            "timed": fold.timed,
+            "crc": zlib.crc32(body),
+        }
+    )
+    try:
+        write_atomically(path, header + b"\n" + body)
+    except Exception as exc:  # noqa: BLE001 - the projection is a cache; the report is right
+        logger.debug("%s: projection not saved: %s", path, exc)
+
+
+def _flat(table: dict[int, Any]) -> list[Any]:
+    return [[key, value] for key, value in table.items()]
+
+
+def _load(path: Path, thresholds: Callable[[str], tuple[int, ...]], timed: bool) -> LogFold | None:
+    """Read a projection; None when missing, damaged, of another version or other thresholds."""
+    from ._safe_paths import read_sidecar
+
+    try:
+        data = read_sidecar(path, _MAX_BYTES)
+    except OSError:
+        return None
+    try:
+        head, _, body = data.partition(b"\n")
+        header = orjson.loads(head)
+        if (
+            header["format"] != _FORMAT
+            or header["package"] != _package_version()
+            or header["timed"] is not timed
+            or header["crc"] != zlib.crc32(body)
+        ):
+            return None
+        doc = orjson.loads(body)
+        return _decode(doc, thresholds, timed)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+
+
+def _decode(
+    doc: dict[str, Any], thresholds: Callable[[str], tuple[int, ...]], timed: bool
+) -> LogFold | None:
+    used = {name: tuple(values) for name, values in doc["thresholds"].items()}
+    if any(thresholds(name) != values for name, values in used.items()):
+        return None  # built under other long-context limits: tiers would be wrong
+    fold = CellFold(thresholds, timed=timed)
+    fold.thresholds_used = used
+    cells = fold.cells
+    for key, sums, tiers, durations in doc["cells"]:
+        cell = Cell()
+        cell.sums = sums
+        cell.tiers = {tier: token_sums for tier, token_sums in tiers}
+        cell.durations = {bucket: count for bucket, count in durations}
+        cells[tuple(key)] = cell
+    fold.aside = doc["aside"]
+    fold.other_types = {(feature, kind): count for feature, kind, count in doc["types"]}
+    device, inode, offset, lines, highest, windows, (size, mtime) = doc["log"]
+    events, duplicates, malformed = doc["report"]
+    report = ReadReport("", events, duplicates, list(malformed))
+    return LogFold(
+        fold,
+        device,
+        inode,
+        offset,
+        lines,
+        highest,
+        report,
+        [(position, bytes.fromhex(text)) for position, text in windows],
+        (size, mtime),
+    )

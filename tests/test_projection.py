@@ -1,0 +1,173 @@
+"""The projection beside each log: saved, reused, and rebuilt whenever it cannot be trusted."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from cost_fixtures import pricing_for_tests, run, write_project
+from spec_kitty_telemetry import EVENTS_FILENAME
+from spec_kitty_telemetry.cost import project_cost_report
+from spec_kitty_telemetry.projection import fold_log, projection_path
+from spec_kitty_telemetry.repo_setup import IGNORE_RULES
+
+PRICING = pricing_for_tests()
+
+
+def _total(root: Path) -> tuple[int, str]:
+    report = project_cost_report(root, None, "agent", pricing=PRICING)
+    return report.total.event_count, str(report.total.total_cost_usd)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """One feature of three reported runs."""
+    return write_project(
+        tmp_path, *(run("001-a", agent="claude", cost_usd=0.5 + n) for n in range(3))
+    )
+
+
+def _log(root: Path) -> Path:
+    return root / "kitty-specs" / "001-a" / EVENTS_FILENAME
+
+
+def test_a_report_saves_the_projection_and_the_next_folds_only_appended_bytes(project: Path):
+    """After a report the projection covers the whole log; appending one run folds one line."""
+    assert _total(project) == (3, "4.500000")
+    saved = projection_path(_log(project))
+    assert saved.is_file()
+    write_project(project, run("001-a", agent="codex", cost_usd=1.0))
+    state = fold_log(_log(project), lambda model: ())
+    assert state.offset == _log(project).stat().st_size
+    assert state.report.events == 4
+    assert _total(project) == (4, "5.500000")
+
+
+def test_the_projection_is_really_read_not_rebuilt(project: Path):
+    """A report answers from the saved cells: doctored cells show (so nothing re-read them)."""
+    _total(project)
+    path = projection_path(_log(project))
+    head, _, body = path.read_bytes().partition(b"\n")
+    doc = json.loads(body)
+    doc["cells"][0][1][0] += 10  # ten more events, as if folded earlier
+    new_body = json.dumps(doc).encode()
+    import zlib
+
+    header = json.loads(head)
+    header["crc"] = zlib.crc32(new_body)
+    path.write_bytes(json.dumps(header).encode() + b"\n" + new_body)
+    assert _total(project)[0] == 13
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: b"\x00garbage" + data[5:],
+        lambda data: data[: len(data) // 2],
+        lambda data: data.replace(b'"format":1', b'"format":0', 1),
+        lambda data: data.replace(b'"package":"', b'"package":"0.0.0-', 1),
+        lambda data: b"",
+    ],
+    ids=["garbage", "truncated", "older-format", "other-version", "empty"],
+)
+def test_a_damaged_or_foreign_projection_is_rebuilt(project: Path, damage):
+    """Garbage, a torn file, another format or package version: rebuilt, the report right."""
+    expected = _total(project)
+    path = projection_path(_log(project))
+    path.write_bytes(damage(path.read_bytes()))
+    assert _total(project) == expected
+    assert path.read_bytes().startswith(b'{"format":1')
+
+
+def test_a_log_rewritten_in_place_is_folded_again(project: Path):
+    """Same inode, same length, different bytes in the middle: detected, not trusted."""
+    _total(project)
+    log = _log(project)
+    data = log.read_bytes()
+    changed = data.replace(b'"cost_usd": 1.5', b'"cost_usd": 9.5', 1)
+    assert changed != data
+    assert len(changed) == len(data)
+    with log.open("r+b") as handle:
+        handle.write(changed)
+    assert _total(project) == (3, "12.500000")
+
+
+def test_a_truncated_log_is_folded_again(project: Path):
+    """A log that shrank (a checkout of an older commit) is folded from the start."""
+    _total(project)
+    log = _log(project)
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[:2]))
+    assert _total(project) == (2, "2.000000")
+
+
+def test_other_long_context_thresholds_rebuild_the_projection(tmp_path: Path):
+    """Tiers are summed under the thresholds of the fold; a table with others refolds."""
+    from decimal import Decimal
+
+    from spec_kitty_telemetry._rates import ModelRates, RateTier
+    from spec_kitty_telemetry.pricing import Pricing
+
+    def pricing(above: int) -> Pricing:
+        tier = RateTier(above, Decimal(2), Decimal(2), Decimal(0), Decimal(0))
+        rates = ModelRates(Decimal(1), Decimal(1), Decimal(0), Decimal(0), (tier,), "test")
+        return Pricing(shipped={"m": rates}, catalogue=False)
+
+    root = write_project(
+        tmp_path, run("001-a", model="m", num_turns=1, input_tokens=500_000, output_tokens=0)
+    )
+    low = project_cost_report(root, None, "agent", pricing=pricing(100_000))
+    high = project_cost_report(root, None, "agent", pricing=pricing(900_000))
+    assert low.total.total_cost_usd == Decimal(1)  # long-context rate: $2/M
+    assert high.total.total_cost_usd == Decimal("0.5")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_log_folder_still_reports(project: Path):
+    """No projection can be written: the fold stays in memory and the report is right."""
+    folder = _log(project).parent
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        assert _total(project) == (3, "4.500000")
+        assert not projection_path(_log(project)).exists()
+    finally:
+        folder.chmod(stat.S_IRWXU)
+
+
+def test_a_read_only_projection_file_location_still_reports(project: Path):
+    """A projection path taken by a folder (cannot be written) does not stop the report."""
+    projection_path(_log(project)).mkdir()
+    assert _total(project) == (3, "4.500000")
+    assert _total(project) == (3, "4.500000")
+
+
+def test_init_ignore_rules_cover_the_projection(project: Path):
+    """The projection's name matches the ignore rule init writes for a log's sidecars."""
+    import fnmatch
+
+    relative = projection_path(_log(project)).relative_to(project).as_posix()
+    assert any(fnmatch.fnmatch(relative, rule.replace("**/", "*/")) for rule in IGNORE_RULES)
+
+
+@pytest.mark.parametrize("duration", [0, 1, 31, 32, 33, 1000, 65_535, 10**9, 2**63 - 1])
+def test_duration_histogram_values_are_within_their_stated_error(duration: int):
+    """Each duration's bucket stands for a value within 1/32 of it (exact below 32 ms)."""
+    from spec_kitty_telemetry._cells import duration_bucket, duration_value
+
+    shown = duration_value(duration_bucket(duration))
+    if duration < 32:
+        assert shown == duration
+    else:
+        assert abs(shown - duration) <= duration / 32
+
+
+def test_duration_buckets_never_decrease_as_durations_grow():
+    """Buckets are ordered as durations are, so percentiles can be read off in order."""
+    from spec_kitty_telemetry._cells import duration_bucket
+
+    buckets = [duration_bucket(ms) for ms in range(0, 5000)]
+    assert buckets == sorted(buckets)
