@@ -42,6 +42,7 @@ __all__ = [
     "Drift",
     "GroupBaseline",
     "baseline_path",
+    "choose_frozen",
     "compare_baselines",
     "compute_baseline",
     "freeze_baseline",
@@ -423,3 +424,18 @@ def compare_baselines(
             if change is None or abs(change) > threshold:
                 drifts.append(Drift(key, name, a, b, change))
     return drifts
+
+
+def choose_frozen(root: str | Path, before: datetime) -> str:
+    """Return the latest week frozen that ended by ``before``, else the latest frozen at all.
+
+    ConfigError when no baseline is frozen: there is nothing to score against.
+    """
+    weeks = frozen_weeks(root)
+    if not weeks:
+        raise ConfigError(
+            f"{Path(root) / BASELINES_DIR}: no frozen baseline "
+            "(freeze one with: baseline --freeze --week WEEK)"
+        )
+    ended = [week for week in weeks if week_bounds(week)[1] <= before]
+    return (ended or weeks)[-1]
