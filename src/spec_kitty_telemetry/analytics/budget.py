@@ -13,7 +13,7 @@ import fnmatch
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -36,6 +36,12 @@ def _local_start(day: date, budget: BudgetSettings) -> datetime:
     return datetime.combine(day, budget.reset, tzinfo=budget.zone)
 
 
+def _utc(bounds: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
+    # Python subtracts two datetimes of one zone by wall clock (a 23-hour DST day would
+    # count 24): in UTC, every difference is real elapsed time.
+    return bounds[0].astimezone(UTC), bounds[1].astimezone(UTC)
+
+
 def _first_of_next_month(day: date) -> date:
     return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
 
@@ -45,23 +51,26 @@ def _first_of_previous_month(day: date) -> date:
 
 
 def period_bounds(at: datetime, budget: BudgetSettings) -> tuple[datetime, datetime]:
-    """Return the start and end (exclusive) of the budget period holding ``at``, in its zone."""
+    """Return the start and end (exclusive, in UTC) of the budget period holding ``at``.
+
+    The period is the budget's own: it starts at the reset time in the budget's zone.
+    """
     local = at.astimezone(budget.zone)
     today = local.date()
     if budget.period == "day":
         first = today
         if _local_start(first, budget) > local:
             first -= timedelta(days=1)
-        return _local_start(first, budget), _local_start(first + timedelta(days=1), budget)
+        return _utc((_local_start(first, budget), _local_start(first + timedelta(days=1), budget)))
     if budget.period == "week":
         first = today - timedelta(days=today.weekday())
         if _local_start(first, budget) > local:
             first -= timedelta(days=7)
-        return _local_start(first, budget), _local_start(first + timedelta(days=7), budget)
+        return _utc((_local_start(first, budget), _local_start(first + timedelta(days=7), budget)))
     first = today.replace(day=1)
     if _local_start(first, budget) > local:
         first = _first_of_previous_month(first)
-    return _local_start(first, budget), _local_start(_first_of_next_month(first), budget)
+    return _utc((_local_start(first, budget), _local_start(_first_of_next_month(first), budget)))
 
 
 @dataclass(frozen=True)
@@ -139,8 +148,8 @@ class BudgetStatus:
             "level": self.level,
             "exhausted": self.exhausted,
             "period": self.budget.period,
-            "period_start": self.start.isoformat(),
-            "period_end": self.end.isoformat(),
+            "period_start": self.start.astimezone(self.budget.zone).isoformat(),
+            "period_end": self.end.astimezone(self.budget.zone).isoformat(),
             "seconds_until_reset": int((self.end - self.at).total_seconds()),
             "projected_exhaustion": None if exhaustion is None else exhaustion.isoformat(),
             "runs": self.runs,

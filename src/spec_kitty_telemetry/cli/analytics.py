@@ -561,9 +561,49 @@ def scoreboard(
         _print_grid(grid)
 
 
+def alerts(
+    since: SinceOption = None,
+    as_json: JsonOption = False,
+    repo: RepoOption = None,
+) -> None:
+    """List the alerts raised (the alert log, .kittify/alerts.jsonl by default), newest last.
+
+    Alerts are raised by `budget` (red and exhausted budgets, once per period),
+    by `anomalies --alert`, and as runs are recorded when alerts.realtime is
+    true; one key is not raised again within alerts.cooldown (default 24h).
+
+    Examples:
+      spec-kitty agent telemetry alerts --since 2026-11-23
+
+    """
+    from ..analytics.alerts import read_alerts
+
+    root, _is_project = report_root(repo)
+    lower = _bound(since, "since", upper=False)
+    found = []
+    for record in read_alerts(root, _alert_settings(root)):
+        try:
+            raised = datetime.fromisoformat(str(record.get("raised_at")))
+        except ValueError:
+            continue
+        if lower is None or raised >= lower:
+            found.append(record)
+    if as_json:
+        print_document({"alerts": found})
+        return
+    if not found:
+        typer.echo("No alerts.")
+        return
+    for record in found:
+        typer.echo(
+            f"{record.get('raised_at')}  {record.get('severity', ''):<8} "
+            f"{record.get('what', '')}: {record.get('why', '')}"
+        )
+
+
 def register(group: typer.Typer) -> None:
     """Add the monitoring commands to the ``telemetry`` command group."""
     from ._command import Command
 
-    for command in (baseline, anomalies, budget, scoreboard):
+    for command in (baseline, anomalies, budget, scoreboard, alerts):
         group.command(command.__name__, cls=Command)(command)
