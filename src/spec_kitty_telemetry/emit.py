@@ -260,7 +260,16 @@ def _append(
             causation_id=causation_id,
         )
 
-    return store.append_record(build)
+    record = store.append_record(build)
+    _after_append(target, record)
+    return record
+
+
+def _after_append(target: str | Path | EventStore, record: dict[str, Any]) -> None:
+    """Hand a recorded event to the real-time check (``alerts.realtime``); it never raises."""
+    from .analytics.realtime import check_recorded
+
+    check_recorded(target, record)
 
 
 def _folder_of(target: str | Path | EventStore) -> str | Path | None:
