@@ -107,9 +107,25 @@ def _tokens(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
-def _print_grid(grid: Grid) -> None:
+def _print_grid(grid: Grid, *narrower: Grid) -> None:
+    """Print the widest layout that fits the console (the shared rule: numbers are never cut)."""
+    from ._format import choose
+
     out = console()
-    out.print(grid.table())
+    chosen = choose([grid, *narrower], out.width)
+    out.print(chosen.table())
+    if chosen.note:
+        out.print(chosen.note, soft_wrap=True, markup=False)
+
+
+def _narrow(grid: Grid, keep: tuple[str, ...], note: str) -> Grid:
+    """Return the table with only the ``keep`` columns, and a note saying what was left out."""
+    index = [i for i, column in enumerate(grid.columns) if column.header in keep]
+    return Grid(
+        [grid.columns[i] for i in index],
+        [[row[i] for i in index] for row in grid.rows],
+        note=note,
+    )
 
 
 def _baseline_rows(baseline: Baseline) -> Grid:
@@ -258,7 +274,15 @@ def baseline(
         "are too small to alert on."
     )
     if current.groups:
-        _print_grid(_baseline_rows(current))
+        full = _baseline_rows(current)
+        _print_grid(
+            full,
+            _narrow(
+                full,
+                ("group", "runs", "success", "p50", "p95", "mean cost", ""),
+                "95% interval, p99 and token columns left out to fit (--json has them).",
+            ),
+        )
         if any(g.figure("cost_usd.unpriced") for g in current.groups):
             typer.echo("* some runs could not be priced and are left out of the mean cost.")
     if drifts is not None:
