@@ -155,15 +155,20 @@ def project_scoreboard(
     by: Sequence[str] = (),
     *,
     pricing: Pricing | None = None,
+    start: datetime | None = None,
 ) -> Scoreboard:
-    """Score a project's runs in ``window`` before ``at`` (default: now), overall and by group."""
+    """Score a project's runs in ``window`` before ``at`` (default: now), overall and by group.
+
+    ``start`` replaces the window's first instant (the review scores an ISO week from its Monday).
+    """
     from datetime import UTC
 
     from ..pricing import load_pricing
     from ..query import EventFilter, iter_project_records, record_order
 
     end = at if at is not None else datetime.now(UTC)
-    start = window_start(window, end)
+    if start is None:
+        start = window_start(window, end)
     pricing = pricing if pricing is not None else load_pricing(root)
     transitions = sorted(
         iter_project_records(root, EventFilter(event_type=_PHASE_TRANSITION, until=end)),

@@ -1,4 +1,4 @@
-"""The monitoring commands: ``baseline``, ``anomalies``, ``budget``, ``scoreboard``.
+"""The monitoring commands: ``baseline``, ``anomalies``, ``budget``, ``scoreboard``, ``review``.
 
 Each parses its options, calls one function of :mod:`spec_kitty_telemetry.analytics`
 and formats the result: a table, ``--json`` (the one document convention) or
@@ -625,9 +625,41 @@ def alerts(
         )
 
 
+def review(
+    week: Annotated[
+        str | None,
+        typer.Option(metavar="WEEK", help="The ISO week (2026-W48); default: the last full week."),
+    ] = None,
+    at: AtOption = None,
+    repo: RepoOption = None,
+) -> None:
+    """Print the weekly review of WEEK as Markdown, ready for a PR or an issue.
+
+    Spend against the week before (by agent and model), the features and work
+    packages that cost the most, anomalies against the latest frozen baseline,
+    budgets, the scoreboard, what moved since the last frozen week, and the
+    runs that could not be priced. A week in progress is reviewed up to now
+    (or --at).
+
+    Examples:
+      spec-kitty agent telemetry review --week 2026-W48
+
+      spec-kitty agent telemetry review --week 2026-W48 > review-2026-W48.md
+
+    """
+    from ..analytics._weeks import last_full_week
+    from ..analytics.review import project_review
+
+    root, _is_project = report_root(repo)
+    moment = _now(at)
+    typer.echo(
+        project_review(root, week or last_full_week(moment), now=moment).markdown(), nl=False
+    )
+
+
 def register(group: typer.Typer) -> None:
     """Add the monitoring commands to the ``telemetry`` command group."""
     from ._command import Command
 
-    for command in (baseline, anomalies, budget, scoreboard, alerts):
+    for command in (baseline, anomalies, budget, scoreboard, alerts, review):
         group.command(command.__name__, cls=Command)(command)
