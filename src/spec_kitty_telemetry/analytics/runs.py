@@ -143,10 +143,14 @@ def priced_runs(records: Iterable[Mapping[str, Any]], pricing: Pricing) -> Itera
 
     executions = (r for r in records if r.get("event_type") == EXECUTION_EVENT)
     while batch := list(itertools.islice(executions, _BATCH)):
-        tagged = [{**record, "aggregate_id": str(index)} for index, record in enumerate(batch)]
-        summaries = {
-            s.group_key: s for s in cost_report(tagged, "feature", pricing=pricing).summaries
-        }
+        if len(batch) == 1:  # the real-time check: one record is its own group, no copy
+            only = cost_report(batch, "feature", pricing=pricing).summaries
+            summaries = {"0": only[0]}
+        else:
+            tagged = [{**record, "aggregate_id": str(index)} for index, record in enumerate(batch)]
+            summaries = {
+                s.group_key: s for s in cost_report(tagged, "feature", pricing=pricing).summaries
+            }
         for index, record in enumerate(batch):
             summary = summaries[str(index)]
             payload = record["payload"]
