@@ -274,3 +274,61 @@ def test_scoreboard_unknown_window_exits_2(tmp_path: Path) -> None:
     assert (
         err.strip() == "Error: --window: unknown window '2w' (choose from 24h, 7d, 30d, 90d, all)"
     )
+
+
+def _thirds(tmp_path: Path) -> Path:
+    """Three agents, each $0.335 (one run) on 2025-11-03, or $0.3333333 in the second feature."""
+    return write_project(
+        tmp_path,
+        *(
+            run(when="2025-11-03T10:00:00", agent=agent, role="implementer", cost_usd=0.335)
+            for agent in ("a", "b", "c")
+        ),
+        *(
+            run("002-beta", when="2025-11-02T10:00:00", agent=agent, cost_usd=0.3333333)
+            for agent in ("a", "b", "c")
+        ),
+    )
+
+
+def _cells(out: str) -> dict[str, list[str]]:
+    """The cells of each table row of agents a, b and c, by agent."""
+    rows = (line.split() for line in out.splitlines())
+    return {cells[0]: cells for cells in rows if cells and cells[0] in ("a", "b", "c")}
+
+
+def test_scoreboard_row_costs_add_up_and_match_cost(tmp_path: Path) -> None:
+    """Rows of $0.335 are $0.34, $0.34, $0.33 (total $1.01), as `cost` shows them, not 3 x $0.34."""
+    root = _thirds(tmp_path)
+    args = ["--at", "2025-11-03T23:00:00", "--repo", str(root)]
+    code, out, _ = _invoke("scoreboard", "--window", "24h", "--by", "agent", *args)
+    assert code == 0
+    rows = {agent: cells[-2] for agent, cells in _cells(out).items()}  # cost, then failures
+    assert rows == {"a": "$0.34", "b": "$0.34", "c": "$0.33"}
+    assert "  cost           $1.01, per completed work package -" in out.splitlines()
+    code, out, _ = _invoke(
+        "cost", "--group-by", "agent", "--since", "2025-11-03", "--repo", str(root)
+    )
+    assert code == 0
+    assert {agent: cells[-1] for agent, cells in _cells(out).items()} == rows
+
+
+def test_scoreboard_json_row_costs_add_up_to_the_total(tmp_path: Path) -> None:
+    """Three runs of $0.3333333 are 0.333334 + 0.333333 + 0.333333 = 1.0 in --json, not 0.999999."""
+    root = _thirds(tmp_path)
+    code, out, _ = _invoke(
+        "scoreboard",
+        "--window",
+        "24h",
+        "--by",
+        "agent",
+        "--json",
+        "--at",
+        "2025-11-02T23:00:00",
+        "--repo",
+        str(root),
+    )
+    assert code == 0
+    board = json.loads(out)
+    assert [row["total_cost_usd"] for row in board["rows"]] == [0.333334, 0.333333, 0.333333]
+    assert board["total"]["total_cost_usd"] == 1.0

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cost_fixtures import at, run, write_project
-from spec_kitty_telemetry.analytics.review import shown_cents
+from cost_fixtures import _clock, at, run, write_project
+from spec_kitty_telemetry.analytics._money import in_cents
 from spec_kitty_telemetry.cli import telemetry_app
 from spec_kitty_telemetry.events import Event
 from spec_kitty_telemetry.testing import make_event
@@ -18,8 +18,10 @@ runner = CliRunner()
 
 
 def _transition(feature: str, when: str, wp: str, source: str, target: str) -> Event:
-    """A PhaseTransition of one work package at ``when``."""
+    """A PhaseTransition of one work package at ``when``, after every event built before it."""
+    _clock[0] += 1
     return make_event(
+        lamport_clock=_clock[0],
         event_type="PhaseTransition",
         aggregate_id=feature,
         payload={"wp_id": wp, "from_phase": source, "to_phase": target},
@@ -272,10 +274,10 @@ def test_review_bad_week_exits_2(tmp_path: Path) -> None:
     )
 
 
-def test_shown_cents_add_up_to_the_rounded_total() -> None:
+def test_in_cents_add_up_to_the_rounded_total() -> None:
     """Three thirds of a dollar: 0.33 + 0.33 + 0.34 = $1.00, not 0.99 (largest remainder)."""
     third = Decimal(1) / 3
-    cents, total = shown_cents([third, third, third], Decimal(1))
+    cents, total = in_cents([third, third, third], Decimal(1))
     assert total == Decimal("1.00")
     assert sum(cents) == total
     assert sorted(cents) == [Decimal("0.33"), Decimal("0.33"), Decimal("0.34")]

@@ -12,8 +12,8 @@ only reads the week once and lays the answers out as plain Markdown
 
 Money is shown in cents through the one money formatter, and each table's
 rows are rounded with the cost report's largest-remainder rule
-(``cost.apportioned``) so they add up to the total shown, exactly as
-``cost`` shows them.
+(``analytics._money``, the cost report's ``apportioned``) so they add up to the
+total shown, exactly as ``cost`` shows them.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .._records import EXECUTION_EVENT
+from ._money import in_cents
 from ._weeks import week_bounds, week_name
 
 if TYPE_CHECKING:
@@ -39,22 +40,13 @@ if TYPE_CHECKING:
     from .scoreboard import Scoreboard
     from .settings import AlertSettings, BudgetSettings
 
-__all__ = ["LISTED", "TOP", "WeeklyReview", "project_review", "shown_cents"]
+__all__ = ["LISTED", "TOP", "WeeklyReview", "project_review"]
 
 #: Rows in each "top cost drivers" table.
 TOP: Final = 5
 #: Anomalies and unpriced runs listed at most; the rest are counted.
 LISTED: Final = 20
-_CENT: Final = Decimal("0.01")
 _NONE: Final = "(none)"
-
-
-def shown_cents(amounts: Sequence[Decimal], total: Decimal) -> tuple[list[Decimal], Decimal]:
-    """Round ``amounts`` to cents adding up to ``total`` rounded half up (the cost table's rule)."""
-    from ..cost import apportioned
-
-    target = total.quantize(_CENT, rounding=ROUND_HALF_UP)
-    return apportioned(list(amounts), target, _CENT), target
 
 
 def _cell(text: object) -> str:
@@ -97,7 +89,7 @@ def _change(now: Decimal | None, before: Decimal | None) -> str:
 
 
 def _shown(report: CostReport) -> tuple[dict[str, Decimal], Decimal]:
-    cents, total = shown_cents(
+    cents, total = in_cents(
         [s.total_cost_usd for s in report.summaries], report.total.total_cost_usd
     )
     return {s.group_key: c for s, c in zip(report.summaries, cents, strict=True)}, total
@@ -288,7 +280,7 @@ class WeeklyReview:
 
         total = self.scoreboard.total
         doc = total.to_dict(())
-        _, cents = shown_cents([], total.total_cost_usd)
+        _, cents = in_cents([], total.total_cost_usd)
         done = total.completed_work_packages
         per_wp = (
             "-"
@@ -393,7 +385,7 @@ def _work_packages(
         for summary in cost_report(mine, "wp", pricing=pricing).summaries
     ]
     exact = [summary.total_cost_usd for _, summary in rows]
-    cents, _ = shown_cents(exact, sum(exact, Decimal(0)))
+    cents, _ = in_cents(exact, sum(exact, Decimal(0)))
     found = [
         (feature, summary, shown)
         for (feature, summary), shown in zip(rows, cents, strict=True)

@@ -11,7 +11,7 @@ are counted over its whole history.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .._lines import utc_timestamp
 from .._records import EXECUTION_EVENT
 from ..errors import QueryError
+from ._money import in_cents, in_micros
 from ._stats import percentiles
 from .runs import NO_VALUE, Run, group_key, priced_runs
 
@@ -42,6 +43,7 @@ DONE_PHASES: Final = frozenset({"done", "approved", "accepted", "merged"})
 REVIEW_PHASES: Final = frozenset({"for_review", "review", "in_review", "reviewing"})
 WORK_PHASES: Final = frozenset({"doing", "implement", "implementing", "in_progress", "planned"})
 _PHASE_TRANSITION: Final = "PhaseTransition"
+_Rounding = Callable[[Sequence[Decimal], Decimal], tuple[list[Decimal], Decimal]]
 
 
 def window_start(window: str, at: datetime) -> datetime | None:
@@ -79,9 +81,15 @@ class Score:
     rework_cycles: int
     failures: dict[str, int]
 
-    def to_dict(self, fields: Sequence[str]) -> dict[str, Any]:
-        """Return the row as ``scoreboard --json`` shows it."""
+    def to_dict(self, fields: Sequence[str], shown_cost: Decimal | None = None) -> dict[str, Any]:
+        """Return the row as ``scoreboard --json`` shows it.
+
+        ``shown_cost`` is the row's cost as rounded with the other rows (so they
+        add up to the total); without it, the cost rounded to micro-dollars.
+        """
         done = self.completed_work_packages
+        if shown_cost is None:
+            shown_cost = in_micros([], self.total_cost_usd)[1]
         return {
             "group": dict(zip(fields, self.key, strict=True)),
             "runs": self.runs,
@@ -92,7 +100,7 @@ class Score:
             "p95_duration_ms": None
             if self.p95_duration_ms is None
             else round(self.p95_duration_ms, 3),
-            "total_cost_usd": round(float(self.total_cost_usd), 6),
+            "total_cost_usd": float(shown_cost),
             "estimated_runs": self.estimated_runs,
             "unpriced_runs": self.unpriced_runs,
             "completed_work_packages": done,
@@ -117,15 +125,26 @@ class Scoreboard:
     rows: list[Score]
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the ``scoreboard --json`` document."""
+        """Return the ``scoreboard --json`` document; row costs add up to the total's."""
+        rows, total = self.shown_costs(in_micros)
         return {
             "window": self.window,
             "start": None if self.start is None else self.start.isoformat(),
             "end": self.end.isoformat(),
             "by": list(self.by),
-            "total": self.total.to_dict(()),
-            "rows": [row.to_dict(self.by) for row in self.rows],
+            "total": self.total.to_dict((), total),
+            "rows": [
+                row.to_dict(self.by, shown) for row, shown in zip(self.rows, rows, strict=True)
+            ],
         }
+
+    def shown_costs(self, rounding: _Rounding = in_cents) -> tuple[list[Decimal], Decimal]:
+        """Return the rows' costs and the total, rounded as ``cost`` rounds its rows and total.
+
+        Rows are rounded together (largest remainder, the cost report's rule), so
+        they add up to the total shown and each equals ``cost``'s row of the group.
+        """
+        return rounding([row.total_cost_usd for row in self.rows], self.total.total_cost_usd)
 
 
 def _score(key: tuple[str, ...], runs: list[Run], lanes: list[_Lane]) -> Score:

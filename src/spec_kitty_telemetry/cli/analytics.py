@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -96,8 +97,6 @@ def _usd(value: float | None) -> str:
     """Show USD through the one money formatter (cents, half up); ``-`` when there is none."""
     if value is None:
         return "-"
-    from decimal import Decimal
-
     from ._format import money
 
     return money(Decimal(str(value)))
@@ -464,12 +463,13 @@ def budget(
         typer.echo(note)
 
 
-def _row_cost(row: dict[str, Any]) -> str:
-    """Show a row's cost: ``unknown*`` when none of its runs could be priced, never $0.00."""
+def _row_cost(row: dict[str, Any], cents: Decimal) -> str:
+    """Show a row's cost in ``cents`` (rounded with the other rows); ``unknown*`` if none priced."""
+    from ._format import money
+
     if row["runs"] and row["unpriced_runs"] == row["runs"]:
         return "unknown*"
-    text = _usd(row["total_cost_usd"]) + ("*" if row["unpriced_runs"] else "")
-    return ("~" if row["estimated_runs"] else "") + text
+    return money(cents, estimated=row["estimated_runs"] > 0, unpriced=row["unpriced_runs"] > 0)
 
 
 def _cycles(value: float | None) -> str:
@@ -527,6 +527,7 @@ def scoreboard(
         _csv([document["total"], *document["rows"]])
         return
     total = document["total"]
+    row_cents, total_cents = board.shown_costs()
     since = "all time" if board.start is None else f"since {board.start.isoformat()}"
     typer.echo(f"Scoreboard, {window} ({since} to {board.end.isoformat()})")
     lines = [
@@ -541,7 +542,7 @@ def scoreboard(
         ),
         (
             "cost",
-            f"{'~' if total['estimated_runs'] else ''}{_usd(total['total_cost_usd'])}"
+            f"{'~' if total['estimated_runs'] else ''}{_usd(float(total_cents))}"
             f"{'*' if total['unpriced_runs'] else ''}, per completed work package "
             f"{_usd(total['cost_per_completed_wp_usd'])}",
         ),
@@ -569,7 +570,7 @@ def scoreboard(
                 Column("failures"),
             ]
         )
-        for row in document["rows"]:
+        for row, cents in zip(document["rows"], row_cents, strict=True):
             grid.rows.append(
                 [
                     "/".join(row["group"].values()),
@@ -578,7 +579,7 @@ def scoreboard(
                     _ms(row["mean_duration_ms"]),
                     _ms(row["p95_duration_ms"]),
                     _pct(row["first_pass_rate"]),
-                    _row_cost(row),
+                    _row_cost(row, cents),
                     f"{sum(row['failures_by_kind'].values()):,}",
                 ]
             )
