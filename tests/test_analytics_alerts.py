@@ -139,3 +139,23 @@ def test_alerts_command_lists_the_log(tmp_path: Path) -> None:
         telemetry_app, ["alerts", "--since", "2026-12-01", "--repo", str(tmp_path)]
     )
     assert result.stdout == "No alerts.\n"
+
+
+def test_init_ignores_the_alert_log_and_keeps_baselines_shared(tmp_path: Path) -> None:
+    """After `init`, git ignores .kittify/alerts.jsonl (machine-local) but not a frozen baseline."""
+    import subprocess
+
+    from spec_kitty_telemetry.repo_setup import init_repository
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    init_repository(tmp_path)
+    (tmp_path / ".kittify" / "alerts.jsonl").write_text("{}\n")
+    (tmp_path / ".kittify" / "baselines").mkdir()
+    (tmp_path / ".kittify" / "baselines" / "2026-W47.json").write_text("{}\n")
+
+    def ignored(path: str) -> bool:
+        check = subprocess.run(["git", "check-ignore", "-q", path], cwd=tmp_path, check=False)
+        return check.returncode == 0
+
+    assert ignored(".kittify/alerts.jsonl")
+    assert not ignored(".kittify/baselines/2026-W47.json")
