@@ -113,8 +113,7 @@ def test_freeze_then_refuse_then_compare(project: Path) -> None:
     )
     assert code == 2
     assert err.strip() == (
-        f"Error: {path}: already frozen with other figures; not replaced "
-        "(pass --force to replace it)"
+        f"Error: --force: {path}: already frozen with other figures; not replaced unless forced"
     )
     code, out, _ = _invoke(
         "baseline", "--week", "2025-W45", "--compare", "2025-W45", "--repo", str(project)
@@ -172,7 +171,7 @@ def test_anomalies_without_a_frozen_baseline_exit_2(project: Path) -> None:
     """With nothing frozen there is nothing to score against: one error line, exit 2."""
     code, _, err = _invoke("anomalies", "--repo", str(project))
     assert code == 2
-    assert "no frozen baseline (freeze one with: baseline --freeze --week WEEK)" in err
+    assert "no frozen baseline (freeze a week's baseline first)" in err
 
 
 def test_budget_month_in_a_timezone(project: Path) -> None:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ..usage import COST_FIELD
 from ._stats import MAD_SCALE, binomial_tail
 from .baseline import Baseline, GroupBaseline
 from .runs import NO_VALUE, Run, group_key
@@ -192,7 +193,7 @@ class AnomalyDetector:
                 f"{_ratio(run.duration_ms, p95)}p95 of its baseline",
             )
         cost = None if run.cost_usd is None else float(run.cost_usd)
-        z = self._log_z(cost, group, "cost_usd")
+        z = self._log_z(cost, group, COST_FIELD)
         if z is not None and z >= self.z_threshold and cost is not None:
             median = math.exp(group.figure("cost_usd.log_median"))
             add(

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._records import EXECUTION_EVENT
 from ..errors import ConfigError, QueryError, TelemetryError
+from ..usage import COST_FIELD
 from . import _stats
 from ._weeks import week_bounds
 from .runs import GroupSamples, group_samples
@@ -162,7 +163,7 @@ def _group_data(sample: GroupSamples, min_sample: int) -> dict[str, Any]:
             "log_median": _r(d_log, 9),
             "log_mad": _r(d_mad, 9),
         },
-        "cost_usd": {
+        COST_FIELD: {  # the figures of the runs' cost, named after the field
             "priced": len(sample.costs_usd),
             "estimated": sample.estimated,
             "unpriced": sample.unpriced,
@@ -335,7 +336,8 @@ def freeze_baseline(
         return path, False
     if existing is not None and not force:
         raise BaselineExistsError(
-            f"{path}: already frozen with other figures; not replaced (pass --force to replace it)",
+            f"{path}: already frozen with other figures; not replaced unless forced",
+            parameter="force",
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, text.encode())
@@ -349,8 +351,7 @@ def load_baseline(root: str | Path, week: str) -> Baseline:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no baseline frozen for {week} "
-            f"(freeze one with: baseline --freeze --week {week})"
+            f"{path}: no baseline frozen for {week} (freeze that week's baseline first)"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
@@ -449,8 +450,7 @@ def choose_frozen(root: str | Path, before: datetime) -> str:
     weeks = frozen_weeks(root)
     if not weeks:
         raise ConfigError(
-            f"{Path(root) / BASELINES_DIR}: no frozen baseline "
-            "(freeze one with: baseline --freeze --week WEEK)"
+            f"{Path(root) / BASELINES_DIR}: no frozen baseline (freeze a week's baseline first)"
         )
     ended = [week for week in weeks if week_bounds(week)[1] <= before]
     return (ended or weeks)[-1]

@@ -19,7 +19,7 @@ total shown, exactly as ``cost`` shows them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -40,7 +40,10 @@ if TYPE_CHECKING:
     from .scoreboard import Scoreboard
     from .settings import AlertSettings, BudgetSettings
 
-__all__ = ["LISTED", "TOP", "WeeklyReview", "project_review"]
+__all__ = ["LISTED", "TOP", "Money", "WeeklyReview", "project_review"]
+
+#: How USD is shown: ``money(amount, estimated=, unpriced=, exact=)`` (``cli._format.money``).
+Money = Callable[..., str]
 
 #: Rows in each "top cost drivers" table.
 TOP: Final = 5
@@ -62,10 +65,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: int 
     return lines
 
 
-def _money(summary: CostSummary | None, shown: Decimal | None) -> str:
+def _money(money: Money, summary: CostSummary | None, shown: Decimal | None) -> str:
     """Show a row's cost: ``~`` estimated, ``*`` partly unpriced, ``unknown*`` if none priced."""
-    from ..cli._format import money
-
     if summary is None or shown is None:
         return "-"
     if not summary.cost_known:
@@ -115,8 +116,12 @@ class WeeklyReview:
     drift_week: str | None
     drifts: list[Drift]
 
-    def markdown(self) -> str:
-        """Return the review as Markdown, one trailing newline."""
+    def markdown(self, money: Money) -> str:
+        """Return the review as Markdown, one trailing newline; ``money`` formats USD.
+
+        The formatter is the CLI's one money rule (``cli._format.money``), passed
+        in because the library never imports the CLI.
+        """
         last_day = (self.end - timedelta(days=1)).date()
         lines = [
             f"# Weekly review {self.week}",
@@ -138,18 +143,19 @@ class WeeklyReview:
             self._drift,
             self._unpriced,
         ):
-            lines += ["", *part()]
+            lines += ["", *part(money)]
         return "\n".join(lines) + "\n"
 
-    def _spend(self) -> list[str]:
+    def _spend(self, money: Money) -> list[str]:
         this, last = self.spend["agent"]
         _, this_total = _shown(this)
         _, last_total = _shown(last)
         lines = [
             "## Spend",
             "",
-            f"{_money(this.total, this_total)} in {this.total.event_count:,} runs this week, "
-            f"{_money(last.total, last_total)} in {last.total.event_count:,} runs in "
+            f"{_money(money, this.total, this_total)} in {this.total.event_count:,} runs this "
+            "week, "
+            f"{_money(money, last.total, last_total)} in {last.total.event_count:,} runs in "
             f"{self.previous} ({_change(this_total, last_total)}).",
         ]
         for dimension, (now, before) in self.spend.items():
@@ -165,8 +171,8 @@ class WeeklyReview:
                 [
                     key,
                     f"{rows_now[key].event_count:,}" if key in rows_now else "-",
-                    _money(rows_now.get(key), now_cents.get(key)),
-                    _money(rows_before.get(key), before_cents.get(key)),
+                    _money(money, rows_now.get(key), now_cents.get(key)),
+                    _money(money, rows_before.get(key), before_cents.get(key)),
                     _change(now_cents.get(key), before_cents.get(key)),
                 ]
                 for key in keys
@@ -175,8 +181,8 @@ class WeeklyReview:
                 [
                     "**total**",
                     f"{now.total.event_count:,}",
-                    _money(now.total, now_total),
-                    _money(before.total, before_total),
+                    _money(money, now.total, now_total),
+                    _money(money, before.total, before_total),
                     _change(now_total, before_total),
                 ]
             )
@@ -184,7 +190,7 @@ class WeeklyReview:
             lines += _table([dimension, "runs", self.week, self.previous, "change"], rows)
         return lines
 
-    def _drivers(self) -> list[str]:
+    def _drivers(self, money: Money) -> list[str]:
         cents, total = _shown(self.features)
         lines = ["## Top cost drivers", ""]
         if not self.features.summaries:
@@ -193,7 +199,7 @@ class WeeklyReview:
             [
                 s.group_key,
                 f"{s.event_count:,}",
-                _money(s, cents[s.group_key]),
+                _money(money, s, cents[s.group_key]),
                 _share(s, cents[s.group_key], total),
             ]
             for s in self.features.summaries[:TOP]
@@ -203,7 +209,7 @@ class WeeklyReview:
             [
                 f"{feature} {s.group_key}",
                 f"{s.event_count:,}",
-                _money(s, shown),
+                _money(money, s, shown),
                 _share(s, shown, total),
             ]
             for feature, s, shown in self.work_packages[:TOP]
@@ -215,7 +221,7 @@ class WeeklyReview:
             lines.append("No run named a work package.")
         return lines
 
-    def _anomalies(self) -> list[str]:
+    def _anomalies(self, money: Money) -> list[str]:
         lines = ["## Anomalies", ""]
         report = self.anomalies
         if report is None:
@@ -241,9 +247,7 @@ class WeeklyReview:
                 lines += ["", f"Not scored, {label}: {', '.join(groups)}."]
         return lines
 
-    def _budgets(self) -> list[str]:
-        from ..cli._format import money
-
+    def _budgets(self, money: Money) -> list[str]:
         lines = ["## Budgets", ""]
         if not self.budgets:
             return [*lines, "No budgets configured."]
@@ -275,9 +279,7 @@ class WeeklyReview:
         lines += _table(["budget", "period from", "used", "limit", "used %", "level"], rows, 2)
         return lines
 
-    def _scoreboard(self) -> list[str]:
-        from ..cli._format import money
-
+    def _scoreboard(self, money: Money) -> list[str]:
         total = self.scoreboard.total
         doc = total.to_dict(())
         _, cents = in_cents([], total.total_cost_usd)
@@ -300,7 +302,7 @@ class WeeklyReview:
             f"- failures: {failures}",
         ]
 
-    def _drift(self) -> list[str]:
+    def _drift(self, money: Money) -> list[str]:
         lines = ["## Baseline drift", ""]
         if self.drift_week is None:
             return [*lines, "No baseline was frozen before this week."]
@@ -320,7 +322,7 @@ class WeeklyReview:
         lines.append("")
         return lines + _table(["group", "figure", self.drift_week, self.week, "change"], rows, 2)
 
-    def _unpriced(self) -> list[str]:
+    def _unpriced(self, money: Money) -> list[str]:
         from ..cost import UNPRICED_REASONS
 
         unpriced = [run for run in self.runs if run.cost_usd is None]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .._lines import utc_timestamp
 from .._records import EXECUTION_EVENT
 from ..errors import QueryError
+from ..usage import TOKEN_FIELDS
 
 if TYPE_CHECKING:
     from ..pricing import Pricing
@@ -42,6 +43,7 @@ __all__ = [
 GROUP_FIELDS: Final = ("agent", "model", "role", "feature", "wp")
 #: The value of a field a run does not have (no model, no work package).
 NO_VALUE: Final = "(none)"
+_INPUT, _OUTPUT = TOKEN_FIELDS[:2]
 #: Records priced per call of the cost report: bounds the summaries held at once.
 _BATCH: Final = 4096
 
@@ -168,8 +170,8 @@ def priced_runs(records: Iterable[Mapping[str, Any]], pricing: Pricing) -> Itera
                 wp=_text(payload.get("wp_id")),
                 success=payload.get("success", True) is not False,
                 duration_ms=_count(payload.get("duration_ms")),
-                input_tokens=_count(payload.get("input_tokens")),
-                output_tokens=_count(payload.get("output_tokens")),
+                input_tokens=_count(payload.get(_INPUT)),
+                output_tokens=_count(payload.get(_OUTPUT)),
                 cost_usd=None if unpriced else summary.total_cost_usd,
                 estimated=bool(summary.estimated_event_count or summary.split_cost_event_count),
                 unpriced_reason=next(iter(sorted(summary.unpriced_reasons)), None)

@@ -650,11 +650,12 @@ def review(
     """
     from ..analytics._weeks import last_full_week
     from ..analytics.review import project_review
+    from ._format import money
 
     root, _is_project = report_root(repo)
     moment = _now(at)
     typer.echo(
-        project_review(root, week or last_full_week(moment), now=moment).markdown(), nl=False
+        project_review(root, week or last_full_week(moment), now=moment).markdown(money), nl=False
     )
 
 
