@@ -270,7 +270,15 @@ def _append(
 
     record = store.append_record(build)
     stored(record)
+    _after_append(target, record)
     return record
+
+
+def _after_append(target: str | Path | EventStore, record: dict[str, Any]) -> None:
+    """Hand a recorded event to the real-time check (``alerts.realtime``); it never raises."""
+    from .analytics.realtime import check_recorded
+
+    check_recorded(target, record)
 
 
 def _folder_of(target: str | Path | EventStore) -> str | Path | None:

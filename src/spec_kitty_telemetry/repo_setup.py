@@ -29,10 +29,12 @@ __all__ = [
 
 #: Lines ``.gitattributes`` needs: union merges (and LF endings) for every event log.
 ATTRIBUTE_RULES: Final = ("kitty-specs/**/execution.events.jsonl merge=union eol=lf",)
-#: Lines ``.gitignore`` needs: every machine-local file written next to a log.
+#: Lines ``.gitignore`` needs: every machine-local file written next to a log, and the
+#: alert log (what this machine's sinks were sent, and its dedupe state; spec 011).
 IGNORE_RULES: Final = (
     "kitty-specs/**/.execution.events.jsonl.*",
     "kitty-specs/**/.telemetry-clock.json*",
+    ".kittify/alerts.jsonl",
 )
 _HEADER: Final = "# spec-kitty-telemetry (written by `spec-kitty agent telemetry init`)"
 

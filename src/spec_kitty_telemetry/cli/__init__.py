@@ -16,6 +16,7 @@ from typing import Any
 import typer
 
 from ._command import CommandLine as _CommandLine
+from .analytics import register as _register_analytics_commands
 from .cost import cost as _cost_report, register as _register_cost_commands
 from .emit import register as _register_emit_command
 from .events import register as _register_events_command
@@ -64,6 +65,7 @@ telemetry_app = typer.Typer(
 )
 app.add_typer(agent_app, name="agent")
 agent_app.add_typer(telemetry_app, name="telemetry")
+_register_analytics_commands(telemetry_app)
 _register_cost_commands(telemetry_app)
 _register_emit_command(telemetry_app)
 _register_events_command(telemetry_app)

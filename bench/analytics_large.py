@@ -1,0 +1,120 @@
+"""Report times of `baseline`, `scoreboard` and `anomalies` over 1M events, and where they go.
+
+Usage: python bench/analytics_large.py [--events 1000000] [--features 20]
+
+Uses the project ``bench/cost_report.py`` generates (cached under
+``bench/.data/``, the same events: several agents, roles and models, reported
+and estimated costs, failures, a few phase transitions), seen through a
+scratch root whose ``kitty-specs`` is a link to it, so the frozen baseline
+this bench writes never lands in the cached data. Prints:
+
+* in this process, the floor of the reports: reading the execution records
+  through the query layer, and the same records priced one by one into runs
+  (``analytics.runs.priced_runs``, the cost report's rule per event), to show
+  what share of each report is pricing;
+* each command as a real subprocess (interpreter start-up included), with its
+  wall time and peak RSS: ``baseline`` over every event (default groups
+  ``agent,role``), ``scoreboard --window all --by agent``, and ``anomalies``
+  over every event against a week frozen first.
+
+No target is set by the issue beyond "report times over 1M events"; these
+commands scan the logs, and the incremental projection (issue 9) is meant to
+serve them later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from cost_report import _tree_rss_kb, project
+
+from spec_kitty_telemetry.analytics.runs import priced_runs
+from spec_kitty_telemetry.pricing import load_pricing
+from spec_kitty_telemetry.query import EventFilter, iter_project_records
+
+#: Bounds holding every generated event (they start 2025-09-01).
+SINCE, UNTIL = "2025-01-01", "2026-12-31"
+#: The week frozen for ``anomalies`` to score against.
+FROZEN = "2025-W37"
+
+
+def run(root: Path, *args: str) -> tuple[float, float]:
+    """Run one telemetry command over ``root``; return wall seconds and peak RSS (MB)."""
+    exe = Path(sys.executable).with_name("spec-kitty-telemetry")
+    command = [str(exe), *args, "--repo", str(root)]
+    peak = 0
+    started = time.perf_counter()
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, env=dict(os.environ)) as child:
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, _tree_rss_kb(child.pid))
+                time.sleep(0.05)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        code = child.wait()
+        done.set()
+        sampler.join()
+    if code != 0:
+        raise SystemExit(f"{' '.join(command)} exited with {code}")
+    return time.perf_counter() - started, peak / 1024
+
+
+def floors(root: Path) -> None:
+    """Time reading the execution records, then reading and pricing them into runs."""
+    filters = EventFilter(event_type="ExecutionEvent")
+    started = time.perf_counter()
+    count = sum(1 for _ in iter_project_records(root, filters))
+    read = time.perf_counter() - started
+    pricing = load_pricing(root)
+    started = time.perf_counter()
+    priced = sum(1 for _ in priced_runs(iter_project_records(root, filters), pricing))
+    both = time.perf_counter() - started
+    assert priced == count
+    print(f"{count:,} execution events")
+    print(f"  read through the query layer: {read:.1f} s ({read / count * 1e6:.1f} us/event)")
+    print(
+        f"  read and priced into runs:    {both:.1f} s ({both / count * 1e6:.1f} us/event; "
+        f"pricing {(both - read) / count * 1e6:.1f} us/event)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--features", type=int, default=20)
+    args = parser.parse_args()
+    data = project(args.events, args.features)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "kitty-specs").symlink_to(data / "kitty-specs")
+        floors(root)
+        span = ("--since", SINCE, "--until", UNTIL)
+        wall, rss = run(root, "baseline", "--week", FROZEN, "--freeze")
+        print(f"baseline --week {FROZEN} --freeze: {wall:.1f} s, peak RSS {rss:.0f} MB")
+        for label, command in (
+            ("baseline (every event)", ("baseline", *span)),
+            (
+                "scoreboard --window all --by agent",
+                ("scoreboard", "--window", "all", "--by", "agent"),
+            ),
+            ("anomalies (every event)", ("anomalies", *span, "--baseline", FROZEN)),
+        ):
+            wall, rss = run(root, *command)
+            print(f"{label}: {wall:.1f} s, peak RSS {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""The scoreboard: one screen of how the agents did over a window.
+
+Runs, success rate, duration (mean and p95), total cost and cost per
+completed work package, failures by kind, and from ``PhaseTransition``
+events the first-pass rate (completed work packages that never went back
+from review to implementation) and the average number of such rework cycles.
+A work package counts in the window it was completed in; its rework cycles
+are counted over its whole history.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from .._lines import utc_timestamp
+from .._records import EXECUTION_EVENT
+from ..errors import QueryError
+from ._money import in_cents, in_micros
+from ._stats import percentiles
+from .runs import NO_VALUE, Run, group_key, priced_runs
+
+if TYPE_CHECKING:
+    from ..pricing import Pricing
+
+__all__ = ["WINDOWS", "Score", "Scoreboard", "project_scoreboard", "window_start"]
+
+#: The windows the scoreboard offers, as spans before ``at`` (None: everything).
+WINDOWS: Final[Mapping[str, timedelta | None]] = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+    "all": None,
+}
+#: Phases that finish a work package, and those that mean "being implemented".
+DONE_PHASES: Final = frozenset({"done", "approved", "accepted", "merged"})
+REVIEW_PHASES: Final = frozenset({"for_review", "review", "in_review", "reviewing"})
+WORK_PHASES: Final = frozenset({"doing", "implement", "implementing", "in_progress", "planned"})
+_PHASE_TRANSITION: Final = "PhaseTransition"
+_Rounding = Callable[[Sequence[Decimal], Decimal], tuple[list[Decimal], Decimal]]
+
+
+def window_start(window: str, at: datetime) -> datetime | None:
+    """Return the first instant of ``window`` before ``at``; QueryError naming the window."""
+    if window not in WINDOWS:
+        raise QueryError(
+            f"unknown window {window!r} (choose from {', '.join(WINDOWS)})", parameter="window"
+        )
+    span = WINDOWS[window]
+    return None if span is None else at - span
+
+
+@dataclass
+class _Lane:
+    """One work package's history: its rework cycles and when it was (last) completed."""
+
+    rework: int = 0
+    completed: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Score:
+    """The scoreboard's figures for all runs (``key`` empty) or one group."""
+
+    key: tuple[str, ...]
+    runs: int
+    successes: int
+    mean_duration_ms: float | None
+    p95_duration_ms: float | None
+    total_cost_usd: Decimal
+    estimated_runs: int
+    unpriced_runs: int
+    completed_work_packages: int
+    first_pass: int
+    rework_cycles: int
+    failures: dict[str, int]
+
+    def to_dict(self, fields: Sequence[str], shown_cost: Decimal | None = None) -> dict[str, Any]:
+        """Return the row as ``scoreboard --json`` shows it.
+
+        ``shown_cost`` is the row's cost as rounded with the other rows (so they
+        add up to the total); without it, the cost rounded to micro-dollars.
+        """
+        done = self.completed_work_packages
+        if shown_cost is None:
+            shown_cost = in_micros([], self.total_cost_usd)[1]
+        return {
+            "group": dict(zip(fields, self.key, strict=True)),
+            "runs": self.runs,
+            "success_rate": round(self.successes / self.runs, 6) if self.runs else None,
+            "mean_duration_ms": None
+            if self.mean_duration_ms is None
+            else round(self.mean_duration_ms, 3),
+            "p95_duration_ms": None
+            if self.p95_duration_ms is None
+            else round(self.p95_duration_ms, 3),
+            "total_cost_usd": float(shown_cost),
+            "estimated_runs": self.estimated_runs,
+            "unpriced_runs": self.unpriced_runs,
+            "completed_work_packages": done,
+            "first_pass_rate": round(self.first_pass / done, 6) if done else None,
+            "mean_rework_cycles": round(self.rework_cycles / done, 6) if done else None,
+            "cost_per_completed_wp_usd": round(float(self.total_cost_usd) / done, 6)
+            if done
+            else None,
+            "failures_by_kind": dict(sorted(self.failures.items(), key=lambda kv: (-kv[1], kv[0]))),
+        }
+
+
+@dataclass(frozen=True)
+class Scoreboard:
+    """The whole-project row and, with ``by``, one row per group."""
+
+    window: str
+    start: datetime | None
+    end: datetime
+    by: tuple[str, ...]
+    total: Score
+    rows: list[Score]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the ``scoreboard --json`` document; row costs add up to the total's."""
+        rows, total = self.shown_costs(in_micros)
+        return {
+            "window": self.window,
+            "start": None if self.start is None else self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "by": list(self.by),
+            "total": self.total.to_dict((), total),
+            "rows": [
+                row.to_dict(self.by, shown) for row, shown in zip(self.rows, rows, strict=True)
+            ],
+        }
+
+    def shown_costs(self, rounding: _Rounding = in_cents) -> tuple[list[Decimal], Decimal]:
+        """Return the rows' costs and the total, rounded as ``cost`` rounds its rows and total.
+
+        Rows are rounded together (largest remainder, the cost report's rule), so
+        they add up to the total shown and each equals ``cost``'s row of the group.
+        """
+        return rounding([row.total_cost_usd for row in self.rows], self.total.total_cost_usd)
+
+
+def _score(key: tuple[str, ...], runs: list[Run], lanes: list[_Lane]) -> Score:
+    durations = [float(r.duration_ms) for r in runs if r.duration_ms is not None]
+    priced = [r for r in runs if r.cost_usd is not None]
+    failures = Counter(r.error_kind or "unknown" for r in runs if not r.success)
+    return Score(
+        key,
+        len(runs),
+        sum(r.success for r in runs),
+        sum(durations) / len(durations) if durations else None,
+        percentiles(durations, (95,))[0] if durations else None,
+        sum((r.cost_usd for r in priced if r.cost_usd is not None), Decimal(0)),
+        sum(r.estimated for r in priced),
+        len(runs) - len(priced),
+        len(lanes),
+        sum(lane.rework == 0 for lane in lanes),
+        sum(lane.rework for lane in lanes),
+        dict(failures),
+    )
+
+
+def project_scoreboard(
+    root: str | Path,
+    window: str = "7d",
+    at: datetime | None = None,
+    by: Sequence[str] = (),
+    *,
+    pricing: Pricing | None = None,
+    start: datetime | None = None,
+) -> Scoreboard:
+    """Score a project's runs in ``window`` before ``at`` (default: now), overall and by group.
+
+    ``start`` replaces the window's first instant (the review scores an ISO week from its Monday).
+    """
+    from datetime import UTC
+
+    from ..pricing import load_pricing
+    from ..query import EventFilter, iter_project_records, record_order
+
+    end = at if at is not None else datetime.now(UTC)
+    if start is None:
+        start = window_start(window, end)
+    pricing = pricing if pricing is not None else load_pricing(root)
+    transitions = sorted(
+        iter_project_records(root, EventFilter(event_type=_PHASE_TRANSITION, until=end)),
+        key=record_order,
+    )
+    window_filter = EventFilter(event_type=EXECUTION_EVENT, since=start, until=end)
+    runs = list(priced_runs(iter_project_records(root, window_filter), pricing))
+    lanes: dict[tuple[str, str], _Lane] = defaultdict(_Lane)
+    for record in transitions:
+        payload = record["payload"]
+        wp = payload.get("wp_id")
+        if not isinstance(wp, str) or not wp.strip():
+            continue  # a feature's own phase, not a work package's
+        lane = lanes[(record["aggregate_id"], wp.strip())]
+        source, target = payload.get("from_phase"), payload.get("to_phase")
+        if (source in REVIEW_PHASES or source in DONE_PHASES) and target in WORK_PHASES:
+            lane.rework += 1
+            lane.completed = None  # reopened: done only when it gets there again
+        if target in DONE_PHASES:
+            lane.completed = utc_timestamp(record["timestamp"])
+    completed = {
+        key: lane
+        for key, lane in lanes.items()
+        if lane.completed is not None and (start is None or lane.completed >= start)
+    }
+    by = tuple(by)
+    total = _score((), runs, list(completed.values()))
+    rows = []
+    if by:
+        grouped: dict[tuple[str, ...], list[Run]] = defaultdict(list)
+        lane_groups: dict[tuple[str, str], set[tuple[str, ...]]] = defaultdict(set)
+        for run in runs:
+            key = group_key(run, by)
+            grouped[key].append(run)
+            if run.wp != NO_VALUE:
+                lane_groups[(run.feature, run.wp)].add(key)
+        for key, group_runs in sorted(grouped.items()):
+            mine = [lane for lk, lane in completed.items() if key in lane_groups.get(lk, set())]
+            rows.append(_score(key, group_runs, mine))
+    return Scoreboard(window, start, end, by, total, rows)
