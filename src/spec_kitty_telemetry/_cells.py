@@ -62,6 +62,7 @@ CELL_SLOTS: Final = 17
     FAILURES,  # runs whose success is false
 ) = range(CELL_SLOTS)
 
+_INPUT_FIELD, _OUTPUT_FIELD, _CACHE_READ_FIELD, _CACHE_WRITE_FIELD, _REASONING_FIELD = TOKEN_FIELDS
 _COST_DIGITS: Final = 10
 _COST_UNITS: Final = 10**_COST_DIGITS
 #: Below this, ``round(cost * 1e10)`` of a float is its exact decimal value in 1e-10 USD.
@@ -209,13 +210,11 @@ class CellFold:
         """Fold a one-model event's counts and cost: the rules of ``usage``, written out once."""
         get = payload.get
         acc[EVENTS] += 1
-        tokens_in = get("input_tokens")
-        tokens_out = get("output_tokens")
-        cache_read = get("cache_read_tokens")
-        cache_write = get("cache_write_tokens")
-        valid = counts_valid(
-            tokens_in, tokens_out, cache_read, cache_write, get("reasoning_tokens")
-        )
+        tokens_in = get(_INPUT_FIELD)
+        tokens_out = get(_OUTPUT_FIELD)
+        cache_read = get(_CACHE_READ_FIELD)
+        cache_write = get(_CACHE_WRITE_FIELD)
+        valid = counts_valid(tokens_in, tokens_out, cache_read, cache_write, get(_REASONING_FIELD))
         if valid:
             known = 0
             if tokens_in is not None:
