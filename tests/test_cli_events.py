@@ -155,3 +155,34 @@ def test_json_output_stays_one_document_with_the_note_on_stderr(project: Path):
     done = spec_kitty("agent", "telemetry", "events", "--json", "--role", "x", cwd=project)
     assert json.loads(done.stdout) == {"events": []}
     assert done.stderr.decode().startswith("Note: --role 'x' matches no event; known roles:")
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _readme_examples() -> list[tuple[str, str]]:
+    """Each `$ spec-kitty agent telemetry events ...` of the README with the output shown for it."""
+    examples = []
+    blocks = (REPO / "README.md").read_text().split("```console\n")[1:]
+    for block in blocks:
+        lines = block.split("```")[0].splitlines()
+        starts = [i for i, line in enumerate(lines) if line.startswith("$ ")]
+        for start, end in zip(starts, [*starts[1:], len(lines)], strict=False):
+            command = lines[start][2:]
+            if command.startswith("spec-kitty agent telemetry events"):
+                examples.append((command, "\n".join(lines[start + 1 : end])))
+    return examples
+
+
+@pytest.mark.parametrize(("command", "shown"), _readme_examples())
+def test_readme_events_examples_are_real_output(tmp_path: Path, command: str, shown: str):
+    """Every `events` example in the README is what the command prints over the example logs."""
+    import shlex
+    import shutil
+
+    shutil.copytree(REPO / "kitty-specs", tmp_path / "kitty-specs")
+    done = spec_kitty(*shlex.split(command)[1:], cwd=tmp_path)
+    printed = done.stderr.decode() + done.stdout.decode()
+    assert done.returncode == 0, printed
+    lines = [line.rstrip() for line in printed.splitlines()]
+    assert "\n".join(lines).strip("\n") == shown.strip("\n")
