@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cost_fixtures import other, run, write_project
+from cost_fixtures import at, run, write_project
 from fake_agents import spec_kitty
 from spec_kitty_telemetry.cli import app
+from spec_kitty_telemetry.testing import make_event
 
 runner = CliRunner()
 
@@ -31,7 +32,13 @@ def project(tmp_path: Path) -> Path:
             when="2025-11-12T09:00",
             success=False,
         ),
-        other("002-beta", phase="review"),  # 2025-11-03T10:00
+        make_event(  # a phase change of 002-beta, before its runs in both clock and time
+            event_type="PhaseTransition",
+            aggregate_id="002-beta",
+            payload={"phase": "review"},
+            lamport_clock=49,
+            timestamp=at("2025-11-03T10:00:00"),
+        ),
     )
 
 
