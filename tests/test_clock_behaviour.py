@@ -260,3 +260,42 @@ def test_describe_calls_a_dangling_link_corrupt_not_missing(tmp_path: Path):
     os.symlink(tmp_path / "nowhere", path)
     assert FileClockStorage(path).describe() == ("corrupt", None)
     assert FileClockStorage(path).load() == 0
+
+
+_DESCRIBE_AS_NOBODY = """
+import os, sys
+from spec_kitty_telemetry.clock import FileClockStorage
+if os.geteuid() == 0:
+    os.setuid(65534)  # root reads any file: drop to nobody, after the imports
+print(FileClockStorage(sys.argv[1]).describe())
+"""
+
+
+def test_describe_calls_a_clock_file_it_may_not_read_corrupt():
+    """A clock file its reader lacks permission for: corrupt (the log decides), no exception.
+
+    Run in a child process that is not root (root reads every file), over a
+    file of mode 000 in a folder anyone may pass through.
+    """
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="clock-perm-"))
+    try:
+        folder.chmod(0o711)
+        path = folder / "clock.json"
+        path.write_text('{"lamport_clock": 3}')
+        path.chmod(0)
+        done = subprocess.run(
+            [sys.executable, "-c", _DESCRIBE_AS_NOBODY, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "('corrupt', None)\n"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
