@@ -283,11 +283,12 @@ def test_events_table_and_filters(project: Path):
 
 
 def test_events_jsonl_lines_are_the_stored_events(project: Path):
-    """--jsonl prints one stored event per line, exactly as in the log."""
+    """--jsonl prints one stored event per line, exactly as in the log (--reverse: log order)."""
     log = (project / "kitty-specs" / "001-alpha" / "execution.events.jsonl").read_text()
     result = _invoke(
-        "agent", "telemetry", "events", "--repo", str(project), "--jsonl", "-f", "001-alpha"
-    )
+        "agent", "telemetry", "events", "--repo", str(project), "--jsonl", "-f", "001-alpha",
+        "--reverse",
+    )  # fmt: skip
     assert result.exit_code == 0
     assert result.stdout == log
 
@@ -296,8 +297,9 @@ def test_events_json_is_one_document_of_the_stored_events(project: Path):
     """--json prints one object, {"events": [...]}, indented; each event's keys as logged."""
     log = (project / "kitty-specs" / "001-alpha" / "execution.events.jsonl").read_text()
     result = _invoke(
-        "agent", "telemetry", "events", "--repo", str(project), "--json", "-f", "001-alpha"
-    )
+        "agent", "telemetry", "events", "--repo", str(project), "--json", "-f", "001-alpha",
+        "--reverse",
+    )  # fmt: skip
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert list(document) == ["events"]
@@ -314,9 +316,9 @@ def test_events_json_is_one_document_of_the_stored_events(project: Path):
         (("--model", "sonnet"), ["claude"]),
         (("--model", "claude-opus-4.5"), ["claude"]),  # Claude Code's opus, since Nov 2025
         (("--model", "claude-opus-4.1"), []),
-        (("--wp", "WP01", "--role", "implementer", "--success"), ["claude", "codex", "gemini"]),
+        (("--wp", "WP01", "--role", "implementer", "--success"), ["gemini", "codex", "claude"]),
         (("--type", "PhaseTransition"), [None]),
-        (("--limit", "2"), ["claude", None]),
+        (("--limit", "2"), [None, "claude"]),  # newest first
         (("--since", "2025-11-04T11:30:00"), ["claude"]),
     ],
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cost_fixtures import at, other, run, write_project
+from cost_fixtures import at, other, run, write_foreign, write_project
 from spec_kitty_telemetry import EVENTS_FILENAME, SimpleJsonStore
 from spec_kitty_telemetry.errors import QueryError
 from spec_kitty_telemetry.query import (
@@ -305,3 +305,234 @@ def test_no_library_module_names_a_flag_or_imports_the_cli():
                     if isinstance(text, str) and flag.search(text):
                         offenders.append(f"{relative}:{node.lineno}: {text!r}")
     assert offenders == []
+
+
+# -- the project order, --limit and newest_first ------------------------------------------
+
+
+@pytest.fixture
+def skewed(tmp_path: Path) -> Path:
+    """Two features whose clocks say nothing about each other, one machine's wall clock wrong.
+
+    001-alpha's clocks are small, 002-beta's large (each log keeps its own
+    clock). 001-alpha's third event was stamped by a machine whose clock ran
+    a week behind: causally after a1, a2, but timestamped before them.
+    """
+    return write_project(
+        tmp_path,
+        run("001-alpha", lamport=1, agent="a1", when="2025-11-03T10:00:00"),
+        run("001-alpha", lamport=2, agent="a2", when="2025-11-10T10:00:00"),
+        run("001-alpha", lamport=3, agent="a3", when="2025-11-01T10:00:00"),
+        run("001-alpha", lamport=4, agent="a4", when="2025-11-12T10:00:00"),
+        run("002-beta", lamport=40, agent="b40", when="2025-11-05T10:00:00"),
+        run("002-beta", lamport=41, agent="b41", when="2025-11-11T10:00:00"),
+        run("002-beta", lamport=42, agent="b42", when="2025-11-11T10:00:00", node="z"),
+    )
+
+
+def _agents(events: list) -> list[str]:
+    return [e.payload["agent"] for e in events]
+
+
+def test_project_order_merges_features_by_timestamp_not_by_their_unrelated_clocks(
+    tmp_path: Path,
+):
+    """Across features, events interleave by time; 002-beta's clock 40 is not 'after' clock 2."""
+    write_project(
+        tmp_path,
+        run("001-alpha", lamport=1, agent="a1", when="2025-11-03T10:00:00"),
+        run("001-alpha", lamport=2, agent="a2", when="2025-11-10T10:00:00"),
+        run("001-alpha", lamport=3, agent="a3", when="2025-11-12T10:00:00"),
+        run("002-beta", lamport=40, agent="b40", when="2025-11-05T10:00:00"),
+        run("002-beta", lamport=41, agent="b41", when="2025-11-11T10:00:00+02:00"),
+    )
+    assert _agents(query_project_events(tmp_path)) == ["a1", "b40", "a2", "b41", "a3"]
+
+
+def test_project_order_keeps_each_features_causal_order_under_a_wrong_wall_clock(skewed: Path):
+    """a3 (stamped a week early) still follows a1 and a2; same-time events go by the causal key.
+
+    The order is built from the newest end, so the early stamp of a3 places
+    it, and a1 and a2 before it, ahead of b40 (11-05): a feature's events are
+    never shown after an event that causally follows them.
+    """
+    assert _agents(query_project_events(skewed)) == ["a1", "a2", "a3", "b40", "b41", "b42", "a4"]
+
+
+def test_newest_first_is_the_same_order_reversed(skewed: Path):
+    """newest_first=True returns exactly the oldest-first list backwards."""
+    oldest_first = _agents(query_project_events(skewed))
+    assert _agents(query_project_events(skewed, newest_first=True)) == oldest_first[::-1]
+
+
+def test_limit_is_the_newest_n_of_the_full_order(skewed: Path):
+    """For every N, limit=N gives the last N of the full order, even around the skewed event."""
+    full = _agents(query_project_events(skewed))
+    for n in range(len(full) + 2):
+        assert _agents(query_project_events(skewed, limit=n)) == full[max(0, len(full) - n) :], n
+        newest = _agents(query_project_events(skewed, limit=n, newest_first=True))
+        assert newest == full[::-1][:n], n
+
+
+def test_limit_and_order_apply_after_the_filters(skewed: Path):
+    """The newest 2 of a filtered query are the newest 2 of what matched."""
+    found = query_project_events(skewed, EventFilter(feature="001-*"), limit=2)
+    assert _agents(found) == ["a3", "a4"]
+
+
+def test_a_negative_limit_is_an_error_naming_it(skewed: Path):
+    """limit=-1 is a QueryError on `limit`, not an empty or a surprising list."""
+    with pytest.raises(QueryError) as raised:
+        query_project_events(skewed, limit=-1)
+    assert raised.value.parameter == "limit"
+
+
+# -- EventFilter: text bounds, case, a project that is not there --------------------------
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "expected"),
+    [
+        ("2025-11-03", "2025-11-03", "bcd"),  # a date as text: the whole day
+        ("20251103", None, "bcde"),
+        ("2025-11-03T12:00:00", "2025-11-03T12:00:00Z", "c"),
+        ("2025-11-03T13:00:00+01:00", None, "cde"),
+        (date(2025, 11, 3), "2025-11-03T00:00:00", "b"),
+    ],
+)
+def test_event_filter_takes_iso_text_bounds(timeline: Path, since, until, expected: str):
+    """EventFilter(since="2025-11-03") works as the date does (the CLI's parsing, reused)."""
+    found = query_project_events(timeline, EventFilter(since=since, until=until))
+    assert "".join(e.payload["agent"] for e in found) == expected
+
+
+def test_event_filter_text_bounds_read_back_parsed():
+    """A text bound is stored as the date or datetime it names, so filters compare equal."""
+    assert EventFilter(since="2025-11-10").since == date(2025, 11, 10)
+    assert EventFilter(until="2025-11-10T08:00:00Z").until == at("2025-11-10T08:00:00")
+    assert EventFilter(since="2025-11-10") == EventFilter(since=date(2025, 11, 10))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("since", "last tuesday", "since: not an ISO 8601 date or datetime: 'last tuesday'"),
+        ("until", 20251110, "until: expected a date, a datetime or ISO 8601 text, got int"),
+    ],
+)
+def test_event_filter_rejects_a_bound_it_cannot_read(field: str, value: object, message: str):
+    """Bad text or a number is a QueryError naming the field, raised when the filter is made."""
+    with pytest.raises(QueryError) as raised:
+        EventFilter(**{field: value})  # type: ignore[arg-type]
+    assert raised.value.parameter == field
+    assert str(raised.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (EventFilter(agent="CLAUDE"), ["claude", "claude"]),
+        (EventFilter(agent="Claude", role="Reviewer"), ["claude"]),
+        (EventFilter(role="IMPLEMENTER"), ["claude", "codex", "copilot"]),
+        (EventFilter(event_type="executionevent"), ["claude", "codex", "claude", "copilot"]),
+        (EventFilter(event_type="phasetransition"), [None]),
+        (EventFilter(wp_id="wp01"), []),  # work package ids are the package's own: exact
+    ],
+)
+def test_agent_role_and_type_match_whatever_their_case(
+    project: Path, filters: EventFilter, expected: list[str | None]
+):
+    """--agent Claude finds claude's runs, as --model SONNET finds sonnet's."""
+    assert [e.payload.get("agent") for e in query_project_events(project, filters)] == expected
+
+
+def test_case_insensitive_fields_never_match_a_value_that_is_not_text(tmp_path: Path):
+    """An agent of 7 or a role of null in a foreign line matches no agent or role filter."""
+    write_foreign(tmp_path, "001-alpha", {"agent": 7, "role": None}, {"agent": "x", "role": "r"})
+    assert _agents(query_project_events(tmp_path, EventFilter(agent="7"))) == []
+    roles = [e.payload["role"] for e in query_project_events(tmp_path, EventFilter(role="R"))]
+    assert roles == ["r"]
+
+
+@pytest.mark.parametrize("where", ["nowhere", "a-file"])
+def test_a_project_path_that_is_no_folder_raises_project_not_found(tmp_path: Path, where: str):
+    """query_project_events on a missing path raises, not [] (a typo is not 'no events')."""
+    from spec_kitty_telemetry import ProjectNotFoundError, project_cost_report
+
+    (tmp_path / "a-file").write_text("")
+    path = tmp_path / where
+    for call in (query_project_events, iter_project_records):
+        with pytest.raises(ProjectNotFoundError) as raised:
+            list(call(path))
+        assert raised.value.parameter == "repo_root"
+        assert str(raised.value) == f"repo_root: not a folder: {path}"
+    if where == "nowhere":  # the cost report reads the same stores (a file fails on its config)
+        with pytest.raises(ProjectNotFoundError):
+            project_cost_report(path)
+
+
+# -- which filter matched nothing ---------------------------------------------------------
+
+
+def test_unmatched_filters_name_the_filter_and_the_known_values(project: Path):
+    """--role implementor, a bogus type, an unknown model: each named, with what the log holds."""
+    from spec_kitty_telemetry.query import FilterMiss, unmatched_filters
+
+    filters = EventFilter(role="implementor", event_type="Bogus", model="gpt-9", agent="claude")
+    assert unmatched_filters(project, filters) == [
+        FilterMiss(("event_type",), ("Bogus",), ("ExecutionEvent", "PhaseTransition")),
+        FilterMiss(("role",), ("implementor",), ("implementer", "reviewer")),
+        FilterMiss(
+            ("model",),
+            ("gpt-9",),
+            ("claude-opus-4-5", "claude-sonnet-4-5", "gpt-4.1", "gpt-5-codex"),
+        ),
+    ]  # agent claude matches: not listed
+
+
+def test_unmatched_filters_cover_outcome_work_package_and_time_range(tmp_path: Path):
+    """No failed run, no WP09, nothing after 2026: three misses, the range with first and last."""
+    from spec_kitty_telemetry.query import unmatched_filters
+
+    write_project(
+        tmp_path,
+        run(wp_id="WP02", when="2025-11-03T10:00:00"),
+        run(wp_id="WP01", when="2025-11-05T09:30:00+01:00"),
+    )
+    filters = EventFilter(success=False, wp_id="WP09", since="2026-01-01")
+    misses = {
+        miss.fields: (miss.values, miss.known) for miss in unmatched_filters(tmp_path, filters)
+    }
+    assert misses == {
+        ("wp_id",): (("WP09",), ("WP01", "WP02")),
+        ("success",): ((False,), ("success",)),
+        ("since",): (
+            (date(2026, 1, 1),),
+            ("2025-11-03T10:00:00+00:00", "2025-11-05T08:30:00+00:00"),
+        ),
+    }
+    both = unmatched_filters(tmp_path, EventFilter(since="2025-11-04", until="2025-11-04"))
+    assert [(m.fields, m.values) for m in both] == [
+        (("since", "until"), (date(2025, 11, 4), date(2025, 11, 4)))
+    ]
+
+
+def test_unmatched_filters_are_empty_when_each_filter_matches_something(project: Path):
+    """codex never reviewed, but codex and reviewer both exist: no filter alone is to blame."""
+    from spec_kitty_telemetry.query import unmatched_filters
+
+    filters = EventFilter(agent="codex", role="reviewer")
+    assert query_project_events(project, filters) == []
+    assert unmatched_filters(project, filters) == []
+
+
+def test_unmatched_filters_look_only_at_the_selected_features(project: Path, tmp_path: Path):
+    """Known values come from the features --feature selects; no events there: no miss at all."""
+    from spec_kitty_telemetry.query import unmatched_filters
+
+    [miss] = unmatched_filters(project, EventFilter(feature="001-*", role="reviewer"))
+    assert (miss.fields, miss.known) == (("role",), ("implementer",))
+    assert unmatched_filters(project, EventFilter(feature="009-*", role="reviewer")) == []
+    (tmp_path / "empty" / "kitty-specs").mkdir(parents=True)
+    assert unmatched_filters(tmp_path / "empty", EventFilter(role="x")) == []
+    assert unmatched_filters(project, EventFilter()) == []

@@ -74,8 +74,12 @@ def project_stores(
     """Return ``(feature, store)`` for each feature of the project with a log, by folder name.
 
     ``select`` picks features by folder name (all by default). A project
-    without ``kitty-specs/`` has none; one that cannot be listed raises QueryError.
+    without ``kitty-specs/`` has none; one that cannot be listed raises
+    QueryError. A ``repo_root`` that is not a folder raises
+    ProjectNotFoundError: a mistyped path must not read as "no events".
     """
+    if not Path(repo_root).is_dir():
+        raise ProjectNotFoundError(f"not a folder: {repo_root}", parameter="repo_root")
     specs = Path(repo_root) / SPECS_DIRNAME
     try:
         folders = sorted(p for p in specs.iterdir() if p.is_dir())

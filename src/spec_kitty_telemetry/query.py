@@ -5,23 +5,29 @@ The functions over one feature take its folder or any
 :class:`~spec_kitty_telemetry.store.EventStore`; the project-wide ones take
 the project's root and read each feature's store (``project.project_stores``).
 Every read goes through :meth:`EventStore.iter_records`. The ``query_*``
-functions return events sorted in causal order (Lamport clock, then node
-id); the ``iter_*`` functions stream them unsorted, for folds over large
-projects that must not hold every event in memory. Filters are applied
-to the raw records, so events that do not match are never built.
+functions return events in order (:func:`query_project_events` says which);
+the ``iter_*`` functions stream them unsorted, for folds over large projects
+that must not hold every event in memory. Filters are applied to the raw
+records, so events that do not match are never built.
+
+Lamport clocks order the events of one log only: each feature's log keeps
+its own clock, so clock 40 of one feature says nothing about clock 3 of
+another. Across features the only common measure is the wall clock, which
+is why the project order merges the features' causal orders by timestamp.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import heapq
+import itertools
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ._model_names import canonical_model_name
 from .config import find_project_root
@@ -35,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SPECS_DIRNAME",
     "EventFilter",
+    "FilterMiss",
     "feature_logs",
     "iter_execution_events",
     "iter_feature_records",
@@ -47,6 +54,7 @@ __all__ = [
     "record_order",
     "resolve_repo_root",
     "unmatched_features",
+    "unmatched_filters",
 ]
 
 logger = logging.getLogger(__name__)
@@ -67,13 +75,19 @@ class EventFilter:
     may match); it is matched against the event's ``aggregate_id``, which is
     the feature's folder name, and when querying a project it also selects
     which folders are read. ``wp_id``, ``agent``, ``role`` and ``success`` are
-    compared with the payload's fields. ``model`` matches by canonical name
+    compared with the payload's fields; ``agent``, ``role`` and
+    ``event_type`` ignore case (``Claude`` is ``claude``: agent CLIs and
+    templates spell them both ways, while a work package id is written by the
+    package itself). ``model`` matches by canonical name
     (``sonnet`` matches ``claude-sonnet-4.5``), against the event's model or
     any model in its per-model breakdown, under ``model_aliases`` (default:
     the agent CLIs' aliases; pass ``pricing.load_aliases(root)`` for a
-    project's own). ``since`` and ``until`` bound the event's timestamp: naive
-    datetimes are UTC, a date alone means the whole day, and both bounds are
-    inclusive.
+    project's own). ``since`` and ``until`` bound the event's timestamp: a
+    datetime, a date, or ISO 8601 text for either (``"2025-11-10"``, parsed as
+    the command line parses ``--since``); naive datetimes are UTC, a date
+    alone means the whole day, and both bounds are inclusive. Text that is
+    not ISO 8601, or a bound of another type, raises QueryError naming the
+    field.
     """
 
     event_type: str | None = None
@@ -82,10 +96,15 @@ class EventFilter:
     agent: str | None = None
     model: str | None = None
     role: str | None = None
-    since: datetime | date | None = None
-    until: datetime | date | None = None
+    since: datetime | date | str | None = None
+    until: datetime | date | str | None = None
     success: bool | None = None
     model_aliases: Mapping[str, str] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        # Text becomes the date or datetime it names, so the fields read back parsed.
+        for name in ("since", "until"):
+            object.__setattr__(self, name, _time_bound(getattr(self, name), name))
 
     @cached_property
     def features(self) -> tuple[str, ...]:
@@ -113,8 +132,8 @@ class EventFilter:
         """A test of raw records compiled from the given fields; None when nothing is filtered."""
         checks: list[Callable[[Mapping[str, Any]], bool]] = []
         if self.event_type is not None:
-            wanted_type = self.event_type
-            checks.append(lambda r: r["event_type"] == wanted_type)
+            wanted_type = self.event_type.casefold()
+            checks.append(lambda r: r["event_type"].casefold() == wanted_type)
         if self.features:
             known: dict[str, bool] = {}
 
@@ -126,19 +145,20 @@ class EventFilter:
                 return verdict
 
             checks.append(in_features)
-        for name in ("wp_id", "agent", "role", "success"):
+        for name in ("wp_id", "success"):
             value = getattr(self, name)
             if value is not None:
                 checks.append(_payload_equals(name, value))
+        for name in ("agent", "role"):
+            text = getattr(self, name)
+            if text is not None:
+                checks.append(_payload_text_is(name, text))
         if self.model is not None:
-            aliases = self.model_aliases
-            if aliases is None:
-                from ._model_names import AGENT_ALIASES
-
-                aliases = AGENT_ALIASES
+            aliases = _aliases(self)
             checks.append(_uses_model(canonical_model_name(self.model, aliases), aliases))
-        if self.since is not None or self.until is not None:
-            checks.append(_within(_lower_bound(self.since), _upper_bound(self.until)))
+        since, until = _time_bound(self.since, "since"), _time_bound(self.until, "until")
+        if since is not None or until is not None:
+            checks.append(_within(_lower_bound(since), _upper_bound(until)))
         if not checks:
             return None
         if len(checks) == 1:
@@ -148,6 +168,29 @@ class EventFilter:
 
 def _payload_equals(name: str, value: object) -> Callable[[Mapping[str, Any]], bool]:
     return lambda r: r["payload"].get(name) == value
+
+
+def _payload_text_is(name: str, text: str) -> Callable[[Mapping[str, Any]], bool]:
+    """Match a payload field equal to ``text`` but for case (a non-string never matches)."""
+    wanted = text.casefold()
+
+    def check(r: Mapping[str, Any]) -> bool:
+        value = r["payload"].get(name)
+        return isinstance(value, str) and value.casefold() == wanted
+
+    return check
+
+
+def _time_bound(value: object, name: str) -> datetime | date | None:
+    """Return a since/until bound as given, or parsed from ISO 8601 text; else QueryError."""
+    if value is None or isinstance(value, date):  # a datetime is a date too
+        return value
+    if isinstance(value, str):
+        return parse_time_bound(value, name)
+    raise QueryError(
+        f"expected a date, a datetime or ISO 8601 text, got {type(value).__name__}",
+        parameter=name,
+    )
 
 
 def _uses_model(wanted: str, aliases: Mapping[str, str]) -> Callable[[Mapping[str, Any]], bool]:
@@ -252,6 +295,113 @@ def unmatched_features(repo_root: str | Path, patterns: Sequence[str]) -> list[s
     ]
 
 
+@dataclass(frozen=True)
+class FilterMiss:
+    """A filter that no event matches even on its own, and what the events hold instead.
+
+    ``fields`` names the :class:`EventFilter` fields (``("role",)``, or
+    ``("since", "until")`` for a time range) and ``values`` what was asked of
+    them. ``known`` is what those events hold in that field, sorted: the
+    values (for ``model``, canonical names; for ``success``, ``"failure"``
+    and ``"success"``), or, for a time range, the first and last timestamp.
+    """
+
+    fields: tuple[str, ...]
+    values: tuple[object, ...]
+    known: tuple[str, ...]
+
+
+#: The filter fields checked one by one, each with what an event holds in it.
+_KNOWN_VALUES: Final[dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], list[str]]]] = {
+    "event_type": lambda r, _aliases: [r["event_type"]],
+    "wp_id": lambda r, _aliases: _texts(r["payload"].get("wp_id")),
+    "agent": lambda r, _aliases: _texts(r["payload"].get("agent")),
+    "role": lambda r, _aliases: _texts(r["payload"].get("role")),
+    "model": lambda r, aliases: _models_of(r["payload"], aliases),
+    "success": lambda r, _aliases: _outcome(r["payload"].get("success")),
+}
+
+
+def _texts(value: object) -> list[str]:
+    return [value] if isinstance(value, str) and value else []
+
+
+def _models_of(payload: Mapping[str, Any], aliases: Mapping[str, str]) -> list[str]:
+    breakdown = payload.get("models")
+    names = [payload.get("model"), *(breakdown if isinstance(breakdown, dict) else ())]
+    return [canonical_model_name(name, aliases) for name in names if isinstance(name, str) and name]
+
+
+def _outcome(value: object) -> list[str]:
+    return ["success"] if value is True else ["failure"] if value is False else []
+
+
+def unmatched_filters(repo_root: str | Path, filters: EventFilter) -> list[FilterMiss]:
+    """Return the filters of ``filters`` that no event matches on its own, with the known values.
+
+    For a query that found nothing: it says which filter is the reason (a
+    typo, a role that is spelled otherwise) rather than only that nothing
+    matched. The events looked at are those of the features ``filters``
+    selects; none there (an empty project, feature patterns matching no
+    folder) gives an empty list, as does a query whose every filter matches
+    some event (only their combination matches none). The time range counts
+    as one filter.
+    """
+    aliases = _aliases(filters)
+    checks: list[tuple[tuple[str, ...], tuple[object, ...], Callable[[Record], bool]]] = []
+    for name in _KNOWN_VALUES:
+        value = getattr(filters, name)
+        if value is not None:
+            alone = EventFilter(**{name: value}, model_aliases=aliases).predicate
+            assert alone is not None  # a given field always makes a check
+            checks.append(((name,), (value,), alone))
+    bounds = [(name, getattr(filters, name)) for name in ("since", "until")]
+    given = [(name, value) for name, value in bounds if value is not None]
+    if given:
+        in_range = EventFilter(since=filters.since, until=filters.until).predicate
+        assert in_range is not None
+        checks.append((tuple(n for n, _ in given), tuple(v for _, v in given), in_range))
+    if not checks:
+        return []
+    matched = [False] * len(checks)
+    known: list[set[str]] = [set() for _ in checks]
+    first: str | None = None
+    last: str | None = None
+    seen = False
+    scope = EventFilter(feature=filters.feature) if filters.features else None
+    for record in iter_project_records(repo_root, scope):
+        seen = True
+        stamp = _as_utc(datetime.fromisoformat(record["timestamp"])).isoformat()
+        first = stamp if first is None or stamp < first else first
+        last = stamp if last is None or stamp > last else last
+        for index, (fields, _values, check) in enumerate(checks):
+            if not matched[index] and check(record):
+                matched[index] = True
+            if fields[0] in _KNOWN_VALUES:
+                known[index].update(_KNOWN_VALUES[fields[0]](record, aliases))
+    if not seen:
+        return []
+    misses = []
+    for index, (fields, values, _check) in enumerate(checks):
+        if matched[index]:
+            continue
+        if fields[0] in _KNOWN_VALUES:
+            shown = tuple(sorted(known[index], key=lambda text: (text.casefold(), text)))
+        else:
+            shown = (str(first), str(last))
+        misses.append(FilterMiss(fields, values, shown))
+    return misses
+
+
+def _aliases(filters: EventFilter) -> Mapping[str, str]:
+    """Return the model aliases ``filters`` reads model names under."""
+    if filters.model_aliases is not None:
+        return filters.model_aliases
+    from ._model_names import AGENT_ALIASES
+
+    return AGENT_ALIASES
+
+
 def resolve_repo_root(repo: str | Path | None = None) -> Path:
     """Return the project to report on: ``repo``, else the nearest project above the cwd.
 
@@ -330,19 +480,89 @@ def query_execution_events(
 
 
 def query_project_events(
-    repo_root: str | Path, filters: EventFilter | None = None, *, limit: int | None = None
+    repo_root: str | Path,
+    filters: EventFilter | None = None,
+    *,
+    limit: int | None = None,
+    newest_first: bool = False,
 ) -> list[Event]:
-    """Every feature's matching events, merged in causal order.
+    """Every feature's matching events, in the project order; oldest first unless ``newest_first``.
 
-    With ``limit``, only the latest ``limit`` events (still in causal order),
-    selected without holding the others. A project without ``kitty-specs/``,
-    or with empty feature folders, gives an empty list.
+    The project order: within a feature, causal order (``record_order``),
+    always; across features, by timestamp (UTC), then the causal key. Built
+    from the newest end: the newest event is the latest, by (timestamp,
+    Lamport clock, node id, event id), of the features' newest events; the
+    one before it is chosen the same way from what remains, and so on. When
+    each feature's clocks and timestamps agree, that is every event sorted by
+    timestamp; when a machine's wall clock was wrong, its feature's events
+    still keep their causal order.
+
+    With ``limit``, only the newest ``limit`` events of that order. Because
+    the order is built from the newest end, they are the merge of each
+    feature's newest ``limit``: at most that many records are held per
+    feature, and only the returned ones become Events. A project without
+    ``kitty-specs/``, or with empty feature folders, gives an empty list; a
+    ``repo_root`` that is not a folder raises ProjectNotFoundError.
     """
-    if limit is None:
-        return sorted(iter_project_events(repo_root, filters), key=_event_order)
-    # Only the records of the events to return are held, and only those become Events.
-    latest = heapq.nlargest(limit, iter_project_records(repo_root, filters), key=record_order)
-    return list(_as_events(iter(latest[::-1])))
+    if limit is not None and limit < 0:
+        raise QueryError(f"must be a whole number >= 0, got {limit}", parameter="limit")
+    features: list[list[Record]] = []
+    for _slug, store in project_stores(repo_root, _selector(filters)):
+        records = _matching(store, filters)
+        if limit is None:
+            features.append(sorted(records, key=record_order, reverse=True))
+        else:  # a feature's newest ``limit``, newest first; older ones cannot be chosen
+            features.append(heapq.nlargest(limit, records, key=record_order))
+    chosen = list(itertools.islice(_newest_first(features), limit))
+    if not newest_first:
+        chosen.reverse()
+    return list(_as_events(iter(chosen)))
+
+
+def _project_key(record: Mapping[str, Any]) -> tuple[datetime, int, str, str]:
+    """Where a feature's newest remaining event stands among the other features' newest."""
+    stamp = datetime.fromisoformat(record["timestamp"])  # valid: the line rule checked it
+    return (_as_utc(stamp), *record_order(record))
+
+
+def _newest_first(features: Sequence[Sequence[Record]]) -> Iterator[Record]:
+    """Yield the records of features given newest first (causal order), in project order reversed.
+
+    heapq is a smallest-first heap; :class:`_Latest` inverts its comparison.
+    A tie on the whole key (one event copied into two logs) goes to the
+    feature listed first, so the order never depends on the heap's history.
+    """
+    heads = [
+        _Latest(_project_key(records[0]), index, 0)
+        for index, records in enumerate(features)
+        if records
+    ]
+    heapq.heapify(heads)
+    while heads:
+        head = heads[0]
+        records = features[head.feature]
+        yield records[head.position]
+        following = head.position + 1
+        if following < len(records):
+            heapq.heapreplace(
+                heads, _Latest(_project_key(records[following]), head.feature, following)
+            )
+        else:
+            heapq.heappop(heads)
+
+
+@dataclass(frozen=True, slots=True)
+class _Latest:
+    """A feature's newest remaining record, ordered so that the latest comes first on a heap."""
+
+    key: tuple[datetime, int, str, str]
+    feature: int
+    position: int
+
+    def __lt__(self, other: _Latest) -> bool:
+        if self.key != other.key:
+            return self.key > other.key
+        return self.feature < other.feature
 
 
 def _event_order(event: Event) -> tuple[int, str, str]:

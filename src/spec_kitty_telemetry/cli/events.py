@@ -1,4 +1,4 @@
-"""The ``events`` command: the project's events, filtered, newest last.
+"""The ``events`` command: the project's events, filtered, newest first (``--reverse``: oldest).
 
 This module only formats; the query is the library's
 (:func:`~spec_kitty_telemetry.query.query_project_events`).
@@ -13,6 +13,7 @@ import typer
 
 from .._json_output import dumps_line, logged, print_document
 from ..usage import PRICED_TOKEN_FIELDS
+from ._filter_hints import hint_unmatched_filters
 from ._format import Column, Grid, choose, console, count
 from ._project import report_root
 from ._reports import (
@@ -67,8 +68,12 @@ def events(
     ] = None,
     limit: Annotated[
         int | None,
-        typer.Option(min=1, metavar="N", help="Show only the most recent N events."),
+        typer.Option(min=1, metavar="N", help="Show only the newest N events."),
     ] = None,
+    reverse: Annotated[
+        bool,
+        typer.Option("--reverse", help="Oldest first (with --limit: the newest N, oldest first)."),
+    ] = False,
     as_json: Annotated[
         bool,
         typer.Option("--json", help='Print one JSON document: {"events": [...]}.'),
@@ -80,7 +85,7 @@ def events(
     compact: CompactOption = False,
     repo: RepoOption = None,
 ) -> None:
-    """List the project's events in causal order, across every feature.
+    """List the project's events, newest first, across every feature.
 
     Examples:
       spec-kitty agent telemetry events --agent codex --failure
@@ -89,8 +94,11 @@ def events(
 
       spec-kitty agent telemetry events --model sonnet --since 2025-11-01 --json
 
-    The cost column is what the cost report counts for the event: reported,
-    or estimated from its tokens (marked ~).
+    Order: within a feature, causal order (Lamport clock, node, id); across
+    features, by timestamp, then that causal key. --json and --jsonl use the
+    same order. Agent, role and type match whatever their case. The cost
+    column is what the cost report counts for the event: reported, or
+    estimated from its tokens (marked ~).
 
     """
     from ..errors import InvalidOptionError
@@ -112,9 +120,11 @@ def events(
         success=success,
         event_type=event_type,
     )
-    found = query_project_events(root, filters, limit=limit)
+    found = query_project_events(root, filters, limit=limit, newest_first=not reverse)
     if is_project:
         hint_unmatched_features(root, feature)
+        if not found:
+            hint_unmatched_filters(root, filters)
     if as_jsonl:
         for event in found:
             typer.echo(dumps_line(event.to_dict()))
