@@ -211,7 +211,8 @@ def _whole_buckets(filters: EventFilter) -> bool:
     from ._periods import aligned
     from .query import _lower_bound, _upper_bound
 
-    return aligned(_lower_bound(filters.since), _upper_bound(filters.until))
+    since, until = filters.bounds
+    return aligned(_lower_bound(since), _upper_bound(until))
 
 
 def localized(filters: EventFilter, zone: tzinfo) -> EventFilter:
@@ -222,10 +223,11 @@ def localized(filters: EventFilter, zone: tzinfo) -> EventFilter:
 
     if zone is UTC or (filters.since is None and filters.until is None):
         return filters
+    since, until = filters.bounds
     return replace(
         filters,
-        since=localized_bound(filters.since, zone, upper=False),
-        until=localized_bound(filters.until, zone, upper=True),
+        since=localized_bound(since, zone, upper=False),
+        until=localized_bound(until, zone, upper=True),
     )
 
 

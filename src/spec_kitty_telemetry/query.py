@@ -106,6 +106,14 @@ class EventFilter:
         for name in ("since", "until"):
             object.__setattr__(self, name, _time_bound(getattr(self, name), name))
 
+    @property
+    def bounds(self) -> tuple[datetime | date | None, datetime | date | None]:
+        """``(since, until)`` as parsed: a date, a datetime or None (never text)."""
+        since, until = self.since, self.until
+        assert not isinstance(since, str)  # parsed by __post_init__
+        assert not isinstance(until, str)
+        return since, until
+
     @cached_property
     def features(self) -> tuple[str, ...]:
         """The feature patterns, as a tuple (empty: every feature)."""
