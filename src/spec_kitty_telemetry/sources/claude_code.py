@@ -24,7 +24,15 @@ from typing import Any, Final
 import orjson
 
 from ..usage import Usage, read_count
-from ._common import FileProblem, Piece, SourceRead, home_dir, iter_lines, parse_moment
+from ._common import (
+    FileProblem,
+    Piece,
+    SourceRead,
+    cannot_hold,
+    home_dir,
+    iter_blocks,
+    parse_moment,
+)
 
 __all__ = ["AGENT", "SOURCE", "default_roots", "find_session_files", "read_sessions"]
 
@@ -34,6 +42,8 @@ SOURCE: Final = "claude-code"
 AGENT: Final = "claude"
 _SYNTHETIC: Final = "<synthetic>"
 _ONE_HOUR_WRITES: Final = "cache_write_1h_tokens"
+#: Bytes every line with usage holds: the key of ``message.usage``.
+_MARKER: Final = b'"usage"'
 
 
 def default_roots() -> list[Path]:
@@ -57,56 +67,68 @@ def find_session_files(roots: Iterable[Path]) -> list[Path]:
 
 
 def read_sessions(
-    files: Sequence[Path], progress: Callable[[int], None] | None = None
+    files: Sequence[Path],
+    progress: Callable[[int], None] | None = None,
+    *,
+    skim: bool = True,
 ) -> SourceRead:
     """Read the usage of every API response in ``files``, each response once.
 
     ``progress`` is called with the number of files read so far. Responses are
     gathered as raw figures first and turned into pieces once, at the end: a
     response streamed on three lines then costs one piece, not three.
+
+    With ``skim`` (the default) a line without ``"usage"`` in its bytes is not
+    parsed (see :func:`._common.cannot_hold`): prompts and tool results, most
+    of a transcript's bytes, cost a byte search instead of a parse. The
+    pieces are the same either way; ``skim=False`` is the full parse the
+    tests hold the fast path to.
     """
     read = SourceRead()
-    # (message id, request id) -> [first line, its file, largest usage so far]
+    # (message id, request id) -> [first line, its file, largest usage so far, subagent, number]
     kept: dict[tuple[Any, Any], list[Any]] = {}
     unkeyed: list[list[Any]] = []
     loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
     for done, path in enumerate(files, 1):
         subagent_file = "subagents" in path.parts
-        for number, line in iter_lines(path, read):
-            try:
-                obj = loads(line)
-            except orjson.JSONDecodeError:
-                if line.strip():
-                    read.malformed.append(FileProblem(path, number, "not JSON"))
-                continue
-            if type(obj) is not dict:
-                read.malformed.append(FileProblem(path, number, "not a JSON object"))
-                continue
-            if obj.get("type") != "assistant":
-                continue
-            message = obj.get("message")
-            if type(message) is not dict:
-                continue
-            usage = message.get("usage")
-            if type(usage) is not dict:
-                continue
-            if message.get("model") == _SYNTHETIC:
-                read.synthetic += 1
-                continue
-            message_id = message.get("id")
-            entry = [obj, path, usage, subagent_file, number]
-            if type(message_id) is not str or not message_id:
-                unkeyed.append(entry)
-                continue
-            key = (message_id, obj.get("requestId"))
-            found = kept.get(key)
-            if found is None:
-                message.pop("content", None)  # the text is not needed; let it go early
-                kept[key] = entry
-            else:
-                read.duplicates += 1
-                if found[2] != usage:
-                    found[2] = _larger(found[2], usage)
+        for first, lines in iter_blocks(path, read):
+            for number, line in enumerate(lines, first):
+                if skim and cannot_hold(line, _MARKER):
+                    continue
+                try:
+                    obj = loads(line)
+                except decode_error:
+                    if line.strip():
+                        read.malformed.append(FileProblem(path, number, "not JSON"))
+                    continue
+                if type(obj) is not dict:
+                    read.malformed.append(FileProblem(path, number, "not a JSON object"))
+                    continue
+                if obj.get("type") != "assistant":
+                    continue
+                message = obj.get("message")
+                if type(message) is not dict:
+                    continue
+                usage = message.get("usage")
+                if type(usage) is not dict:
+                    continue
+                if message.get("model") == _SYNTHETIC:
+                    read.synthetic += 1
+                    continue
+                message_id = message.get("id")
+                if type(message_id) is not str or not message_id:
+                    unkeyed.append([obj, path, usage, subagent_file, number])
+                    continue
+                key = (message_id, obj.get("requestId"))
+                found = kept.get(key)
+                if found is None:
+                    message.pop("content", None)  # the text is not needed; let it go early
+                    kept[key] = [obj, path, usage, subagent_file, number]
+                else:
+                    read.duplicates += 1
+                    if found[2] != usage:
+                        found[2] = _larger(found[2], usage)
         if progress is not None:
             progress(done)
     for obj, path, usage, subagent, number in [*kept.values(), *unkeyed]:
