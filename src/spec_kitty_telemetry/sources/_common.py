@@ -458,11 +458,12 @@ def to_parse(first: int, lines: list[bytes], marker: bytes) -> list[tuple[int, b
     The importers' fast path. A line without the bytes every line carrying
     usage holds (``"usage"`` for Claude Code) has nothing to import; if it
     also starts with ``{`` and ends with ``}`` it is not counted malformed
-    either, as a torn or truncated line (the malformed lines agents' logs
-    actually have) never ends with ``}``. Every other line is parsed in full,
-    so a skipped line changes only this: a well-shaped but invalid line
-    without the marker is not named as malformed. Done per block, in one
-    comprehension, because a call per line would cost as much as the test.
+    either: a line cut off mid-write (the malformed lines agents' logs
+    actually have) ends with ``}`` only if cut right after an inner object.
+    Every other line is parsed in full, so a skipped line changes only this:
+    a well-shaped but invalid line without the marker is not named as
+    malformed. Done per block, in one comprehension, because a call per line
+    would cost as much as the test.
     """
     return [
         (number, line)
