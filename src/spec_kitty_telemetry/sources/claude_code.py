@@ -24,7 +24,15 @@ from typing import Any, Final
 import orjson
 
 from ..usage import Usage, read_count
-from ._common import FileProblem, Piece, SourceRead, home_dir, iter_lines, parse_moment
+from ._common import (
+    FileProblem,
+    Piece,
+    SourceRead,
+    home_dir,
+    iter_blocks,
+    parse_moment,
+    to_parse,
+)
 
 __all__ = ["AGENT", "SOURCE", "default_roots", "find_session_files", "read_sessions"]
 
@@ -34,6 +42,9 @@ SOURCE: Final = "claude-code"
 AGENT: Final = "claude"
 _SYNTHETIC: Final = "<synthetic>"
 _ONE_HOUR_WRITES: Final = "cache_write_1h_tokens"
+#: Bytes every line with usage holds: the key of ``message.usage``.
+_MARKER: Final = b'"usage"'
+_ABSENT: Final = object()
 
 
 def default_roots() -> list[Path]:
@@ -57,72 +68,105 @@ def find_session_files(roots: Iterable[Path]) -> list[Path]:
 
 
 def read_sessions(
-    files: Sequence[Path], progress: Callable[[int], None] | None = None
+    files: Sequence[Path],
+    progress: Callable[[int], None] | None = None,
+    *,
+    skim: bool = True,
 ) -> SourceRead:
     """Read the usage of every API response in ``files``, each response once.
 
     ``progress`` is called with the number of files read so far. Responses are
     gathered as raw figures first and turned into pieces once, at the end: a
     response streamed on three lines then costs one piece, not three.
+
+    With ``skim`` (the default) a line without ``"usage"`` in its bytes is not
+    parsed (see :func:`._common.to_parse`): prompts and tool results, most
+    of a transcript's bytes, cost a byte search instead of a parse. The
+    pieces are the same either way; ``skim=False`` is the full parse the
+    tests hold the fast path to.
     """
     read = SourceRead()
-    # (message id, request id) -> [first line, its file, largest usage so far]
-    kept: dict[tuple[Any, Any], list[Any]] = {}
-    unkeyed: list[list[Any]] = []
+    # (message id, request id) -> largest usage so far; and what its first line said
+    usages: dict[tuple[str, Any], dict[str, Any]] = {}
+    firsts: dict[tuple[str, Any], _First] = {}
+    unkeyed: list[tuple[dict[str, Any], _First]] = []
     loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
     for done, path in enumerate(files, 1):
         subagent_file = "subagents" in path.parts
-        for number, line in iter_lines(path, read):
-            try:
-                obj = loads(line)
-            except orjson.JSONDecodeError:
-                if line.strip():
-                    read.malformed.append(FileProblem(path, number, "not JSON"))
-                continue
-            if type(obj) is not dict:
-                read.malformed.append(FileProblem(path, number, "not a JSON object"))
-                continue
-            if obj.get("type") != "assistant":
-                continue
-            message = obj.get("message")
-            if type(message) is not dict:
-                continue
-            usage = message.get("usage")
-            if type(usage) is not dict:
-                continue
-            if message.get("model") == _SYNTHETIC:
-                read.synthetic += 1
-                continue
-            message_id = message.get("id")
-            entry = [obj, path, usage, subagent_file, number]
-            if type(message_id) is not str or not message_id:
-                unkeyed.append(entry)
-                continue
-            key = (message_id, obj.get("requestId"))
-            found = kept.get(key)
-            if found is None:
-                message.pop("content", None)  # the text is not needed; let it go early
-                kept[key] = entry
-            else:
-                read.duplicates += 1
-                if found[2] != usage:
-                    found[2] = _larger(found[2], usage)
+        for first, lines in iter_blocks(path, read):
+            numbered = to_parse(first, lines, _MARKER) if skim else enumerate(lines, first)
+            for number, line in numbered:
+                try:
+                    obj = loads(line)
+                except decode_error:
+                    if line.strip():
+                        read.malformed.append(FileProblem(path, number, "not JSON"))
+                    continue
+                if type(obj) is not dict:
+                    read.malformed.append(FileProblem(path, number, "not a JSON object"))
+                    continue
+                if obj.get("type") != "assistant":
+                    continue
+                message = obj.get("message")
+                if type(message) is not dict:
+                    continue
+                usage = message.get("usage")
+                if type(usage) is not dict:
+                    continue
+                model = message.get("model")
+                if model == _SYNTHETIC:
+                    read.synthetic += 1
+                    continue
+                message_id = message.get("id")
+                if type(message_id) is not str or not message_id:
+                    unkeyed.append((usage, _first(obj, model, path, subagent_file, number)))
+                    continue
+                key = (message_id, obj.get("requestId"))
+                kept = usages.get(key)
+                if kept is None:
+                    usages[key] = usage
+                    firsts[key] = _first(obj, model, path, subagent_file, number)
+                else:
+                    read.duplicates += 1
+                    if kept != usage:
+                        usages[key] = _larger(kept, usage)
         if progress is not None:
             progress(done)
-    for obj, path, usage, subagent, number in [*kept.values(), *unkeyed]:
-        piece = _piece(obj, usage, path, subagent)
+    responses = [(usage, firsts[key]) for key, usage in usages.items()]
+    for usage, said in [*responses, *unkeyed]:
+        piece = _piece(usage, said)
         if piece is None:
-            read.malformed.append(FileProblem(path, number, "no valid timestamp"))
+            read.malformed.append(FileProblem(said[6], said[7], "no valid timestamp"))
         else:
             read.pieces.append(piece)
     return read
 
 
-def _piece(obj: dict[str, Any], raw: dict[str, Any], path: Path, subagent: bool) -> Piece | None:
-    at = parse_moment(obj.get("timestamp"))
+#: What a response's first line said: timestamp, session id, model, cwd,
+#: branch, whether a sidechain, and where it is (file, line). Kept instead of
+#: the parsed line, so hundreds of thousands of responses hold a tuple each.
+_First = tuple[Any, Any, Any, Any, Any, bool, Path, int]
+
+
+def _first(obj: dict[str, Any], model: Any, path: Path, subagent: bool, number: int) -> _First:
+    return (
+        obj.get("timestamp"),
+        obj.get("sessionId"),
+        model,
+        obj.get("cwd"),
+        obj.get("gitBranch"),
+        obj.get("isSidechain") is True or subagent,
+        path,
+        number,
+    )
+
+
+def _piece(raw: dict[str, Any], said: _First) -> Piece | None:
+    stamp, session, model, cwd, branch, sidechain, path, _number = said
+    at = parse_moment(stamp)
     if at is None:
         return None
-    message = obj["message"]
     notes: list[str] = []
     uncached = read_count(raw.get("input_tokens"), "input_tokens", notes)
     written = read_count(
@@ -140,10 +184,6 @@ def _piece(obj: dict[str, Any], raw: dict[str, Any], path: Path, subagent: bool)
         )
         if hour_writes:
             extra[_ONE_HOUR_WRITES] = hour_writes
-    session = obj.get("sessionId")
-    model = message.get("model")
-    cwd, branch = obj.get("cwd"), obj.get("gitBranch")
-    sidechain = obj.get("isSidechain") is True or subagent
     return Piece(
         at=at,
         session_id=session if type(session) is str and session else path.stem,
@@ -163,14 +203,20 @@ def _piece(obj: dict[str, Any], raw: dict[str, Any], path: Path, subagent: bool)
 
 
 def _larger(kept: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
-    """Merge two copies of a response's usage: the largest of each count (bad ones kept as seen)."""
+    """Merge two copies of a response's usage: the largest of each count (bad ones kept as seen).
+
+    A value the same in both (same type too: ``True`` is not ``1`` here) is
+    left as it is; most fields of consecutive streamed copies are.
+    """
     merged = dict(kept)
     for name, value in other.items():
-        before = merged.get(name)
+        before = merged.get(name, _ABSENT)
+        if before == value and type(before) is type(value) and type(value) is not dict:
+            continue
         if type(value) is int and (type(before) is not int or value > before):
             merged[name] = value
         elif type(value) is dict and type(before) is dict:
             merged[name] = _larger(before, value)
-        elif name not in merged:
+        elif before is _ABSENT:
             merged[name] = value
     return merged
