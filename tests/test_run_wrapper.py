@@ -59,10 +59,12 @@ def only_event(project: Path) -> dict:
 
 
 def without_volatile(payload: dict) -> dict:
-    """The payload minus what varies run to run (duration) and the environment block."""
+    """The payload minus what varies run to run (duration), the environment block and
+    the work-tree changes (checked in tests/test_changes_run.py)."""
     assert isinstance(payload["duration_ms"], int)
     assert payload["duration_ms"] >= 0
-    return {k: v for k, v in payload.items() if k not in ("duration_ms", "environment")}
+    volatile = ("duration_ms", "environment", "changes", "changes_error")
+    return {k: v for k, v in payload.items() if k not in volatile}
 
 
 def test_claude_json_run_passes_output_through_and_records_usage(project: Path) -> None:

@@ -37,6 +37,7 @@ from .usage import (
 
 if TYPE_CHECKING:
     from .agent_usage import AgentUsage
+    from .changes import ChangeCapture, RunChanges
 
 __all__ = [
     "ROLES",
@@ -70,7 +71,9 @@ class InvocationResult:
     <spec_kitty_telemetry.agent_usage.AgentUsage.models_payload>`). ``extra``
     is stored in the event payload as given. The usage attributes are those of
     :class:`~spec_kitty_telemetry.usage.Usage` (:attr:`usage` reads them as one),
-    judged by its rules when recorded.
+    judged by its rules when recorded. ``changes`` is what the invocation
+    changed in its git work tree (:class:`~spec_kitty_telemetry.changes.ChangeCapture`
+    fills it in); None means not captured.
     """
 
     agent: str
@@ -89,6 +92,7 @@ class InvocationResult:
     error: str | None = None
     models: dict[str, dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    changes: RunChanges | None = None
 
     @property
     def usage(self) -> Usage:
@@ -152,6 +156,8 @@ def record_invocation(
         extra = dict(result.extra)
         if result.models is not None:
             extra["models"] = result.models
+        if result.changes is not None:
+            extra.update(result.changes.payload_fields())
         return emit_execution_record(
             feature_dir,
             feature_slug,
@@ -242,8 +248,22 @@ def current_invocation() -> InvocationResult | None:
     return _current.get()
 
 
-#: One open ``track_invocation`` block: its result, start time, and how to restore the current one.
-_OpenBlock = tuple["InvocationResult", float, Token["InvocationResult | None"]]
+#: One open ``track_invocation`` block: its result, start time, how to restore the
+#: current one, and the capture of its work tree's changes (None when not asked for).
+_OpenBlock = tuple[
+    "InvocationResult", float, Token["InvocationResult | None"], "ChangeCapture | None"
+]
+
+
+def _start_capture(where: bool | str | Path) -> ChangeCapture | None:
+    """Snapshot the work tree ``where`` names (True: the working directory); None when False."""
+    if where is False:
+        return None
+    from .changes import ChangeCapture
+
+    capture = ChangeCapture(None if where is True else where)
+    capture.start()
+    return capture
 
 
 class track_invocation:  # a class named like a function: it is used as `with track_invocation()`
@@ -256,6 +276,10 @@ class track_invocation:  # a class named like a function: it is used as `with tr
     ``error="<Type>: <message>"``) and re-raised unchanged. As a decorator,
     each call is tracked separately; the function reaches its result through
     :func:`current_invocation`. Works on ``async def`` functions too.
+
+    With ``capture_changes`` (True: the working directory's git work tree, or
+    a path in the tree the agent works in) the block's changes to that tree
+    are recorded too (``payload["changes"]``, see :mod:`spec_kitty_telemetry.changes`).
 
     Example::
 
@@ -277,6 +301,7 @@ class track_invocation:  # a class named like a function: it is used as `with tr
         model: str | None = None,
         node_id: str | None = None,
         causation_id: str | None = None,
+        capture_changes: bool | str | Path = False,
     ) -> None:
         self.feature_dir = feature_dir
         self.feature_slug = feature_slug
@@ -286,6 +311,7 @@ class track_invocation:  # a class named like a function: it is used as `with tr
         self.model = model
         self.node_id = node_id
         self.causation_id = causation_id
+        self.capture_changes = capture_changes
         # Blocks open on this instance, innermost last, kept per context: asyncio
         # tasks (and threads) sharing one instance each see only their own.
         self._active: ContextVar[tuple[_OpenBlock, ...]] = ContextVar(
@@ -297,7 +323,8 @@ class track_invocation:  # a class named like a function: it is used as `with tr
         result = InvocationResult(
             agent=self.agent, role=self.role, wp_id=self.wp_id, model=self.model
         )
-        block = (result, time.monotonic(), _current.set(result))
+        capture = _start_capture(self.capture_changes)
+        block = (result, time.monotonic(), _current.set(result), capture)
         self._active.set((*self._active.get(), block))
         return result
 
@@ -310,8 +337,10 @@ class track_invocation:  # a class named like a function: it is used as `with tr
         """Record the invocation; never swallows the block's exception."""
         active = self._active.get()
         self._active.set(active[:-1])
-        result, started, token = active[-1]
+        result, started, token, capture = active[-1]
         result.duration_seconds = time.monotonic() - started
+        if capture is not None:
+            result.changes = capture.finish()
         with suppress(ValueError):  # exited in another context than entered: nothing to restore
             _current.reset(token)
         if exc is not None:
@@ -356,4 +385,5 @@ class track_invocation:  # a class named like a function: it is used as `with tr
             model=self.model,
             node_id=self.node_id,
             causation_id=self.causation_id,
+            capture_changes=self.capture_changes,
         )

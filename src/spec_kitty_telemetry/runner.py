@@ -25,6 +25,7 @@ from typing import IO, Any, Final
 
 from ._emit_result import EmitResult, emit_with_result
 from .agent_usage import AgentUsage, UsageCollector
+from .changes import ChangeCapture
 from .errors import InvalidOptionError
 from .integration import InvocationResult, record_invocation
 
@@ -111,6 +112,7 @@ def run_agent(
     model: str | None = None,
     node_id: str | None = None,
     output: IO[bytes] | None = None,
+    capture_changes: bool | str | Path = False,
 ) -> RunOutcome:
     """Run ``command``, copy its stdout to ``output`` (our stdout), record one ExecutionEvent.
 
@@ -120,6 +122,10 @@ def run_agent(
     ``success`` is True only when the command exited 0 and its own result did
     not report an error. With ``feature_dir`` None the command is run and
     measured but nothing is recorded (the caller could not say where to).
+    With ``capture_changes`` (True: the working directory's git work tree,
+    or a path inside the tree to watch) the event also records what the run
+    changed there (:mod:`spec_kitty_telemetry.changes`); a command that cannot
+    be started changed nothing and records no changes.
     Raises InvalidOptionError for an empty command; every failure of the
     command itself is an outcome, not an exception.
     """
@@ -129,10 +135,16 @@ def run_agent(
     _flush_stdio()
     write = _writer_to(output)
     collector = UsageCollector()
+    capture = None
+    if capture_changes is not False:
+        capture = ChangeCapture(None if capture_changes is True else capture_changes)
+        capture.start()  # before the clock starts: the agent's time is its own
     started_at = time.monotonic()
     try:
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0)
     except OSError as exc:
+        if capture is not None:
+            capture.close()
         reason = exc.strerror or str(exc)
         code = COMMAND_NOT_FOUND if exc.errno == errno.ENOENT else COMMAND_NOT_EXECUTABLE
         result = InvocationResult(
@@ -152,6 +164,7 @@ def run_agent(
         _pump(process, write, collector.feed)
         returncode = process.wait()
     duration = time.monotonic() - started_at
+    changes = capture.finish() if capture is not None else None
 
     usage = collector.result()
     exit_code = returncode if returncode >= 0 else 128 - returncode
@@ -163,6 +176,7 @@ def run_agent(
         duration_seconds=duration,
         exit_code=exit_code,
         success=returncode == 0,
+        changes=changes,
     )
     if usage is not None:
         result.apply_usage(usage)

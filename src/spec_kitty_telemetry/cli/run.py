@@ -46,6 +46,14 @@ def run(
             "--model", metavar="MODEL", help="Model, when the agent's output does not name it."
         ),
     ] = None,
+    changes: Annotated[
+        bool,
+        typer.Option(
+            "--changes/--no-changes",
+            help="Record the files and lines the run changed in the current git work tree "
+            "(unknown outside one).",
+        ),
+    ] = True,
 ) -> None:
     """Run an agent command, pass its input and output through, and record its usage.
 
@@ -58,6 +66,11 @@ def run(
     (no command, an unknown option, an unknown --role). If the run cannot be
     recorded (no spec-kitty project here, an unusable --feature, a read-only
     log) the agent still runs and one Warning line says so.
+
+    The event also records what the run changed in the git work tree of the
+    current folder (files created, modified, deleted, renamed; lines added and
+    deleted; commits made), compared with the tree as it was just before the
+    run; --no-changes leaves that out.
 
     Examples:
       spec-kitty agent telemetry run --feature 001-login --wp WP01 --role implementer
@@ -90,6 +103,7 @@ def run(
         wp_id=wp or None,
         agent=agent.strip() if agent and agent.strip() else None,
         model=model or None,
+        capture_changes=changes and feature_dir is not None,
     )
     if not outcome.started:
         typer.echo(f"Error: {outcome.result.error}", err=True)
