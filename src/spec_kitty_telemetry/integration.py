@@ -15,7 +15,7 @@ import inspect
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, replace
@@ -38,6 +38,7 @@ from .usage import (
 if TYPE_CHECKING:
     from .agent_usage import AgentUsage
     from .changes import ChangeCapture, RunChanges
+    from .junit import TestCounts
 
 __all__ = [
     "ROLES",
@@ -73,7 +74,9 @@ class InvocationResult:
     :class:`~spec_kitty_telemetry.usage.Usage` (:attr:`usage` reads them as one),
     judged by its rules when recorded. ``changes`` is what the invocation
     changed in its git work tree (:class:`~spec_kitty_telemetry.changes.ChangeCapture`
-    fills it in); None means not captured.
+    fills it in); None means not captured. ``tests`` holds the invocation's
+    test figures, a :class:`~spec_kitty_telemetry.junit.TestCounts` or a mapping
+    of ``passed``/``failed``/``skipped``/``errors``; None means unknown.
     """
 
     agent: str
@@ -93,6 +96,7 @@ class InvocationResult:
     models: dict[str, dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     changes: RunChanges | None = None
+    tests: TestCounts | Mapping[str, Any] | None = None
 
     @property
     def usage(self) -> Usage:
@@ -158,6 +162,10 @@ def record_invocation(
             extra["models"] = result.models
         if result.changes is not None:
             extra.update(result.changes.payload_fields())
+        if result.tests is not None:
+            from .junit import TESTS_KEY, TestCounts
+
+            extra[TESTS_KEY] = TestCounts.of(result.tests).to_dict()
         return emit_execution_record(
             feature_dir,
             feature_slug,
@@ -204,6 +212,14 @@ def _drop_unusable_figures(result: InvocationResult) -> None:
     if code is not None and (type(code) is not int or abs(code) > _INT64_MAX):
         notes.append(f"exit_code {code!r} is not a 64-bit whole number: dropped")
         result.exit_code = None
+    if result.tests is not None:
+        from .junit import TestCounts
+
+        try:
+            TestCounts.of(result.tests)
+        except ValueError as exc:
+            notes.append(f"{exc}: dropped")
+            result.tests = None
     if result.models is not None:
         for model, figures in list(result.models.items()):
             problem = _model_problem(figures)

@@ -94,6 +94,8 @@ class RunOutcome:
     result: InvocationResult
     usage: AgentUsage | None
     recording: EmitResult | None
+    #: What could not be read about the run (a JUnit report missing or malformed...).
+    warnings: tuple[str, ...] = ()
 
     @property
     def record(self) -> dict[str, Any] | None:
@@ -113,6 +115,7 @@ def run_agent(
     node_id: str | None = None,
     output: IO[bytes] | None = None,
     capture_changes: bool | str | Path = False,
+    junit: Sequence[str] = (),
 ) -> RunOutcome:
     """Run ``command``, copy its stdout to ``output`` (our stdout), record one ExecutionEvent.
 
@@ -125,7 +128,10 @@ def run_agent(
     With ``capture_changes`` (True: the working directory's git work tree,
     or a path inside the tree to watch) the event also records what the run
     changed there (:mod:`spec_kitty_telemetry.changes`); a command that cannot
-    be started changed nothing and records no changes.
+    be started changed nothing and records no changes. ``junit`` names the
+    JUnit XML reports (paths or globs) the run writes; their figures are
+    recorded as ``tests`` (unknown, with a warning in the outcome, when one is
+    missing, stale or malformed: :mod:`spec_kitty_telemetry.junit`).
     Raises InvalidOptionError for an empty command; every failure of the
     command itself is an outcome, not an exception.
     """
@@ -140,6 +146,7 @@ def run_agent(
         capture = ChangeCapture(None if capture_changes is True else capture_changes)
         capture.start()  # before the clock starts: the agent's time is its own
     started_at = time.monotonic()
+    started_wall = time.time()
     try:
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0)
     except OSError as exc:
@@ -182,8 +189,15 @@ def run_agent(
         result.apply_usage(usage)
     if returncode != 0 and result.error is None:
         result.error = _failure(returncode)
+    warnings: list[str] = []
+    if junit:
+        from .junit import TESTS_ERROR_KEY, TESTS_KEY, read_junit_reports
+
+        result.tests, warnings = read_junit_reports(junit, since=started_wall)
+        if result.tests is None:  # asked for but unknown: null, and why
+            result.extra.update({TESTS_KEY: None, TESTS_ERROR_KEY: "; ".join(warnings)})
     record = _record(feature_dir, feature_slug, result, node_id)
-    return RunOutcome(exit_code, True, result, usage, record)
+    return RunOutcome(exit_code, True, result, usage, record, tuple(warnings))
 
 
 def _record(

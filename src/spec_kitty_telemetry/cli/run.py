@@ -54,6 +54,16 @@ def run(
             "(unknown outside one).",
         ),
     ] = True,
+    junit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--junit",
+            metavar="PATH",
+            help="A JUnit XML report the run writes (a path or a glob; repeatable): "
+            "its test counts are recorded.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run an agent command, pass its input and output through, and record its usage.
 
@@ -70,7 +80,9 @@ def run(
     The event also records what the run changed in the git work tree of the
     current folder (files created, modified, deleted, renamed; lines added and
     deleted; commits made), compared with the tree as it was just before the
-    run; --no-changes leaves that out.
+    run; --no-changes leaves that out. With --junit, the test counts of the
+    JUnit reports written during the run are recorded too (unknown, with a
+    warning, when a report is missing, older than the run or malformed).
 
     Examples:
       spec-kitty agent telemetry run --feature 001-login --wp WP01 --role implementer
@@ -104,7 +116,10 @@ def run(
         agent=agent.strip() if agent and agent.strip() else None,
         model=model or None,
         capture_changes=changes and feature_dir is not None,
+        junit=junit or (),
     )
+    for message in outcome.warnings:
+        print_warning(message)
     if not outcome.started:
         typer.echo(f"Error: {outcome.result.error}", err=True)
     if outcome.recording is not None:
