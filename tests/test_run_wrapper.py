@@ -232,6 +232,7 @@ def test_garbage_output_and_nonzero_exit_still_records_duration_and_code(project
         "success": False,
         "error": "exit code 3",
         "exit_code": 3,
+        "error_category": "unknown",
     }
 
 
@@ -301,6 +302,7 @@ def test_missing_command_exits_127_with_a_message_and_records_the_failure(projec
         "success": False,
         "error": "cannot start 'no-such-agent-xyz': No such file or directory",
         "exit_code": 127,
+        "error_category": "tool_error",
     }
 
 
@@ -654,6 +656,7 @@ def test_claude_stream_json_run_records_exactly_this_event(project: Path) -> Non
         "success": False,
         "error": "exit code 1",
         "exit_code": 1,
+        "error_category": "unknown",
         "num_turns": 4,
     }
 

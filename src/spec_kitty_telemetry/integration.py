@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 
-from ._emit_result import fail
+from ._emit_result import fail, warn
 from .emit import emit_execution_record
 from .project import node_id_for
 from .usage import (
@@ -77,6 +77,8 @@ class InvocationResult:
     fills it in); None means not captured. ``tests`` holds the invocation's
     test figures, a :class:`~spec_kitty_telemetry.junit.TestCounts` or a mapping
     of ``passed``/``failed``/``skipped``/``errors``; None means unknown.
+    ``error_category`` says why a failed invocation failed; left None, it is
+    decided when recorded (:mod:`spec_kitty_telemetry.failure_kinds`).
     """
 
     agent: str
@@ -97,6 +99,7 @@ class InvocationResult:
     extra: dict[str, Any] = field(default_factory=dict)
     changes: RunChanges | None = None
     tests: TestCounts | Mapping[str, Any] | None = None
+    error_category: str | None = None
 
     @property
     def usage(self) -> Usage:
@@ -162,10 +165,16 @@ def record_invocation(
             extra["models"] = result.models
         if result.changes is not None:
             extra.update(result.changes.payload_fields())
+        tests = None
         if result.tests is not None:
             from .junit import TESTS_KEY, TestCounts
 
-            extra[TESTS_KEY] = TestCounts.of(result.tests).to_dict()
+            tests = TestCounts.of(result.tests)
+            extra[TESTS_KEY] = tests.to_dict()
+        if not result.success:
+            extra["error_category"] = result.error_category or _category(
+                feature_dir, result, tests_failed=bool(tests and (tests.failed or tests.errors))
+            )
         return emit_execution_record(
             feature_dir,
             feature_slug,
@@ -186,6 +195,22 @@ def record_invocation(
         agent = getattr(result, "agent", None)
         fail(logger, f"telemetry: invocation of {agent!r} for {feature_slug!r} not recorded: {exc}")
         return None
+
+
+def _category(feature_dir: str | Path, result: InvocationResult, *, tests_failed: bool) -> str:
+    """Decide a failed invocation's category by the project's rules (see failure_kinds)."""
+    from .failure_kinds import classify_failure, project_rules
+
+    rules, problem = project_rules(feature_dir)
+    if problem is not None:
+        warn(logger, problem)
+    return classify_failure(
+        exit_code=result.exit_code,
+        error=result.error,
+        agent=result.agent,
+        tests_failed=tests_failed,
+        rules=rules,
+    )
 
 
 def _milliseconds(seconds: float | None) -> int | None:
