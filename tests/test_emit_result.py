@@ -117,3 +117,30 @@ def test_an_inner_result_does_not_hide_events_from_an_outer_capture(tmp_path: Pa
     assert inner.record is not None
     assert captured.records == [inner.record]
     assert captured.warnings == []
+
+
+def test_the_event_returning_twins_take_exactly_the_record_emitters_arguments() -> None:
+    """emit_event/emit_execution_event: own name and docstring, the record emitter's parameters."""
+    import inspect
+
+    from spec_kitty_telemetry import emit_event, emit_execution_event, emit_record
+
+    for twin, record_fn in (
+        (emit_event, emit_record),
+        (emit_execution_event, emit_execution_record),
+    ):
+        assert twin.__name__ in twin.__qualname__
+        assert twin.__name__.startswith("emit_")
+        assert "record" not in twin.__name__
+        assert twin.__doc__
+        assert "Event" in twin.__doc__
+        shown, wrapped = inspect.signature(twin), inspect.signature(record_fn)
+        assert shown.parameters == wrapped.parameters
+        assert shown.return_annotation == "Event | None"
+
+
+def test_the_event_twin_of_a_wrong_call_still_never_raises(tmp_path: Path) -> None:
+    """A missing argument to emit_execution_event is a warning and None, as for the record one."""
+    from spec_kitty_telemetry import emit_execution_event
+
+    assert emit_execution_event(tmp_path, "001-a") is None  # type: ignore[call-arg]

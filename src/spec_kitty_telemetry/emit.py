@@ -18,6 +18,7 @@ where pydantic's import would cost more than the rest of the run.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import math
 from collections.abc import Callable
@@ -183,86 +184,41 @@ def emit_execution_record(
         return None
 
 
-@_never_raises
-def emit_event(
-    feature_dir: str | Path | EventStore,
-    aggregate_id: str,
-    event_type: str,
-    payload: dict[str, Any],
-    *,
-    node_id: str = "cli",
-    causation_id: str | None = None,
-    fsync: bool = False,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-) -> Event | None:
+def _returning_event(
+    record_fn: Callable[_P, dict[str, Any] | None],
+) -> Callable[[Callable[..., object]], Callable[_P, Event | None]]:
+    """Make the decorated ``def`` the Event-returning twin of ``record_fn``.
+
+    The ``def`` gives the twin its name and docstring; its arguments, types and
+    never-raising behaviour are ``record_fn``'s (``help()`` and ``inspect``
+    show ``record_fn``'s parameters), so the two cannot drift apart.
+    """
+
+    def twin_of(definition: Callable[..., object]) -> Callable[_P, Event | None]:
+        @functools.wraps(definition, assigned=("__module__", "__name__", "__qualname__", "__doc__"))
+        def emit(*args: _P.args, **kwargs: _P.kwargs) -> Event | None:
+            record = record_fn(*args, **kwargs)
+            return None if record is None else _as_event(record)
+
+        shown = inspect.signature(record_fn).replace(return_annotation="Event | None")
+        emit.__signature__ = shown  # type: ignore[attr-defined]  # what help() and IDEs show
+        return emit
+
+    return twin_of
+
+
+@_returning_event(emit_record)
+def emit_event() -> None:
     """Like :func:`emit_record`, returning the stored Event; never raises."""
-    record = emit_record(
-        feature_dir,
-        aggregate_id,
-        event_type,
-        payload,
-        node_id=node_id,
-        causation_id=causation_id,
-        fsync=fsync,
-        lock_timeout=lock_timeout,
-    )
-    return None if record is None else _as_event(record)
 
 
-@_never_raises
-def emit_execution_event(
-    feature_dir: str | Path | EventStore,
-    feature_slug: str,
-    wp_id: str | None,
-    agent: str,
-    role: str,
-    *,
-    model: str | None = None,
-    input_tokens: int | None = None,
-    output_tokens: int | None = None,
-    cache_read_tokens: int | None = None,
-    cache_write_tokens: int | None = None,
-    reasoning_tokens: int | None = None,
-    cost_usd: float | None = None,
-    duration_ms: int | None = None,
-    success: bool = True,
-    error: str | None = None,
-    exit_code: int | None = 0,
-    node_id: str = "cli",
-    causation_id: str | None = None,
-    fsync: bool = False,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    **extra: Any,
-) -> Event | None:
+@_returning_event(emit_execution_record)
+def emit_execution_event() -> None:
     """Record one agent invocation; return the stored Event or None.
 
     Never raises; the arguments are those of :func:`emit_execution_record`.
     When the event cannot be recorded, one warning is logged and None returned.
     """
-    record = emit_execution_record(
-        feature_dir,
-        feature_slug,
-        wp_id,
-        agent,
-        role,
-        model=model,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=cache_read_tokens,
-        cache_write_tokens=cache_write_tokens,
-        reasoning_tokens=reasoning_tokens,
-        cost_usd=cost_usd,
-        duration_ms=duration_ms,
-        success=success,
-        error=error,
-        exit_code=exit_code,
-        node_id=node_id,
-        causation_id=causation_id,
-        fsync=fsync,
-        lock_timeout=lock_timeout,
-        **extra,
-    )
-    return None if record is None else _as_event(record)
 
 
 def _append(

@@ -1,0 +1,263 @@
+"""The HTTP API: events in and out, the cost summary, health.
+
+Every ``/api/v1`` route is scoped to the project of the request's bearer
+token: a project is never named in a URL or a filter, so no request can reach
+another project's rows. Events are judged by the line rule every backend
+uses (``PostgresEventStore.save_records``), filtered by the CLI's
+``EventFilter`` and priced by the library's ``cost_report``: the server has
+no rule of its own for any of them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from psycopg_pool import ConnectionPool
+from starlette.concurrency import run_in_threadpool
+
+from ..errors import InvalidEventError
+from ..postgres_store import PostgresEventStore
+from ..query import EventFilter, parse_time_range
+from .app import Limits
+from .auth import Project, project_of_token
+from .models import BatchResult, EventPage, Health
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+#: Groupings whose rows are periods, listed oldest first as `cost --json` lists them.
+_TIME_GROUPS: Final = frozenset({"day", "week", "month"})
+#: Rows read per round trip while a page of filtered events is filled.
+_SCAN: Final = 1000
+
+
+def _pool(request: Request) -> ConnectionPool:
+    pool: ConnectionPool = request.app.state.pool
+    return pool
+
+
+def _project(request: Request) -> Project:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(
+            401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    project = project_of_token(_pool(request), token.strip())
+    if project is None:
+        raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
+    return project
+
+
+ProjectDep = Annotated[Project, Depends(_project)]
+
+
+@router.get("/api/v1/project")
+def whoami(project: ProjectDep) -> Any:
+    """Name the project the request's token belongs to."""
+    return {"project": project.name}
+
+
+def store_of(request: Request, project: Project) -> PostgresEventStore:
+    """Return the store of the request's project."""
+    return PostgresEventStore(_pool(request), project.name, project_id=project.id)
+
+
+@router.get("/healthz", response_model=Health)
+def healthz(request: Request) -> Any:
+    """Say whether the server is up and reaches its database (503 when it does not)."""
+    with _pool(request).connection() as connection:
+        connection.execute("SELECT 1")
+    return {"status": "ok"}
+
+
+async def read_body(request: Request, limits: Limits) -> bytes:
+    """Return the request's body, or answer 413 as soon as it is longer than allowed."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
+        raise HTTPException(413, f"the body is over {limits.max_body_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limits.max_body_bytes:
+            raise HTTPException(413, f"the body is over {limits.max_body_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_body(body: bytes) -> Any:
+    """Decode a JSON body, answering 400 for one that is not JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPException(400, f"the body is not JSON: {exc}") from None
+
+
+def batch_of(document: Any, limits: Limits) -> list[Any]:
+    """Return the events of a ``{"events": [...]}`` body: 422 for another shape, 413 if too many."""
+    if type(document) is not dict or type(document.get("events")) is not list:
+        raise HTTPException(422, 'expected a JSON object {"events": [event, ...]}')
+    events: list[Any] = document["events"]
+    if len(events) > limits.max_batch_events:
+        raise HTTPException(
+            413, f"{len(events)} events in one batch; at most {limits.max_batch_events}"
+        )
+    return events
+
+
+def save_batch(store: PostgresEventStore, events: list[Any]) -> dict[str, int]:
+    """Store a batch whole or not at all; 422 names the first bad event and its field."""
+    for index, event in enumerate(events):
+        try:
+            store.check(event)
+        except InvalidEventError as exc:
+            raise HTTPException(422, _bad_event(index, event, exc)) from None
+    try:
+        new, duplicates = store.save_records(events)
+    except InvalidEventError as exc:  # a value PostgreSQL refuses though the line rule took it
+        raise HTTPException(422, {"event": None, "field": None, "message": str(exc)}) from None
+    return {"received": len(events), "new": new, "duplicates": duplicates}
+
+
+def _bad_event(index: int, event: Any, exc: InvalidEventError) -> dict[str, Any]:
+    message = str(exc)
+    field, sep, _ = message.partition(":")
+    ident = event.get("event_id") if type(event) is dict else None
+    return {
+        "event": index,
+        "event_id": ident if type(ident) is str and len(ident) <= 64 else None,
+        "field": field if sep and " " not in field else None,
+        "message": message,
+    }
+
+
+@router.post(
+    "/api/v1/events",
+    response_model=BatchResult,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["events"],
+                        "properties": {
+                            "events": {
+                                "type": "array",
+                                "items": {"type": "object"},
+                                "description": "Events as log lines hold them.",
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def post_events(request: Request, project: ProjectDep) -> Any:
+    """Store a batch of events; each id once. One bad event rejects the whole batch (422).
+
+    The answer counts the events that were new and those already stored
+    (a retried batch is all duplicates), so a client may resend freely.
+    """
+    limits: Limits = request.app.state.limits
+    events = batch_of(json_body(await read_body(request, limits)), limits)
+    return await run_in_threadpool(save_batch, store_of(request, project), events)
+
+
+def event_filter_of(
+    feature: list[str] | None,
+    since: str | None,
+    until: str | None,
+    **fields: Any,
+) -> EventFilter:
+    """Build the CLI's filter from query parameters (a bad bound raises QueryError: 422)."""
+    lower, upper = parse_time_range(since, until)
+    return EventFilter(
+        feature=tuple(feature) if feature else None, since=lower, until=upper, **fields
+    )
+
+
+FeatureQuery = Annotated[list[str] | None, Query(description="Feature slug or glob; repeatable.")]
+TextQuery = Annotated[str | None, Query(max_length=500)]
+
+
+@router.get("/api/v1/events", response_model=EventPage)
+def get_events(
+    request: Request,
+    project: ProjectDep,
+    feature: FeatureQuery = None,
+    wp: TextQuery = None,
+    agent: TextQuery = None,
+    model: TextQuery = None,
+    role: TextQuery = None,
+    type: TextQuery = None,
+    since: TextQuery = None,
+    until: TextQuery = None,
+    success: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None,
+) -> Any:
+    """Return a page of the project's events in the order they were stored, and the next cursor.
+
+    Filters are the CLI's (``events``): all given must match. Pass
+    ``next_cursor`` back as ``cursor`` for the next page; it is null at the end.
+    """
+    filters = event_filter_of(
+        feature,
+        since,
+        until,
+        wp_id=wp,
+        agent=agent,
+        model=model,
+        role=role,
+        event_type=type,
+        success=success,
+    )
+    store = store_of(request, project)
+    after = int(cursor) if cursor is not None else 0
+    page, next_cursor = store.page(after, limit, filters.predicate, scan=_SCAN)
+    return {"events": page, "next_cursor": None if next_cursor is None else str(next_cursor)}
+
+
+@router.get("/api/v1/cost-summary")
+def cost_summary(
+    request: Request,
+    project: ProjectDep,
+    group_by: Annotated[str, Query(max_length=40)] = "agent",
+    feature: FeatureQuery = None,
+    wp: TextQuery = None,
+    agent: TextQuery = None,
+    model: TextQuery = None,
+    role: TextQuery = None,
+    since: TextQuery = None,
+    until: TextQuery = None,
+    success: bool | None = None,
+) -> Any:
+    """Return the cost report of the project's events: the document ``cost --json`` prints.
+
+    Priced by the shipped tables (a project's own price overrides live in its
+    repository, which the server does not have).
+    """
+    from ..cost import NO_VALUE, cost_report
+    from ..pricing import load_pricing
+
+    filters = event_filter_of(
+        feature, since, until, wp_id=wp, agent=agent, model=model, role=role, success=success
+    )
+    predicate = filters.predicate
+    records = store_of(request, project).iter_records()
+    if predicate is not None:
+        records = (r for r in records if predicate(r))
+    report = cost_report(records, group_by, pricing=load_pricing())
+    if report.group_by in _TIME_GROUPS:
+        # The order `cost` shows periods in (cli/cost.py, which the library may not import):
+        # oldest first, ungrouped last. To move into the cost module, beside the report.
+        report.summaries.sort(key=lambda s: (s.group_key == NO_VALUE, s.group_key))
+    return JSONResponse(report.to_dict())
