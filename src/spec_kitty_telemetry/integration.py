@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 from ._emit_result import fail, warn
 from .emit import emit_execution_record
 from .project import node_id_for
+from .tags import TAGS_KEY, default_tags, lenient_tags, merge_tags
 from .usage import (
     USAGE_ERROR_KEY,
     USAGE_FIELDS,
@@ -79,6 +80,8 @@ class InvocationResult:
     of ``passed``/``failed``/``skipped``/``errors``; None means unknown.
     ``error_category`` says why a failed invocation failed; left None, it is
     decided when recorded (:mod:`spec_kitty_telemetry.failure_kinds`).
+    ``tags`` are free-form labels (:mod:`spec_kitty_telemetry.tags`), stored
+    over the project's default tags; an empty value removes a default one.
     """
 
     agent: str
@@ -100,6 +103,7 @@ class InvocationResult:
     changes: RunChanges | None = None
     tests: TestCounts | Mapping[str, Any] | None = None
     error_category: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def usage(self) -> Usage:
@@ -161,6 +165,9 @@ def record_invocation(
         result = replace(result, extra=dict(result.extra), models=models)  # the caller's stays
         _drop_unusable_figures(result)
         extra = dict(result.extra)
+        tags = _tags(feature_dir, result.tags)
+        if tags:
+            extra[TAGS_KEY] = tags
         if result.models is not None:
             extra["models"] = result.models
         if result.changes is not None:
@@ -195,6 +202,14 @@ def record_invocation(
         agent = getattr(result, "agent", None)
         fail(logger, f"telemetry: invocation of {agent!r} for {feature_slug!r} not recorded: {exc}")
         return None
+
+
+def _tags(feature_dir: str | Path, explicit: Mapping[str, str]) -> dict[str, str]:
+    """Put the explicit tags over the project's defaults (a broken section is a warning)."""
+    defaults, problem = default_tags(feature_dir)
+    if problem is not None:
+        warn(logger, problem)
+    return merge_tags(defaults, explicit)
 
 
 def _category(feature_dir: str | Path, result: InvocationResult, *, tests_failed: bool) -> str:
@@ -237,6 +252,13 @@ def _drop_unusable_figures(result: InvocationResult) -> None:
     if code is not None and (type(code) is not int or abs(code) > _INT64_MAX):
         notes.append(f"exit_code {code!r} is not a 64-bit whole number: dropped")
         result.exit_code = None
+    if TAGS_KEY in result.extra:  # tags given as an extra field: judged as tags, not lost
+        given = result.extra.pop(TAGS_KEY)
+        result.tags = {**given, **result.tags} if isinstance(given, Mapping) else result.tags
+        if not isinstance(given, Mapping):
+            notes.append(f"extra tags {given!r} is not a mapping: dropped")
+    result.tags, tag_notes = lenient_tags(result.tags)
+    notes.extend(tag_notes)
     if result.tests is not None:
         from .junit import TestCounts
 
@@ -321,6 +343,7 @@ class track_invocation:  # a class named like a function: it is used as `with tr
     With ``capture_changes`` (True: the working directory's git work tree, or
     a path in the tree the agent works in) the block's changes to that tree
     are recorded too (``payload["changes"]``, see :mod:`spec_kitty_telemetry.changes`).
+    ``tags`` start each block's ``result.tags`` (a copy: the block may add more).
 
     Example::
 
@@ -343,6 +366,7 @@ class track_invocation:  # a class named like a function: it is used as `with tr
         node_id: str | None = None,
         causation_id: str | None = None,
         capture_changes: bool | str | Path = False,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         self.feature_dir = feature_dir
         self.feature_slug = feature_slug
@@ -353,6 +377,7 @@ class track_invocation:  # a class named like a function: it is used as `with tr
         self.node_id = node_id
         self.causation_id = causation_id
         self.capture_changes = capture_changes
+        self.tags = dict(tags) if tags is not None else {}
         # Blocks open on this instance, innermost last, kept per context: asyncio
         # tasks (and threads) sharing one instance each see only their own.
         self._active: ContextVar[tuple[_OpenBlock, ...]] = ContextVar(
@@ -362,7 +387,11 @@ class track_invocation:  # a class named like a function: it is used as `with tr
     def __enter__(self) -> InvocationResult:
         """Start timing; return the result to fill in."""
         result = InvocationResult(
-            agent=self.agent, role=self.role, wp_id=self.wp_id, model=self.model
+            agent=self.agent,
+            role=self.role,
+            wp_id=self.wp_id,
+            model=self.model,
+            tags=dict(self.tags),
         )
         capture = _start_capture(self.capture_changes)
         block = (result, time.monotonic(), _current.set(result), capture)
@@ -427,4 +456,5 @@ class track_invocation:  # a class named like a function: it is used as `with tr
             node_id=self.node_id,
             causation_id=self.causation_id,
             capture_changes=self.capture_changes,
+            tags=self.tags,
         )

@@ -73,7 +73,8 @@ class EventFilter:
     the agent CLIs' aliases; pass ``pricing.load_aliases(root)`` for a
     project's own). ``since`` and ``until`` bound the event's timestamp: naive
     datetimes are UTC, a date alone means the whole day, and both bounds are
-    inclusive.
+    inclusive. ``tags`` (key to value) must all be among the event's
+    ``payload["tags"]``, exactly as written.
     """
 
     event_type: str | None = None
@@ -85,6 +86,7 @@ class EventFilter:
     since: datetime | date | None = None
     until: datetime | date | None = None
     success: bool | None = None
+    tags: Mapping[str, str] | None = field(default=None, hash=False)
     model_aliases: Mapping[str, str] | None = field(default=None, compare=False)
 
     @cached_property
@@ -137,6 +139,8 @@ class EventFilter:
 
                 aliases = AGENT_ALIASES
             checks.append(_uses_model(canonical_model_name(self.model, aliases), aliases))
+        if self.tags:
+            checks.append(_has_tags(dict(self.tags)))
         if self.since is not None or self.until is not None:
             checks.append(_within(_lower_bound(self.since), _upper_bound(self.until)))
         if not checks:
@@ -148,6 +152,14 @@ class EventFilter:
 
 def _payload_equals(name: str, value: object) -> Callable[[Mapping[str, Any]], bool]:
     return lambda r: r["payload"].get(name) == value
+
+
+def _has_tags(wanted: dict[str, str]) -> Callable[[Mapping[str, Any]], bool]:
+    def check(r: Mapping[str, Any]) -> bool:
+        tags = r["payload"].get("tags")
+        return isinstance(tags, dict) and all(tags.get(k) == v for k, v in wanted.items())
+
+    return check
 
 
 def _uses_model(wanted: str, aliases: Mapping[str, str]) -> Callable[[Mapping[str, Any]], bool]:

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +116,7 @@ def run_agent(
     output: IO[bytes] | None = None,
     capture_changes: bool | str | Path = False,
     junit: Sequence[str] = (),
+    tags: Mapping[str, str] | None = None,
 ) -> RunOutcome:
     """Run ``command``, copy its stdout to ``output`` (our stdout), record one ExecutionEvent.
 
@@ -132,6 +133,8 @@ def run_agent(
     JUnit XML reports (paths or globs) the run writes; their figures are
     recorded as ``tests`` (unknown, with a warning in the outcome, when one is
     missing, stale or malformed: :mod:`spec_kitty_telemetry.junit`).
+    ``tags`` are stored over the project's default tags
+    (:mod:`spec_kitty_telemetry.tags`).
     Raises InvalidOptionError for an empty command; every failure of the
     command itself is an outcome, not an exception.
     """
@@ -163,6 +166,7 @@ def run_agent(
             success=False,
             exit_code=code,
             error=f"cannot start {argv[0]!r}: {reason}",
+            tags=dict(tags or {}),
         )
         record = _record(feature_dir, feature_slug, result, node_id)
         return RunOutcome(code, False, result, None, record)
@@ -184,6 +188,7 @@ def run_agent(
         exit_code=exit_code,
         success=returncode == 0,
         changes=changes,
+        tags=dict(tags or {}),
     )
     if usage is not None:
         result.apply_usage(usage)

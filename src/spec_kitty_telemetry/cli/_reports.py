@@ -25,6 +25,7 @@ __all__ = [
     "JsonOption",
     "RepoOption",
     "SinceOption",
+    "TagOption",
     "UntilOption",
     "cost_cell",
     "event_filter",
@@ -54,6 +55,15 @@ UntilOption = Annotated[
     typer.Option(
         metavar="DATE",
         help="Only events at or before this ISO 8601 date or datetime; a date includes its day.",
+    ),
+]
+TagOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tag",
+        metavar="KEY=VALUE",
+        help="Only events carrying this tag (e.g. environment=ci). Repeat: all must match.",
+        show_default=False,
     ),
 ]
 JsonOption = Annotated[

@@ -20,6 +20,7 @@ from ._reports import (
     FeatureOption,
     RepoOption,
     SinceOption,
+    TagOption,
     UntilOption,
     cost_cell,
     event_filter,
@@ -65,6 +66,7 @@ def events(
             "--type", metavar="TYPE", help="Only events of this type (e.g. ExecutionEvent)."
         ),
     ] = None,
+    tag: TagOption = None,
     limit: Annotated[
         int | None,
         typer.Option(min=1, metavar="N", help="Show only the most recent N events."),
@@ -89,6 +91,8 @@ def events(
 
       spec-kitty agent telemetry events --model sonnet --since 2025-11-01 --json
 
+      spec-kitty agent telemetry events --tag environment=ci --failure
+
     The cost column is what the cost report counts for the event: reported,
     or estimated from its tokens (marked ~).
 
@@ -96,6 +100,7 @@ def events(
     from ..errors import InvalidOptionError
     from ..pricing import load_aliases
     from ..query import query_project_events
+    from ..tags import parse_tag_filter
 
     if as_json and as_jsonl:
         raise InvalidOptionError("--json and --jsonl: choose one")
@@ -111,6 +116,7 @@ def events(
         role=role,
         success=success,
         event_type=event_type,
+        tags=parse_tag_filter(tag),
     )
     found = query_project_events(root, filters, limit=limit)
     if is_project:

@@ -12,6 +12,7 @@ from ..errors import InvalidOptionError, TelemetryError
 from ..integration import ROLES
 from ..project import feature_dir_for
 from ..runner import run_agent
+from ..tags import parse_tag_options
 
 __all__ = ["register"]
 
@@ -64,6 +65,16 @@ def run(
             show_default=False,
         ),
     ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            metavar="KEY=VALUE",
+            help="A label to record with the run, e.g. environment=ci (repeatable; over the "
+            "project's default tags; KEY= removes a default one).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run an agent command, pass its input and output through, and record its usage.
 
@@ -100,6 +111,7 @@ def run(
         raise InvalidOptionError(
             f"no such option {command[0]} (the agent command goes after --, e.g. -- claude ...)"
         )
+    tags = parse_tag_options(tag)  # a bad --tag stops here, before the agent runs
     feature_dir: Path | None
     try:
         feature_dir = feature_dir_for(feature)
@@ -117,6 +129,7 @@ def run(
         model=model or None,
         capture_changes=changes and feature_dir is not None,
         junit=junit or (),
+        tags=tags,
     )
     for message in outcome.warnings:
         print_warning(message)
