@@ -12,6 +12,7 @@ import pytest
 
 from fake_agents import agent, log_records, new_project, spec_kitty
 from spec_kitty_telemetry._cli_warnings import error_message
+from spec_kitty_telemetry._emit_result import emit_with_result
 from spec_kitty_telemetry._records import execution_payload
 from spec_kitty_telemetry.emit import emit_execution_record
 from spec_kitty_telemetry.errors import ConfigError, InvalidEventError, InvalidOptionError
@@ -344,3 +345,24 @@ def test_events_filter_by_tag_on_the_library_and_the_command(project: Path) -> N
     bad = spec_kitty("agent", "telemetry", "events", "--tag", "environment", cwd=project)
     assert bad.returncode == 2
     assert "--tag: expected KEY=VALUE, got 'environment'" in bad.stderr.decode()
+
+
+@pytest.mark.parametrize("success", [True, False])
+def test_a_config_file_that_is_not_yaml_is_one_warning_per_recording(
+    project: Path, success: bool
+) -> None:
+    """A broken telemetry.yaml warns once, not once per reader (node id, tags, categories)."""
+    configure(project, "tags: [unclosed\n")
+    folder = project / "kitty-specs" / FEATURE
+    result = InvocationResult(agent="claude", role="implementer", success=success, tags={"a": "1"})
+    outcome = emit_with_result(record_invocation, folder, FEATURE, result)
+    assert outcome.recorded
+    assert len(outcome.warnings) == 1, outcome.warnings
+    assert "using node_id 'cli'" in outcome.warnings[0]
+    explicit = emit_with_result(record_invocation, folder, FEATURE, result, node_id="ci-3")
+    assert len(explicit.warnings) == 1, explicit.warnings  # no node_id_for: tags say it
+    assert "default tags not used" in explicit.warnings[0]
+    assert tags_of(project) == [{"a": "1"}, {"a": "1"}]
+    done = emit(project, *(() if success else ("--failure",)))
+    assert done.returncode == 0
+    assert done.stderr.decode().count("Warning:") == 1

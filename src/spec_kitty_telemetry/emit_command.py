@@ -166,7 +166,8 @@ def main(
     slug = feature_dir.name  # the folder's name, stripped: the aggregate id readers group by
     with collecting() as collection:
         node_id = node_id_for(feature_dir)  # a broken config is a warning, not a lost event
-        defaults, problem = default_tags(feature_dir)  # so is a broken tags: section
+        # So is a broken tags: section (a broken file was just warned about, once).
+        defaults, problem = default_tags(feature_dir, file_problems=False)
         if problem is not None:
             collection.warnings.append(problem)
         tags = merge_tags(defaults, explicit_tags)

@@ -222,19 +222,27 @@ def _signal_name(exit_code: int | None, error: str) -> str | None:
     return None
 
 
-def project_rules(feature_dir: str | Path) -> tuple[tuple[FailureRule, ...], str | None]:
+def project_rules(
+    feature_dir: str | Path, *, file_problems: bool = True
+) -> tuple[tuple[FailureRule, ...], str | None]:
     """Return the rules for the project holding ``feature_dir``, and a warning if its are broken.
 
     Never raises: a broken config falls back to the built-in table, so a
-    failed run still gets a category and is still recorded.
+    failed run still gets a category and is still recorded. With
+    ``file_problems`` False a file that cannot be read or parsed at all gives
+    no warning here, for callers that already warned about it once.
     """
     from .config import find_project_root, load_config
 
+    fallback = "telemetry: built-in error categories used"
     try:
         root = find_project_root(feature_dir)
         if root is None:
             return BUILTIN_RULES, None
         config = load_config(root)
-        return load_rules(config.section("error_categories"), config.path or root), None
     except Exception as exc:  # noqa: BLE001 - a bad config must not stop recording
-        return BUILTIN_RULES, f"telemetry: built-in error categories used: {exc}"
+        return BUILTIN_RULES, f"{fallback}: {exc}" if file_problems else None
+    try:
+        return load_rules(config.section("error_categories"), config.path or root), None
+    except Exception as exc:  # noqa: BLE001 - a bad section must not stop recording
+        return BUILTIN_RULES, f"{fallback}: {exc}"

@@ -165,7 +165,8 @@ def record_invocation(
         result = replace(result, extra=dict(result.extra), models=models)  # the caller's stays
         _drop_unusable_figures(result)
         extra = dict(result.extra)
-        tags = _tags(feature_dir, result.tags)
+        # node_id_for, called below when node_id is None, warns about a broken file once.
+        tags = _tags(feature_dir, result.tags, file_problems=node_id is not None)
         if tags:
             extra[TAGS_KEY] = tags
         if result.models is not None:
@@ -204,9 +205,11 @@ def record_invocation(
         return None
 
 
-def _tags(feature_dir: str | Path, explicit: Mapping[str, str]) -> dict[str, str]:
+def _tags(
+    feature_dir: str | Path, explicit: Mapping[str, str], *, file_problems: bool
+) -> dict[str, str]:
     """Put the explicit tags over the project's defaults (a broken section is a warning)."""
-    defaults, problem = default_tags(feature_dir)
+    defaults, problem = default_tags(feature_dir, file_problems=file_problems)
     if problem is not None:
         warn(logger, problem)
     return merge_tags(defaults, explicit)
@@ -216,7 +219,8 @@ def _category(feature_dir: str | Path, result: InvocationResult, *, tests_failed
     """Decide a failed invocation's category by the project's rules (see failure_kinds)."""
     from .failure_kinds import classify_failure, project_rules
 
-    rules, problem = project_rules(feature_dir)
+    # A file that is not YAML at all was warned about once already (node id or tags).
+    rules, problem = project_rules(feature_dir, file_problems=False)
     if problem is not None:
         warn(logger, problem)
     return classify_failure(

@@ -203,11 +203,16 @@ def config_tags(section: object, path: Path | str = "telemetry.yaml") -> dict[st
     return tags
 
 
-def default_tags(feature_dir: str | Path) -> tuple[dict[str, str], str | None]:
+def default_tags(
+    feature_dir: str | Path, *, file_problems: bool = True
+) -> tuple[dict[str, str], str | None]:
     """Return the default tags of the project holding ``feature_dir``, and a warning if broken.
 
     Never raises: while recording, a broken ``tags:`` section (or config
     file) is a warning and the run is recorded with its explicit tags only.
+    With ``file_problems`` False a file that cannot be read or parsed at all
+    gives no warning here, for callers that already warned about it once
+    (``project.node_id_for`` reads the same file on the same recording).
     """
     from .config import find_project_root, load_config
 
@@ -216,8 +221,11 @@ def default_tags(feature_dir: str | Path) -> tuple[dict[str, str], str | None]:
         if root is None:
             return {}, None
         config = load_config(root)
-        return config_tags(config.section(TAGS_KEY), config.path or root), None
     except Exception as exc:  # noqa: BLE001 - a bad config must not stop recording
+        return {}, f"telemetry: default tags not used: {exc}" if file_problems else None
+    try:
+        return config_tags(config.section(TAGS_KEY), config.path or root), None
+    except ConfigError as exc:
         return {}, f"telemetry: default tags not used: {exc}"
 
 
