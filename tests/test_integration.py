@@ -70,6 +70,7 @@ def test_record_invocation_maps_every_field_and_rounds_seconds_to_ms(feature_dir
             "duration_ms": 12346,
             "success": False,
             "error": "tests failed",
+            "error_category": "test_failure",
             "exit_code": 1,
             "attempt": 2,
         }
@@ -463,6 +464,7 @@ def test_example_orchestrator_loop_records_every_invocation_and_move(tmp_path: P
         **codex_passed,
         "success": False,
         "error": "turn.failed: stream disconnected",
+        "error_category": "network",
         "exit_code": 1,
     }
     records = log_records(project / "kitty-specs" / FEATURE)

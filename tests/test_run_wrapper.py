@@ -59,10 +59,12 @@ def only_event(project: Path) -> dict:
 
 
 def without_volatile(payload: dict) -> dict:
-    """The payload minus what varies run to run (duration) and the environment block."""
+    """The payload minus what varies run to run (duration), the environment block and
+    the work-tree changes (checked in tests/test_changes_run.py)."""
     assert isinstance(payload["duration_ms"], int)
     assert payload["duration_ms"] >= 0
-    return {k: v for k, v in payload.items() if k not in ("duration_ms", "environment")}
+    volatile = ("duration_ms", "environment", "changes", "changes_error")
+    return {k: v for k, v in payload.items() if k not in volatile}
 
 
 def test_claude_json_run_passes_output_through_and_records_usage(project: Path) -> None:
@@ -233,6 +235,7 @@ def test_garbage_output_and_nonzero_exit_still_records_duration_and_code(project
         "success": False,
         "error": "exit code 3",
         "exit_code": 3,
+        "error_category": "unknown",
     }
 
 
@@ -302,6 +305,7 @@ def test_missing_command_exits_127_with_a_message_and_records_the_failure(projec
         "success": False,
         "error": "cannot start 'no-such-agent-xyz': No such file or directory",
         "exit_code": 127,
+        "error_category": "tool_error",
     }
 
 
@@ -655,6 +659,7 @@ def test_claude_stream_json_run_records_exactly_this_event(project: Path) -> Non
         "success": False,
         "error": "exit code 1",
         "exit_code": 1,
+        "error_category": "unknown",
         "num_turns": 4,
         "session_id": "5f0c9e43-0000-4000-8000-000000000000",
     }

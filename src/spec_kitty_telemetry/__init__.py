@@ -22,6 +22,8 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "AgentUsage": "agent_usage",
     "parse_agent_output": "agent_usage",
+    "ChangeCapture": "changes",
+    "RunChanges": "changes",
     "LamportClock": "clock",
     "find_project_root": "config",
     "load_config": "config",
@@ -38,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "emit_with_result": "_emit_result",
     "EmitResult": "_emit_result",
     "capture_environment": "environment",
+    "classify_failure": "failure_kinds",
     "ClockError": "errors",
     "ConfigError": "errors",
     "InvalidClockValueError": "errors",
@@ -60,6 +63,7 @@ _EXPORTS: dict[str, str] = {
     "record_invocation": "integration",
     "track_invocation": "integration",
     "SimpleJsonStore": "jsonl_store",
+    "TestCounts": "junit",
     "emit_transition": "lifecycle",
     "feature_timeline": "lifecycle",
     "canonical_model_name": "pricing",
@@ -106,6 +110,10 @@ if TYPE_CHECKING:
         AgentUsage as AgentUsage,
         parse_agent_output as parse_agent_output,
     )
+    from .changes import (
+        ChangeCapture as ChangeCapture,
+        RunChanges as RunChanges,
+    )
     from .clock import (
         LamportClock as LamportClock,
     )
@@ -149,6 +157,9 @@ if TYPE_CHECKING:
         Event as Event,
         ExecutionPayload as ExecutionPayload,
     )
+    from .failure_kinds import (
+        classify_failure as classify_failure,
+    )
     from .ids import (
         new_event_id as new_event_id,
         normalize_event_id as normalize_event_id,
@@ -161,6 +172,9 @@ if TYPE_CHECKING:
     )
     from .jsonl_store import (
         SimpleJsonStore as SimpleJsonStore,
+    )
+    from .junit import (
+        TestCounts as TestCounts,
     )
     from .lifecycle import (
         emit_transition as emit_transition,

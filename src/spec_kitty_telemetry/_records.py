@@ -18,6 +18,7 @@ from typing import Any, Final
 from .errors import InvalidEventError
 from .ids import normalize_event_id
 from .redact import redact_payload
+from .tags import TAGS_KEY, tag_problems
 from .usage import USAGE_FIELDS, is_count, strict_payload
 
 #: ``event_type`` of the record written after every agent invocation.
@@ -139,7 +140,9 @@ def execution_payload(
     The usage figures (``TOKEN_FIELDS`` and ``cost_usd``, keyword arguments) are
     judged by :func:`spec_kitty_telemetry.usage.strict_payload`; the other rules are those of
     :class:`~spec_kitty_telemetry.events.ExecutionPayload`. Every broken rule is
-    named in one InvalidEventError; other keyword arguments are stored as given.
+    named in one InvalidEventError. ``tags``, when given, must follow the tag rule
+    (:func:`spec_kitty_telemetry.tags.tag_problems`); other keyword arguments are
+    stored as given.
     """
     problems: list[str] = []
     for name, value in (("agent", agent), ("role", role)):
@@ -163,6 +166,8 @@ def execution_payload(
         not _integer(exit_code) or not _INT64_MIN <= exit_code <= _INT64_MAX  # type: ignore[operator]
     ):
         problems.append(f"exit_code: must be a whole number or None, got {exit_code!r}")
+    if TAGS_KEY in fields:
+        problems.extend(tag_problems(fields[TAGS_KEY]))
     if problems:
         raise InvalidEventError("; ".join(problems))
     return {

@@ -162,7 +162,8 @@ def project_cost_report(
     select = None if filters is None or not filters.features else filters.selects_feature
     stores = [store for _slug, store in project_stores(repo_root, select)]
     options: dict[str, Any] = {"zone": zone, "breakdown": breakdown, "sort": sort}
-    if filters is not None and not _whole_buckets(filters):
+    if filters is not None and (filters.tags or not _whole_buckets(filters)):
+        # Cells keep no tags, and a bound inside a bucket splits it: fold those records afresh.
         return _scanned(stores, filters, group_by, pricing, reverse=reverse, **options)
     from .projection import fold_log
 

@@ -22,6 +22,7 @@ from .emit import emit_execution_record
 from .errors import InvalidOptionError, TelemetryError
 from .integration import ROLES
 from .project import EVENTS_FILENAME, feature_dir_for, node_id_for
+from .tags import TAGS_KEY, default_tags, merge_tags, parse_tag_options
 from .usage import MAX_COST_USD, USAGE_FIELDS, is_cost, is_count
 
 __all__ = ["PROG", "SUMMARY", "build_parser", "main"]
@@ -51,7 +52,9 @@ examples:
       --agent claude --model claude-sonnet-4-5 --wp-id WP01 \\
       --input-tokens 48210 --output-tokens 3120 --cost-usd 0.19 --duration-ms 95400
   {prog} --feature 001-login --role reviewer \\
-      --agent codex --failure --error "tests failed" --json"""
+      --agent codex --failure --error "tests failed" --json
+  {prog} --feature 001-login --role implementer --agent claude \\
+      --tag environment=ci --tag operator=ana"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,6 +119,13 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     outcome.add_argument("--failure", dest="success", action="store_false", help="it failed")
     add("--error", help="what went wrong (implies --failure; not allowed with --success)")
+    add(
+        "--tag",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a label to record, e.g. environment=ci (repeatable; over the project's "
+        "default tags; KEY= removes a default one)",
+    )
     add("--json", action="store_true", help='print {"result": "ok"|"error", ...} as JSON')
     return parser
 
@@ -145,6 +155,7 @@ def main(
             "error": error,
             "exit_code": None,
         }
+        explicit_tags = parse_tag_options(args.tag)
         execution_payload(**fields)  # invalid input stops here, before anything is written
         feature_dir = feature_dir_for(args.feature)
     except TelemetryError as exc:
@@ -155,6 +166,13 @@ def main(
     slug = feature_dir.name  # the folder's name, stripped: the aggregate id readers group by
     with collecting() as collection:
         node_id = node_id_for(feature_dir)  # a broken config is a warning, not a lost event
+        # So is a broken tags: section (a broken file was just warned about, once).
+        defaults, problem = default_tags(feature_dir, file_problems=False)
+        if problem is not None:
+            collection.warnings.append(problem)
+        tags = merge_tags(defaults, explicit_tags)
+        if tags:
+            fields[TAGS_KEY] = tags
         record = emit_execution_record(feature_dir, slug, node_id=node_id, **fields)
     result = collection.result(record)
     for message in result.warnings:

@@ -30,7 +30,13 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Final
 
-__all__ = ["ENVIRONMENT_KEYS", "capture_environment", "ci_environment", "git_head"]
+__all__ = [
+    "ENVIRONMENT_KEYS",
+    "capture_environment",
+    "ci_environment",
+    "git_head",
+    "git_work_tree",
+]
 
 ENVIRONMENT_KEYS: Final = (
     "ci",
@@ -186,15 +192,25 @@ def _git_dir_for(start: str) -> Path | None:
 
 
 def _find_git_dir(start: Path) -> Path | None:
+    found = git_work_tree(start)
+    return None if found is None else found[1]
+
+
+def git_work_tree(start: Path) -> tuple[Path, Path] | None:
+    """Return (work tree top, git dir) of the checkout at or above ``start``, reading only files.
+
+    The git dir of a linked worktree or submodule is the one its ``.git`` file
+    names. None when no ``.git`` is found (or a ``.git`` file names nothing).
+    """
     for folder in (start, *start.parents):
         dot_git = folder / ".git"
         if dot_git.is_dir():
-            return dot_git
+            return folder, dot_git
         if dot_git.is_file():
             text = dot_git.read_text(encoding="utf-8").strip()
             if text.startswith("gitdir:"):
                 target = Path(text.removeprefix("gitdir:").strip())
-                return target if target.is_absolute() else (folder / target).resolve()
+                return folder, target if target.is_absolute() else (folder / target).resolve()
             return None
     return None
 

@@ -15,7 +15,7 @@ import inspect
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, replace
@@ -23,9 +23,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 
-from ._emit_result import fail
+from ._emit_result import fail, warn
 from .emit import emit_execution_record
 from .project import node_id_for
+from .tags import TAGS_KEY, default_tags, lenient_tags, merge_tags
 from .usage import (
     USAGE_ERROR_KEY,
     USAGE_FIELDS,
@@ -37,6 +38,8 @@ from .usage import (
 
 if TYPE_CHECKING:
     from .agent_usage import AgentUsage
+    from .changes import ChangeCapture, RunChanges
+    from .junit import TestCounts
 
 __all__ = [
     "ROLES",
@@ -70,7 +73,15 @@ class InvocationResult:
     <spec_kitty_telemetry.agent_usage.AgentUsage.models_payload>`). ``extra``
     is stored in the event payload as given. The usage attributes are those of
     :class:`~spec_kitty_telemetry.usage.Usage` (:attr:`usage` reads them as one),
-    judged by its rules when recorded.
+    judged by its rules when recorded. ``changes`` is what the invocation
+    changed in its git work tree (:class:`~spec_kitty_telemetry.changes.ChangeCapture`
+    fills it in); None means not captured. ``tests`` holds the invocation's
+    test figures, a :class:`~spec_kitty_telemetry.junit.TestCounts` or a mapping
+    of ``passed``/``failed``/``skipped``/``errors``; None means unknown.
+    ``error_category`` says why a failed invocation failed; left None, it is
+    decided when recorded (:mod:`spec_kitty_telemetry.failure_kinds`).
+    ``tags`` are free-form labels (:mod:`spec_kitty_telemetry.tags`), stored
+    over the project's default tags; an empty value removes a default one.
     """
 
     agent: str
@@ -89,6 +100,10 @@ class InvocationResult:
     error: str | None = None
     models: dict[str, dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    changes: RunChanges | None = None
+    tests: TestCounts | Mapping[str, Any] | None = None
+    error_category: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def usage(self) -> Usage:
@@ -152,8 +167,24 @@ def record_invocation(
         result = replace(result, extra=dict(result.extra), models=models)  # the caller's stays
         _drop_unusable_figures(result)
         extra = dict(result.extra)
+        # node_id_for, called below when node_id is None, warns about a broken file once.
+        tags = _tags(feature_dir, result.tags, file_problems=node_id is not None)
+        if tags:
+            extra[TAGS_KEY] = tags
         if result.models is not None:
             extra["models"] = result.models
+        if result.changes is not None:
+            extra.update(result.changes.payload_fields())
+        tests = None
+        if result.tests is not None:
+            from .junit import TESTS_KEY, TestCounts
+
+            tests = TestCounts.of(result.tests)
+            extra[TESTS_KEY] = tests.to_dict()
+        if not result.success:
+            extra["error_category"] = result.error_category or _category(
+                feature_dir, result, tests_failed=bool(tests and (tests.failed or tests.errors))
+            )
         return emit_execution_record(
             feature_dir,
             feature_slug,
@@ -174,6 +205,33 @@ def record_invocation(
         agent = getattr(result, "agent", None)
         fail(logger, f"telemetry: invocation of {agent!r} for {feature_slug!r} not recorded: {exc}")
         return None
+
+
+def _tags(
+    feature_dir: str | Path, explicit: Mapping[str, str], *, file_problems: bool
+) -> dict[str, str]:
+    """Put the explicit tags over the project's defaults (a broken section is a warning)."""
+    defaults, problem = default_tags(feature_dir, file_problems=file_problems)
+    if problem is not None:
+        warn(logger, problem)
+    return merge_tags(defaults, explicit)
+
+
+def _category(feature_dir: str | Path, result: InvocationResult, *, tests_failed: bool) -> str:
+    """Decide a failed invocation's category by the project's rules (see failure_kinds)."""
+    from .failure_kinds import classify_failure, project_rules
+
+    # A file that is not YAML at all was warned about once already (node id or tags).
+    rules, problem = project_rules(feature_dir, file_problems=False)
+    if problem is not None:
+        warn(logger, problem)
+    return classify_failure(
+        exit_code=result.exit_code,
+        error=result.error,
+        agent=result.agent,
+        tests_failed=tests_failed,
+        rules=rules,
+    )
 
 
 def _milliseconds(seconds: float | None) -> int | None:
@@ -200,6 +258,21 @@ def _drop_unusable_figures(result: InvocationResult) -> None:
     if code is not None and (type(code) is not int or abs(code) > _INT64_MAX):
         notes.append(f"exit_code {code!r} is not a 64-bit whole number: dropped")
         result.exit_code = None
+    if TAGS_KEY in result.extra:  # tags given as an extra field: judged as tags, not lost
+        given = result.extra.pop(TAGS_KEY)
+        result.tags = {**given, **result.tags} if isinstance(given, Mapping) else result.tags
+        if not isinstance(given, Mapping):
+            notes.append(f"extra tags {given!r} is not a mapping: dropped")
+    result.tags, tag_notes = lenient_tags(result.tags)
+    notes.extend(tag_notes)
+    if result.tests is not None:
+        from .junit import TestCounts
+
+        try:
+            TestCounts.of(result.tests)
+        except ValueError as exc:
+            notes.append(f"{exc}: dropped")
+            result.tests = None
     if result.models is not None:
         for model, figures in list(result.models.items()):
             problem = _model_problem(figures)
@@ -244,8 +317,22 @@ def current_invocation() -> InvocationResult | None:
     return _current.get()
 
 
-#: One open ``track_invocation`` block: its result, start time, and how to restore the current one.
-_OpenBlock = tuple["InvocationResult", float, Token["InvocationResult | None"]]
+#: One open ``track_invocation`` block: its result, start time, how to restore the
+#: current one, and the capture of its work tree's changes (None when not asked for).
+_OpenBlock = tuple[
+    "InvocationResult", float, Token["InvocationResult | None"], "ChangeCapture | None"
+]
+
+
+def _start_capture(where: bool | str | Path) -> ChangeCapture | None:
+    """Snapshot the work tree ``where`` names (True: the working directory); None when False."""
+    if where is False:
+        return None
+    from .changes import ChangeCapture
+
+    capture = ChangeCapture(None if where is True else where)
+    capture.start()
+    return capture
 
 
 class track_invocation:  # a class named like a function: it is used as `with track_invocation()`
@@ -258,6 +345,11 @@ class track_invocation:  # a class named like a function: it is used as `with tr
     ``error="<Type>: <message>"``) and re-raised unchanged. As a decorator,
     each call is tracked separately; the function reaches its result through
     :func:`current_invocation`. Works on ``async def`` functions too.
+
+    With ``capture_changes`` (True: the working directory's git work tree, or
+    a path in the tree the agent works in) the block's changes to that tree
+    are recorded too (``payload["changes"]``, see :mod:`spec_kitty_telemetry.changes`).
+    ``tags`` start each block's ``result.tags`` (a copy: the block may add more).
 
     Example::
 
@@ -279,6 +371,8 @@ class track_invocation:  # a class named like a function: it is used as `with tr
         model: str | None = None,
         node_id: str | None = None,
         causation_id: str | None = None,
+        capture_changes: bool | str | Path = False,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         self.feature_dir = feature_dir
         self.feature_slug = feature_slug
@@ -288,6 +382,8 @@ class track_invocation:  # a class named like a function: it is used as `with tr
         self.model = model
         self.node_id = node_id
         self.causation_id = causation_id
+        self.capture_changes = capture_changes
+        self.tags = dict(tags) if tags is not None else {}
         # Blocks open on this instance, innermost last, kept per context: asyncio
         # tasks (and threads) sharing one instance each see only their own.
         self._active: ContextVar[tuple[_OpenBlock, ...]] = ContextVar(
@@ -297,9 +393,14 @@ class track_invocation:  # a class named like a function: it is used as `with tr
     def __enter__(self) -> InvocationResult:
         """Start timing; return the result to fill in."""
         result = InvocationResult(
-            agent=self.agent, role=self.role, wp_id=self.wp_id, model=self.model
+            agent=self.agent,
+            role=self.role,
+            wp_id=self.wp_id,
+            model=self.model,
+            tags=dict(self.tags),
         )
-        block = (result, time.monotonic(), _current.set(result))
+        capture = _start_capture(self.capture_changes)
+        block = (result, time.monotonic(), _current.set(result), capture)
         self._active.set((*self._active.get(), block))
         return result
 
@@ -312,8 +413,10 @@ class track_invocation:  # a class named like a function: it is used as `with tr
         """Record the invocation; never swallows the block's exception."""
         active = self._active.get()
         self._active.set(active[:-1])
-        result, started, token = active[-1]
+        result, started, token, capture = active[-1]
         result.duration_seconds = time.monotonic() - started
+        if capture is not None:
+            result.changes = capture.finish()
         with suppress(ValueError):  # exited in another context than entered: nothing to restore
             _current.reset(token)
         if exc is not None:
@@ -358,4 +461,6 @@ class track_invocation:  # a class named like a function: it is used as `with tr
             model=self.model,
             node_id=self.node_id,
             causation_id=self.causation_id,
+            capture_changes=self.capture_changes,
+            tags=self.tags,
         )

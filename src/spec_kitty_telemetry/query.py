@@ -87,7 +87,8 @@ class EventFilter:
     the command line parses ``--since``); naive datetimes are UTC, a date
     alone means the whole day, and both bounds are inclusive. Text that is
     not ISO 8601, or a bound of another type, raises QueryError naming the
-    field.
+    field. ``tags`` (key to value) must all be among the event's
+    ``payload["tags"]``, exactly as written.
     """
 
     event_type: str | None = None
@@ -99,6 +100,7 @@ class EventFilter:
     since: datetime | date | str | None = None
     until: datetime | date | str | None = None
     success: bool | None = None
+    tags: Mapping[str, str] | None = field(default=None, hash=False)
     model_aliases: Mapping[str, str] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -164,6 +166,8 @@ class EventFilter:
         if self.model is not None:
             aliases = _aliases(self)
             checks.append(_uses_model(canonical_model_name(self.model, aliases), aliases))
+        if self.tags:
+            checks.append(_has_tags(dict(self.tags)))
         since, until = _time_bound(self.since, "since"), _time_bound(self.until, "until")
         if since is not None or until is not None:
             checks.append(_within(_lower_bound(since), _upper_bound(until)))
@@ -185,6 +189,14 @@ def _payload_text_is(name: str, text: str) -> Callable[[Mapping[str, Any]], bool
     def check(r: Mapping[str, Any]) -> bool:
         value = r["payload"].get(name)
         return isinstance(value, str) and value.casefold() == wanted
+
+    return check
+
+
+def _has_tags(wanted: dict[str, str]) -> Callable[[Mapping[str, Any]], bool]:
+    def check(r: Mapping[str, Any]) -> bool:
+        tags = r["payload"].get("tags")
+        return isinstance(tags, dict) and all(tags.get(k) == v for k, v in wanted.items())
 
     return check
 

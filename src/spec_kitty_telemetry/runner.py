@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import IO, Any, Final
 
 from ._emit_result import EmitResult, emit_with_result
 from .agent_usage import AgentUsage, UsageCollector
+from .changes import ChangeCapture
 from .errors import InvalidOptionError
 from .integration import InvocationResult, record_invocation
 
@@ -93,6 +94,8 @@ class RunOutcome:
     result: InvocationResult
     usage: AgentUsage | None
     recording: EmitResult | None
+    #: What could not be read about the run (a JUnit report missing or malformed...).
+    warnings: tuple[str, ...] = ()
 
     @property
     def record(self) -> dict[str, Any] | None:
@@ -111,6 +114,9 @@ def run_agent(
     model: str | None = None,
     node_id: str | None = None,
     output: IO[bytes] | None = None,
+    capture_changes: bool | str | Path = False,
+    junit: Sequence[str] = (),
+    tags: Mapping[str, str] | None = None,
 ) -> RunOutcome:
     """Run ``command``, copy its stdout to ``output`` (our stdout), record one ExecutionEvent.
 
@@ -120,6 +126,15 @@ def run_agent(
     ``success`` is True only when the command exited 0 and its own result did
     not report an error. With ``feature_dir`` None the command is run and
     measured but nothing is recorded (the caller could not say where to).
+    With ``capture_changes`` (True: the working directory's git work tree,
+    or a path inside the tree to watch) the event also records what the run
+    changed there (:mod:`spec_kitty_telemetry.changes`); a command that cannot
+    be started changed nothing and records no changes. ``junit`` names the
+    JUnit XML reports (paths or globs) the run writes; their figures are
+    recorded as ``tests`` (unknown, with a warning in the outcome, when one is
+    missing, stale or malformed: :mod:`spec_kitty_telemetry.junit`).
+    ``tags`` are stored over the project's default tags
+    (:mod:`spec_kitty_telemetry.tags`).
     Raises InvalidOptionError for an empty command; every failure of the
     command itself is an outcome, not an exception.
     """
@@ -129,10 +144,17 @@ def run_agent(
     _flush_stdio()
     write = _writer_to(output)
     collector = UsageCollector()
+    capture = None
+    if capture_changes is not False:
+        capture = ChangeCapture(None if capture_changes is True else capture_changes)
+        capture.start()  # before the clock starts: the agent's time is its own
     started_at = time.monotonic()
+    started_wall = time.time()
     try:
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0)
     except OSError as exc:
+        if capture is not None:
+            capture.close()
         reason = exc.strerror or str(exc)
         code = COMMAND_NOT_FOUND if exc.errno == errno.ENOENT else COMMAND_NOT_EXECUTABLE
         result = InvocationResult(
@@ -144,6 +166,7 @@ def run_agent(
             success=False,
             exit_code=code,
             error=f"cannot start {argv[0]!r}: {reason}",
+            tags=dict(tags or {}),
         )
         record = _record(feature_dir, feature_slug, result, node_id)
         return RunOutcome(code, False, result, None, record)
@@ -152,6 +175,7 @@ def run_agent(
         _pump(process, write, collector.feed)
         returncode = process.wait()
     duration = time.monotonic() - started_at
+    changes = capture.finish() if capture is not None else None
 
     usage = collector.result()
     exit_code = returncode if returncode >= 0 else 128 - returncode
@@ -163,13 +187,22 @@ def run_agent(
         duration_seconds=duration,
         exit_code=exit_code,
         success=returncode == 0,
+        changes=changes,
+        tags=dict(tags or {}),
     )
     if usage is not None:
         result.apply_usage(usage)
     if returncode != 0 and result.error is None:
         result.error = _failure(returncode)
+    warnings: list[str] = []
+    if junit:
+        from .junit import TESTS_ERROR_KEY, TESTS_KEY, read_junit_reports
+
+        result.tests, warnings = read_junit_reports(junit, since=started_wall)
+        if result.tests is None:  # asked for but unknown: null, and why
+            result.extra.update({TESTS_KEY: None, TESTS_ERROR_KEY: "; ".join(warnings)})
     record = _record(feature_dir, feature_slug, result, node_id)
-    return RunOutcome(exit_code, True, result, usage, record)
+    return RunOutcome(exit_code, True, result, usage, record, tuple(warnings))
 
 
 def _record(

@@ -29,6 +29,7 @@ __all__ = [
     "RoleOption",
     "SinceOption",
     "SuccessOption",
+    "TagOption",
     "UntilOption",
     "WpOption",
     "cost_cell",
@@ -59,6 +60,15 @@ UntilOption = Annotated[
     typer.Option(
         metavar="DATE",
         help="Only events at or before this ISO 8601 date or datetime; a date includes its day.",
+    ),
+]
+TagOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tag",
+        metavar="KEY=VALUE",
+        help="Only events carrying this tag (e.g. environment=ci). Repeat: all must match.",
+        show_default=False,
     ),
 ]
 JsonOption = Annotated[

@@ -21,6 +21,7 @@ from ._reports import (
     FeatureOption,
     RepoOption,
     SinceOption,
+    TagOption,
     UntilOption,
     cost_cell,
     event_filter,
@@ -66,6 +67,7 @@ def events(
             "--type", metavar="TYPE", help="Only events of this type (e.g. ExecutionEvent)."
         ),
     ] = None,
+    tag: TagOption = None,
     limit: Annotated[
         int | None,
         typer.Option(min=1, metavar="N", help="Show only the newest N events."),
@@ -94,6 +96,8 @@ def events(
 
       spec-kitty agent telemetry events --model sonnet --since 2025-11-01 --json
 
+      spec-kitty agent telemetry events --tag environment=ci --failure
+
     Order: within a feature, causal order (Lamport clock, node, id); across
     features, by timestamp, then that causal key. --json and --jsonl use the
     same order. Agent, role and type match whatever their case. The cost
@@ -104,6 +108,7 @@ def events(
     from ..errors import InvalidOptionError
     from ..pricing import load_aliases
     from ..query import query_project_events
+    from ..tags import parse_tag_filter
 
     if as_json and as_jsonl:
         raise InvalidOptionError("--json and --jsonl: choose one")
@@ -119,6 +124,7 @@ def events(
         role=role,
         success=success,
         event_type=event_type,
+        tags=parse_tag_filter(tag),
     )
     found = query_project_events(root, filters, limit=limit, newest_first=not reverse)
     if is_project:

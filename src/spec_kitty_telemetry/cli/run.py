@@ -12,6 +12,7 @@ from ..errors import InvalidOptionError, TelemetryError
 from ..integration import ROLES
 from ..project import feature_dir_for
 from ..runner import run_agent
+from ..tags import parse_tag_options
 
 __all__ = ["register"]
 
@@ -46,6 +47,34 @@ def run(
             "--model", metavar="MODEL", help="Model, when the agent's output does not name it."
         ),
     ] = None,
+    changes: Annotated[
+        bool,
+        typer.Option(
+            "--changes/--no-changes",
+            help="Record the files and lines the run changed in the current git work tree "
+            "(unknown outside one).",
+        ),
+    ] = True,
+    junit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--junit",
+            metavar="PATH",
+            help="A JUnit XML report the run writes (a path or a glob; repeatable): "
+            "its test counts are recorded.",
+            show_default=False,
+        ),
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            metavar="KEY=VALUE",
+            help="A label to record with the run, e.g. environment=ci (repeatable; over the "
+            "project's default tags; KEY= removes a default one).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run an agent command, pass its input and output through, and record its usage.
 
@@ -58,6 +87,13 @@ def run(
     (no command, an unknown option, an unknown --role). If the run cannot be
     recorded (no spec-kitty project here, an unusable --feature, a read-only
     log) the agent still runs and one Warning line says so.
+
+    The event also records what the run changed in the git work tree of the
+    current folder (files created, modified, deleted, renamed; lines added and
+    deleted; commits made), compared with the tree as it was just before the
+    run; --no-changes leaves that out. With --junit, the test counts of the
+    JUnit reports written during the run are recorded too (unknown, with a
+    warning, when a report is missing, older than the run or malformed).
 
     Examples:
       spec-kitty agent telemetry run --feature 001-login --wp WP01 --role implementer
@@ -75,6 +111,7 @@ def run(
         raise InvalidOptionError(
             f"no such option {command[0]} (the agent command goes after --, e.g. -- claude ...)"
         )
+    tags = parse_tag_options(tag)  # a bad --tag stops here, before the agent runs
     feature_dir: Path | None
     try:
         feature_dir = feature_dir_for(feature)
@@ -90,7 +127,12 @@ def run(
         wp_id=wp or None,
         agent=agent.strip() if agent and agent.strip() else None,
         model=model or None,
+        capture_changes=changes and feature_dir is not None,
+        junit=junit or (),
+        tags=tags,
     )
+    for message in outcome.warnings:
+        print_warning(message)
     if not outcome.started:
         typer.echo(f"Error: {outcome.result.error}", err=True)
     if outcome.recording is not None:
