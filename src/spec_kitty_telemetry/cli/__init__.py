@@ -20,6 +20,7 @@ from .cost import cost as _cost_report
 from .cost import register as _register_cost_commands
 from .emit import register as _register_emit_command
 from .events import register as _register_events_command
+from .export import register as _register_export_command
 from .lifecycle import register as _register_lifecycle_commands
 from .report import register as _register_report_commands
 from .run import register as _register_run_command
@@ -66,6 +67,7 @@ agent_app.add_typer(telemetry_app, name="telemetry")
 _register_cost_commands(telemetry_app)
 _register_emit_command(telemetry_app)
 _register_events_command(telemetry_app)
+_register_export_command(telemetry_app)
 _register_lifecycle_commands(telemetry_app)
 _register_report_commands(telemetry_app)
 _register_run_command(telemetry_app)

@@ -51,6 +51,9 @@ def cost(
         ),
     ] = "agent",
     as_json: JsonOption = False,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Print CSV: one row per group, then TOTAL.")
+    ] = False,
     compact: CompactOption = False,
     repo: RepoOption = None,
 ) -> None:
@@ -82,6 +85,13 @@ def cost(
         hint_unmatched_features(root, feature)
     if as_json:
         print_document(report.to_dict())
+        return
+    if as_csv:
+        import sys
+
+        from ..exports import write_report_csv
+
+        write_report_csv(report, sys.stdout)
         return
     if not report.summaries:
         typer.echo(_NO_EVENTS)
