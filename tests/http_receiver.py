@@ -55,7 +55,8 @@ class Receiver:
             time.sleep(0.02)
         return self.accepted()
 
-    def start(self) -> Receiver:
+    def start(self, port: int = 0) -> Receiver:
+        """Serve on loopback, on ``port`` (0: any free one)."""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -86,7 +87,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

@@ -33,6 +33,7 @@ ATTRIBUTE_RULES: Final = ("kitty-specs/**/execution.events.jsonl merge=union eol
 IGNORE_RULES: Final = (
     "kitty-specs/**/.execution.events.jsonl.*",
     "kitty-specs/**/.telemetry-clock.json*",
+    ".kittify/webhook-spool/",
 )
 _HEADER: Final = "# spec-kitty-telemetry (written by `spec-kitty agent telemetry init`)"
 

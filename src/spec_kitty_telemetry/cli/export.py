@@ -59,6 +59,14 @@ def export(
             "--otlp-header", metavar="NAME=VALUE", help="A header for the collector; repeatable."
         ),
     ] = None,
+    flush: Annotated[
+        bool,
+        typer.Option(
+            "--flush",
+            help="Send every webhook delivery still in the spool now (stuck ones too) and "
+            "say what is left.",
+        ),
+    ] = False,
     timeout: Annotated[
         float, typer.Option(min=0.1, metavar="SECONDS", help="Network timeout per request.")
     ] = 10.0,
@@ -77,12 +85,17 @@ def export(
 
       spec-kitty agent telemetry export --otlp http://localhost:4318 --since 2025-11-10
 
+      spec-kitty agent telemetry export --flush
+
     """
     from ..errors import InvalidOptionError
     from ..exports import export_otlp, write_events_csv, write_events_jsonl
     from ..pricing import load_pricing
     from ..query import query_project_events
 
+    if flush:
+        _flush(repo, as_json)
+        return
     if output_format not in ("csv", "jsonl"):
         raise InvalidOptionError(f"--format {output_format!r}: choose csv or jsonl")
     headers = dict(_header(text) for text in otlp_header or [])
@@ -120,6 +133,27 @@ def export(
             out.close()
     if output is not None:
         typer.echo(f"Wrote {written:,} events to {output}", err=True)
+
+
+def _flush(repo: Path | None, as_json: bool) -> None:
+    from ..exports import flush_webhooks
+
+    root, _ = report_root(repo)
+    result = flush_webhooks(root)
+    if as_json:
+        print_document(result.to_dict())
+    else:
+        typer.echo(
+            f"Delivered {len(result.delivered):,} webhook deliveries; "
+            f"{len(result.left):,} still pending."
+        )
+        for delivery in result.left:
+            typer.echo(
+                f"  {delivery.key} to {delivery.url}: {delivery.attempts} attempts, "
+                f"last error: {delivery.last_error}"
+            )
+    if result.left:
+        raise typer.Exit(1)
 
 
 def _header(text: str) -> tuple[str, str]:
