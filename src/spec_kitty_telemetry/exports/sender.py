@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from .webhook_config import WebhookTarget, load_webhooks
 if TYPE_CHECKING:
     from ..pricing import Pricing
 
-__all__ = ["DrainResult", "drain", "render_body", "run_sender", "sign", "start_sender"]
+__all__ = ["DrainResult", "drain", "render_body", "run_sender", "sign"]
 
 #: Longest single wait for a retry before looking at the spool again.
 _MAX_NAP: Final = 5.0
@@ -205,18 +204,6 @@ def run_sender(root: str | Path) -> DrainResult | None:
             lock.release()
         if not any(d.due(time.time()) for d in spool.pending()):
             return result
-
-
-def start_sender(root: str | Path) -> subprocess.Popen[bytes]:
-    """Start a detached sender for the project and return without waiting for it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "spec_kitty_telemetry.exports.sender", str(root)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        close_fds=True,
-        start_new_session=True,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

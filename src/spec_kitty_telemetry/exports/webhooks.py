@@ -57,7 +57,7 @@ def spool_alert(root: str | Path, key: str, alert: Mapping[str, Any]) -> int:
 
 
 def _queue(root: Path, records: str, kind: str, key: str, data: dict[str, Any]) -> int:
-    from .sender import start_sender
+    from .launch import start_sender
     from .spool import Spool
     from .webhook_config import load_webhooks
 
