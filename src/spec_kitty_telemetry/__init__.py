@@ -56,6 +56,11 @@ _EXPORTS: dict[str, str] = {
     "current_invocation": "integration",
     "record_invocation": "integration",
     "track_invocation": "integration",
+    "mark_phase": "phases",
+    "track_phase": "phases",
+    "list_runs": "reports",
+    "run_summary": "reports",
+    "write_csv": "exports",
     "SimpleJsonStore": "jsonl_store",
     "emit_transition": "lifecycle",
     "feature_timeline": "lifecycle",
@@ -125,8 +130,10 @@ __all__ = [
     "find_project_root",
     "iter_execution_events",
     "iter_project_events",
+    "list_runs",
     "load_config",
     "load_pricing",
+    "mark_phase",
     "new_event_id",
     "normalize_event_id",
     "parse_agent_output",
@@ -135,7 +142,10 @@ __all__ = [
     "query_project_events",
     "record_invocation",
     "run_agent",
+    "run_summary",
     "track_invocation",
+    "track_phase",
+    "write_csv",
 ]
 
 

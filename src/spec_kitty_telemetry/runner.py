@@ -104,6 +104,7 @@ def run_agent(
     model: str | None = None,
     node_id: str | None = None,
     output: IO[bytes] | None = None,
+    phase: str | None = None,
 ) -> RunOutcome:
     """Run ``command``, copy its stdout to ``output`` (our stdout), record one ExecutionEvent.
 
@@ -114,7 +115,9 @@ def run_agent(
     not report an error. With ``feature_dir`` None the command is run and
     measured but nothing is recorded (the caller could not say where to).
     Raises InvalidOptionError for an empty command; every failure of the
-    command itself is an outcome, not an exception.
+    command itself is an outcome, not an exception. ``phase`` names the phase
+    the command starts in; marks the command writes to the file named by
+    ``phases.PHASE_FILE_ENV`` start the next ones (see :mod:`.phases`).
     """
     if not command:
         raise InvalidOptionError("no command to run: give it after --, e.g. -- claude -p '...'")
@@ -122,9 +125,10 @@ def run_agent(
     _flush_stdio()
     write = _writer_to(output)
     collector = UsageCollector()
+    marks = _PhaseMarks(phase)
     started_at = time.monotonic()
     try:
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0)
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0, env=marks.env())
     except OSError as exc:
         reason = exc.strerror or str(exc)
         code = COMMAND_NOT_FOUND if exc.errno == errno.ENOENT else COMMAND_NOT_EXECUTABLE
@@ -138,6 +142,7 @@ def run_agent(
             exit_code=code,
             error=f"cannot start {argv[0]!r}: {reason}",
         )
+        marks.collect(result)
         record = _record(feature_dir, feature_slug, result, node_id)
         return RunOutcome(code, False, result, None, record)
 
@@ -161,8 +166,42 @@ def run_agent(
         result.apply_usage(usage)
     if returncode != 0 and result.error is None:
         result.error = _failure(returncode)
+    marks.collect(result)
     record = _record(feature_dir, feature_slug, result, node_id)
     return RunOutcome(exit_code, True, result, usage, record)
+
+
+class _PhaseMarks:
+    """The marks file of one wrapped run, and the phases read back from it (see :mod:`.phases`)."""
+
+    def __init__(self, first: str | None) -> None:
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="spec-kitty-phases-", suffix=".txt")
+        os.close(fd)
+        self.path = Path(name)
+        self.first = first
+        self.started = time.time()
+
+    def env(self) -> dict[str, str]:
+        from .phases import PHASE_FILE_ENV
+
+        return {**os.environ, PHASE_FILE_ENV: str(self.path)}
+
+    def collect(self, result: InvocationResult) -> None:
+        """Put the run's phases (if any were named) into ``result``; remove the file."""
+        from .phases import PHASES_KEY, phases_from_markers
+
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        self.path.unlink(missing_ok=True)
+        phases = phases_from_markers(
+            text, started=self.started, ended=time.time(), first=self.first
+        )
+        if phases:
+            result.extra[PHASES_KEY] = phases
 
 
 def _record(

@@ -22,6 +22,7 @@ from .emit import register as _register_emit_command
 from .events import register as _register_events_command
 from .export import register as _register_export_command
 from .lifecycle import register as _register_lifecycle_commands
+from .phase import register as _register_phase_command
 from .report import register as _register_report_commands
 from .run import register as _register_run_command
 from .setup import register as _register_setup_commands
@@ -69,6 +70,7 @@ _register_emit_command(telemetry_app)
 _register_events_command(telemetry_app)
 _register_export_command(telemetry_app)
 _register_lifecycle_commands(telemetry_app)
+_register_phase_command(telemetry_app)
 _register_report_commands(telemetry_app)
 _register_run_command(telemetry_app)
 _register_setup_commands(telemetry_app)

@@ -88,7 +88,9 @@ def _filters(
 def _duration(ms: object) -> str:
     from ..reports.markdown import duration_text
 
-    return duration_text(ms) if type(ms) is int else "-"
+    if isinstance(ms, bool) or not isinstance(ms, int | float):
+        return "-"
+    return duration_text(ms)
 
 
 def _run_cost(row: RunRow) -> str:
@@ -300,7 +302,7 @@ def _bar(part: float, whole: float, width: int = 24) -> str:
     return "█" * cells
 
 
-def _print_phases(phases: dict[str, int]) -> None:
+def _print_phases(phases: dict[str, float]) -> None:
     typer.echo("")
     if not phases:
         typer.echo("Phases: none recorded.")

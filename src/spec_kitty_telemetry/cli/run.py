@@ -46,6 +46,15 @@ def run(
             "--model", metavar="MODEL", help="Model, when the agent's output does not name it."
         ),
     ] = None,
+    phase: Annotated[
+        str | None,
+        typer.Option(
+            "--phase",
+            metavar="NAME",
+            help="The phase the command starts in; `spec-kitty agent telemetry phase NAME` "
+            "inside it starts the next (recorded as phases: name -> ms).",
+        ),
+    ] = None,
 ) -> None:
     """Run an agent command, pass its input and output through, and record its usage.
 
@@ -69,6 +78,10 @@ def run(
     """
     if role not in ROLES:
         raise InvalidOptionError(f"--role: expected one of {', '.join(ROLES)}, got {role!r}")
+    if phase:
+        from ..phases import check_phase_name
+
+        check_phase_name(phase)
     if not command:
         raise InvalidOptionError("no command to run: give it after --, e.g. -- claude -p '...'")
     if command[0].startswith("-"):  # no program is named so: an option of ours, misspelt
@@ -91,6 +104,7 @@ def run(
             wp_id=wp or None,
             agent=agent.strip() if agent and agent.strip() else None,
             model=model or None,
+            phase=phase or None,
         )
     if not outcome.started:
         typer.echo(f"Error: {outcome.result.error}", err=True)

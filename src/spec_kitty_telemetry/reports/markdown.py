@@ -35,7 +35,7 @@ def _cost(amount: Decimal | None, estimated: bool) -> str:
     return money(amount, estimated=estimated)
 
 
-def _percent(part: int, whole: int) -> str:
+def _percent(part: float, whole: float) -> str:
     return "-" if not whole else f"{100 * part / whole:.1f}%"
 
 
@@ -82,7 +82,7 @@ def summary_markdown(summary: RunSummary, *, title: str, profile: bool = False) 
     return "\n".join(lines) + "\n"
 
 
-def profile_markdown(profile: dict[str, int]) -> list[str]:
+def profile_markdown(profile: dict[str, float]) -> list[str]:
     """Return the phase profile as Markdown lines (one line saying so when none was recorded)."""
     if not profile:
         return ["No run recorded phases."]

@@ -7,6 +7,7 @@ is by recorded time, as no clock orders two features' logs.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -199,16 +200,22 @@ def run_detail(
     }
 
 
-def phases_of(payload: Mapping[str, Any]) -> dict[str, int]:
-    """Return a payload's phase profile (name → ms), keeping only well-formed entries, in order."""
+def phases_of(payload: Mapping[str, Any]) -> dict[str, float]:
+    """Return a payload's phase profile as name → ms, in order, keeping well-formed entries.
+
+    ``phases`` is stored as a list of ``{"name", "ms"}`` (see :mod:`..phases`).
+    """
     phases = payload.get("phases")
-    if not isinstance(phases, Mapping):
-        return {}
-    return {
-        name: ms
-        for name, ms in phases.items()
-        if isinstance(name, str) and type(ms) is int and ms >= 0
-    }
+    profile: dict[str, float] = {}
+    if not isinstance(phases, list):
+        return profile
+    for entry in phases:
+        if not isinstance(entry, Mapping):
+            continue
+        name, ms = entry.get("name"), entry.get("ms")
+        if isinstance(name, str) and isinstance(ms, int | float) and _is_ms(ms):
+            profile[name] = profile.get(name, 0.0) + float(ms)
+    return profile
 
 
 @dataclass
@@ -255,6 +262,11 @@ def work_report(repo_root: str | Path, ref: str, *, pricing: Pricing | None = No
         if wp_id is None or span.wp_id == wp_id
     ]
     return WorkReport(feature, wp_id, [priced(e, prices) for e in events], spans)
+
+
+def _is_ms(value: object) -> bool:
+    """Whether ``value`` is a finite, non-negative number of milliseconds (not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < math.inf
 
 
 def _text(value: object) -> str | None:

@@ -70,7 +70,7 @@ class RunSummary:
     by_agent: list[GroupLine] = field(default_factory=list)
     by_model: list[GroupLine] = field(default_factory=list)
     #: Phase name → total ms over every run that recorded it, in first-seen order.
-    profile: dict[str, int] = field(default_factory=dict)
+    profile: dict[str, float] = field(default_factory=dict)
 
     @property
     def success_rate(self) -> float | None:
@@ -92,7 +92,7 @@ class RunSummary:
             "p95_duration_ms": self.p95_duration_ms,
             "by_agent": {line.key: line.to_dict() for line in self.by_agent},
             "by_model": {line.key: line.to_dict() for line in self.by_model},
-            "profile_ms": dict(self.profile),
+            "profile_ms": {name: round(ms, 3) for name, ms in self.profile.items()},
         }
 
 
@@ -121,7 +121,7 @@ def summarize_records(
     models = cost_report(records, "model", pricing=pricing)
     durations: list[int] = []
     succeeded = 0
-    profile: dict[str, int] = {}
+    profile: dict[str, float] = {}
     for record in records:
         payload = record["payload"]
         if type(payload.get("duration_ms")) is int:
