@@ -466,6 +466,53 @@ def _print_summary_text(summary: Any, profile: bool) -> None:
         typer.echo(f"{summary.unpriced_runs:,} runs could not be priced and add nothing.")
 
 
+def html_command(
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Where to write the page.", show_default=False
+        ),
+    ],
+    feature: FeatureOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    agent: AgentOption = None,
+    model: ModelOption = None,
+    role: RoleOption = None,
+    repo: RepoOption = None,
+) -> None:
+    """Write one self-contained HTML page of the spend: charts drawn inline, no network needed.
+
+    Cost per day stacked by model, cost by feature and by agent, success rate
+    and p95 duration per day, and each feature's timeline of phases and work
+    packages.
+
+    Examples:
+      spec-kitty agent telemetry report html -o report.html
+
+      spec-kitty agent telemetry report html -o november.html --since 2025-11-01
+
+    """
+    from ..reports.html import write_html_report
+
+    root, is_project = report_root(repo)
+    filters = _filters(
+        root,
+        feature=feature,
+        since=since,
+        until=until,
+        wp=None,
+        agent=agent,
+        model=model,
+        role=role,
+        success=None,
+    )
+    path = write_html_report(root, output, filters)
+    if is_project:
+        hint_unmatched_features(root, feature)
+    typer.echo(f"Wrote {path}")
+
+
 def register(group: typer.Typer) -> None:
     """Add the ``report`` command group to the ``telemetry`` command group."""
     from ._command import Command, CommandLine
@@ -474,4 +521,5 @@ def register(group: typer.Typer) -> None:
     report_app.command("list", cls=Command)(list_command)
     report_app.command("show", cls=Command)(show_command)
     report_app.command("summary", cls=Command)(summary_command)
+    report_app.command("html", cls=Command)(html_command)
     group.add_typer(report_app, name="report")

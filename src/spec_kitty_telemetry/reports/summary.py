@@ -111,12 +111,12 @@ def run_summary(
 
 
 def summarize_records(
-    records: list[Mapping[str, Any]], *, pricing: Pricing | None = None
+    selected: Iterable[Mapping[str, Any]], *, pricing: Pricing | None = None
 ) -> RunSummary:
     """Summarize execution records already selected (any order)."""
     from ..cost import cost_report
 
-    records = [r for r in records if r.get("event_type") == EXECUTION_EVENT]
+    records = [r for r in selected if r.get("event_type") == EXECUTION_EVENT]
     total = cost_report(records, "agent", pricing=pricing)
     models = cost_report(records, "model", pricing=pricing)
     durations: list[int] = []
