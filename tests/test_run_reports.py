@@ -228,7 +228,7 @@ def test_summary_markdown_exact(project: Path) -> None:
     """--format markdown renders the summary as GitHub-flavoured tables."""
     text = _ok("summary", "--format", "markdown", "--until", "2025-11-04", cwd=project)
     assert text == (
-        "### Agent runs: 2025-11-04\n"
+        "### Agent runs: until 2025-11-04\n"
         "\n"
         "| runs | success rate | total cost | mean duration | p95 duration |\n"
         "|---:|---:|---:|---:|---:|\n"
@@ -283,3 +283,14 @@ def test_summary_rejects_unknown_format(project: Path) -> None:
 def test_nearest_rank(values: list[int], expected: int | None) -> None:
     """p95 is the nearest-rank percentile: a value some run really took."""
     assert nearest_rank(values, 95) == expected
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100])
+def test_list_fits_narrow_terminals_without_cutting_numbers(project: Path, columns: int) -> None:
+    """At 60-100 columns no line is wider than the terminal and every cost is shown whole."""
+    done = spec_kitty("agent", "telemetry", "report", "list", cwd=project, columns=columns)
+    text = done.stdout.decode()
+    assert all(len(line) <= columns for line in text.splitlines())
+    for cost in ("$0.50", "$2.00", "$1.25"):
+        assert cost in text
+    assert text.count("failed") == 1

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 import typer
 
 from .._json_output import print_document
-from ._format import Column, Grid, console, count, money
+from ._format import Column, Grid, choose, console, count, money
 from ._project import report_root
 from ._reports import (
     FeatureOption,
@@ -103,14 +103,31 @@ def _status(success: object) -> str:
     return "ok" if success is True else "failed" if success is False else "-"
 
 
-def _runs_grid(rows: list[RunRow]) -> Grid:
+#: The runs table's layouts, widest first: the columns kept (merged ones joined by a space).
+_RUN_LAYOUTS: Final = (
+    ("time", "feature", "wp", "agent", "model", "role"),
+    ("time", "feature", "wp", "agent", "model"),
+    ("time", "feature wp", "agent model"),
+    ("time", "run"),
+)
+
+
+def _runs_grid(rows: list[RunRow], level: int = 0) -> Grid:
+    """Build the runs table at one of :data:`_RUN_LAYOUTS` (status, duration, cost always)."""
+    kept = _RUN_LAYOUTS[level]
+    headers = {
+        "time": Column("time (UTC)", "fixed"),
+        "feature": Column("feature", "name"),
+        "wp": Column("wp", "fixed"),
+        "agent": Column("agent", "name"),
+        "model": Column("model", "name"),
+        "role": Column("role", "name"),
+        "feature wp": Column("feature wp", "name"),
+        "agent model": Column("agent model", "name"),
+        "run": Column("feature wp agent model", "name"),
+    }
     columns = [
-        Column("time (UTC)", "fixed"),
-        Column("feature", "name"),
-        Column("wp", "fixed"),
-        Column("agent", "name"),
-        Column("model", "name"),
-        Column("role", "name"),
+        *(headers[name] for name in kept),
         Column("status", "fixed"),
         Column("duration"),
         Column("cost"),
@@ -118,20 +135,42 @@ def _runs_grid(rows: list[RunRow]) -> Grid:
     cells = []
     for row in rows:
         data = row.to_dict()
+        fields = {
+            "time": row.event.timestamp.strftime("%Y-%m-%d %H:%M"),
+            "feature": data["feature"],
+            "wp": data["wp_id"] or "",
+            "agent": data["agent"] or "",
+            "model": data["model"] or "",
+            "role": data["role"] or "",
+        }
+        fields["feature wp"] = _joined(fields["feature"], fields["wp"])
+        fields["agent model"] = _joined(fields["agent"], fields["model"])
+        fields["run"] = _joined(fields["feature wp"], fields["agent model"])
         cells.append(
             [
-                row.event.timestamp.strftime("%Y-%m-%d %H:%M"),
-                data["feature"],
-                data["wp_id"] or "",
-                data["agent"] or "",
-                data["model"] or "",
-                data["role"] or "",
+                *(fields[name] for name in kept),
                 _status(data["success"]),
                 _duration(data["duration_ms"]),
                 _run_cost(row),
             ]
         )
-    return Grid(columns, cells)
+    grid = Grid(columns, cells)
+    if level:
+        grid.note = "Columns merged or left out to fit (--json has every field)."
+    return grid
+
+
+def _joined(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
+
+
+def _print_runs(rows: list[RunRow], title: str | None = None) -> None:
+    """Print the widest runs table that fits the console."""
+    out = console()
+    grid = choose([_runs_grid(rows, level) for level in range(len(_RUN_LAYOUTS))], out.width)
+    out.print(grid.table(title=title))
+    if grid.note:
+        out.print(grid.note, soft_wrap=True, markup=False)
 
 
 def _print_estimate_note(rows: list[RunRow]) -> None:
@@ -183,7 +222,7 @@ def list_command(
     if not rows:
         typer.echo("No runs found.")
         return
-    console().print(_runs_grid(rows).table())
+    _print_runs(rows)
     _print_estimate_note(rows)
 
 
@@ -318,7 +357,7 @@ def _print_phases(phases: dict[str, float]) -> None:
 def _print_work(work: WorkReport) -> None:
     title = work.feature + (f" / {work.wp_id}" if work.wp_id else "")
     if work.runs:
-        console().print(_runs_grid(work.runs).table(title=f"Runs of {title}"))
+        _print_runs(work.runs, f"Runs of {title}")
         _print_estimate_note(work.runs)
     else:
         typer.echo(f"No runs of {title}.")
@@ -422,7 +461,15 @@ def summary_command(
     if as_json:
         print_document(summary.to_dict())
         return
-    window = " to ".join(part for part in (since, until) if part) or "all recorded runs"
+    window = (
+        f"{since} to {until}"
+        if since and until
+        else f"since {since}"
+        if since
+        else f"until {until}"
+        if until
+        else "all recorded runs"
+    )
     text = summary_markdown(summary, title=f"Agent runs: {window}", profile=profile)
     if output_format == "text":
         _print_summary_text(summary, profile)
