@@ -183,3 +183,25 @@ def phases_from_markers(
     for (moment, name), following in zip(marks, [*marks[1:], (ended, "")], strict=True):
         add_phase(phases, name, (following[0] - moment) * 1000)
     return phases
+
+
+def main(name: str) -> int:
+    """Mark phase ``name`` for ``spec-kitty agent telemetry phase NAME``; the exit code.
+
+    The command line's fast path (no typer import), so the mark's time is
+    when the agent asked for it, not after the CLI's start-up.
+    """
+    import sys
+
+    from ._cli_warnings import print_error
+    from .errors import TelemetryError
+
+    try:
+        mark_phase(name)
+    except TelemetryError as exc:
+        print_error(exc)
+        return 2
+    except OSError as exc:
+        print(f"Error: cannot write the phase mark: {exc}", file=sys.stderr)
+        return 2
+    return 0
