@@ -22,7 +22,7 @@ from ._reports import (
     UntilOption,
     hint_unmatched_features,
 )
-from .report import AgentOption, ModelOption, RoleOption, SuccessOption, WpOption, _filters
+from .report import AgentOption, ModelOption, RoleOption, SuccessOption, WpOption, run_filters
 
 __all__ = ["register"]
 
@@ -100,7 +100,7 @@ def export(
         raise InvalidOptionError(f"--format {output_format!r}: choose csv or jsonl")
     headers = dict(_header(text) for text in otlp_header or [])
     root, is_project = report_root(repo)
-    filters = _filters(
+    filters = run_filters(
         root,
         feature=feature,
         since=since,

@@ -58,7 +58,7 @@ SuccessOption = Annotated[
 ]
 
 
-def _filters(
+def run_filters(
     root: Path,
     *,
     feature: list[str] | None,
@@ -70,6 +70,7 @@ def _filters(
     role: str | None,
     success: bool | None,
 ) -> EventFilter:
+    """Build the filter of ``report`` and ``export`` from their options (models by alias too)."""
     from ..pricing import load_aliases
 
     return event_filter(
@@ -202,7 +203,7 @@ def list_command(
     from ..reports import list_runs
 
     root, is_project = report_root(repo)
-    filters = _filters(
+    filters = run_filters(
         root,
         feature=feature,
         since=since,
@@ -444,7 +445,7 @@ def summary_command(
     if output_format not in ("text", "markdown", "github"):
         raise InvalidOptionError(f"--format {output_format!r}: choose text, markdown or github")
     root, is_project = report_root(repo)
-    filters = _filters(
+    filters = run_filters(
         root,
         feature=feature,
         since=since,
@@ -543,7 +544,7 @@ def html_command(
     from ..reports.html import write_html_report
 
     root, is_project = report_root(repo)
-    filters = _filters(
+    filters = run_filters(
         root,
         feature=feature,
         since=since,
