@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -60,21 +61,24 @@ def test_phases_recorded_in_order_and_summed(feature_dir: Path) -> None:
 
 
 def test_decorator_sync_and_async_and_concurrent_tasks(feature_dir: Path) -> None:
-    """As a decorator (async too), each tracked task gets only its own phases."""
+    """As a decorator (async too), each of two overlapping tracked tasks gets only its phases."""
 
     @track_phase("validation")
     def validate() -> int:
         return 7
 
-    @track_phase("git_operations")
-    async def commit(delay: float) -> float:
-        await asyncio.sleep(delay)
-        return delay
+    def committer(role: str) -> Callable[[float], Awaitable[float]]:
+        @track_phase(f"git_{role}")
+        async def commit(delay: float) -> float:
+            await asyncio.sleep(delay)
+            return delay
+
+        return commit
 
     async def one(role: str, delay: float) -> None:
         with track_invocation(feature_dir, FEATURE, agent="claude", role=role):
             assert validate() == 7
-            assert await commit(delay) == delay
+            assert await committer(role)(delay) == delay
 
     async def both() -> None:
         await asyncio.gather(one("implementer", 0.05), one("reviewer", 0.01))
@@ -83,9 +87,10 @@ def test_decorator_sync_and_async_and_concurrent_tasks(feature_dir: Path) -> Non
     by_role = {
         r["payload"]["role"]: _profile(r["payload"]["phases"]) for r in log_records(feature_dir)
     }
-    assert list(by_role["implementer"]) == ["validation", "git_operations"]
-    assert by_role["implementer"]["git_operations"] >= 50
-    assert 10 <= by_role["reviewer"]["git_operations"] < 50
+    assert list(by_role["implementer"]) == ["validation", "git_implementer"]
+    assert list(by_role["reviewer"]) == ["validation", "git_reviewer"]
+    assert by_role["implementer"]["git_implementer"] >= 50
+    assert by_role["reviewer"]["git_reviewer"] >= 10
 
 
 def test_outside_an_invocation_and_on_exceptions(feature_dir: Path) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 import typer
 
 from .._json_output import print_document
+from ..usage import PRICED_TOKEN_FIELDS
 from ._format import Column, Grid, choose, console, count, money
 from ._project import report_root
 from ._reports import (
@@ -87,7 +88,7 @@ def run_filters(
 
 
 def _duration(ms: object) -> str:
-    from ..reports.markdown import duration_text
+    from ..reports.summary import duration_text
 
     if isinstance(ms, bool) or not isinstance(ms, int | float):
         return "-"
@@ -304,15 +305,7 @@ def _print_run(detail: dict[str, Any]) -> None:
         grid.rows.append(
             [
                 row["group_key"],
-                *(
-                    _count(row[name])
-                    for name in (
-                        "input_tokens",
-                        "output_tokens",
-                        "cache_read_tokens",
-                        "cache_write_tokens",
-                    )
-                ),
+                *(_count(row[name]) for name in PRICED_TOKEN_FIELDS),
                 money(None)
                 if cost is None
                 else money(_decimal(cost), estimated=bool(row["estimated_event_count"])),
@@ -440,7 +433,7 @@ def summary_command(
     """
     from ..errors import InvalidOptionError
     from ..reports import run_summary
-    from ..reports.markdown import summary_markdown
+    from ._summary_markdown import summary_markdown
 
     if output_format not in ("text", "markdown", "github"):
         raise InvalidOptionError(f"--format {output_format!r}: choose text, markdown or github")
@@ -485,7 +478,7 @@ def summary_command(
 
 
 def _print_summary_text(summary: Any, profile: bool) -> None:
-    from ..reports.markdown import duration_text
+    from ..reports.summary import duration_text
 
     rate = "-" if summary.success_rate is None else f"{100 * summary.success_rate:.1f}%"
     typer.echo(

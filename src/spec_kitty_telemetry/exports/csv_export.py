@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from .._records import EXECUTION_EVENT
+from ..usage import USAGE_FIELDS
 
 if TYPE_CHECKING:
     from ..cost import CostReport
@@ -45,12 +46,7 @@ _PAYLOAD_COLUMNS: Final = (
     "exit_code",
     "error",
     "duration_ms",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_usd",
+    *USAGE_FIELDS,  # the token counts, then cost_usd
     "from_phase",
     "to_phase",
     "actor",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from .._records import EXECUTION_EVENT
+from ..usage import PRICED_TOKEN_FIELDS
 from .http import check_url, post_json
 
 if TYPE_CHECKING:
@@ -36,12 +37,18 @@ _SCOPE: Final = "spec_kitty_telemetry"
 #: OTLP severity numbers: INFO for a run that succeeded, ERROR for one that failed.
 _INFO, _ERROR = 9, 17
 
-#: Our payload field → its GenAI semantic-convention attribute.
-_GEN_AI_USAGE: Final = (
-    ("input_tokens", "gen_ai.usage.input_tokens"),
-    ("output_tokens", "gen_ai.usage.output_tokens"),
-    ("cache_read_tokens", "gen_ai.usage.cache_read.input_tokens"),
-    ("cache_write_tokens", "gen_ai.usage.cache_creation.input_tokens"),
+#: Our priced token fields (input, output, cache read, cache write) → GenAI attributes.
+_GEN_AI_USAGE: Final = tuple(
+    zip(
+        PRICED_TOKEN_FIELDS,
+        (
+            "gen_ai.usage.input_tokens",
+            "gen_ai.usage.output_tokens",
+            "gen_ai.usage.cache_read.input_tokens",
+            "gen_ai.usage.cache_creation.input_tokens",
+        ),
+        strict=True,
+    )
 )
 
 

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .._lines import utc_timestamp
 from .._records import EXECUTION_EVENT
 from . import svg
-from .markdown import duration_text
-from .summary import nearest_rank, summarize_records
+from .summary import duration_text, nearest_rank, summarize_records
 
 if TYPE_CHECKING:
     from ..pricing import Pricing

@@ -19,6 +19,7 @@ from .._json_output import logged
 from .._records import EXECUTION_EVENT
 from ..errors import QueryError
 from ..project import SPECS_DIRNAME
+from ..usage import COST_FIELD
 
 if TYPE_CHECKING:
     from ..cost import CostSummary
@@ -73,7 +74,7 @@ class RunRow:
             "role": _text(payload.get("role")),
             "success": success if isinstance(success, bool) else None,
             "duration_ms": duration if type(duration) is int else None,
-            "cost_usd": None if self.cost_usd is None else _money(self.cost_usd),
+            COST_FIELD: None if self.cost_usd is None else _money(self.cost_usd),
             "cost_estimated": self.estimated,
         }
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._records import EXECUTION_EVENT
+from ..usage import COST_FIELD
 from .runs import phases_of
 
 if TYPE_CHECKING:
@@ -23,7 +24,30 @@ if TYPE_CHECKING:
     from ..pricing import Pricing
     from ..query import EventFilter
 
-__all__ = ["GroupLine", "RunSummary", "nearest_rank", "run_summary", "summarize_records"]
+__all__ = [
+    "GroupLine",
+    "RunSummary",
+    "duration_text",
+    "nearest_rank",
+    "run_summary",
+    "summarize_records",
+]
+
+
+def duration_text(ms: float | None) -> str:
+    """Return a duration for people: ``4m 09s``, ``1h 02m``, ``850 ms``; ``-`` when unknown."""
+    if ms is None:
+        return "-"
+    if ms < 1000:
+        return f"{round(ms)} ms"
+    seconds = round(ms / 1000)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
 
 
 def nearest_rank(values: list[int], percent: float) -> int | None:
@@ -51,7 +75,7 @@ class GroupLine:
         return {
             "runs": self.runs,
             "succeeded": self.succeeded,
-            "cost_usd": None if self.cost_usd is None else float(round(self.cost_usd, 6)),
+            COST_FIELD: None if self.cost_usd is None else float(round(self.cost_usd, 6)),
             "cost_estimated": self.estimated,
         }
 
@@ -83,7 +107,7 @@ class RunSummary:
             "runs": self.runs,
             "succeeded": self.succeeded,
             "success_rate": None if self.success_rate is None else round(self.success_rate, 4),
-            "cost_usd": None if self.cost_usd is None else float(round(self.cost_usd, 6)),
+            COST_FIELD: None if self.cost_usd is None else float(round(self.cost_usd, 6)),
             "cost_estimated": self.cost_estimated,
             "unpriced_runs": self.unpriced_runs,
             "mean_duration_ms": (

@@ -1,4 +1,4 @@
-"""``report summary`` as Markdown, for a pull request comment or a CI job summary.
+"""``report summary --format markdown|github``: the summary as Markdown tables.
 
 GitHub renders the same Markdown in a job summary (the file named by
 ``$GITHUB_STEP_SUMMARY``), so ``--format github`` differs only in where it goes:
@@ -9,26 +9,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..cli._format import money
-from .summary import GroupLine, RunSummary
+from ..reports.summary import GroupLine, RunSummary, duration_text
+from ._format import money
 
-__all__ = ["duration_text", "summary_markdown"]
-
-
-def duration_text(ms: float | None) -> str:
-    """Return a duration for people: ``4m 09s``, ``1h 02m``, ``850 ms``; ``-`` when unknown."""
-    if ms is None:
-        return "-"
-    if ms < 1000:
-        return f"{round(ms)} ms"
-    seconds = round(ms / 1000)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
+__all__ = ["profile_markdown", "summary_markdown"]
 
 
 def _cost(amount: Decimal | None, estimated: bool) -> str:
