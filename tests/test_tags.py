@@ -369,7 +369,7 @@ def test_a_config_file_that_is_not_yaml_is_one_warning_per_recording(
 
 
 def test_the_cost_report_filters_by_tag_as_events_does(tmp_path):
-    """A cost report filtered by tags counts only the tagged runs (projection cells keep no tags)."""
+    """A cost report filtered by tags counts only tagged runs (projection cells keep no tags)."""
     from spec_kitty_telemetry import EventFilter, emit_execution_record, project_cost_report
 
     feature = tmp_path / "kitty-specs" / "001-a"

@@ -62,6 +62,11 @@ _EXPORTS: dict[str, str] = {
     "InvocationResult": "integration",
     "record_invocation": "integration",
     "track_invocation": "integration",
+    "mark_phase": "phases",
+    "track_phase": "phases",
+    "list_runs": "reports",
+    "run_summary": "reports",
+    "write_csv": "exports",
     "SimpleJsonStore": "jsonl_store",
     "TestCounts": "junit",
     "emit_transition": "lifecycle",
@@ -157,6 +162,9 @@ if TYPE_CHECKING:
         Event as Event,
         ExecutionPayload as ExecutionPayload,
     )
+    from .exports import (
+        write_csv as write_csv,
+    )
     from .failure_kinds import (
         classify_failure as classify_failure,
     )
@@ -180,6 +188,10 @@ if TYPE_CHECKING:
         emit_transition as emit_transition,
         feature_timeline as feature_timeline,
     )
+    from .phases import (
+        mark_phase as mark_phase,
+        track_phase as track_phase,
+    )
     from .pricing import (
         Pricing as Pricing,
         canonical_model_name as canonical_model_name,
@@ -194,6 +206,10 @@ if TYPE_CHECKING:
         iter_project_events as iter_project_events,
         query_execution_events as query_execution_events,
         query_project_events as query_project_events,
+    )
+    from .reports import (
+        list_runs as list_runs,
+        run_summary as run_summary,
     )
     from .runner import (
         run_agent as run_agent,

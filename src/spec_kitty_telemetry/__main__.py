@@ -74,6 +74,10 @@ def _run_telemetry(args: list[str], prog: str) -> NoReturn:
         from .emit_command import main as emit_main
 
         raise SystemExit(emit_main(args[1:], prog=f"{prog} emit"))
+    if args[:1] == ["phase"] and len(args) == 2 and not args[1].startswith("-"):
+        from .phases import main as phase_main  # the mark's time is when it was asked for
+
+        raise SystemExit(phase_main(args[1]))
     from .cli import run_telemetry
 
     run_telemetry(args, prog)

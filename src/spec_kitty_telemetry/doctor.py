@@ -106,6 +106,7 @@ def diagnose(root: str | Path) -> DoctorReport:
         report.logs.append(_check_log(log))
     _check_git(root, logs, report)
     _check_config(root, report)
+    _check_webhooks(root, report)
     return report
 
 
@@ -230,6 +231,18 @@ def _check_config(root: Path, report: DoctorReport) -> None:
         report.problems.append(
             f"{CONFIG_PATH}:{line}: looks like a {kind}; name secrets by environment"
             " variable instead of committing them"
+        )
+
+
+def _check_webhooks(root: Path, report: DoctorReport) -> None:
+    """Report webhook deliveries that failed every attempt (they wait in the spool)."""
+    from .exports.spool import SPOOL_DIR, Spool
+
+    for delivery in Spool(root).stuck():
+        report.problems.append(
+            f"{SPOOL_DIR}: webhook delivery {delivery.key} to {delivery.url} failed "
+            f"{delivery.attempts} times (last: {delivery.last_error}); "
+            "`export --flush` retries it"
         )
 
 

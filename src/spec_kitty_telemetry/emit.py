@@ -166,7 +166,7 @@ def emit_execution_record(
             exit_code=exit_code,
             **extra,
         )
-        return _append(
+        record = _append(
             feature_dir,
             feature_slug,
             EXECUTION_EVENT,
@@ -176,6 +176,11 @@ def emit_execution_record(
             fsync=fsync,
             lock_timeout=lock_timeout,
         )
+        if not isinstance(feature_dir, EventStore):  # webhooks: a file queued, no network
+            from .exports.webhooks import spool_run
+
+            spool_run(feature_dir, record)
+        return record
     except Exception as exc:  # noqa: BLE001 - telemetry must not break its host
         fail(
             logger,

@@ -35,6 +35,7 @@ IGNORE_RULES: Final = (
     "kitty-specs/**/.execution.events.jsonl.*",
     "kitty-specs/**/.telemetry-clock.json*",
     ".kittify/alerts.jsonl",
+    ".kittify/webhook-spool/",
 )
 _HEADER: Final = "# spec-kitty-telemetry (written by `spec-kitty agent telemetry init`)"
 

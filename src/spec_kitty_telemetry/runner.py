@@ -117,6 +117,7 @@ def run_agent(
     capture_changes: bool | str | Path = False,
     junit: Sequence[str] = (),
     tags: Mapping[str, str] | None = None,
+    phase: str | None = None,
 ) -> RunOutcome:
     """Run ``command``, copy its stdout to ``output`` (our stdout), record one ExecutionEvent.
 
@@ -136,7 +137,9 @@ def run_agent(
     ``tags`` are stored over the project's default tags
     (:mod:`spec_kitty_telemetry.tags`).
     Raises InvalidOptionError for an empty command; every failure of the
-    command itself is an outcome, not an exception.
+    command itself is an outcome, not an exception. ``phase`` names the phase
+    the command starts in; marks the command writes to the file named by
+    ``phases.PHASE_FILE_ENV`` start the next ones (see :mod:`.phases`).
     """
     if not command:
         raise InvalidOptionError("no command to run: give it after --, e.g. -- claude -p '...'")
@@ -148,10 +151,11 @@ def run_agent(
     if capture_changes is not False:
         capture = ChangeCapture(None if capture_changes is True else capture_changes)
         capture.start()  # before the clock starts: the agent's time is its own
+    marks = _PhaseMarks(phase)
     started_at = time.monotonic()
     started_wall = time.time()
     try:
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0)
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, bufsize=0, env=marks.env())
     except OSError as exc:
         if capture is not None:
             capture.close()
@@ -168,6 +172,7 @@ def run_agent(
             error=f"cannot start {argv[0]!r}: {reason}",
             tags=dict(tags or {}),
         )
+        marks.collect(result)
         record = _record(feature_dir, feature_slug, result, node_id)
         return RunOutcome(code, False, result, None, record)
 
@@ -201,8 +206,42 @@ def run_agent(
         result.tests, warnings = read_junit_reports(junit, since=started_wall)
         if result.tests is None:  # asked for but unknown: null, and why
             result.extra.update({TESTS_KEY: None, TESTS_ERROR_KEY: "; ".join(warnings)})
+    marks.collect(result)
     record = _record(feature_dir, feature_slug, result, node_id)
     return RunOutcome(exit_code, True, result, usage, record, tuple(warnings))
+
+
+class _PhaseMarks:
+    """The marks file of one wrapped run, and the phases read back from it (see :mod:`.phases`)."""
+
+    def __init__(self, first: str | None) -> None:
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="spec-kitty-phases-", suffix=".txt")
+        os.close(fd)
+        self.path = Path(name)
+        self.first = first
+        self.started = time.time()
+
+    def env(self) -> dict[str, str]:
+        from .phases import PHASE_FILE_ENV
+
+        return {**os.environ, PHASE_FILE_ENV: str(self.path)}
+
+    def collect(self, result: InvocationResult) -> None:
+        """Put the run's phases (if any were named) into ``result``; remove the file."""
+        from .phases import PHASES_KEY, phases_from_markers
+
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        self.path.unlink(missing_ok=True)
+        phases = phases_from_markers(
+            text, started=self.started, ended=time.time(), first=self.first
+        )
+        if phases:
+            result.extra[PHASES_KEY] = phases
 
 
 def _record(

@@ -20,9 +20,12 @@ from .analytics import register as _register_analytics_commands
 from .cost import cost as _cost_report, register as _register_cost_commands
 from .emit import register as _register_emit_command
 from .events import register as _register_events_command
+from .export import register as _register_export_command
 from .imports import register as _register_import_commands
 from .lanes import register as _register_lanes_command
 from .lifecycle import register as _register_lifecycle_commands
+from .phase import register as _register_phase_command
+from .report import register as _register_report_commands
 from .run import register as _register_run_command
 from .server import register as _register_server_commands
 from .setup import register as _register_setup_commands
@@ -71,7 +74,10 @@ _register_emit_command(telemetry_app)
 _register_events_command(telemetry_app)
 _register_import_commands(telemetry_app)
 _register_lanes_command(telemetry_app)
+_register_export_command(telemetry_app)
 _register_lifecycle_commands(telemetry_app)
+_register_phase_command(telemetry_app)
+_register_report_commands(telemetry_app)
 _register_run_command(telemetry_app)
 _register_server_commands(telemetry_app)
 _register_setup_commands(telemetry_app)

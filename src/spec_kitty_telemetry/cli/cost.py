@@ -88,6 +88,9 @@ def cost(
     ] = None,
     reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the order of rows.")] = False,
     as_json: JsonOption = False,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Print CSV: one row per group, then TOTAL.")
+    ] = False,
     compact: CompactOption = False,
     repo: RepoOption = None,
 ) -> None:
@@ -139,6 +142,13 @@ def cost(
         hint_unmatched_features(root, feature)
     if as_json:
         print_document(report.to_dict())
+        return
+    if as_csv:
+        import sys
+
+        from ..exports import write_report_csv
+
+        write_report_csv(report, sys.stdout)
         return
     if not report.summaries:
         typer.echo(_NO_EVENTS)

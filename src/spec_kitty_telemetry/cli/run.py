@@ -75,6 +75,15 @@ def run(
             show_default=False,
         ),
     ] = None,
+    phase: Annotated[
+        str | None,
+        typer.Option(
+            "--phase",
+            metavar="NAME",
+            help="The phase the command starts in; `spec-kitty agent telemetry phase NAME` "
+            "inside it starts the next (recorded as phases: name -> ms).",
+        ),
+    ] = None,
 ) -> None:
     """Run an agent command, pass its input and output through, and record its usage.
 
@@ -105,6 +114,10 @@ def run(
     """
     if role not in ROLES:
         raise InvalidOptionError(f"--role: expected one of {', '.join(ROLES)}, got {role!r}")
+    if phase:
+        from ..phases import check_phase_name
+
+        check_phase_name(phase)
     if not command:
         raise InvalidOptionError("no command to run: give it after --, e.g. -- claude -p '...'")
     if command[0].startswith("-"):  # no program is named so: an option of ours, misspelt
@@ -130,6 +143,7 @@ def run(
         capture_changes=changes and feature_dir is not None,
         junit=junit or (),
         tags=tags,
+        phase=phase or None,
     )
     for message in outcome.warnings:
         print_warning(message)
