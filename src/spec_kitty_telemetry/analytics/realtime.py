@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from .._emit_result import warn
+
 if TYPE_CHECKING:
     from ..pricing import Pricing
     from .anomalies import AnomalyDetector
@@ -91,7 +93,7 @@ def _load(root: Path) -> _Checker | None:
         return None
     weeks = frozen_weeks(root)
     if not weeks:
-        logger.warning("telemetry: alerts.realtime is on but no baseline is frozen in %s", root)
+        warn(logger, f"telemetry: alerts.realtime is on but no baseline is frozen in {root}")
         return None
     detector = AnomalyDetector(load_baseline(root, weeks[-1]), settings.z_threshold, settings.alpha)
     return _Checker(root, settings, detector, load_pricing(root))
@@ -116,4 +118,4 @@ def check_recorded(target: object, record: Mapping[str, Any]) -> None:
         if checker is not None:
             checker.check(record)
     except Exception as exc:  # noqa: BLE001 - the event is recorded; the check must not fail it
-        logger.warning("telemetry: real-time check of %s skipped: %s", record.get("event_id"), exc)
+        warn(logger, f"telemetry: real-time check of {record.get('event_id')} skipped: {exc}")
