@@ -382,3 +382,19 @@ def test_the_cost_report_filters_by_tag_as_events_does(tmp_path):
     tagged = project_cost_report(tmp_path, EventFilter(tags={"environment": "ci"}))
     assert tagged.total.event_count == 1
     assert float(tagged.total.total_cost_usd) == 1.5
+
+
+def test_cost_tag_counts_only_the_runs_carrying_the_tag(project: Path) -> None:
+    """cost --tag KEY=VALUE reports only tagged runs; a malformed --tag is one line, exit 2."""
+    assert emit(project, "--tag", "environment=ci", "--cost-usd", "1.25").returncode == 0
+    assert emit(project, "--cost-usd", "2.5").returncode == 0
+    done = spec_kitty("agent", "telemetry", "cost", "--tag", "environment=ci", "--json",
+                      cwd=project)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    total = json.loads(done.stdout)["total"]
+    assert total["event_count"] == 1
+    assert total["total_cost_usd"] == 1.25
+    bad = spec_kitty("agent", "telemetry", "cost", "--tag", "=x", cwd=project)
+    assert bad.returncode == 2
+    assert bad.stderr.decode().count("\n") == 1
+    assert bad.stderr.decode().startswith("Error: --tag:")

@@ -27,6 +27,7 @@ from ._reports import (
     RoleOption,
     SinceOption,
     SuccessOption,
+    TagOption,
     UntilOption,
     WpOption,
     cost_cell,
@@ -51,6 +52,7 @@ def cost(
     model: ModelOption = None,
     role: RoleOption = None,
     success: SuccessOption = None,
+    tag: TagOption = None,
     group_by: Annotated[
         str,
         typer.Option(
@@ -118,6 +120,8 @@ def cost(
     from ..pricing import load_aliases
 
     root, is_project = report_root(repo)
+    from ..tags import parse_tag_filter
+
     filters = event_filter(
         model_aliases=None if model is None else load_aliases(root),
         feature=feature,
@@ -128,6 +132,7 @@ def cost(
         model=model,
         role=role,
         success=success,
+        tags=parse_tag_filter(tag),
     )
     report = project_cost_report(
         root,
