@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from spec_kitty_telemetry import FileClockStorage, InMemoryClockStorage, LamportClock
+from spec_kitty_telemetry import LamportClock
 from spec_kitty_telemetry.clock import (
     MAX_CLOCK_FILE_BYTES,
     MAX_LAMPORT_CLOCK,
+    FileClockStorage,
+    InMemoryClockStorage,
     is_clock_value,
     next_timestamp,
 )
