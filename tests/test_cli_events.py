@@ -168,7 +168,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _readme_examples() -> list[tuple[str, str]]:
-    """Each `$ spec-kitty agent telemetry events ...` of the README with the output shown for it."""
+    """Each `$ spec-kitty agent telemetry events ...` of the README with the output shown for it.
+
+    Only from a console block that reads the example logs as they are: one whose
+    commands before the example are `events` commands too (a block that records
+    first shows a project of its own).
+    """
     examples = []
     blocks = (REPO / "README.md").read_text().split("```console\n")[1:]
     for block in blocks:
@@ -176,8 +181,9 @@ def _readme_examples() -> list[tuple[str, str]]:
         starts = [i for i, line in enumerate(lines) if line.startswith("$ ")]
         for start, end in zip(starts, [*starts[1:], len(lines)], strict=False):
             command = lines[start][2:]
-            if command.startswith("spec-kitty agent telemetry events"):
-                examples.append((command, "\n".join(lines[start + 1 : end])))
+            if not command.startswith("spec-kitty agent telemetry events"):
+                break  # the block records or changes something first: not the example logs
+            examples.append((command, "\n".join(lines[start + 1 : end])))
     return examples
 
 
