@@ -32,6 +32,8 @@ _EXPORTS: dict[str, str] = {
     "cost_summary": "cost",
     "CostReport": "cost",
     "CostSummary": "cost",
+    "EventPrice": "cost",
+    "EventPricer": "cost",
     "project_cost_report": "cost",
     "emit_event": "emit",
     "emit_execution_event": "emit",
@@ -130,6 +132,8 @@ if TYPE_CHECKING:
     from .cost import (
         CostReport as CostReport,
         CostSummary as CostSummary,
+        EventPrice as EventPrice,
+        EventPricer as EventPricer,
         cost_report as cost_report,
         cost_summary as cost_summary,
         project_cost_report as project_cost_report,

@@ -171,9 +171,10 @@ def settle(parts: list[CostSummary], whole: CostSummary) -> None:
     """
     for name in ("reported_cost_usd", "estimated_cost_usd"):
         target = getattr(whole, name).quantize(_MICRO)
-        exact = [getattr(part, name) for part in parts]
-        for part, amount in zip(parts, apportioned(exact, target), strict=True):
-            setattr(part, name, amount)
+        if parts:  # a lone summary (one event's price) has nothing to apportion
+            exact = [getattr(part, name) for part in parts]
+            for part, amount in zip(parts, apportioned(exact, target), strict=True):
+                setattr(part, name, amount)
         setattr(whole, name, target)
 
 

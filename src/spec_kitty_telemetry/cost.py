@@ -12,7 +12,8 @@ How a report is made, one job per module: ``_cells`` folds events into
 price-free cells (the one fold); ``projection`` keeps a log's cells beside it
 and folds only what was appended; ``_reading`` filters cells and picks their
 rows; ``_priced`` and ``_aside`` apply the price table; ``_cost_model`` holds
-the summaries, their money settled to micro-dollars.
+the summaries, their money settled to micro-dollars; ``_event_price`` prices
+one event by the same rules, without a report around it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ._cost_model import (
     GroupBy,
     apportioned,
 )
+from ._event_price import EventPrice, EventPricer
 from ._reading import SORTS, read_report
 from .errors import QueryError
 from .store import EventStore
@@ -56,6 +58,8 @@ __all__ = [
     "UNPRICED_REASONS",
     "CostReport",
     "CostSummary",
+    "EventPrice",
+    "EventPricer",
     "GroupBy",
     "RunningTotal",
     "apportioned",

@@ -11,7 +11,6 @@ the records is the reference it must agree with.
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,8 +43,6 @@ GROUP_FIELDS: Final = ("agent", "model", "role", "feature", "wp")
 #: The value of a field a run does not have (no model, no work package).
 NO_VALUE: Final = "(none)"
 _INPUT, _OUTPUT = TOKEN_FIELDS[:2]
-#: Records priced per call of the cost report: bounds the summaries held at once.
-_BATCH: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,51 +134,39 @@ def _count(value: object) -> int | None:
 def priced_runs(records: Iterable[Mapping[str, Any]], pricing: Pricing) -> Iterator[Run]:
     """Turn records into runs (execution events only), each priced as ``cost`` prices it.
 
-    Each event is priced by :func:`spec_kitty_telemetry.cost.cost_report`
-    itself, grouping a batch of events by an id of their own, so a run's cost
-    is exactly what the cost report would add for it, with no second rule.
+    Each event is priced by :class:`spec_kitty_telemetry.cost.EventPricer`:
+    what the cost report over that one event counts, by the same fold and
+    rules, so a run's cost never depends on the runs read beside it.
     """
-    from ..cost import cost_report
+    from ..cost import EventPricer
 
-    executions = (r for r in records if r.get("event_type") == EXECUTION_EVENT)
-    while batch := list(itertools.islice(executions, _BATCH)):
-        if len(batch) == 1:  # the real-time check: one record is its own group, no copy
-            only = cost_report(batch, "feature", pricing=pricing).summaries
-            summaries = {"0": only[0]}
-        else:
-            tagged = [{**record, "aggregate_id": str(index)} for index, record in enumerate(batch)]
-            summaries = {
-                s.group_key: s for s in cost_report(tagged, "feature", pricing=pricing).summaries
-            }
-        for index, record in enumerate(batch):
-            summary = summaries[str(index)]
-            payload = record["payload"]
-            unpriced = summary.unpriced_event_count > 0
-            model = payload.get("model")
-            yield Run(
-                event_id=record["event_id"],
-                feature=record["aggregate_id"],
-                timestamp=utc_timestamp(record["timestamp"]),
-                agent=_text(payload.get("agent")),
-                role=_text(payload.get("role")),
-                model=pricing.canonical(model)
-                if isinstance(model, str) and model.strip()
-                else NO_VALUE,
-                wp=_text(payload.get("wp_id")),
-                success=payload.get("success", True) is not False,
-                duration_ms=_count(payload.get("duration_ms")),
-                input_tokens=_count(payload.get(_INPUT)),
-                output_tokens=_count(payload.get(_OUTPUT)),
-                cost_usd=None if unpriced else summary.total_cost_usd,
-                estimated=bool(summary.estimated_event_count or summary.split_cost_event_count),
-                unpriced_reason=next(iter(sorted(summary.unpriced_reasons)), None)
-                if unpriced
-                else None,
-                unknown_model=next(iter(sorted(summary.unknown_models)), None)
-                if unpriced
-                else None,
-                error_kind=error_kind(payload),
-            )
+    price_of = EventPricer(pricing)
+    for record in records:
+        if record.get("event_type") != EXECUTION_EVENT:
+            continue
+        price = price_of(record)
+        payload = record["payload"]
+        model = payload.get("model")
+        yield Run(
+            event_id=record["event_id"],
+            feature=record["aggregate_id"],
+            timestamp=utc_timestamp(record["timestamp"]),
+            agent=_text(payload.get("agent")),
+            role=_text(payload.get("role")),
+            model=pricing.canonical(model)
+            if isinstance(model, str) and model.strip()
+            else NO_VALUE,
+            wp=_text(payload.get("wp_id")),
+            success=payload.get("success", True) is not False,
+            duration_ms=_count(payload.get("duration_ms")),
+            input_tokens=_count(payload.get(_INPUT)),
+            output_tokens=_count(payload.get(_OUTPUT)),
+            cost_usd=price.cost_usd,
+            estimated=price.estimated,
+            unpriced_reason=price.unpriced_reason,
+            unknown_model=price.unknown_model,
+            error_kind=error_kind(payload),
+        )
 
 
 @dataclass

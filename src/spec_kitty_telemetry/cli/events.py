@@ -29,8 +29,8 @@ from ._reports import (
 )
 
 if TYPE_CHECKING:
+    from ..cost import EventPricer
     from ..events import Event
-    from ..pricing import Pricing
 
 __all__ = ["events", "register"]
 
@@ -151,15 +151,11 @@ def register(group: typer.Typer) -> None:
     group.command("events", cls=Command)(events)
 
 
-def _event_cost(pricing: Pricing, event: Event) -> str:
+def _event_cost(price_of: EventPricer, event: Event) -> str:
     """Show what the cost report counts for this one event: reported, ~estimated, or nothing."""
-    from ..cost import RunningTotal
-
     if event.event_type != "ExecutionEvent":
         return ""
-    total = RunningTotal(pricing)
-    total.add([event.to_dict()])
-    summary = total.total()
+    summary = price_of(event.to_dict()).summary
     if not summary.cost_known:
         return ""
     return cost_cell(summary, summary.total_cost_usd)
@@ -239,10 +235,11 @@ def _joined(*parts: str) -> str:
 
 
 def _print_events_table(root: Path, found: list[Event], compact: bool) -> None:
+    from ..cost import EventPricer
     from ..pricing import load_pricing
 
-    pricing = load_pricing(root)
-    costs = [_event_cost(pricing, event) for event in found]
+    price_of = EventPricer(load_pricing(root))
+    costs = [_event_cost(price_of, event) for event in found]
     out = console()
     levels = range(2, len(_EVENT_LAYOUTS)) if compact else range(len(_EVENT_LAYOUTS))
     layouts = [_event_grid(found, costs, level) for level in levels]
