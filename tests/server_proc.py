@@ -6,6 +6,7 @@ user runs, with uvicorn, over a real PostgreSQL (``tests/pg.py``).
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -15,9 +16,21 @@ from pathlib import Path
 
 import httpx
 
+from spec_kitty_telemetry.postgres_store import open_pool
+from spec_kitty_telemetry.server.auth import create_token
 from spec_kitty_telemetry.server.devdb import free_port
 
 SCRIPT = Path(sys.executable).with_name("spec-kitty-telemetry")
+_projects = itertools.count()
+
+
+def new_token(database_url: str, project: str | None = None) -> str:
+    """Issue a token of ``project`` (by default a project no other test uses)."""
+    pool = open_pool(database_url, max_size=1)
+    try:
+        return create_token(pool, project or f"project-{os.getpid()}-{next(_projects)}")
+    finally:
+        pool.close()
 
 
 class ServerProcess:

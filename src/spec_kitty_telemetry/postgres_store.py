@@ -174,6 +174,30 @@ class PostgresEventStore(EventStore):
             raise InvalidEventError(f"project {self.project}: {exc}") from None
         return new, len(rows) - new
 
+    def append_records(self, build: Callable[[StoreHead], Sequence[Record]]) -> tuple[int, int]:
+        """Build records from the head under the project's lock; store those not stored yet.
+
+        ``append_record`` for many records at once, and idempotent where it
+        refuses: a record whose id is stored already is skipped, so a client
+        that resends (an OTLP exporter's retry) stores nothing twice. Returns
+        (new, duplicates). A built record that is not an event raises
+        InvalidEventError and nothing is stored.
+        """
+        try:
+            with self.pool.connection() as connection, connection.transaction():
+                self._lock(connection)
+                rows = [
+                    row_of(self.project_id, r)[1] for r in build(_head(connection, self.project_id))
+                ]
+                if not rows:
+                    return 0, 0
+                with connection.cursor() as cursor:
+                    cursor.executemany(_INSERT, rows)
+                    new = cursor.rowcount
+        except psycopg.DataError as exc:
+            raise InvalidEventError(f"project {self.project}: {exc}") from None
+        return new, len(rows) - new
+
     @staticmethod
     def check(record: object) -> None:
         """Raise InvalidEventError naming the field unless ``record`` is an event (line rule)."""
