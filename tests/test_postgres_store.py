@@ -128,7 +128,10 @@ def test_migrations_apply_and_roll_back_cleanly(empty_pg_url: str):
     assert schema.current_revision(empty_pg_url) is None
     schema.upgrade(empty_pg_url)
     assert {"projects", "api_tokens", "events"} <= tables()
+    assert schema.current_revision(empty_pg_url) == "0002"
+    schema.downgrade(empty_pg_url, "0001")
     assert schema.current_revision(empty_pg_url) == "0001"
+    schema.upgrade(empty_pg_url)
     schema.downgrade(empty_pg_url)
     assert tables() == {"alembic_version"}
     assert schema.current_revision(empty_pg_url) is None
