@@ -83,3 +83,30 @@ class ServerProcess:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+#: Answers a client retries: the server or its database is passing through a restart.
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+def post_retrying(
+    http: httpx.Client, path: str, body: object, *, give_up: float = 120.0
+) -> tuple[httpx.Response, int]:
+    """POST ``body`` until the server answers other than a passing failure; (answer, retries).
+
+    What a well-behaved client does (``sync`` does the same): a 503 or a
+    broken connection is retried after a short pause, the same body resent.
+    """
+    deadline = time.monotonic() + give_up
+    retries = 0
+    while True:
+        try:
+            answer = http.post(path, json=body)
+            if answer.status_code not in RETRY_STATUSES:
+                return answer, retries
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path}: still failing after {give_up:g} s")
+        retries += 1
+        time.sleep(0.2)
