@@ -62,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "SimpleJsonStore": "jsonl_store",
     "emit_transition": "lifecycle",
     "feature_timeline": "lifecycle",
+    "PostgresEventStore": "postgres_store",  # needs the server extra; psycopg loads on first use
     "canonical_model_name": "pricing",
     "load_pricing": "pricing",
     "Pricing": "pricing",
@@ -162,6 +163,9 @@ if TYPE_CHECKING:
     from .lifecycle import (
         emit_transition as emit_transition,
         feature_timeline as feature_timeline,
+    )
+    from .postgres_store import (
+        PostgresEventStore as PostgresEventStore,
     )
     from .pricing import (
         Pricing as Pricing,
