@@ -48,7 +48,7 @@ from ..agent_usage import anthropic_usage
 from ..errors import InvalidEventError
 from ..ids import normalize_event_id
 from ..store import Record, StoreHead
-from ..usage import USAGE_ERROR_KEY, is_count, lenient
+from ..usage import USAGE_ERROR_KEY, Usage, is_count, lenient
 
 __all__ = [
     "CATCH_ALL_FEATURE",
@@ -393,14 +393,15 @@ def _claude(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], list[str], d
 
 
 def _codex(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
-    figures = {
-        "input_tokens": _figure(attributes.get("input_token_count")),
-        "output_tokens": _figure(attributes.get("output_token_count")),
-        "cache_read_tokens": _figure(attributes.get("cached_token_count")),
-        "reasoning_tokens": _figure(attributes.get("reasoning_token_count")),
-    }
+    # OpenAI's convention is ours (cached input within input, reasoning within output).
+    figures = Usage(
+        input_tokens=_figure(attributes.get("input_token_count")),
+        output_tokens=_figure(attributes.get("output_token_count")),
+        cache_read_tokens=_figure(attributes.get("cached_token_count")),
+        reasoning_tokens=_figure(attributes.get("reasoning_token_count")),
+    )
     ids = {
         "request_id": attributes.get("request_id"),
         "session_id": attributes.get("conversation.id"),
     }
-    return figures, [], ids
+    return figures.to_dict(), [], ids
