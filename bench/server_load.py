@@ -7,6 +7,13 @@ resent would be). Prints throughput, request latency p50/p99, the stored
 count and the bytes per stored event.
 
     .venv/bin/python bench/server_load.py [--clients 16] [--batches 50] [--size 100]
+        [--restart-postgres]
+
+With ``--restart-postgres`` PostgreSQL is stopped (fast shutdown) once a
+quarter of the batches are in and started again 2 s later, the server left
+running; clients retry 503s and broken connections (``post_retrying``), and
+the script prints how long after PostgreSQL was back the first request
+succeeded, and how many requests were retried.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from server_proc import ServerProcess
+from server_proc import ServerProcess, post_retrying
 from spec_kitty_telemetry.postgres_store import open_pool
 from spec_kitty_telemetry.server import schema
 from spec_kitty_telemetry.server.auth import create_token
@@ -36,6 +43,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--batches", type=int, default=50)
     parser.add_argument("--size", type=int, default=100)
+    parser.add_argument("--restart-postgres", action="store_true")
     args = parser.parse_args()
     with TemporaryPostgres(fast=False) as cluster:
         with psycopg.connect(cluster.url, autocommit=True) as connection:
@@ -48,7 +56,7 @@ def main() -> None:
         server = ServerProcess(url, cluster.root / "serve.log")
         server.start()
         try:
-            run(server, token, args)
+            run(server, token, args, cluster if args.restart_postgres else None)
         finally:
             server.stop()
         with psycopg.connect(url) as connection:
@@ -60,8 +68,17 @@ def main() -> None:
         print(f"bytes per stored event (table + indexes): {size / max(rows, 1):.0f}")
 
 
-def run(server: ServerProcess, token: str, args: argparse.Namespace) -> None:
+def run(
+    server: ServerProcess,
+    token: str,
+    args: argparse.Namespace,
+    restart: TemporaryPostgres | None,
+) -> None:
     latencies: list[float] = []
+    done = threading.Semaphore(0)
+    retried = [0]
+    back_at: list[float] = []
+    first_ok_after: list[float] = []
     counts = {"new": 0, "duplicates": 0}
     lock = threading.Lock()
     batches = [
@@ -93,11 +110,15 @@ def run(server: ServerProcess, token: str, args: argparse.Namespace) -> None:
             for batch in mine:
                 for _ in range(2):  # the resend of a client that gave up waiting
                     start = time.perf_counter()
-                    answer = http.post("/api/v1/events", json={"events": batch})
+                    answer, tries = post_retrying(http, "/api/v1/events", {"events": batch})
                     elapsed = time.perf_counter() - start
                     answer.raise_for_status()
                     body = answer.json()
+                    done.release()
                     with lock:
+                        retried[0] += tries
+                        if back_at and not first_ok_after:
+                            first_ok_after.append(time.perf_counter() - back_at[0])
                         latencies.append(elapsed)
                         counts["new"] += body["new"]
                         counts["duplicates"] += body["duplicates"]
@@ -106,6 +127,13 @@ def run(server: ServerProcess, token: str, args: argparse.Namespace) -> None:
     start = time.perf_counter()
     for thread in threads:
         thread.start()
+    if restart is not None:
+        for _ in range(len(threads) * args.batches // 2):  # a quarter of the batches, sent twice
+            done.acquire()
+        restart.stop()
+        time.sleep(2.0)
+        restart.start()
+        back_at.append(time.perf_counter())
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - start
@@ -118,6 +146,11 @@ def run(server: ServerProcess, token: str, args: argparse.Namespace) -> None:
     )
     print(f"latency per batch: p50 {cuts[49] * 1000:.0f} ms, p99 {cuts[98] * 1000:.0f} ms")
     print(f"answers: {counts['new']} new, {counts['duplicates']} duplicates")
+    if restart is not None:
+        print(
+            "PostgreSQL stopped for 2 s mid-load: first success "
+            f"{first_ok_after[0] * 1000:.0f} ms after it was back; {retried[0]} requests retried"
+        )
 
 
 if __name__ == "__main__":

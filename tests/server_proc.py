@@ -6,6 +6,7 @@ user runs, with uvicorn, over a real PostgreSQL (``tests/pg.py``).
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -15,9 +16,21 @@ from pathlib import Path
 
 import httpx
 
+from spec_kitty_telemetry.postgres_store import open_pool
+from spec_kitty_telemetry.server.auth import create_token
 from spec_kitty_telemetry.server.devdb import free_port
 
 SCRIPT = Path(sys.executable).with_name("spec-kitty-telemetry")
+_projects = itertools.count()
+
+
+def new_token(database_url: str, project: str | None = None) -> str:
+    """Issue a token of ``project`` (by default a project no other test uses)."""
+    pool = open_pool(database_url, max_size=1)
+    try:
+        return create_token(pool, project or f"project-{os.getpid()}-{next(_projects)}")
+    finally:
+        pool.close()
 
 
 class ServerProcess:
@@ -70,3 +83,30 @@ class ServerProcess:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+#: Answers a client retries: the server or its database is passing through a restart.
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+def post_retrying(
+    http: httpx.Client, path: str, body: object, *, give_up: float = 120.0
+) -> tuple[httpx.Response, int]:
+    """POST ``body`` until the server answers other than a passing failure; (answer, retries).
+
+    What a well-behaved client does (``sync`` does the same): a 503 or a
+    broken connection is retried after a short pause, the same body resent.
+    """
+    deadline = time.monotonic() + give_up
+    retries = 0
+    while True:
+        try:
+            answer = http.post(path, json=body)
+            if answer.status_code not in RETRY_STATUSES:
+                return answer, retries
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path}: still failing after {give_up:g} s")
+        retries += 1
+        time.sleep(0.2)

@@ -128,7 +128,10 @@ def test_migrations_apply_and_roll_back_cleanly(empty_pg_url: str):
     assert schema.current_revision(empty_pg_url) is None
     schema.upgrade(empty_pg_url)
     assert {"projects", "api_tokens", "events"} <= tables()
+    assert schema.current_revision(empty_pg_url) == "0002"
+    schema.downgrade(empty_pg_url, "0001")
     assert schema.current_revision(empty_pg_url) == "0001"
+    schema.upgrade(empty_pg_url)
     schema.downgrade(empty_pg_url)
     assert tables() == {"alembic_version"}
     assert schema.current_revision(empty_pg_url) is None
@@ -165,3 +168,20 @@ def test_the_store_carries_on_after_postgresql_restarts(pg_cluster: TemporaryPos
         assert {e.event_id for e in store.load_all_events()} == {first.event_id, second.event_id}
     finally:
         pool.close()
+
+
+def test_the_package_exports_the_store_without_importing_psycopg():
+    """`import spec_kitty_telemetry` loads no psycopg; the name loads it on first use."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, spec_kitty_telemetry as t\n"
+        "assert 'psycopg' not in sys.modules, 'psycopg imported by the package'\n"
+        "from spec_kitty_telemetry.postgres_store import PostgresEventStore\n"
+        "assert t.PostgresEventStore is PostgresEventStore\n"
+        "assert 'psycopg' in sys.modules\n"
+        "assert 'PostgresEventStore' in t.__all__\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

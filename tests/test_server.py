@@ -7,7 +7,6 @@ a token of a project of its own, so tests never see each other's events.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import shutil
 import subprocess
@@ -19,17 +18,14 @@ import httpx
 import psycopg
 import pytest
 
-from server_proc import SCRIPT, ServerProcess
+from server_proc import SCRIPT, ServerProcess, new_token
 from spec_kitty_telemetry.cost import GROUP_BYS
-from spec_kitty_telemetry.postgres_store import open_pool
-from spec_kitty_telemetry.server.auth import create_token
 from spec_kitty_telemetry.server.sync import sync_project
 from spec_kitty_telemetry.testing import make_event
 
 pytest_plugins = ["pg"]
 
 REPO = Path(__file__).resolve().parents[1]
-_projects = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +34,6 @@ def server(server_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     process.start()
     yield process
     process.stop()
-
-
-def new_token(server_db: str, project: str | None = None) -> str:
-    pool = open_pool(server_db, max_size=1)
-    try:
-        return create_token(pool, project or f"project-{next(_projects)}")
-    finally:
-        pool.close()
 
 
 @pytest.fixture

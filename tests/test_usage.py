@@ -206,6 +206,8 @@ _ALLOWED = {
     "sources/codex.py": {"input_tokens", "output_tokens"},
     # The timeline's JSON columns: a report's keys, filled from the cost fold's totals.
     "lifecycle.py": {"input_tokens", "output_tokens", "cost_usd"},
+    # Claude Code's OpenTelemetry api_request attributes are named with these words.
+    "server/otlp.py": {"input_tokens", "output_tokens", "cache_read_tokens", "cost_usd"},
 }
 
 

@@ -73,6 +73,7 @@ _EXPORTS: dict[str, str] = {
     "TestCounts": "junit",
     "emit_transition": "lifecycle",
     "feature_timeline": "lifecycle",
+    "PostgresEventStore": "postgres_store",  # needs the server extra; psycopg loads on first use
     "canonical_model_name": "pricing",
     "load_pricing": "pricing",
     "Pricing": "pricing",
@@ -195,6 +196,9 @@ if TYPE_CHECKING:
     from .phases import (
         mark_phase as mark_phase,
         track_phase as track_phase,
+    )
+    from .postgres_store import (
+        PostgresEventStore as PostgresEventStore,
     )
     from .pricing import (
         Pricing as Pricing,

@@ -44,6 +44,7 @@ __all__ = [
     "AgentUsage",
     "ModelUsage",
     "UsageCollector",
+    "anthropic_usage",
     "parse_agent_output",
 ]
 
@@ -423,6 +424,27 @@ def _claude_usage(result: dict[str, Any], init_model: str | None) -> AgentUsage:
         usage_error=read.usage_error,
         session_id=session_id,
     )
+
+
+def anthropic_usage(
+    figures: Mapping[str, Any],
+    input_keys: tuple[str, str, str],
+    output_key: str,
+    *,
+    cost_key: str | None = None,
+    where: str = "",
+) -> tuple[Usage, str | None]:
+    """Read figures in Anthropic's convention (input without cache) into the package's.
+
+    ``input_keys`` name the uncached input, the cache reads and the cache
+    writes in ``figures``. For readers of other Claude Code outputs (its
+    OpenTelemetry events, its session logs), so the conversion is made here
+    only. Returns the usage and what was left out, and why (None if nothing).
+    """
+    read = _Reader()
+    cost = read.cost(figures, cost_key, where) if cost_key is not None else None
+    tokens = _claude_tokens(read, figures, input_keys, output_key, where, cost=cost)
+    return Usage.of(tokens), read.usage_error
 
 
 def _claude_tokens(

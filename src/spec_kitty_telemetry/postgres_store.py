@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Final
 
 import orjson
@@ -173,6 +174,53 @@ class PostgresEventStore(EventStore):
         except psycopg.DataError as exc:  # a value PostgreSQL refuses (say, a NUL in a name)
             raise InvalidEventError(f"project {self.project}: {exc}") from None
         return new, len(rows) - new
+
+    @contextmanager
+    def locked(self) -> Iterator[psycopg.Connection[Any]]:
+        """Hold the project's append lock for a transaction; yield its connection.
+
+        For writers that must decide from what is stored (the server's
+        executions: is it started, is it complete) and append in one step:
+        every append and save of the project waits while this is held.
+        """
+        with self.pool.connection() as connection, connection.transaction():
+            self._lock(connection)
+            yield connection
+
+    def head_in(self, connection: psycopg.Connection[Any]) -> StoreHead:
+        """Return the head as seen by ``connection`` (one holding :meth:`locked`)."""
+        return _head(connection, self.project_id)
+
+    def insert(
+        self, connection: psycopg.Connection[Any], records: Sequence[Record]
+    ) -> tuple[int, int]:
+        """Store the records not stored yet, in ``connection``'s transaction: (new, duplicates).
+
+        Raises InvalidEventError for a record that is not an event (the
+        transaction is then to be rolled back: leave :meth:`locked` by the error).
+        """
+        rows = [row_of(self.project_id, record)[1] for record in records]
+        if not rows:
+            return 0, 0
+        try:
+            with connection.cursor() as cursor:
+                cursor.executemany(_INSERT, rows)
+                new = cursor.rowcount
+        except psycopg.DataError as exc:
+            raise InvalidEventError(f"project {self.project}: {exc}") from None
+        return new, len(rows) - new
+
+    def append_records(self, build: Callable[[StoreHead], Sequence[Record]]) -> tuple[int, int]:
+        """Build records from the head under the project's lock; store those not stored yet.
+
+        ``append_record`` for many records at once, and idempotent where it
+        refuses: a record whose id is stored already is skipped, so a client
+        that resends (an OTLP exporter's retry) stores nothing twice. Returns
+        (new, duplicates). A built record that is not an event raises
+        InvalidEventError and nothing is stored.
+        """
+        with self.locked() as connection:
+            return self.insert(connection, build(self.head_in(connection)))
 
     @staticmethod
     def check(record: object) -> None:

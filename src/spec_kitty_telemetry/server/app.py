@@ -42,7 +42,7 @@ def create_app(
     database_url: str, *, limits: Limits = DEFAULT_LIMITS, pool_size: int = 20
 ) -> FastAPI:
     """Return the server's app for the database at ``database_url`` (its schema migrated)."""
-    from . import routes
+    from . import executions, routes
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,6 +60,7 @@ def create_app(
     )
     app.state.limits = limits
     app.include_router(routes.router)
+    app.include_router(executions.router)
 
     @app.exception_handler(TelemetryError)
     async def bad_request(request: Request, exc: TelemetryError) -> JSONResponse:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Final
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from psycopg_pool import ConnectionPool
 from starlette.concurrency import run_in_threadpool
 
@@ -261,3 +261,42 @@ def cost_summary(
         # oldest first, ungrouped last. To move into the cost module, beside the report.
         report.summaries.sort(key=lambda s: (s.group_key == NO_VALUE, s.group_key))
     return JSONResponse(report.to_dict())
+
+
+@router.post(
+    "/v1/logs",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def post_otlp_logs(request: Request, project: ProjectDep) -> Any:
+    """OTLP/HTTP logs intake (JSON or protobuf, optionally gzip): agents' own usage records.
+
+    Claude Code's ``claude_code.api_request`` and Codex's completed responses
+    become ExecutionEvents of the token's project; other records are accepted
+    and dropped. A retried export stores nothing twice. Records that cannot be
+    recorded (no time) are counted in ``partialSuccess``.
+    """
+    from . import otlp
+
+    limits: Limits = request.app.state.limits
+    content_type = request.headers.get("content-type", "")
+    body = await read_body(request, limits)
+    try:
+        document = otlp.decode(
+            body, content_type, request.headers.get("content-encoding", ""), limits.max_body_bytes
+        )
+        found = otlp.intake(document)
+    except otlp.OtlpError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    if found.executions:
+        store = store_of(request, project)
+        await run_in_threadpool(store.append_records, found.build)
+    kind = otlp.PROTOBUF if content_type.lower().startswith(otlp.PROTOBUF) else otlp.JSON
+    return Response(otlp.response_body(found, content_type), media_type=kind)
