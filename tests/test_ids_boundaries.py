@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from ulid import ULID
 
-from spec_kitty_telemetry.ids import new_event_id, normalize_event_id
+from spec_kitty_telemetry.ids import is_ulid, new_event_id, normalize_event_id
 
 _RANDOM_BITS = 80
 _LAST_MILLISECOND = (1 << 48) - 1
@@ -108,3 +108,12 @@ def test_ids_around_the_unix_epoch_encode_canonically():
     assert made.startswith("0000000000")
     assert normalize_event_id(made) == made
     assert parts(made)[0] == 0
+
+
+def test_the_largest_ulid_is_a_ulid_and_the_next_id_is_not():
+    """``is_ulid`` holds up to the 128-bit maximum inclusive: ``7ZZ…Z`` (python-ulid's largest)
+    is a ULID; the next canonical id, ``800…0``, is another tool's id."""
+    largest = str(ULID.from_int((1 << 128) - 1))
+    assert is_ulid(largest)
+    assert is_ulid(normalize_event_id(largest.lower()))
+    assert not is_ulid("8" + "0" * 25)

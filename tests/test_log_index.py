@@ -369,3 +369,81 @@ def test_appending_a_smaller_clock_or_id_keeps_the_largest(log: Path):
     assert index is not None
     assert index.head == LogHead(5, high.event_id)
     assert store.head() == LogHead(5, high.event_id)
+
+
+# -- the documented bounds, each used exactly ---------------------------------
+
+LARGEST_CLOCK = 2**53 - 1  # MAX_LAMPORT_CLOCK: the largest clock a JSON reader keeps exact
+ABOVE_EVERY_ULID = "80000000000000000000000000"  # the smallest canonical id that is not a ULID
+
+
+def plant_head(store: SimpleJsonStore, head: LogHead) -> None:
+    """Replace the head the index remembers with ``head``; offset, tail and inode stay."""
+    index = _log_index.load(store.index_path)
+    assert index is not None
+    _log_index.save(store.index_path, dataclasses.replace(index, head=head))
+
+
+def pad_index(store: SimpleJsonStore, size: int) -> None:
+    """Pad the saved index with trailing whitespace (still the same JSON) to ``size`` bytes."""
+    saved = store.index_path.read_bytes().rstrip()
+    assert len(saved) < size
+    store.index_path.write_bytes(saved + b" " * (size - len(saved)))
+
+
+def test_an_index_file_of_4096_bytes_is_read_and_one_of_4097_is_not(log: Path):
+    """The index file bound is 4,096 bytes inclusive: at it the index is trusted, one byte over
+    it the file is not one the package wrote, so the log is rescanned."""
+    store, _ = indexed_log(log, 1, 2, 3)
+    plant_marker(store)
+    pad_index(store, 4096)
+    assert store.head() == LogHead(MARKER_CLOCK, MARKER_ID)
+    plant_marker(store)
+    pad_index(store, 4097)
+    head = store.head()
+    assert head.max_lamport_clock == 3
+    assert head.max_event_id != MARKER_ID
+
+
+def test_an_index_holding_clock_zero_is_trusted_and_one_below_is_not(log: Path):
+    """A clock of exactly 0 is a valid head to remember (an index says so); -1 is no clock a
+    scan yields, so an index holding it is not trusted."""
+    store, _ = indexed_log(log, 0)
+    plant_head(store, LogHead(0, MARKER_ID))
+    assert store.head() == LogHead(0, MARKER_ID)
+    plant_head(store, LogHead(-1, MARKER_ID))
+    head = store.head()
+    assert head.max_lamport_clock == 0
+    assert head.max_event_id != MARKER_ID
+
+
+def test_an_index_holding_the_largest_clock_is_trusted_and_one_above_is_not(log: Path):
+    """A clock of exactly 2**53-1 is a valid head to remember; 2**53 is beyond what a scan
+    follows, so an index holding it is not trusted."""
+    store, _ = indexed_log(log, 1, LARGEST_CLOCK)
+    plant_head(store, LogHead(LARGEST_CLOCK, MARKER_ID))
+    assert store.head() == LogHead(LARGEST_CLOCK, MARKER_ID)
+    plant_head(store, LogHead(LARGEST_CLOCK + 1, MARKER_ID))
+    head = store.head()
+    assert head.max_lamport_clock == LARGEST_CLOCK
+    assert head.max_event_id != MARKER_ID
+
+
+def test_an_event_with_the_largest_ulid_raises_the_head_and_one_above_does_not(log: Path):
+    """A scanned line whose id is exactly the largest ULID is the head's id; the next canonical
+    id (another tool's, above every ULID) is not."""
+    log.parent.mkdir(parents=True)
+    log.write_bytes(line(1) + line(2, MARKER_ID) + line(3, ABOVE_EVERY_ULID))
+    assert SimpleJsonStore(log).head() == LogHead(3, MARKER_ID)
+    log.write_bytes(line(1, ABOVE_EVERY_ULID))
+    assert SimpleJsonStore(log).head() == LogHead(1, None)
+
+
+def test_an_index_holding_the_largest_ulid_is_trusted_and_one_above_is_not(log: Path):
+    """The id an index remembers may be exactly the largest ULID; an id above every ULID is
+    none a scan yields, so an index holding it is not trusted."""
+    store, lines = indexed_log(log, 1, 2)
+    plant_head(store, LogHead(MARKER_CLOCK, MARKER_ID))
+    assert store.head() == LogHead(MARKER_CLOCK, MARKER_ID)
+    plant_head(store, LogHead(MARKER_CLOCK, ABOVE_EVERY_ULID))
+    assert store.head() == LogHead(2, max(json.loads(x)["event_id"] for x in lines))
