@@ -7,6 +7,8 @@ behaviour, and timing lives in bench/.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -24,3 +26,22 @@ def _no_writes_to_the_real_cache(
 ) -> None:
     """Keep the price catalogue's cache (and anything else under XDG) out of the user's home."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A spec-kitty project (a folder holding kitty-specs/) at tmp_path/project."""
+    root = tmp_path / "project"
+    (root / "kitty-specs").mkdir(parents=True)
+    return root
+
+
+@pytest.fixture
+def feature_folder(project: Path, request: pytest.FixtureRequest) -> Path:
+    """The test module's ``FEATURE`` folder in ``project``, made as a specified feature has it.
+
+    Modules whose tests expect it use ``pytestmark = pytest.mark.usefixtures("feature_folder")``.
+    """
+    folder = project / "kitty-specs" / request.module.FEATURE
+    folder.mkdir()
+    return folder

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from fake_agents import agent
+from helpers import agent
 from spec_kitty_telemetry.agent_usage import (
     AgentUsage,
     ModelUsage,

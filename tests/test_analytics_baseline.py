@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cost_fixtures import pricing_for_tests, run, write_project
+from helpers import pricing_for_tests, run_event, write_project
 from spec_kitty_telemetry.analytics import (
     BaselineExistsError,
     compare_baselines,
@@ -24,7 +24,7 @@ PRICING = pricing_for_tests()
 def _week_45(root: Path, scale: float = 1.0) -> Path:
     """Four claude implementer runs in 2025-W45 (1-4 s, $1-$4, one failed); codex; one in W46."""
     events = [
-        run(
+        run_event(
             when=f"2025-11-0{3 + i}T10:00:00",
             agent="claude",
             role="implementer",
@@ -38,9 +38,11 @@ def _week_45(root: Path, scale: float = 1.0) -> Path:
         )
         for i in range(4)
     ]
-    events.append(run(when="2025-11-05T10:00:00", agent="codex", role="reviewer", duration_ms=5))
     events.append(
-        run(when="2025-11-10T00:00:00", agent="claude", role="implementer", duration_ms=9)
+        run_event(when="2025-11-05T10:00:00", agent="codex", role="reviewer", duration_ms=5)
+    )
+    events.append(
+        run_event(when="2025-11-10T00:00:00", agent="claude", role="implementer", duration_ms=9)
     )
     return write_project(root, *events)
 
@@ -79,8 +81,10 @@ def test_unpriced_runs_are_excluded_from_cost_and_counted(tmp_path: Path) -> Non
     """A run of an unknown model adds no cost: mean is of the priced runs; it is counted."""
     root = write_project(
         tmp_path,
-        run(when="2025-11-03T10:00:00", agent="a", role="r", model="test-model", cost_usd=2.0),
-        run(
+        run_event(
+            when="2025-11-03T10:00:00", agent="a", role="r", model="test-model", cost_usd=2.0
+        ),
+        run_event(
             when="2025-11-03T11:00:00",
             agent="a",
             role="r",

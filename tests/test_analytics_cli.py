@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cost_fixtures import other, run, write_project
+from helpers import other, run_event, write_project
 from spec_kitty_telemetry.cli import telemetry_app
 
 runner = CliRunner()
@@ -23,7 +23,7 @@ def _invoke(*args: str) -> tuple[int, str, str]:
 def project(tmp_path: Path) -> Path:
     """W45: 20 claude implementer runs, 60-79 s, $1.00-$1.19; W46: one 20-minute run, one $9 run."""
     events = [
-        run(
+        run_event(
             when=f"2025-11-0{3 + i % 5}T{10 + i // 5}:00:00",
             agent="claude",
             role="implementer",
@@ -35,7 +35,7 @@ def project(tmp_path: Path) -> Path:
         for i in range(20)
     ]
     events.append(
-        run(
+        run_event(
             when="2025-11-11T09:00:00",
             agent="claude",
             role="implementer",
@@ -46,7 +46,7 @@ def project(tmp_path: Path) -> Path:
         )
     )
     events.append(
-        run(
+        run_event(
             when="2025-11-11T10:00:00",
             agent="claude",
             role="implementer",
@@ -213,7 +213,7 @@ def test_scoreboard_first_pass_and_rework(tmp_path: Path) -> None:
     """WP01 done first time, WP02 back from review once then done: first pass 50%, rework 0.5."""
     root = write_project(
         tmp_path,
-        run(
+        run_event(
             when="2025-11-03T10:00:00",
             agent="claude",
             role="implementer",
@@ -221,7 +221,7 @@ def test_scoreboard_first_pass_and_rework(tmp_path: Path) -> None:
             duration_ms=1000,
             cost_usd=1.0,
         ),
-        run(
+        run_event(
             when="2025-11-03T11:00:00",
             agent="codex",
             role="implementer",
@@ -280,11 +280,11 @@ def _thirds(tmp_path: Path) -> Path:
     return write_project(
         tmp_path,
         *(
-            run(when="2025-11-03T10:00:00", agent=agent, role="implementer", cost_usd=0.335)
+            run_event(when="2025-11-03T10:00:00", agent=agent, role="implementer", cost_usd=0.335)
             for agent in ("a", "b", "c")
         ),
         *(
-            run("002-beta", when="2025-11-02T10:00:00", agent=agent, cost_usd=0.3333333)
+            run_event("002-beta", when="2025-11-02T10:00:00", agent=agent, cost_usd=0.3333333)
             for agent in ("a", "b", "c")
         ),
     )

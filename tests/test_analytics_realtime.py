@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cost_fixtures import run, write_project
+from helpers import run_event, write_project
 from spec_kitty_telemetry.analytics import freeze_baseline, project_baseline
 from spec_kitty_telemetry.analytics.realtime import reset
 from spec_kitty_telemetry.emit import emit_execution_record
@@ -16,7 +16,7 @@ from spec_kitty_telemetry.emit import emit_execution_record
 def _frozen_project(root: Path, realtime: bool) -> Path:
     """20 runs of 60-79 s frozen as 2025-W45; alerts go to alerts.jsonl only."""
     events = [
-        run(
+        run_event(
             when=f"2025-11-0{3 + i % 5}T10:00:00",
             agent="claude",
             role="implementer",

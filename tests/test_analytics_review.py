@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cost_fixtures import _clock, at, run, write_project
+from helpers import _clock, at, run_event, write_project
 from spec_kitty_telemetry.analytics._money import in_cents
 from spec_kitty_telemetry.cli import telemetry_app
 from spec_kitty_telemetry.events import Event
@@ -41,7 +41,7 @@ def project(tmp_path: Path) -> tuple[Path, Event]:
     A $10 weekly budget.
     """
     w47 = [
-        run(
+        run_event(
             when=f"2026-11-{16 + i % 5}T{10 + i // 5}:00:00",
             agent="claude",
             role="implementer",
@@ -53,7 +53,7 @@ def project(tmp_path: Path) -> tuple[Path, Event]:
         for i in range(20)
     ]
     alpha = [
-        run(
+        run_event(
             when=f"2026-11-23T1{i}:00:00",
             agent="claude",
             role="implementer",
@@ -67,7 +67,7 @@ def project(tmp_path: Path) -> tuple[Path, Event]:
         for i in range(3)
     ]
     beta = [
-        run(
+        run_event(
             "001-beta",
             when="2026-11-24T09:00:00",
             agent="claude",
@@ -78,7 +78,7 @@ def project(tmp_path: Path) -> tuple[Path, Event]:
             cost_usd=1.05,
         ),
         *(
-            run(
+            run_event(
                 "001-beta",
                 when=f"2026-11-25T0{i}:00:00",
                 agent="codex",
@@ -91,7 +91,7 @@ def project(tmp_path: Path) -> tuple[Path, Event]:
             for i in range(2)
         ),
     ]
-    unpriced = run(
+    unpriced = run_event(
         "001-beta",
         when="2026-11-26T09:00:00",
         agent="copilot",
@@ -249,7 +249,7 @@ def test_review_of_a_week_in_progress_says_so(project: tuple[Path, Event]) -> No
 
 def test_review_without_baseline_or_budget(tmp_path: Path) -> None:
     """With nothing frozen and no budgets, those sections say so instead of failing."""
-    root = write_project(tmp_path, run(when="2026-11-24T10:00:00", cost_usd=2.0))
+    root = write_project(tmp_path, run_event(when="2026-11-24T10:00:00", cost_usd=2.0))
     result = runner.invoke(
         telemetry_app, ["review", "--week", "2026-W48", "--at", "2026-12-02", "--repo", str(root)]
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cost_fixtures import pricing_for_tests
+from helpers import pricing_for_tests
 from spec_kitty_telemetry import (
     EVENTS_FILENAME,
     Event,

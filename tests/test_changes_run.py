@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import log_records, spec_kitty
+from helpers import log_records, spec_kitty
 from spec_kitty_telemetry import track_invocation
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

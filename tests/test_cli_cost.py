@@ -9,8 +9,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from cost_fixtures import other, run, write_foreign, write_project
-from fake_agents import spec_kitty
+from helpers import other, run_event, spec_kitty, write_foreign, write_project
 from spec_kitty_telemetry.cli import app
 from spec_kitty_telemetry.testing import make_event
 
@@ -41,7 +40,7 @@ def project(tmp_path: Path) -> Path:
     model, a run that reported nothing, and a non-execution event."""
     return write_project(
         tmp_path,
-        run(
+        run_event(
             "001-alpha",
             when="2025-11-03T09:00:00",
             agent="claude",
@@ -50,7 +49,7 @@ def project(tmp_path: Path) -> Path:
             cache_read_tokens=100_000,
             output_tokens=4_000,
         ),
-        run(
+        run_event(
             "001-alpha",
             when="2025-11-03T10:00:00",
             agent="codex",
@@ -59,7 +58,7 @@ def project(tmp_path: Path) -> Path:
             output_tokens=2_000,
             cost_usd=0.25,
         ),
-        run(
+        run_event(
             "002-beta",
             when="2025-11-04T11:00:00",
             agent="gemini",
@@ -67,7 +66,7 @@ def project(tmp_path: Path) -> Path:
             input_tokens=10_000,
             output_tokens=1_000,
         ),
-        run(
+        run_event(
             "002-beta",
             when="2025-11-04T12:00:00",
             agent="claude",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cost_fixtures import run, write_project
+from helpers import run_event, write_project
 from spec_kitty_telemetry.cli import app
 
 runner = CliRunner()
@@ -19,9 +19,9 @@ def project(tmp_path: Path) -> Path:
     """Three reported runs: two agents, two work packages, one failure, around midnight UTC."""
     return write_project(
         tmp_path,
-        run("001-a", when="2025-11-02T23:50:00", agent="claude", wp_id="WP01", cost_usd=1.0),
-        run("001-a", when="2025-11-03T00:10:00", agent="codex", wp_id="WP02", cost_usd=0.5),
-        run(
+        run_event("001-a", when="2025-11-02T23:50:00", agent="claude", wp_id="WP01", cost_usd=1.0),
+        run_event("001-a", when="2025-11-03T00:10:00", agent="codex", wp_id="WP02", cost_usd=0.5),
+        run_event(
             "001-a",
             when="2025-11-03T09:00:00",
             agent="claude",

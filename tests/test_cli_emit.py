@@ -9,18 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fake_agents import log_records, new_project, spec_kitty
+from helpers import log_records, spec_kitty
 from spec_kitty_telemetry.cli import app
 
 FEATURE = "002-export"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project whose feature folder exists, as it does once the feature is specified."""
-    root = new_project(tmp_path / "project")
-    (root / "kitty-specs" / FEATURE).mkdir()
-    return root
+pytestmark = pytest.mark.usefixtures("feature_folder")
 
 
 def emit(project: Path, *args: str):

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cost_fixtures import at, run, write_project
-from fake_agents import spec_kitty
+from helpers import at, run_event, spec_kitty, write_project
 from spec_kitty_telemetry.cli import app
 from spec_kitty_telemetry.testing import make_event
 
@@ -21,10 +20,14 @@ def project(tmp_path: Path) -> Path:
     """Two features with unrelated clocks, interleaved in time (001's small, 002's large)."""
     return write_project(
         tmp_path,
-        run("001-alpha", lamport=1, agent="claude", role="implementer", when="2025-11-03T09:00"),
-        run("001-alpha", lamport=2, agent="codex", role="reviewer", when="2025-11-10T09:00"),
-        run("002-beta", lamport=50, agent="gemini", role="implementer", when="2025-11-05T09:00"),
-        run(
+        run_event(
+            "001-alpha", lamport=1, agent="claude", role="implementer", when="2025-11-03T09:00"
+        ),
+        run_event("001-alpha", lamport=2, agent="codex", role="reviewer", when="2025-11-10T09:00"),
+        run_event(
+            "002-beta", lamport=50, agent="gemini", role="implementer", when="2025-11-05T09:00"
+        ),
+        run_event(
             "002-beta",
             lamport=51,
             agent="claude",

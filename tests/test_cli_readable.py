@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from cost_fixtures import run, write_project
-from fake_agents import SPEC_KITTY, spec_kitty
+from helpers import SPEC_KITTY, run_event, spec_kitty, write_project
 from spec_kitty_telemetry.cli._format import count, money
 from spec_kitty_telemetry.cost import GROUP_BYS
 
@@ -208,7 +207,7 @@ def test_events_cost_column_shows_estimates_with_a_tilde(tmp_path: Path):
     """An event without a reported cost shows its estimate (~$0.15, Sonnet list prices)."""
     write_project(
         tmp_path,
-        run(
+        run_event(
             agent="claude",
             model="claude-sonnet-4.5",
             input_tokens=120_000,
@@ -243,7 +242,7 @@ def test_timeline_formats_money_and_counts_like_cost(tmp_path: Path):
     """A phase of 1,000,000 input tokens shows `1,000,000` and `~$3.15`, not 1000000 / 3.1500."""
     write_project(
         tmp_path,
-        run(
+        run_event(
             "001-big",
             agent="codex",
             model="gpt-5-codex",

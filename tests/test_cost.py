@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from cost_fixtures import (
+from helpers import (
     TEST_RATES,
     other,
     pricing_for_tests,
-    run,
+    run_event,
     write_foreign,
     write_project,
 )
@@ -27,14 +27,14 @@ from spec_kitty_telemetry.query import EventFilter, iter_project_records
 def test_reported_cost_is_used_as_is_and_explicit_zero_is_not_estimated():
     """A reported cost wins over tokens; a reported 0.0 stays $0 and is not re-estimated."""
     events = [
-        run(
+        run_event(
             agent="codex",
             model="test-model",
             input_tokens=10_000,
             output_tokens=1_000,
             cost_usd=0.5,
         ),
-        run(
+        run_event(
             agent="codex",
             model="test-model",
             input_tokens=10_000,
@@ -56,7 +56,7 @@ def test_missing_cost_is_estimated_with_cache_reads_and_writes_at_their_own_rate
 
     Cache reads and writes are priced at their own rates, not the input rate.
     """
-    event = run(
+    event = run_event(
         model="test-model",
         input_tokens=10_000,
         cache_read_tokens=4_000,
@@ -73,9 +73,9 @@ def test_missing_cost_is_estimated_with_cache_reads_and_writes_at_their_own_rate
 def test_unknown_tokens_leave_the_event_unpriced_not_free():
     """No cost and no input/output counts: the cost is unknown, so it is counted as unpriced."""
     events = [
-        run(model="test-model", input_tokens=None, output_tokens=None),
-        run(model="test-model", input_tokens=1_000, output_tokens=None),
-        run(model="test-model", input_tokens=1_000_000, output_tokens=0),
+        run_event(model="test-model", input_tokens=None, output_tokens=None),
+        run_event(model="test-model", input_tokens=1_000, output_tokens=None),
+        run_event(model="test-model", input_tokens=1_000_000, output_tokens=0),
     ]
     [claude] = cost_summary(events, pricing=pricing_for_tests())
     assert claude.event_count == 3
@@ -91,10 +91,10 @@ def test_unknown_model_is_unpriced_and_named_never_zero():
     An event naming no model is unpriced for that reason, not listed as a model.
     """
     events = [
-        run(agent="gemini", model="Mystery-9", input_tokens=1_000, output_tokens=10),
-        run(agent="gemini", model="mystery-9", input_tokens=1_000, output_tokens=10),
-        run(agent="gemini", model=None, input_tokens=1_000, output_tokens=10),
-        run(agent="gemini", model="test-model", input_tokens=1_000, output_tokens=100),
+        run_event(agent="gemini", model="Mystery-9", input_tokens=1_000, output_tokens=10),
+        run_event(agent="gemini", model="mystery-9", input_tokens=1_000, output_tokens=10),
+        run_event(agent="gemini", model=None, input_tokens=1_000, output_tokens=10),
+        run_event(agent="gemini", model="test-model", input_tokens=1_000, output_tokens=100),
     ]
     report = cost_report(events, pricing=pricing_for_tests())
     [gemini] = report.summaries
@@ -108,7 +108,9 @@ def test_unknown_model_is_unpriced_and_named_never_zero():
 
 def test_project_overrides_beat_the_shipped_table(tmp_path: Path):
     """A project rate for claude-sonnet-4-5 replaces the shipped $3/$15."""
-    write_project(tmp_path, run(model="claude-sonnet-4.5", input_tokens=100_000, output_tokens=0))
+    write_project(
+        tmp_path, run_event(model="claude-sonnet-4.5", input_tokens=100_000, output_tokens=0)
+    )
     (tmp_path / ".kittify").mkdir()
     (tmp_path / ".kittify" / "telemetry.yaml").write_text(
         "pricing:\n  models:\n    claude-sonnet-4-5: {input: 1.5, output: 7.5}\n"
@@ -129,11 +131,11 @@ def test_long_context_rates_apply_only_to_a_single_request_above_200k():
     pricing = Pricing(catalogue=False)
     sonnet = {"model": "claude-sonnet-4-5", "input_tokens": 250_000, "output_tokens": 1_000}
     events = [
-        run(**sonnet, num_turns=1),  # 250,000 x 6 + 1,000 x 22.5 = 1,522,500
-        run(**sonnet, num_turns=12),  # 250,000 x 3 + 1,000 x 15 = 765,000
-        run(**sonnet),  # size unknown: 765,000
-        run(**{**sonnet, "input_tokens": 200_000}, num_turns=1),  # at the threshold: 615,000
-        run(  # one turn, two models: several requests, base rates: 765,000 + 1,000 x 1
+        run_event(**sonnet, num_turns=1),  # 250,000 x 6 + 1,000 x 22.5 = 1,522,500
+        run_event(**sonnet, num_turns=12),  # 250,000 x 3 + 1,000 x 15 = 765,000
+        run_event(**sonnet),  # size unknown: 765,000
+        run_event(**{**sonnet, "input_tokens": 200_000}, num_turns=1),  # at the threshold: 615,000
+        run_event(  # one turn, two models: several requests, base rates: 765,000 + 1,000 x 1
             model="claude-sonnet-4-5",
             input_tokens=251_000,
             output_tokens=1_000,
@@ -153,10 +155,12 @@ def test_long_context_rates_apply_only_to_a_single_request_above_200k():
 def test_spellings_of_one_model_form_one_row():
     """--group-by model uses canonical names: dots, prefixes, dates and aliases merge."""
     events = [
-        run(model="claude-sonnet-4.5", input_tokens=100_000, output_tokens=0),
-        run(model="anthropic/claude-sonnet-4-5-20250929", input_tokens=100_000, output_tokens=0),
-        run(model="sonnet", input_tokens=100_000, output_tokens=0),
-        run(model="gpt-5", input_tokens=100_000, output_tokens=0),
+        run_event(model="claude-sonnet-4.5", input_tokens=100_000, output_tokens=0),
+        run_event(
+            model="anthropic/claude-sonnet-4-5-20250929", input_tokens=100_000, output_tokens=0
+        ),
+        run_event(model="sonnet", input_tokens=100_000, output_tokens=0),
+        run_event(model="gpt-5", input_tokens=100_000, output_tokens=0),
     ]
     rows = cost_summary(events, "model", pricing=Pricing(catalogue=False))
     assert [(r.group_key, r.event_count, r.total_cost_usd) for r in rows] == [
@@ -169,7 +173,7 @@ def test_per_model_breakdown_prices_each_model_and_splits_model_rows():
     """An event's `models` breakdown: rows per model; other groupings total the priced shares."""
     cheap = ModelRates(Decimal(1), Decimal(1), Decimal(1), Decimal(1))
     pricing = pricing_for_tests(**{"cheap-model": cheap})
-    event = run(
+    event = run_event(
         agent="claude",
         model="test-model",
         input_tokens=3_000,
@@ -198,7 +202,7 @@ def test_only_execution_events_count():
     """PhaseTransition and other event types are not agent runs and cost nothing."""
     events = [
         other(phase="implement"),
-        run(model="test-model", input_tokens=1_000, output_tokens=0, cost_usd=1.0),
+        run_event(model="test-model", input_tokens=1_000, output_tokens=0, cost_usd=1.0),
     ]
     report = cost_report(events, pricing=pricing_for_tests())
     assert report.total.event_count == 1
@@ -224,9 +228,9 @@ def test_ten_thousand_dimes_add_up_exactly():
 def test_groups_are_sorted_by_cost_then_name_and_missing_values_group_as_none():
     """Highest cost first; equal costs by name; events without a wp fall in (none)."""
     events = [
-        run(wp_id="WP02", model="test-model", input_tokens=0, output_tokens=0, cost_usd=1.0),
-        run(wp_id="WP01", model="test-model", input_tokens=0, output_tokens=0, cost_usd=1.0),
-        run(wp_id=None, model="test-model", input_tokens=0, output_tokens=0, cost_usd=3.0),
+        run_event(wp_id="WP02", model="test-model", input_tokens=0, output_tokens=0, cost_usd=1.0),
+        run_event(wp_id="WP01", model="test-model", input_tokens=0, output_tokens=0, cost_usd=1.0),
+        run_event(wp_id=None, model="test-model", input_tokens=0, output_tokens=0, cost_usd=3.0),
     ]
     rows = cost_summary(events, "wp", pricing=pricing_for_tests())
     assert [r.group_key for r in rows] == ["(none)", "WP01", "WP02"]
@@ -235,7 +239,7 @@ def test_groups_are_sorted_by_cost_then_name_and_missing_values_group_as_none():
 def test_day_groups_use_the_utc_date(tmp_path: Path):
     """A record stamped 01:00 at +02:00 belongs to the previous UTC day."""
     log = tmp_path / "kitty-specs" / "001-alpha" / EVENTS_FILENAME
-    write_project(tmp_path, run(when="2025-11-03T10:00:00", cost_usd=1.0, model="test-model"))
+    write_project(tmp_path, run_event(when="2025-11-03T10:00:00", cost_usd=1.0, model="test-model"))
     record = {
         "aggregate_id": "001-alpha",
         "causation_id": None,
@@ -266,8 +270,8 @@ def test_day_groups_use_the_utc_date(tmp_path: Path):
 def test_group_by_fields(group_by: str, keys: list[str]):
     """agent, feature and role group on the event's own fields."""
     events = [
-        run("001-alpha", agent="claude", role="implementer", cost_usd=2.0),
-        run("002-beta", agent="codex", role="reviewer", cost_usd=1.0),
+        run_event("001-alpha", agent="claude", role="implementer", cost_usd=2.0),
+        run_event("002-beta", agent="codex", role="reviewer", cost_usd=1.0),
     ]
     assert [
         r.group_key for r in cost_summary(events, group_by, pricing=pricing_for_tests())
@@ -286,9 +290,9 @@ def test_project_report_streams_records_and_applies_filters(tmp_path: Path):
     """The project report reads every feature's log and honours the feature filter."""
     write_project(
         tmp_path,
-        run("001-alpha", cost_usd=1.0, model="test-model"),
-        run("002-beta", cost_usd=2.0, model="test-model"),
-        run("002-beta", cost_usd=4.0, model="test-model"),
+        run_event("001-alpha", cost_usd=1.0, model="test-model"),
+        run_event("002-beta", cost_usd=2.0, model="test-model"),
+        run_event("002-beta", cost_usd=4.0, model="test-model"),
     )
     report = project_cost_report(
         tmp_path, EventFilter(feature="002-*"), "feature", pricing=pricing_for_tests()
@@ -300,7 +304,7 @@ def test_project_report_streams_records_and_applies_filters(tmp_path: Path):
 
 def test_summary_to_dict_has_a_stable_schema():
     """to_dict keys and value types are the documented --json schema."""
-    event = run(
+    event = run_event(
         model="test-model", input_tokens=10_000, output_tokens=2_000, cache_read_tokens=4_000
     )
     [summary] = cost_summary([event], pricing=pricing_for_tests())
@@ -330,7 +334,7 @@ def _mixed_project(root: Path) -> Path:
     events = []
     for feature in ("001-alpha", "002-beta", "003-gamma"):
         events += [
-            run(
+            run_event(
                 feature,
                 agent="claude",
                 model="claude-sonnet-4.5",
@@ -339,7 +343,7 @@ def _mixed_project(root: Path) -> Path:
                 cache_write_tokens=5_000,
                 output_tokens=2_000,
             ),
-            run(
+            run_event(
                 feature,
                 agent="claude",
                 model="sonnet",
@@ -347,7 +351,7 @@ def _mixed_project(root: Path) -> Path:
                 output_tokens=10,
                 cost_usd=0.25,
             ),
-            run(
+            run_event(
                 feature,
                 agent="codex",
                 model="gpt-5-codex",
@@ -355,9 +359,9 @@ def _mixed_project(root: Path) -> Path:
                 cache_read_tokens=30_000,
                 output_tokens=4_000,
             ),
-            run(feature, agent="copilot", model=None),
-            run(feature, agent="gemini", model="mystery-9", input_tokens=5, output_tokens=5),
-            run(
+            run_event(feature, agent="copilot", model=None),
+            run_event(feature, agent="gemini", model="mystery-9", input_tokens=5, output_tokens=5),
+            run_event(
                 feature,
                 agent="claude",
                 model="claude-opus-4-1",
@@ -402,7 +406,7 @@ def test_forked_workers_give_the_same_report(tmp_path: Path, group_by: str):
 
 def test_a_group_nobody_could_price_has_null_costs_in_json():
     """No priced event: cost fields are null (never a silent 0.0); unreported counts are null."""
-    event = run(agent="copilot", model="mystery-9", input_tokens=None, output_tokens=None)
+    event = run_event(agent="copilot", model="mystery-9", input_tokens=None, output_tokens=None)
     [summary] = cost_summary([event], pricing=pricing_for_tests())
     assert not summary.cost_known
     data = summary.to_dict()
@@ -498,7 +502,7 @@ def _multi_model_project(root: Path) -> Path:
         "claude-haiku-4-5": {"input_tokens": 30_000, "output_tokens": 3_000},
     }
     events = [
-        run(  # reported, shares report their own costs
+        run_event(  # reported, shares report their own costs
             "002-beta",
             agent="claude",
             role="reviewer",
@@ -512,7 +516,7 @@ def _multi_model_project(root: Path) -> Path:
                 for (name, usage), cost in zip(pair.items(), (0.3, 0.1), strict=True)
             },
         ),
-        run(  # reported, shares estimated
+        run_event(  # reported, shares estimated
             "001-alpha",
             agent="claude",
             model="claude-sonnet-4-5",
@@ -521,7 +525,7 @@ def _multi_model_project(root: Path) -> Path:
             cost_usd=0.5,
             models=pair,
         ),
-        run(  # reported, one share of an unknown model: split by tokens
+        run_event(  # reported, one share of an unknown model: split by tokens
             "003-gamma",
             agent="gemini",
             model="gemini-2.5-pro",
@@ -533,7 +537,7 @@ def _multi_model_project(root: Path) -> Path:
                 "mystery-9": {"input_tokens": 3_000, "output_tokens": 0},
             },
         ),
-        run(  # reported, shares without usage: unattributable
+        run_event(  # reported, shares without usage: unattributable
             "003-gamma",
             agent="copilot",
             model="gpt-5",
@@ -542,7 +546,7 @@ def _multi_model_project(root: Path) -> Path:
             cost_usd=0.7,
             models={"gpt-5": {}, "gpt-5-mini": {}},
         ),
-        run(  # not reported, one share unknown: unpriced everywhere
+        run_event(  # not reported, one share unknown: unpriced everywhere
             "001-alpha",
             agent="codex",
             model="gpt-5",
@@ -553,7 +557,7 @@ def _multi_model_project(root: Path) -> Path:
                 "mystery-9": {"input_tokens": 1_000, "output_tokens": 100},
             },
         ),
-        run(  # not reported, one share reports its own cost
+        run_event(  # not reported, one share reports its own cost
             "002-beta",
             agent="codex",
             model="gpt-5",
@@ -593,7 +597,7 @@ def test_model_rows_split_a_reported_event_cost_by_the_shares(tmp_path: Path):
     cheap = ModelRates(Decimal(1), Decimal(1), Decimal(1), Decimal(1))
     pricing = pricing_for_tests(**{"cheap-model": cheap})
     events = [
-        run(  # shares' own costs 0.3 : 0.1 -> 0.75 + 0.25
+        run_event(  # shares' own costs 0.3 : 0.1 -> 0.75 + 0.25
             model="test-model",
             input_tokens=2_000,
             output_tokens=0,
@@ -603,7 +607,7 @@ def test_model_rows_split_a_reported_event_cost_by_the_shares(tmp_path: Path):
                 "cheap-model": {"input_tokens": 1_000, "output_tokens": 0, "cost_usd": 0.1},
             },
         ),
-        run(  # estimates 1,000 x 2 : 1,000 x 1 -> 0.6 x 2/3 = 0.4 and 0.2
+        run_event(  # estimates 1,000 x 2 : 1,000 x 1 -> 0.6 x 2/3 = 0.4 and 0.2
             model="test-model",
             input_tokens=2_000,
             output_tokens=0,
@@ -613,7 +617,7 @@ def test_model_rows_split_a_reported_event_cost_by_the_shares(tmp_path: Path):
                 "cheap-model": {"input_tokens": 1_000, "output_tokens": 0},
             },
         ),
-        run(  # mystery-9 has no estimate: tokens 1,000 : 3,000 -> 0.05 and 0.15
+        run_event(  # mystery-9 has no estimate: tokens 1,000 : 3,000 -> 0.05 and 0.15
             model="test-model",
             input_tokens=4_000,
             output_tokens=0,
@@ -623,10 +627,10 @@ def test_model_rows_split_a_reported_event_cost_by_the_shares(tmp_path: Path):
                 "mystery-9": {"input_tokens": 3_000, "output_tokens": 0},
             },
         ),
-        run(  # shares say nothing: all 0.7 unattributed
+        run_event(  # shares say nothing: all 0.7 unattributed
             model="test-model", cost_usd=0.7, models={"test-model": {}, "cheap-model": {}}
         ),
-        run(  # no reported cost, mystery-9 unpriceable: unpriced in both its rows
+        run_event(  # no reported cost, mystery-9 unpriceable: unpriced in both its rows
             model="test-model",
             input_tokens=2_000,
             output_tokens=0,
@@ -644,7 +648,7 @@ def test_model_rows_split_a_reported_event_cost_by_the_shares(tmp_path: Path):
     assert rows["(unattributed)"].total_cost_usd == Decimal("0.7")
     assert report.total.total_cost_usd == Decimal("2.5")  # 1.0 + 0.6 + 0.2 + 0.7
     assert rows["test-model"].split_cost_event_count == 3
-    exact = run(  # the shares' own costs make up the event's: no approximation, no ~
+    exact = run_event(  # the shares' own costs make up the event's: no approximation, no ~
         model="test-model",
         input_tokens=2_000,
         output_tokens=0,
@@ -677,10 +681,10 @@ def test_json_rows_still_add_up_to_the_total_after_rounding() -> None:
     million): rounded one by one they would all show 0 while the total shows $0.000002.
     """
     events = [
-        run(agent=name, model="haiku", input_tokens=5, output_tokens=0, cache_read_tokens=5)
+        run_event(agent=name, model="haiku", input_tokens=5, output_tokens=0, cache_read_tokens=5)
         for name in ("a", "b", "c")
     ]
-    events += [run(agent="d", cost_usd=1.545), run(agent="e", cost_usd=0.125)]
+    events += [run_event(agent="d", cost_usd=1.545), run_event(agent="e", cost_usd=0.125)]
     report = cost_report(events, "agent", pricing=Pricing(catalogue=False)).to_dict()
     rows, total = report["summaries"], report["total"]
     assert Decimal(str(total["estimated_cost_usd"])) == Decimal("0.000002")
@@ -700,7 +704,7 @@ def test_per_model_counts_alone_price_the_event(group_by: str) -> None:
     Sonnet 4.5: 10,000 x $3 + 1,000 x $15 = $0.045; GPT-5 Codex: 10,000 x $1.25
     + 1,000 x $10 = $0.0225; together $0.0675, in every grouping.
     """
-    event = run(
+    event = run_event(
         model="claude-sonnet-4-5",
         models={
             "claude-sonnet-4-5": {"input_tokens": 10_000, "output_tokens": 1_000},

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cost_fixtures import pricing_for_tests, run, write_project
+from helpers import pricing_for_tests, run_event, write_project
 from spec_kitty_telemetry.cost import cost_report, project_cost_report
 from spec_kitty_telemetry.errors import QueryError
 from spec_kitty_telemetry.query import EventFilter
@@ -21,10 +21,10 @@ def project(tmp_path: Path) -> Path:
     """Runs over two features, two agents, three work packages, around a month's end."""
     return write_project(
         tmp_path,
-        run("001-a", when="2025-10-31T23:40:00", agent="claude", wp_id="WP01", cost_usd=1.0),
-        run("001-a", when="2025-11-01T08:00:00", agent="codex", wp_id="WP01", cost_usd=0.5),
-        run("001-a", when="2025-11-03T12:00:00", agent="claude", wp_id="WP02", cost_usd=0.25),
-        run(
+        run_event("001-a", when="2025-10-31T23:40:00", agent="claude", wp_id="WP01", cost_usd=1.0),
+        run_event("001-a", when="2025-11-01T08:00:00", agent="codex", wp_id="WP01", cost_usd=0.5),
+        run_event("001-a", when="2025-11-03T12:00:00", agent="claude", wp_id="WP02", cost_usd=0.25),
+        run_event(
             "002-b",
             when="2025-11-10T12:00:00",
             agent="claude",
@@ -161,8 +161,8 @@ def test_money_is_quantized_once_to_micro_dollars(tmp_path: Path):
     """Reported 1e-7 and estimated amounts all come back with six decimal places."""
     root = write_project(
         tmp_path,
-        run("001-a", agent="a", cost_usd=1.2345678),
-        run("001-a", agent="b", model="test-model", input_tokens=3, output_tokens=7),
+        run_event("001-a", agent="a", cost_usd=1.2345678),
+        run_event("001-a", agent="b", model="test-model", input_tokens=3, output_tokens=7),
     )
     report = project_cost_report(root, None, "agent", pricing=PRICING)
     for summary in [*report.summaries, report.total]:

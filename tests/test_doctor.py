@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from fake_agents import new_project, spec_kitty
+from helpers import new_project, spec_kitty
 from spec_kitty_telemetry.doctor import diagnose
 from spec_kitty_telemetry.repo_setup import init_repository
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import new_project
+from helpers import new_project
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import SPEC_KITTY, log_records, new_project, spec_kitty
+from helpers import SPEC_KITTY, log_records, new_project, spec_kitty
 from spec_kitty_telemetry import __version__
 from spec_kitty_telemetry.emit import emit_execution_record
 from spec_kitty_telemetry.environment import capture_environment, ci_environment, git_head

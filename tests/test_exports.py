@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cost_fixtures import other, run, write_project
-from fake_agents import spec_kitty
+from helpers import other, run_event, spec_kitty, write_project
 from http_receiver import Receiver
 from spec_kitty_telemetry.exports import EVENT_COLUMNS, write_csv
 
@@ -62,7 +61,7 @@ def project(tmp_path: Path) -> Path:
     return write_project(
         tmp_path,
         other("001-alpha", from_phase=None, to_phase="implement", wp_id="WP01"),
-        run(
+        run_event(
             "001-alpha",
             when="2025-11-03T10:00:00",
             agent="claude",
@@ -78,7 +77,7 @@ def project(tmp_path: Path) -> Path:
             duration_ms=1500,
             ticket="@SUM(A1)",
         ),
-        run(
+        run_event(
             "001-alpha",
             when="2025-11-03T11:00:00",
             agent="codex",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import agent, log_records, new_project, spec_kitty
+from helpers import agent, log_records, new_project, spec_kitty
 from spec_kitty_telemetry import track_invocation
 from spec_kitty_telemetry.errors import ConfigError
 from spec_kitty_telemetry.failure_kinds import BUILTIN_RULES, classify_failure, load_rules

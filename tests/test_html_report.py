@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cost_fixtures import other, run, write_project
-from fake_agents import spec_kitty
+from helpers import other, run_event, spec_kitty, write_project
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
@@ -98,7 +97,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_project(
         root,
         other("001-alpha", from_phase=None, to_phase="implement", wp_id="WP01"),
-        run(
+        run_event(
             "001-alpha",
             when="2025-11-03T10:00:00",
             agent="claude",
@@ -106,7 +105,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
             cost_usd=1.0,
             duration_ms=60_000,
         ),
-        run(
+        run_event(
             "001-alpha",
             when="2025-11-03T12:00:00",
             agent="codex",
@@ -115,7 +114,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
             duration_ms=90_000,
             success=False,
         ),
-        run(
+        run_event(
             "002-beta",
             when="2025-11-04T09:00:00",
             agent="claude",

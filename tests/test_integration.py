@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import log_records, new_project
+from helpers import log_records, new_project
 from spec_kitty_telemetry.agent_usage import parse_agent_output
 from spec_kitty_telemetry.integration import (
     InvocationResult,
@@ -389,7 +389,7 @@ def test_example_orchestrator_loop_records_every_invocation_and_move(tmp_path: P
     import subprocess
     import sys
 
-    from fake_agents import agent
+    from helpers import agent
 
     project = new_project(tmp_path / "project")
     implementer = agent("claude", "-p", "Implement WP01", "--output-format", "json",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import log_records, new_project, spec_kitty
+from helpers import log_records, new_project, spec_kitty
 from spec_kitty_telemetry import track_invocation
 from spec_kitty_telemetry.junit import JUnitError, TestCounts, parse_junit, read_junit_reports
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import log_records, new_project, spec_kitty
+from helpers import log_records, new_project, spec_kitty
 from spec_kitty_telemetry.cost import project_cost_report
 from spec_kitty_telemetry.emit import emit_execution_record
 from spec_kitty_telemetry.errors import InvalidEventError
@@ -24,11 +24,6 @@ from spec_kitty_telemetry.lifecycle import (
 )
 
 FEATURE = "004-lifecycle"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return new_project(tmp_path / "project")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import orjson
 import pytest
 from hypothesis import Phase, given, settings, strategies as st
 
-from fake_agents import new_project, spec_kitty
+from helpers import new_project, spec_kitty
 from spec_kitty_telemetry import Event, InvalidEventError, SimpleJsonStore
 from spec_kitty_telemetry._records import MAX_LAMPORT_CLOCK
 from spec_kitty_telemetry.cost import project_cost_report

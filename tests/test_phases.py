@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import SPEC_KITTY, log_records, new_project, spec_kitty
+from helpers import SPEC_KITTY, log_records, new_project, spec_kitty
 from spec_kitty_telemetry import track_invocation, track_phase
 from spec_kitty_telemetry.errors import InvalidOptionError
 from spec_kitty_telemetry.phases import PHASE_FILE_ENV, mark_phase, phases_from_markers

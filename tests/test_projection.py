@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cost_fixtures import pricing_for_tests, run, write_project
+from helpers import pricing_for_tests, run_event, write_project
 from spec_kitty_telemetry import EVENTS_FILENAME
 from spec_kitty_telemetry.cost import project_cost_report
 from spec_kitty_telemetry.projection import fold_log, projection_path
@@ -27,7 +27,7 @@ def _total(root: Path) -> tuple[int, str]:
 def project(tmp_path: Path) -> Path:
     """One feature of three reported runs."""
     return write_project(
-        tmp_path, *(run("001-a", agent="claude", cost_usd=0.5 + n) for n in range(3))
+        tmp_path, *(run_event("001-a", agent="claude", cost_usd=0.5 + n) for n in range(3))
     )
 
 
@@ -40,7 +40,7 @@ def test_a_report_saves_the_projection_and_the_next_folds_only_appended_bytes(pr
     assert _total(project) == (3, "4.500000")
     saved = projection_path(_log(project))
     assert saved.is_file()
-    write_project(project, run("001-a", agent="codex", cost_usd=1.0))
+    write_project(project, run_event("001-a", agent="codex", cost_usd=1.0))
     state = fold_log(_log(project), lambda model: ())
     assert state.offset == _log(project).stat().st_size
     assert state.report.events == 4
@@ -118,7 +118,7 @@ def test_other_long_context_thresholds_rebuild_the_projection(tmp_path: Path):
         return Pricing(shipped={"m": rates}, catalogue=False)
 
     root = write_project(
-        tmp_path, run("001-a", model="m", num_turns=1, input_tokens=500_000, output_tokens=0)
+        tmp_path, run_event("001-a", model="m", num_turns=1, input_tokens=500_000, output_tokens=0)
     )
     low = project_cost_report(root, None, "agent", pricing=pricing(100_000))
     high = project_cost_report(root, None, "agent", pricing=pricing(900_000))

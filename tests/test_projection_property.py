@@ -20,7 +20,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from cost_fixtures import TEST_RATES
+from helpers import TEST_RATES
 from spec_kitty_telemetry import EVENTS_FILENAME, SimpleJsonStore
 from spec_kitty_telemetry._rates import ModelRates, RateTier
 from spec_kitty_telemetry.cost import cost_report, localized, project_cost_report

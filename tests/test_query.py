@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cost_fixtures import at, other, run, write_foreign, write_project
+from helpers import at, other, run_event, write_foreign, write_project
 from spec_kitty_telemetry import EVENTS_FILENAME, SimpleJsonStore
 from spec_kitty_telemetry.errors import QueryError
 from spec_kitty_telemetry.query import (
@@ -24,10 +24,10 @@ from spec_kitty_telemetry.query import (
 def test_feature_events_are_sorted_by_lamport_clock_then_node(tmp_path: Path):
     """File order does not matter: (lamport_clock, node_id) decides."""
     events = [
-        run(lamport=3, node="a"),
-        run(lamport=1, node="b"),
-        run(lamport=2, node="b"),
-        run(lamport=2, node="a"),
+        run_event(lamport=3, node="a"),
+        run_event(lamport=1, node="b"),
+        run_event(lamport=2, node="b"),
+        run_event(lamport=2, node="a"),
     ]
     write_project(tmp_path, *events)
     found = query_execution_events(tmp_path / "kitty-specs" / "001-alpha")
@@ -38,9 +38,9 @@ def test_project_events_merge_every_feature_in_causal_order(tmp_path: Path):
     """Events of all kitty-specs/*/ logs come back as one causally ordered list."""
     write_project(
         tmp_path,
-        run("002-beta", lamport=2),
-        run("001-alpha", lamport=3),
-        run("001-alpha", lamport=1),
+        run_event("002-beta", lamport=2),
+        run_event("001-alpha", lamport=3),
+        run_event("001-alpha", lamport=1),
         other("003-gamma"),
     )
     found = query_project_events(tmp_path)
@@ -65,10 +65,10 @@ def test_missing_or_empty_directories_give_no_events(tmp_path: Path):
 def project(tmp_path: Path) -> Path:
     return write_project(
         tmp_path,
-        run(
+        run_event(
             "001-alpha", wp_id="WP01", agent="claude", role="implementer", model="claude-sonnet-4.5"
         ),
-        run(
+        run_event(
             "001-alpha",
             wp_id="WP02",
             agent="codex",
@@ -76,8 +76,8 @@ def project(tmp_path: Path) -> Path:
             model="gpt-5-codex",
             success=False,
         ),
-        run("002-beta", wp_id="WP01", agent="claude", role="reviewer", model="opus"),
-        run(
+        run_event("002-beta", wp_id="WP01", agent="claude", role="reviewer", model="opus"),
+        run_event(
             "002-beta",
             wp_id="WP01",
             agent="copilot",
@@ -136,11 +136,11 @@ def test_feature_filter_skips_other_folders_entirely(
 def timeline(tmp_path: Path) -> Path:
     return write_project(
         tmp_path,
-        run(agent="a", when="2025-11-02T23:59:59.999999"),
-        run(agent="b", when="2025-11-03T00:00:00"),
-        run(agent="c", when="2025-11-03T12:00:00"),
-        run(agent="d", when="2025-11-03T23:59:59.999999"),
-        run(agent="e", when="2025-11-04T00:00:00"),
+        run_event(agent="a", when="2025-11-02T23:59:59.999999"),
+        run_event(agent="b", when="2025-11-03T00:00:00"),
+        run_event(agent="c", when="2025-11-03T12:00:00"),
+        run_event(agent="d", when="2025-11-03T23:59:59.999999"),
+        run_event(agent="e", when="2025-11-04T00:00:00"),
     )
 
 
@@ -177,7 +177,7 @@ def test_parse_time_bound_accepts_dates_and_datetimes_and_names_the_flag_on_erro
 
 def test_limit_keeps_the_latest_events_in_causal_order(tmp_path: Path):
     """limit=N returns the N latest events, oldest first."""
-    write_project(tmp_path, *(run(lamport=n, agent=f"a{n}") for n in (5, 1, 4, 2, 3)))
+    write_project(tmp_path, *(run_event(lamport=n, agent=f"a{n}") for n in (5, 1, 4, 2, 3)))
     found = query_project_events(tmp_path, limit=2)
     assert [e.lamport_clock for e in found] == [4, 5]
 
@@ -186,7 +186,7 @@ def test_records_skip_malformed_lines_and_duplicates_with_one_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ):
     """The raw reader yields each valid event once and reports bad lines by number."""
-    first, second = run(agent="a"), run(agent="b")
+    first, second = run_event(agent="a"), run_event(agent="b")
     write_project(tmp_path, first)
     log = tmp_path / "kitty-specs" / "001-alpha" / EVENTS_FILENAME
     with log.open("a") as handle:
@@ -232,7 +232,7 @@ def test_since_after_until_is_an_error_naming_both_bounds():
 
 def _big_log(root: Path, events: int) -> None:
     """One feature of ``events`` ExecutionEvents, written line by line from one template."""
-    first = run(lamport=1)
+    first = run_event(lamport=1)
     template = first.to_json()
     log = root / "kitty-specs" / "001-alpha" / EVENTS_FILENAME
     log.parent.mkdir(parents=True)
@@ -320,13 +320,13 @@ def skewed(tmp_path: Path) -> Path:
     """
     return write_project(
         tmp_path,
-        run("001-alpha", lamport=1, agent="a1", when="2025-11-03T10:00:00"),
-        run("001-alpha", lamport=2, agent="a2", when="2025-11-10T10:00:00"),
-        run("001-alpha", lamport=3, agent="a3", when="2025-11-01T10:00:00"),
-        run("001-alpha", lamport=4, agent="a4", when="2025-11-12T10:00:00"),
-        run("002-beta", lamport=40, agent="b40", when="2025-11-05T10:00:00"),
-        run("002-beta", lamport=41, agent="b41", when="2025-11-11T10:00:00"),
-        run("002-beta", lamport=42, agent="b42", when="2025-11-11T10:00:00", node="z"),
+        run_event("001-alpha", lamport=1, agent="a1", when="2025-11-03T10:00:00"),
+        run_event("001-alpha", lamport=2, agent="a2", when="2025-11-10T10:00:00"),
+        run_event("001-alpha", lamport=3, agent="a3", when="2025-11-01T10:00:00"),
+        run_event("001-alpha", lamport=4, agent="a4", when="2025-11-12T10:00:00"),
+        run_event("002-beta", lamport=40, agent="b40", when="2025-11-05T10:00:00"),
+        run_event("002-beta", lamport=41, agent="b41", when="2025-11-11T10:00:00"),
+        run_event("002-beta", lamport=42, agent="b42", when="2025-11-11T10:00:00", node="z"),
     )
 
 
@@ -340,11 +340,11 @@ def test_project_order_merges_features_by_timestamp_not_by_their_unrelated_clock
     """Across features, events interleave by time; 002-beta's clock 40 is not 'after' clock 2."""
     write_project(
         tmp_path,
-        run("001-alpha", lamport=1, agent="a1", when="2025-11-03T10:00:00"),
-        run("001-alpha", lamport=2, agent="a2", when="2025-11-10T10:00:00"),
-        run("001-alpha", lamport=3, agent="a3", when="2025-11-12T10:00:00"),
-        run("002-beta", lamport=40, agent="b40", when="2025-11-05T10:00:00"),
-        run("002-beta", lamport=41, agent="b41", when="2025-11-11T10:00:00+02:00"),
+        run_event("001-alpha", lamport=1, agent="a1", when="2025-11-03T10:00:00"),
+        run_event("001-alpha", lamport=2, agent="a2", when="2025-11-10T10:00:00"),
+        run_event("001-alpha", lamport=3, agent="a3", when="2025-11-12T10:00:00"),
+        run_event("002-beta", lamport=40, agent="b40", when="2025-11-05T10:00:00"),
+        run_event("002-beta", lamport=41, agent="b41", when="2025-11-11T10:00:00+02:00"),
     )
     assert _agents(query_project_events(tmp_path)) == ["a1", "b40", "a2", "b41", "a3"]
 
@@ -496,8 +496,8 @@ def test_unmatched_filters_cover_outcome_work_package_and_time_range(tmp_path: P
 
     write_project(
         tmp_path,
-        run(wp_id="WP02", when="2025-11-03T10:00:00"),
-        run(wp_id="WP01", when="2025-11-05T09:30:00+01:00"),
+        run_event(wp_id="WP02", when="2025-11-03T10:00:00"),
+        run_event(wp_id="WP01", when="2025-11-05T09:30:00+01:00"),
     )
     filters = EventFilter(success=False, wp_id="WP09", since="2026-01-01")
     misses = {

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from fake_agents import agent, log_records, new_project, spec_kitty
+from helpers import agent, log_records, new_project, spec_kitty
 from spec_kitty_telemetry import emit_record, emit_transition
 from spec_kitty_telemetry.integration import InvocationResult, record_invocation, track_invocation
 from spec_kitty_telemetry.redact import find_secrets, redact, redact_payload

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import new_project, spec_kitty
+from helpers import new_project, spec_kitty
 from spec_kitty_telemetry.errors import ConfigError
 from spec_kitty_telemetry.repo_setup import ATTRIBUTE_RULES, IGNORE_RULES, init_repository
 

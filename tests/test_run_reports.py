@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from cost_fixtures import other, run, write_project
-from fake_agents import spec_kitty
+from helpers import other, run_event, spec_kitty, write_project
 from spec_kitty_telemetry.cost import project_cost_report
 from spec_kitty_telemetry.reports.summary import nearest_rank
 
@@ -34,7 +33,7 @@ def project(tmp_path: Path) -> Path:
     return write_project(
         tmp_path,
         other("001-alpha", from_phase=None, to_phase="implement", wp_id="WP01"),
-        run(
+        run_event(
             "001-alpha",
             when="2025-11-03T10:00:00",
             agent="claude",
@@ -44,7 +43,7 @@ def project(tmp_path: Path) -> Path:
             cost_usd=1.25,
             duration_ms=60_000,
         ),
-        run(
+        run_event(
             "001-alpha",
             when="2025-11-05T09:00:00",
             agent="codex",
@@ -57,7 +56,7 @@ def project(tmp_path: Path) -> Path:
             exit_code=1,
             error="tests failed",
         ),
-        run(
+        run_event(
             "002-beta",
             when="2025-11-04T12:00:00",
             lamport=1,
@@ -255,7 +254,7 @@ def test_summary_github_appends_to_step_summary(project: Path, tmp_path: Path) -
     env = {**os.environ, "GITHUB_STEP_SUMMARY": str(target)}
     import subprocess
 
-    from fake_agents import SPEC_KITTY
+    from helpers import SPEC_KITTY
 
     done = subprocess.run(
         [*SPEC_KITTY, "agent", "telemetry", "report", "summary", "--format", "github"],

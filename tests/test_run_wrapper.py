@@ -14,20 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import SPEC_KITTY, agent, log_records, new_project, spec_kitty
+from helpers import SPEC_KITTY, agent, log_records, spec_kitty
 from spec_kitty_telemetry.runner import model_from_command, run_agent
 
 FEATURE = "001-login"
+pytestmark = pytest.mark.usefixtures("feature_folder")
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project whose feature folder exists, as it does once the feature is specified."""
-    root = new_project(tmp_path / "project")
-    (root / "kitty-specs" / FEATURE).mkdir()
-    return root
 
 
 def run(project: Path, *command: str, options: tuple[str, ...] = (), stdin: bytes | None = None):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import agent, spec_kitty
+from helpers import agent, spec_kitty
 from sources_helpers import new_project, records, stage
 from spec_kitty_telemetry.errors import ConfigError
 from spec_kitty_telemetry.sources import import_sessions

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import spec_kitty
+from helpers import spec_kitty
 from sources_helpers import new_project, records, stage
 from spec_kitty_telemetry.sources import import_sessions
 from spec_kitty_telemetry.sources.codex import find_session_files, read_sessions

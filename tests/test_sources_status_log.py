@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import spec_kitty
+from helpers import spec_kitty
 from sources_helpers import FIXTURES, new_project
 from spec_kitty_telemetry.sources.status_log import (
     Actor,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import agent, log_records, new_project, spec_kitty
+from helpers import agent, log_records, spec_kitty
 from spec_kitty_telemetry._cli_warnings import error_message
 from spec_kitty_telemetry._emit_result import emit_with_result
 from spec_kitty_telemetry._records import execution_payload
@@ -32,13 +32,7 @@ from spec_kitty_telemetry.tags import (
 )
 
 FEATURE = "004-tags"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = new_project(tmp_path / "project")
-    (root / "kitty-specs" / FEATURE).mkdir()
-    return root
+pytestmark = pytest.mark.usefixtures("feature_folder")
 
 
 def configure(project: Path, text: str) -> None:

@@ -9,19 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import agent, log_records, new_project, spec_kitty
+from helpers import agent, log_records, spec_kitty
 from spec_kitty_telemetry.integration import InvocationResult, record_invocation
 
 FEATURE = "001-login"
+pytestmark = pytest.mark.usefixtures("feature_folder")
 SRC = Path(__file__).resolve().parents[1] / "src" / "spec_kitty_telemetry"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project whose feature folder exists."""
-    root = new_project(tmp_path / "project")
-    (root / "kitty-specs" / FEATURE).mkdir()
-    return root
 
 
 def payloads(project: Path) -> list[dict]:

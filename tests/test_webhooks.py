@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import SPEC_KITTY, spec_kitty
+from helpers import SPEC_KITTY, spec_kitty
 from http_receiver import Receiver
 from spec_kitty_telemetry.config import CONFIG_PATH
 from spec_kitty_telemetry.errors import ConfigError

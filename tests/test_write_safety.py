@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_agents import log_records, new_project, spec_kitty
+from helpers import log_records, spec_kitty
 from spec_kitty_telemetry import _safe_paths
 from spec_kitty_telemetry._safe_paths import open_folder, write_problem
 from spec_kitty_telemetry.emit import emit_execution_record
@@ -26,11 +26,6 @@ from spec_kitty_telemetry.testing import make_execution_event
 FEATURE = "002-x"
 INDEX = f".{EVENTS_FILENAME}.index.json"
 LOCK = f".{EVENTS_FILENAME}.lock"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return new_project(tmp_path / "project")
 
 
 @pytest.fixture
