@@ -29,8 +29,6 @@ __all__ = ["router"]
 
 router = APIRouter()
 
-#: Groupings whose rows are periods, listed oldest first as `cost --json` lists them.
-_TIME_GROUPS: Final = frozenset({"day", "week", "month"})
 #: Rows read per round trip while a page of filtered events is filled.
 _SCAN: Final = 1000
 
@@ -245,7 +243,7 @@ def cost_summary(
     Priced by the shipped tables (a project's own price overrides live in its
     repository, which the server does not have).
     """
-    from ..cost import NO_VALUE, cost_report
+    from ..cost import cost_report
     from ..pricing import load_pricing
 
     filters = event_filter_of(
@@ -255,11 +253,8 @@ def cost_summary(
     records = store_of(request, project).iter_records()
     if predicate is not None:
         records = (r for r in records if predicate(r))
+    # The cost module orders the rows as `cost` does (periods oldest first).
     report = cost_report(records, group_by, pricing=load_pricing())
-    if report.group_by in _TIME_GROUPS:
-        # The order `cost` shows periods in (cli/cost.py, which the library may not import):
-        # oldest first, ungrouped last. To move into the cost module, beside the report.
-        report.summaries.sort(key=lambda s: (s.group_key == NO_VALUE, s.group_key))
     return JSONResponse(report.to_dict())
 
 
