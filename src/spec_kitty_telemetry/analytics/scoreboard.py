@@ -11,7 +11,7 @@ are counted over its whole history.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,8 +27,16 @@ from .runs import NO_VALUE, Run, group_key, priced_runs
 
 if TYPE_CHECKING:
     from ..pricing import Pricing
+    from ..query import EventFilter
 
-__all__ = ["WINDOWS", "Score", "Scoreboard", "project_scoreboard", "window_start"]
+__all__ = [
+    "WINDOWS",
+    "Score",
+    "Scoreboard",
+    "project_scoreboard",
+    "scoreboard_of",
+    "window_start",
+]
 
 #: The windows the scoreboard offers, as spans before ``at`` (None: everything).
 WINDOWS: Final[Mapping[str, timedelta | None]] = {
@@ -180,21 +188,47 @@ def project_scoreboard(
 
     ``start`` replaces the window's first instant (the review scores an ISO week from its Monday).
     """
+    from ..pricing import load_pricing
+    from ..query import iter_project_records
+
+    return scoreboard_of(
+        lambda filters: iter_project_records(root, filters),
+        window,
+        at,
+        by,
+        pricing=pricing if pricing is not None else load_pricing(root),
+        start=start,
+    )
+
+
+def scoreboard_of(
+    read: Callable[[EventFilter], Iterable[Mapping[str, Any]]],
+    window: str = "7d",
+    at: datetime | None = None,
+    by: Sequence[str] = (),
+    *,
+    pricing: Pricing,
+    start: datetime | None = None,
+) -> Scoreboard:
+    """Score the records ``read(filters)`` returns: a project's files, or a store (the server).
+
+    ``read`` is given the filter of what the scoreboard needs (the phase
+    transitions up to ``at``, then the runs in the window), so each source
+    reads only that.
+    """
     from datetime import UTC
 
-    from ..pricing import load_pricing
-    from ..query import EventFilter, iter_project_records, record_order
+    from ..query import EventFilter, record_order
 
     end = at if at is not None else datetime.now(UTC)
     if start is None:
         start = window_start(window, end)
-    pricing = pricing if pricing is not None else load_pricing(root)
     transitions = sorted(
-        iter_project_records(root, EventFilter(event_type=_PHASE_TRANSITION, until=end)),
+        read(EventFilter(event_type=_PHASE_TRANSITION, until=end)),
         key=record_order,
     )
     window_filter = EventFilter(event_type=EXECUTION_EVENT, since=start, until=end)
-    runs = list(priced_runs(iter_project_records(root, window_filter), pricing))
+    runs = list(priced_runs(read(window_filter), pricing))
     lanes: dict[tuple[str, str], _Lane] = defaultdict(_Lane)
     for record in transitions:
         payload = record["payload"]
