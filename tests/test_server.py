@@ -184,6 +184,59 @@ def test_cost_summary_equals_local_cost_json(client: httpx.Client, tmp_path: Pat
     assert client.get("/api/v1/cost-summary", params={"group_by": "nope"}).status_code == 422
 
 
+def test_scoreboard_equals_local_scoreboard_json(client: httpx.Client, tmp_path: Path):
+    """After a sync, /scoreboard is `scoreboard --json` over the same logs (but for its end)."""
+    root = _sample_repo(tmp_path)
+    token = client.headers["Authorization"].removeprefix("Bearer ")
+    assert sync_project(root, str(client.base_url), token).new > 0
+    for by in (None, "agent", "model", "role"):
+        command = [str(SCRIPT), "scoreboard", "--window", "all", "--json", "--repo", str(root)]
+        local = subprocess.run(
+            [
+                *command,
+                *(part for field in (by or "").split(",") if field for part in ("--by", field)),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        params = {"window": "all", **({"by": by} if by else {})}
+        remote = client.get("/api/v1/scoreboard", params=params)
+        assert remote.status_code == 200, remote.text
+        mine, theirs = json.loads(local.stdout), remote.json()
+        del mine["end"], theirs["end"]  # "now" at each call
+        assert theirs == mine, by
+        assert theirs["total"]["runs"] > 0
+    assert client.get("/api/v1/scoreboard", params={"window": "1y"}).status_code == 422
+    assert client.get("/api/v1/scoreboard", params={"by": "agent;drop"}).status_code == 422
+    assert client.get("/api/v1/scoreboard", params={"by": "agent,role"}).status_code == 422
+
+
+def test_dashboard_rows_are_iso_weeks_with_this_weeks_runs(client: httpx.Client, tmp_path: Path):
+    """/dashboard: one row per ISO week, oldest first; this week's row counts runs recorded now."""
+    from datetime import UTC, datetime, timedelta
+
+    from spec_kitty_telemetry import emit_execution_record
+
+    feature = tmp_path / "repo" / "kitty-specs" / "001-now"
+    feature.mkdir(parents=True)
+    for cost in (0.25, 0.5):
+        emit_execution_record(feature, "001-now", "WP01", "claude", "implementer",
+                              cost_usd=cost, duration_ms=1000)  # fmt: skip
+    token = client.headers["Authorization"].removeprefix("Bearer ")
+    assert sync_project(tmp_path / "repo", str(client.base_url), token).new == 2
+    answer = client.get("/api/v1/dashboard", params={"weeks": 3})
+    assert answer.status_code == 200, answer.text
+    weeks = answer.json()["weeks"]
+    now = datetime.now(UTC)
+    expected = [(now - timedelta(weeks=back)).isocalendar() for back in (2, 1, 0)]
+    assert [row["week"] for row in weeks] == [f"{y}-W{w:02d}" for y, w, _ in expected]
+    assert [row["runs"] for row in weeks] == [0, 0, 2]
+    assert weeks[-1]["total_cost_usd"] == 0.75
+    assert weeks[-1]["mean_duration_ms"] == 1000
+    assert client.get("/api/v1/dashboard", params={"weeks": 0}).status_code == 422
+
+
 def test_token_create_prints_a_token_stored_only_as_its_hash(server: ServerProcess, server_db):
     """`serve token create` prints a working token once; the database holds only its SHA-256."""
     made = subprocess.run(

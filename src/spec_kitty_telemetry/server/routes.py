@@ -224,6 +224,75 @@ def get_events(
     return {"events": page, "next_cursor": None if next_cursor is None else str(next_cursor)}
 
 
+#: ``?by=`` of the scoreboard: the grouping ``scoreboard --by`` takes.
+_BY: Final = r"^(agent|model|role)$"
+
+
+def _records_of(store: PostgresEventStore) -> Any:
+    """Read ``store`` for a library report: the records a filter selects, streamed."""
+
+    def read(filters: EventFilter) -> Any:
+        predicate = filters.predicate
+        records = store.iter_records()
+        return records if predicate is None else (r for r in records if predicate(r))
+
+    return read
+
+
+@router.get("/api/v1/scoreboard")
+def scoreboard(
+    request: Request,
+    project: ProjectDep,
+    window: Annotated[str, Query(pattern=r"^(24h|7d|30d|90d|all)$")] = "7d",
+    by: Annotated[str | None, Query(max_length=40, pattern=_BY)] = None,
+) -> Any:
+    """Return the scoreboard of the project's events: the document ``scoreboard --json`` prints.
+
+    The analytics package's own scoreboard over the store's records, priced by
+    the shipped tables (as ``cost-summary``).
+    """
+    from ..analytics.scoreboard import scoreboard_of
+    from ..pricing import load_pricing
+
+    groups = (by,) if by else ()
+    read = _records_of(store_of(request, project))
+    board = scoreboard_of(read, window, by=groups, pricing=load_pricing())
+    return JSONResponse(board.to_dict())
+
+
+@router.get("/api/v1/dashboard")
+def dashboard(
+    request: Request,
+    project: ProjectDep,
+    weeks: Annotated[int, Query(ge=1, le=52)] = 8,
+) -> Any:
+    """Return the dashboard: per ISO week (the last ``weeks``, this one included), the scoreboard.
+
+    Each week's row is its scoreboard total (work packages completed, mean
+    duration, total cost, mean rework cycles, cost per completed work package),
+    oldest week first.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from ..analytics.scoreboard import scoreboard_of
+    from ..pricing import load_pricing
+
+    now = datetime.now(UTC)
+    monday = (now - timedelta(days=now.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    read = _records_of(store_of(request, project))
+    pricing = load_pricing()
+    rows = []
+    for back in range(weeks - 1, -1, -1):
+        start = monday - timedelta(weeks=back)
+        end = min(start + timedelta(weeks=1) - timedelta(microseconds=1), now)
+        total = scoreboard_of(read, "all", end, pricing=pricing, start=start).to_dict()["total"]
+        year, week, _ = start.isocalendar()
+        rows.append({"week": f"{year}-W{week:02d}", "start": start.isoformat(), **total})
+    return JSONResponse({"weeks": rows})
+
+
 @router.get("/api/v1/cost-summary")
 def cost_summary(
     request: Request,
