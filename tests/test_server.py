@@ -235,6 +235,10 @@ def test_dashboard_rows_are_iso_weeks_with_this_weeks_runs(client: httpx.Client,
     assert weeks[-1]["total_cost_usd"] == 0.75
     assert weeks[-1]["mean_duration_ms"] == 1000
     assert client.get("/api/v1/dashboard", params={"weeks": 0}).status_code == 422
+    older = client.get("/api/v1/dashboard", params={"weeks": 1, "until": "2025-11-16"}).json()
+    assert [row["week"] for row in older["weeks"]] == ["2025-W46"]
+    assert older["weeks"][0]["runs"] == 0  # this project's runs are all of this week
+    assert client.get("/api/v1/dashboard", params={"until": "soon"}).status_code == 422
 
 
 def test_token_create_prints_a_token_stored_only_as_its_hash(server: ServerProcess, server_db):

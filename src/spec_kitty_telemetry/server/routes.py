@@ -265,19 +265,24 @@ def dashboard(
     request: Request,
     project: ProjectDep,
     weeks: Annotated[int, Query(ge=1, le=52)] = 8,
+    until: TextQuery = None,
 ) -> Any:
-    """Return the dashboard: per ISO week (the last ``weeks``, this one included), the scoreboard.
+    """Return per ISO week (the last ``weeks``, ``until``'s included) its scoreboard total.
 
     Each week's row is its scoreboard total (work packages completed, mean
     duration, total cost, mean rework cycles, cost per completed work package),
-    oldest week first.
+    oldest week first. ``until`` (an ISO date or datetime, default now) ends
+    the last week, as ``--until`` ends a report.
     """
     from datetime import UTC, datetime, timedelta
 
     from ..analytics.scoreboard import scoreboard_of
     from ..pricing import load_pricing
+    from ..query import _upper_bound, parse_time_bound
 
     now = datetime.now(UTC)
+    if until is not None:
+        now = _upper_bound(parse_time_bound(until, "until")) or now
     monday = (now - timedelta(days=now.weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
