@@ -331,3 +331,19 @@ def test_scoreboard_json_row_costs_add_up_to_the_total(tmp_path: Path) -> None:
     board = json.loads(out)
     assert [row["total_cost_usd"] for row in board["rows"]] == [0.333334, 0.333333, 0.333333]
     assert board["total"]["total_cost_usd"] == 1.0
+
+
+def test_analytics_csv_cells_never_evaluate_as_formulas() -> None:
+    """A group named like a formula is written as text, through the exports' one CSV rule."""
+    import csv
+    import io
+
+    from spec_kitty_telemetry.analytics._csv import write_csv
+
+    out = io.StringIO(newline="")
+    rows = [{"group": {"model": '=HYPERLINK("http://x")'}, "runs": 3, "p95": None}]
+    assert write_csv(rows, out) == 1
+    header, row = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
+    assert header == ["group.model", "runs", "p95"]
+    assert row == ['\'=HYPERLINK("http://x")', "3", ""]
+    assert out.getvalue().endswith("\r\n")

@@ -1,14 +1,15 @@
-"""The one CSV writer of the reports: rows of flat mappings, a header from the first row.
+"""CSV of the analytics reports: their nested ``--json`` rows, flattened for a spreadsheet.
 
 Reports build nested ``--json`` documents; CSV needs flat rows, so nested
 mappings are flattened into dotted column names (``duration_ms.p95``) and
-lists joined with ``;``. The standard :mod:`csv` module does the quoting.
-Exports that need CSV can use :func:`write_csv` too.
+lists joined with ``;``. Writing is the exports' one CSV writer
+(:func:`spec_kitty_telemetry.exports.csv_export.write_csv`: RFC 4180, and no
+cell a spreadsheet would evaluate as a formula — a model or group name
+starting with ``=`` comes out as text).
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
@@ -25,7 +26,7 @@ def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         elif isinstance(value, list | tuple):
             flat[name] = ";".join(str(item) for item in value)
         else:
-            flat[name] = "" if value is None else value
+            flat[name] = value  # None: an empty cell, written by the exports' rule
     return flat
 
 
@@ -35,11 +36,10 @@ def write_csv(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
     Columns are the union of the rows' keys, in the order they first appear,
     so a row that lacks a figure gets an empty cell rather than a shifted one.
     """
+    from ..exports.csv_export import write_csv as write_rows
+
     flat = [flatten(row) for row in rows]
     columns: dict[str, None] = {}
     for row in flat:
         columns.update(dict.fromkeys(row))
-    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n", restval="")
-    writer.writeheader()
-    writer.writerows(flat)
-    return len(flat)
+    return write_rows(flat, list(columns), out)
