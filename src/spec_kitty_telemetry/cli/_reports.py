@@ -115,13 +115,37 @@ RepoOption = Annotated[
 
 
 def event_filter(
-    *, feature: list[str] | None, since: str | None, until: str | None, **fields: Any
+    root: Path,
+    *,
+    feature: list[str] | None,
+    since: str | None,
+    until: str | None,
+    model: str | None = None,
+    tag: list[str] | None = None,
+    **fields: Any,
 ) -> EventFilter:
+    """Build a report's filter from its options, the same way for every report.
+
+    ``--model`` matches under the project's own aliases too; ``--tag`` values
+    are checked by the one tag rule (a bad one is a one-line error naming it).
+    """
     from ..query import EventFilter, parse_time_range
 
     lower, upper = parse_time_range(since, until)
+    if model is not None:
+        from ..pricing import load_aliases
+
+        fields["model_aliases"] = load_aliases(root)
+    if tag:
+        from ..tags import parse_tag_filter
+
+        fields["tags"] = parse_tag_filter(tag)
     return EventFilter(
-        feature=tuple(feature) if feature else None, since=lower, until=upper, **fields
+        feature=tuple(feature) if feature else None,
+        since=lower,
+        until=upper,
+        model=model,
+        **fields,
     )
 
 

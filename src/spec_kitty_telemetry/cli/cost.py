@@ -117,13 +117,11 @@ def cost(
 
     """
     from ..cost import project_cost_report
-    from ..pricing import load_aliases
 
     root, is_project = report_root(repo)
-    from ..tags import parse_tag_filter
 
     filters = event_filter(
-        model_aliases=None if model is None else load_aliases(root),
+        root,
         feature=feature,
         since=since,
         until=until,
@@ -132,7 +130,7 @@ def cost(
         model=model,
         role=role,
         success=success,
-        tags=parse_tag_filter(tag),
+        tag=tag,
     )
     report = project_cost_report(
         root,

@@ -106,15 +106,13 @@ def events(
 
     """
     from ..errors import InvalidOptionError
-    from ..pricing import load_aliases
     from ..query import query_project_events
-    from ..tags import parse_tag_filter
 
     if as_json and as_jsonl:
         raise InvalidOptionError("--json and --jsonl: choose one")
     root, is_project = report_root(repo)
     filters = event_filter(
-        model_aliases=None if model is None else load_aliases(root),
+        root,
         feature=feature,
         since=since,
         until=until,
@@ -124,7 +122,7 @@ def events(
         role=role,
         success=success,
         event_type=event_type,
-        tags=parse_tag_filter(tag),
+        tag=tag,
     )
     found = query_project_events(root, filters, limit=limit, newest_first=not reverse)
     if is_project:

@@ -72,10 +72,8 @@ def run_filters(
     success: bool | None,
 ) -> EventFilter:
     """Build the filter of ``report`` and ``export`` from their options (models by alias too)."""
-    from ..pricing import load_aliases
-
     return event_filter(
-        model_aliases=None if model is None else load_aliases(root),
+        root,
         feature=feature,
         since=since,
         until=until,
