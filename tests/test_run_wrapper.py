@@ -330,20 +330,22 @@ def test_unknown_role_is_rejected_before_running_anything(project: Path) -> None
 
 def test_run_outside_a_project_still_runs_the_agent_and_warns(tmp_path: Path) -> None:
     """No kitty-specs/ or .kittify/ above: the agent runs, its code is ours, one Warning line."""
+    outside = tmp_path / "elsewhere"  # beside the module's project, not inside one
+    outside.mkdir()
     command = agent("garbage", "--fake-exit", "4")
     direct = subprocess.run(command, capture_output=True, check=False).stdout
     done = spec_kitty(
         "agent", "telemetry", "run", "--feature", FEATURE, "--role", "implementer", "--",
         *command,
-        cwd=tmp_path,
+        cwd=outside,
     )  # fmt: skip
     assert done.returncode == 4
     assert done.stdout == direct
     assert done.stderr.decode() == (
         "Warning: this run is not recorded: no spec-kitty project (a folder with kitty-specs/ "
-        f"or .kittify/) at or above {tmp_path.resolve()}\n"
+        f"or .kittify/) at or above {outside.resolve()}\n"
     )
-    assert list(tmp_path.iterdir()) == []
+    assert list(outside.iterdir()) == []
 
 
 @pytest.mark.parametrize("feature", ["../escape", "", "a/b"])
