@@ -166,7 +166,7 @@ def emit_execution_record(
             exit_code=exit_code,
             **extra,
         )
-        record = _append(
+        return _append(
             feature_dir,
             feature_slug,
             EXECUTION_EVENT,
@@ -176,11 +176,6 @@ def emit_execution_record(
             fsync=fsync,
             lock_timeout=lock_timeout,
         )
-        if not isinstance(feature_dir, EventStore):  # webhooks: a file queued, no network
-            from .exports.webhooks import spool_run
-
-            spool_run(feature_dir, record)
-        return record
     except Exception as exc:  # noqa: BLE001 - telemetry must not break its host
         fail(
             logger,
@@ -280,10 +275,20 @@ def _append(
 
 
 def _after_append(target: str | Path | EventStore, record: dict[str, Any]) -> None:
-    """Hand a recorded event to the real-time check (``alerts.realtime``); it never raises."""
+    """Hand a recorded run to what watches recordings; each never raises.
+
+    The real-time check (``alerts.realtime``) scores it; for a feature folder,
+    the webhooks queue it (a file in the spool, no network).
+    """
+    if record["event_type"] != EXECUTION_EVENT:
+        return
     from .analytics.realtime import check_recorded
 
     check_recorded(target, record)
+    if not isinstance(target, EventStore):
+        from .exports.webhooks import spool_run
+
+        spool_run(target, record)
 
 
 def _folder_of(target: str | Path | EventStore) -> str | Path | None:

@@ -15,14 +15,19 @@ import typer
 from .._json_output import print_document
 from ._project import report_root
 from ._reports import (
+    AgentOption,
     FeatureOption,
     JsonOption,
+    ModelOption,
     RepoOption,
+    RoleOption,
     SinceOption,
+    SuccessOption,
     UntilOption,
+    WpOption,
+    event_filter,
     hint_unmatched_features,
 )
-from .report import AgentOption, ModelOption, RoleOption, SuccessOption, WpOption, run_filters
 
 __all__ = ["register"]
 
@@ -100,12 +105,12 @@ def export(
         raise InvalidOptionError(f"--format {output_format!r}: choose csv or jsonl")
     headers = dict(_header(text) for text in otlp_header or [])
     root, is_project = report_root(repo)
-    filters = run_filters(
+    filters = event_filter(
         root,
         feature=feature,
         since=since,
         until=until,
-        wp=wp,
+        wp_id=wp,
         agent=agent,
         model=model,
         role=role,

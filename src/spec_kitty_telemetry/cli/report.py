@@ -17,17 +17,21 @@ from ..usage import PRICED_TOKEN_FIELDS
 from ._format import Column, Grid, choose, console, count, money
 from ._project import report_root
 from ._reports import (
+    AgentOption,
     FeatureOption,
     JsonOption,
+    ModelOption,
     RepoOption,
+    RoleOption,
     SinceOption,
+    SuccessOption,
     UntilOption,
+    WpOption,
     event_filter,
     hint_unmatched_features,
 )
 
 if TYPE_CHECKING:
-    from ..query import EventFilter
     from ..reports import RunRow, WorkReport
 
 __all__ = ["register"]
@@ -37,52 +41,6 @@ report_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-WpOption = Annotated[
-    str | None, typer.Option("--wp", metavar="WP", help="Only this work package (e.g. WP01).")
-]
-AgentOption = Annotated[
-    str | None, typer.Option(metavar="AGENT", help="Only this agent (e.g. claude).")
-]
-ModelOption = Annotated[
-    str | None,
-    typer.Option(metavar="MODEL", help="Only this model, any spelling ('sonnet')."),
-]
-RoleOption = Annotated[
-    str | None, typer.Option(metavar="ROLE", help="Only this role (e.g. implementer).")
-]
-SuccessOption = Annotated[
-    bool | None,
-    typer.Option(
-        "--success/--failure", help="Only successful, or only failed, runs.", show_default=False
-    ),
-]
-
-
-def run_filters(
-    root: Path,
-    *,
-    feature: list[str] | None,
-    since: str | None,
-    until: str | None,
-    wp: str | None,
-    agent: str | None,
-    model: str | None,
-    role: str | None,
-    success: bool | None,
-) -> EventFilter:
-    """Build the filter of ``report`` and ``export`` from their options (models by alias too)."""
-    return event_filter(
-        root,
-        feature=feature,
-        since=since,
-        until=until,
-        wp_id=wp,
-        agent=agent,
-        model=model,
-        role=role,
-        success=success,
-    )
 
 
 def _duration(ms: object) -> str:
@@ -202,12 +160,12 @@ def list_command(
     from ..reports import list_runs
 
     root, is_project = report_root(repo)
-    filters = run_filters(
+    filters = event_filter(
         root,
         feature=feature,
         since=since,
         until=until,
-        wp=wp,
+        wp_id=wp,
         agent=agent,
         model=model,
         role=role,
@@ -436,12 +394,12 @@ def summary_command(
     if output_format not in ("text", "markdown", "github"):
         raise InvalidOptionError(f"--format {output_format!r}: choose text, markdown or github")
     root, is_project = report_root(repo)
-    filters = run_filters(
+    filters = event_filter(
         root,
         feature=feature,
         since=since,
         until=until,
-        wp=wp,
+        wp_id=wp,
         agent=agent,
         model=model,
         role=role,
@@ -535,16 +493,8 @@ def html_command(
     from ..reports.html import write_html_report
 
     root, is_project = report_root(repo)
-    filters = run_filters(
-        root,
-        feature=feature,
-        since=since,
-        until=until,
-        wp=None,
-        agent=agent,
-        model=model,
-        role=role,
-        success=None,
+    filters = event_filter(
+        root, feature=feature, since=since, until=until, agent=agent, model=model, role=role
     )
     path = write_html_report(root, output, filters)
     if is_project:
