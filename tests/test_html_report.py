@@ -205,3 +205,22 @@ def test_screenshot(page: Path) -> None:
             page=example / "report.html",
         )
         assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("cost_usd", "shown"),
+    [(0.125, "$0.13"), (0.004, "<$0.01"), (1234.5, "$1,234.50")],
+)
+def test_page_writes_money_as_the_tables_do(tmp_path: Path, cost_usd: float, shown: str) -> None:
+    """The page's total is written by the tables' money rule: cents half up, ``<$0.01``, commas."""
+    write_project(
+        tmp_path,
+        run_event("001-alpha", when="2025-11-03T10:00:00", cost_usd=cost_usd, duration_ms=1_000),
+    )
+    done = spec_kitty("agent", "telemetry", "report", "html", "-o", "report.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    dom = _Dom()
+    dom.feed((tmp_path / "report.html").read_text(encoding="utf-8"))
+    texts = [text.strip() for text in dom.text]
+    assert shown in texts
+    assert "$0.12" not in texts

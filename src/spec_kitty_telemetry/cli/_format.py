@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Literal
 
+from .._money import CENT, money
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -33,37 +35,10 @@ __all__ = [
     "money",
 ]
 
-#: Tables show money in cents.
-CENT = Decimal("0.01")
 #: A name column is folded down to this many characters, never fewer.
 NAME_MIN_WIDTH = 10
 #: Width a piped table may take when COLUMNS says nothing: as wide as it needs.
 _PIPE_WIDTH = 1000
-
-
-def money(
-    amount: Decimal | None,
-    *,
-    estimated: bool = False,
-    unpriced: bool = False,
-    exact: Decimal | None = None,
-) -> str:
-    """USD as tables show it: ``$1,234.56``, ``~`` for estimates, ``*`` when some is unknown.
-
-    ``amount`` None means no part of it is known: ``unknown*``, never ``$0.00``.
-    ``amount`` is rounded to cents (half up) unless it already is; ``exact``,
-    the unrounded amount, turns a positive amount shown as zero into ``<$0.01``.
-    """
-    if amount is None:
-        return "unknown*"
-    cents = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    original = amount if exact is None else exact
-    text = "<$0.01" if cents == 0 and original > 0 else f"${cents:,.2f}"
-    if estimated:
-        text = "~" + text
-    if unpriced:
-        text += "*"
-    return text
 
 
 _UNITS = ((10**3, "k"), (10**6, "M"), (10**9, "B"), (10**12, "T"))

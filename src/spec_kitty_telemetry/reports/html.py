@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .._lines import utc_timestamp
+from .._money import money
 from .._records import EXECUTION_EVENT
 from . import svg
 from .summary import duration_text, nearest_rank, summarize_records
@@ -110,7 +111,7 @@ def _feature_gantts(
             end = span.ended_at or max(last, span.started_at)
             if end < span.started_at:
                 continue  # clock skew: no true duration to draw
-            cost = "-" if span.cost_usd is None else f"${span.cost_usd:,.2f}"
+            cost = "-" if span.cost_usd is None else money(span.cost_usd)
             bars.append(
                 svg.Span(
                     lane=span.wp_id or "feature",
@@ -154,9 +155,11 @@ def html_report(
     when = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     window = f"{days[0]} to {days[-1]}" if days else "no runs"
     rate = "-" if summary.success_rate is None else f"{100 * summary.success_rate:.1f}%"
-    cost = "unknown" if summary.cost_usd is None else f"${summary.cost_usd:,.2f}"
-    if summary.cost_estimated:
-        cost = "~" + cost
+    cost = (
+        "unknown"
+        if summary.cost_usd is None
+        else money(summary.cost_usd, estimated=summary.cost_estimated)
+    )
     tiles = [
         (cost, "total cost"),
         (f"{summary.runs:,}", "runs"),

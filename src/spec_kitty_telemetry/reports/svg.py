@@ -18,8 +18,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from html import escape
 from typing import Final
+
+from .._money import money
 
 __all__ = ["PALETTE", "Span", "gantt", "hbars", "line_chart", "stacked_bars"]
 
@@ -268,7 +271,7 @@ def _legend(names: Sequence[str], left: int, y: int, width: int) -> list[str]:
 
 def _amount(value: float, unit: str) -> str:
     if unit == "$":
-        return f"${value:,.2f}"
+        return money(Decimal(repr(value)))  # the tables' rule: a bar reads as its row does
     if unit == "%":
         return f"{value:.0f}%"
     if unit == "s":

@@ -1,0 +1,44 @@
+"""How an amount of USD is written for people: one rule for tables, Markdown and HTML.
+
+The CLI's tables, the Markdown summaries and the HTML report all show money,
+and a reader comparing them must see the same figure for the same runs:
+cents rounded half up, ``~`` for an estimate, ``<$0.01`` for a positive
+amount too small to show, ``unknown*`` (never ``$0.00``) when nothing is
+known. The rule lives here, outside ``cli``, so the library's reports use it
+without importing the CLI.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Final
+
+__all__ = ["CENT", "money"]
+
+#: People read money in cents.
+CENT: Final = Decimal("0.01")
+
+
+def money(
+    amount: Decimal | None,
+    *,
+    estimated: bool = False,
+    unpriced: bool = False,
+    exact: Decimal | None = None,
+) -> str:
+    """USD as tables show it: ``$1,234.56``, ``~`` for estimates, ``*`` when some is unknown.
+
+    ``amount`` None means no part of it is known: ``unknown*``, never ``$0.00``.
+    ``amount`` is rounded to cents (half up) unless it already is; ``exact``,
+    the unrounded amount, turns a positive amount shown as zero into ``<$0.01``.
+    """
+    if amount is None:
+        return "unknown*"
+    cents = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    original = amount if exact is None else exact
+    text = "<$0.01" if cents == 0 and original > 0 else f"${cents:,.2f}"
+    if estimated:
+        text = "~" + text
+    if unpriced:
+        text += "*"
+    return text
