@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -261,3 +262,54 @@ def test_backoff_doubles_to_a_cap() -> None:
         60.0,
         60.0,
     ]
+
+
+_HOST = """
+import os, sys, time
+from spec_kitty_telemetry import emit_execution_record
+
+root = sys.argv[1]
+emit_execution_record(
+    os.path.join(root, "kitty-specs", "001-alpha"), "001-alpha", None, "claude", "implementer",
+    cost_usd=0.5,
+)
+
+def children():
+    states = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{name}/stat").read()
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == os.getpid():
+            states.append(state)
+    return states
+
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    left = children()
+    if not left:
+        print("reaped")
+        break
+    time.sleep(0.05)
+else:
+    print("left", left)
+"""
+
+
+def test_a_long_lived_host_is_left_no_zombie_sender(project: Path, receiver: Receiver) -> None:
+    """A host that records through the hooks and keeps running reaps the sender once it exits."""
+    _configure(project, receiver.url + "/hooks")
+    done = subprocess.run(
+        [sys.executable, "-c", _HOST, str(project)],
+        env=_env(),
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert len(receiver.wait_for(1)) == 1
+    assert done.stdout.decode().strip() == "reaped"

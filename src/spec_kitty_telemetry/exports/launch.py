@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 __all__ = ["start_sender"]
@@ -13,9 +14,12 @@ def start_sender(root: str | Path) -> subprocess.Popen[bytes]:
     """Start a sender for the project in its own session, and return without waiting for it.
 
     No pipes and no terminal are shared with the caller, so the caller can
-    exit at once and the sender outlives it.
+    exit at once and the sender outlives it. A caller that lives on (an
+    orchestrator recording through the hooks) would keep each finished sender
+    as a zombie until its next subprocess call, so a daemon thread waits for
+    it: the thread dies with a short-lived caller, whose sender init adopts.
     """
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "spec_kitty_telemetry.exports.sender", str(root)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -23,3 +27,5 @@ def start_sender(root: str | Path) -> subprocess.Popen[bytes]:
         close_fds=True,
         start_new_session=True,
     )
+    threading.Thread(target=process.wait, name="webhook-sender-reaper", daemon=True).start()
+    return process
