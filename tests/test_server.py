@@ -159,6 +159,30 @@ def test_filters_are_the_clis_and_pages_cover_every_match(client: httpx.Client):
     assert "since" in bad.json()["detail"]
 
 
+def _pages(http: httpx.Client, **params: Any) -> list[int]:
+    """The size of each page a client walks through, 7 events a page."""
+    sizes = []
+    cursor = None
+    while True:
+        query = {**params, "limit": 7, **({"cursor": cursor} if cursor else {})}
+        body = http.get("/api/v1/events", params=query).json()
+        sizes.append(len(body["events"]))
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return sizes
+
+
+def test_an_exactly_full_last_page_says_it_is_the_last(client: httpx.Client):
+    """A last page holding exactly ``limit`` matches has no next cursor: no empty page follows."""
+    claude = records(14, payload={"agent": "claude", "role": "implementer"})
+    codex = records(5, payload={"agent": "codex", "role": "reviewer"})
+    client.post("/api/v1/events", json={"events": claude + codex})
+    assert _pages(client, agent="claude") == [7, 7]
+    assert _pages(client, agent="codex") == [5]
+    assert _pages(client) == [7, 7, 5]
+    assert _pages(client, agent="gemini") == [0]
+
+
 def _sample_repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     shutil.copytree(REPO / "kitty-specs", root / "kitty-specs")

@@ -240,11 +240,15 @@ class PostgresEventStore(EventStore):
         """Return up to ``limit`` records stored after position ``after`` that pass ``predicate``.
 
         Records come in storage order, with the position to pass as ``after``
-        for the next page; None when the project has no more. The filter is
-        the caller's (the query module's), applied here to the parsed records
-        ``scan`` rows at a time, so this store adds no filter rule of its own.
+        for the next page; None when no record after the page matches, so a
+        last page that is exactly full is known to be the last (the search
+        for one more match costs what the client's next request would have).
+        The filter is the caller's (the query module's), applied here to the
+        parsed records ``scan`` rows at a time, so this store adds no filter
+        rule of its own.
         """
         found: list[Record] = []
+        page_end: int | None = None
         loads = orjson.loads
         with self.pool.connection() as connection:
             while True:
@@ -257,9 +261,11 @@ class PostgresEventStore(EventStore):
                     after = seq
                     record = loads(line)
                     if predicate is None or predicate(record):
+                        if page_end is not None:
+                            return found, page_end  # one more match: there is a next page
                         found.append(record)
                         if len(found) == limit:
-                            return found, seq
+                            page_end = seq
                 if len(rows) < scan:
                     return found, None
 
