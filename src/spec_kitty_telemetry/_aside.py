@@ -164,8 +164,10 @@ class AsideFold:
             return outcome
         if not usage.valid:
             outcome.reason = "invalid_tokens"
-        elif not usage.complete:
+        elif not usage.complete and not (has_breakdown and usage.known == 0):
             outcome.reason = "no_usage"
+        # Else each share is priced by its own cost or counts: an event with no counts
+        # of its own (only per-model ones) is unpriced only for what a share lacks.
         else:
             problems = {s.problem for s in shares if s.reported is None and s.problem}
             for reason in _REASON_ORDER:
