@@ -1,11 +1,13 @@
-"""Events of several models (a ``models`` breakdown) whose event carries no counts of its own.
+"""Events of several models (a ``models`` breakdown): the shares decide how they are priced.
 
-Another tool may write only per-model figures. Then the shares decide how the
-event is priced, by the rules a one-model event follows: a share with its own
-reported cost is priced by it, an invalid share's counts are unusable (so the
-event's total is unknown, and the event is unpriced as ``invalid_tokens``, the
-reason that names what it reported), and a share that reported nothing is
-``no_usage``. Each rule runs in the event-level grouping (``agent``) and by
+Another tool may write only per-model figures, or partial event figures. The
+shares decide how the event is priced, by the rules a one-model event
+follows: a share with its own reported cost is priced by it, an invalid
+share's counts are unusable (so the event's total is unknown, and the event
+is unpriced as ``invalid_tokens``, the reason that names what it reported),
+and a share that reported nothing is ``no_usage``. Only invalid event counts
+that no complete shares stand in for make the event ``invalid_tokens`` by
+themselves. Each rule runs in the event-level grouping (``agent``) and by
 model, through ``cost_report``.
 """
 
@@ -171,11 +173,12 @@ def test_invalid_event_counts_give_way_to_complete_per_model_counts():
 
 
 @pytest.mark.parametrize("group_by", ["agent", "model"])
-def test_event_counts_decide_when_they_are_invalid_or_incomplete(group_by: str):
-    """With event counts of its own, the event's counts say why it is unpriced.
+def test_invalid_event_counts_or_an_incomplete_share_leave_the_event_unpriced(group_by: str):
+    """Input -1 of the event itself, and a share that is not complete: ``invalid_tokens``.
 
-    Input -1 with a share that is not complete: ``invalid_tokens``; input
-    alone (no output) with the same share: ``no_usage``.
+    The invalid count is dropped, and the shares cannot stand in for the
+    event's counts (one has no output). With the event's input valid but
+    alone, the same incomplete share makes it ``no_usage``.
     """
     shares = {"cheap": {"input_tokens": 10, "output_tokens": 1}, "dear": {"input_tokens": 5}}
     events = [
@@ -323,3 +326,26 @@ def test_a_split_reported_cost_adds_up_to_the_event_cost_in_model_rows():
         for group_by in ("agent", "model")
     }
     assert totals == {"agent": Decimal("0.000003"), "model": Decimal("0.000003")}
+
+
+@pytest.mark.parametrize("group_by", ["agent", "model"])
+def test_complete_shares_price_an_event_whose_own_counts_are_incomplete(group_by: str):
+    """An event that reports only its total input, with complete shares, is priced by them.
+
+    Each model's counts are known, so each share is estimated ($1 + $6); the
+    event's own counts being partial says nothing about its cost. It used to
+    be unpriced as ``no_usage``, which it is not: its shares report both.
+    """
+    events = [
+        record(
+            input_tokens=1_000_000,
+            models={
+                "cheap": {"input_tokens": 1_000_000, "output_tokens": 0},
+                "dear": {"input_tokens": 0, "output_tokens": 1_000_000},
+            },
+        )
+    ]
+    total = cost_report(events, group_by, pricing=PRICING).total
+    assert total.unpriced_event_count == 0
+    assert total.estimated_cost_usd == Decimal(7)
+    assert total.estimated_event_count == 1
