@@ -164,8 +164,10 @@ class AsideFold:
             return outcome
         if not usage.valid:
             outcome.reason = "invalid_tokens"
-        elif not usage.complete:
+        elif not usage.complete and not has_breakdown:
             outcome.reason = "no_usage"
+        # Else each share is priced by its own cost or counts: an event of several
+        # models is unpriced only for what a share lacks, whatever counts it has itself.
         else:
             problems = {s.problem for s in shares if s.reported is None and s.problem}
             for reason in _REASON_ORDER:

@@ -243,38 +243,42 @@ def _save(path: Path, state: LogFold) -> None:
     from ._atomic import write_atomically
 
     fold = state.fold
-    body = orjson.dumps(
-        {
-            "log": [
-                state.device,
-                state.inode,
-                state.offset,
-                state.lines,
-                state.highest,
-                [[position, data.hex()] for position, data in state.windows],
-                list(state.stamp),
-            ],
-            "report": [state.report.events, state.report.duplicates, state.report.malformed_lines],
-            "thresholds": {name: list(values) for name, values in fold.thresholds_used.items()},
-            "cells": [
-                [list(key), cell.sums, _flat(cell.tiers), _flat(cell.durations)]
-                for key, cell in fold.cells.items()
-            ],
-            "aside": fold.aside,
-            "types": [
-                [feature, kind, count] for (feature, kind), count in fold.other_types.items()
-            ],
-        }
-    )
-    header = orjson.dumps(
-        {
-            "format": _FORMAT,
-            "package": _package_version(),
-            "timed": fold.timed,
-            "crc": zlib.crc32(body),
-        }
-    )
-    try:
+    try:  # sums past 64 bits (durations squared) have no orjson form: leave it unsaved
+        body = orjson.dumps(
+            {
+                "log": [
+                    state.device,
+                    state.inode,
+                    state.offset,
+                    state.lines,
+                    state.highest,
+                    [[position, data.hex()] for position, data in state.windows],
+                    list(state.stamp),
+                ],
+                "report": [
+                    state.report.events,
+                    state.report.duplicates,
+                    state.report.malformed_lines,
+                ],
+                "thresholds": {name: list(values) for name, values in fold.thresholds_used.items()},
+                "cells": [
+                    [list(key), cell.sums, _flat(cell.tiers), _flat(cell.durations)]
+                    for key, cell in fold.cells.items()
+                ],
+                "aside": fold.aside,
+                "types": [
+                    [feature, kind, count] for (feature, kind), count in fold.other_types.items()
+                ],
+            }
+        )
+        header = orjson.dumps(
+            {
+                "format": _FORMAT,
+                "package": _package_version(),
+                "timed": fold.timed,
+                "crc": zlib.crc32(body),
+            }
+        )
         write_atomically(path, header + b"\n" + body)
     except Exception as exc:  # noqa: BLE001 - the projection is a cache; the report is right
         logger.debug("%s: projection not saved: %s", path, exc)
