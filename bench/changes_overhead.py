@@ -1,6 +1,6 @@
 """Wall time that recording a run's git changes adds, in a repository of 10,000 files.
 
-Usage: python bench/changes_overhead.py [--files 10000] [--runs 7]
+Usage: python bench/changes_overhead.py [--files 10000] [--runs 7] [--baseline REF]
 
 Builds a git repository of FILES small text files (in folders of 100) with one
 commit, then times, interleaved so machine noise hits both alike:
@@ -11,12 +11,18 @@ commit, then times, interleaved so machine noise hits both alike:
 * the library's ``ChangeCapture`` start + finish alone, on a clean tree and on
   one left dirty before the run (200 files edited, 100 untracked).
 
+With ``--baseline REF`` (a git revision of this repository, e.g. ``main``),
+the ``ChangeCapture`` of ``src/spec_kitty_telemetry/changes.py`` at REF is
+timed too, interleaved with the current one on the same trees, so a change to
+the capture is measured before and after in one run on one machine load.
+
 Each recorded event is checked to hold the changes the agent made.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -26,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 from _commands import console_script, wall_time
 
@@ -71,11 +78,37 @@ def child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def capture_time(root: Path, during: list[str]) -> tuple[float, float]:
+def baseline_capture(revision: str) -> type[ChangeCapture]:
+    """Return the ChangeCapture class of ``changes.py`` as it was at git ``revision``."""
+    here = Path(__file__).resolve().parent.parent
+    source = subprocess.run(
+        ["git", "show", f"{revision}:src/spec_kitty_telemetry/changes.py"],
+        cwd=here,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    folder = Path(tempfile.mkdtemp(prefix="bench-baseline-"))
+    path = folder / "changes_baseline.py"
+    path.write_text(source)
+    # Named inside the package, so its relative imports (.environment) resolve.
+    spec = importlib.util.spec_from_file_location("spec_kitty_telemetry._bench_baseline", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    found: type[ChangeCapture] = module.ChangeCapture
+    return found
+
+
+def capture_time(
+    root: Path, during: list[str], kind: type[ChangeCapture] = ChangeCapture
+) -> tuple[float, float]:
     """Wall and CPU seconds of ChangeCapture start + finish around ``during`` (run twice)."""
     cpu_before = child_cpu()
     started = time.perf_counter()
-    capture = ChangeCapture(root)
+    capture = kind(root)
     capture.start()
     subprocess.run(during, cwd=root, check=True)
     agent_cpu_before = child_cpu()
@@ -93,7 +126,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--baseline", metavar="REF", help="also time changes.py as it was at this git revision"
+    )
     args = parser.parse_args()
+    kinds: dict[str, type[ChangeCapture]] = {"current": ChangeCapture}
+    if args.baseline:
+        kinds = {f"at {args.baseline}": baseline_capture(args.baseline), **kinds}
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -123,22 +162,32 @@ def main() -> None:
         print(f"added by capturing changes: {added * 1000:.1f} ms (target <= 100 ms)")
 
         touch = [sys.executable, "-c", "pass"]
-        clean = [capture_time(root, touch) for _ in range(args.runs)]
-        print(report("clean tree", clean))
+        edit = [sys.executable, "agent.py"]
+        print(compare("clean tree, agent does nothing", root, touch, kinds, args.runs))
+        print(compare("clean tree, agent edits 10 and adds 2", root, edit, kinds, args.runs))
         for number in range(0, 200):
             path = root / f"d{number // 100:03d}" / f"f{number:05d}.txt"
             path.write_text(path.read_text() + "dirty\n")
         for number in range(100):
             (root / f"untracked{number}.txt").write_text("u\n")
-        dirty = [capture_time(root, touch) for _ in range(args.runs)]
-        print(report("dirty tree", dirty))
+        print(compare("dirty tree, agent does nothing", root, touch, kinds, args.runs))
         print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
-def report(what: str, figures: list[tuple[float, float]]) -> str:
-    wall = statistics.median(f[0] for f in figures) * 1000
-    cpu = statistics.median(f[1] for f in figures) * 1000
-    return f"ChangeCapture start+finish, {what}: median {wall:.1f} ms wall, {cpu:.1f} ms CPU (git)"
+def compare(
+    what: str, root: Path, during: list[str], kinds: dict[str, type[ChangeCapture]], runs: int
+) -> str:
+    """Time each kind of capture ``runs`` times, interleaved; one line per kind."""
+    figures: dict[str, list[tuple[float, float]]] = {name: [] for name in kinds}
+    for _ in range(runs):
+        for name, kind in kinds.items():
+            figures[name].append(capture_time(root, during, kind))
+    lines = [f"ChangeCapture start+finish, {what}:"]
+    for name, found in figures.items():
+        wall = statistics.median(f[0] for f in found) * 1000
+        cpu = statistics.median(f[1] for f in found) * 1000
+        lines.append(f"  {name:>14}: median {wall:6.1f} ms wall, {cpu:6.1f} ms CPU (git)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -172,6 +172,31 @@ def test_sidecars_and_ignored_files_are_not_changes(repo: Path) -> None:
     assert changes.modified == ["kitty-specs/001-login/spec.md"]
 
 
+def test_sidecars_of_a_nested_kitty_specs_folder_and_projections_are_not_changes(
+    repo: Path,
+) -> None:
+    """A project below the top (sub/kitty-specs/...) and its projection files are left out too.
+
+    A user file that merely sits in kitty-specs/ under another name still counts.
+    """
+    nested = repo / "service" / "kitty-specs" / "003-api"
+    nested.mkdir(parents=True)
+    feature = repo / "kitty-specs" / "001-login"
+
+    def run() -> None:
+        (nested / "execution.events.jsonl").write_text("{}\n")
+        (nested / ".execution.events.jsonl.projection").write_text("{}")
+        (nested / ".telemetry-clock.json").write_text("{}")
+        (feature / ".execution.events.jsonl.projection-time").write_text("{}")
+        (feature / ".execution.events.jsonl.index.json").write_text("{}")
+        (nested / "plan.md").write_text("# plan\n")
+
+    changes = captured(repo, run)
+    assert changes.known, changes.error
+    assert changes.created == ["service/kitty-specs/003-api/plan.md"]
+    assert changes.modified == []
+
+
 def test_paths_are_capped_but_counts_stay_exact(repo: Path) -> None:
     """Beyond max_paths the lists stop growing, paths_truncated is set, the counts are exact."""
 
