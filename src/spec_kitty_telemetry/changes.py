@@ -30,7 +30,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -136,7 +136,11 @@ class RunChanges:
 
 @dataclass(frozen=True)
 class _Snapshot:
-    """A snapshot: the work tree's top, its tree (None: the end one, left in the index), HEAD."""
+    """A snapshot: the work tree's top, its tree and HEAD.
+
+    ``tree`` is None for the end snapshot (its state is left in the index) and
+    for the start one until its write-tree, run beside the agent, is collected.
+    """
 
     top: Path
     tree: str | None
@@ -169,6 +173,8 @@ class ChangeCapture:
         self.max_paths = max_paths
         self._folder: str | None = None
         self._before: _Snapshot | None = None
+        #: The start snapshot's ``write-tree``, running while the agent starts.
+        self._writing: tuple[subprocess.Popen[bytes], float] | None = None
         self._error: str | None = "changes were not captured: start() was not called"
 
     def __enter__(self) -> ChangeCapture:
@@ -208,6 +214,12 @@ class ChangeCapture:
 
     def close(self) -> None:
         """Remove the temporary index (done by :meth:`finish`; safe to call again)."""
+        if self._writing is not None:
+            process = self._writing[0]
+            self._writing = None
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
@@ -223,11 +235,25 @@ class ChangeCapture:
         else:
             assert self._before is not None
             top = self._before.top
+            self._before = replace(self._before, tree=self._written_tree())
         self._git(["add", "-A", "--", ".", *SIDECAR_PATHSPECS], deadline, cwd=top, env=self._env)
         if not first:  # the end state stays in the index: diff-index reads it there
             return _Snapshot(top=top, tree=None, head=_head(top))
-        tree = self._git(["write-tree"], deadline, cwd=top, env=self._env).decode().strip()
-        return _Snapshot(top=top, tree=tree, head=_head(top))
+        # Once ``add -A`` is done the index holds the id of every file's start
+        # content (the blobs are written): the state is fixed, and write-tree
+        # reads only the index and the object store, never the work tree. So
+        # it may run while the agent starts, and finish() collects it before
+        # the index is touched again; an agent writing at once changes nothing.
+        process = self._spawn(["write-tree"], cwd=top, env=self._env)
+        self._writing = (process, deadline)
+        return _Snapshot(top=top, tree=None, head=_head(top))
+
+    def _written_tree(self) -> str:
+        """Wait for the start snapshot's write-tree (within its time limit); its tree id."""
+        assert self._writing is not None
+        process, deadline = self._writing
+        self._writing = None
+        return self._wait(process, ["write-tree"], deadline).decode().strip()
 
     @property
     def _env(self) -> dict[str, str]:
@@ -287,33 +313,51 @@ class ChangeCapture:
         env: Mapping[str, str] | None = None,
         check: bool = True,
     ) -> bytes:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if deadline - time.monotonic() <= 0:
             raise _Unknown(f"changes unknown: git took longer than {self.timeout:g}s")
+        return self._wait(self._spawn(args, cwd=cwd, env=env), args, deadline, check=check)
+
+    def _spawn(
+        self, args: Sequence[str], *, cwd: Path | None, env: Mapping[str, str] | None
+    ) -> subprocess.Popen[bytes]:
         environ = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", **(env or {})}
         try:
-            done = subprocess.run(
+            return subprocess.Popen(
                 ["git", *args],
                 cwd=cwd if cwd is not None else self.where,
                 env=environ,
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=remaining,
-                check=False,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
         except FileNotFoundError:
             raise _Unknown("changes unknown: git is not installed (not on PATH)") from None
-        except subprocess.TimeoutExpired:
-            raise _Unknown(f"changes unknown: git took longer than {self.timeout:g}s") from None
         except OSError as exc:
             raise _Unknown(f"changes unknown: cannot run git: {exc}") from None
-        if check and done.returncode != 0:
-            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            reason = message[-1] if message else f"exit code {done.returncode}"
+
+    def _wait(
+        self,
+        process: subprocess.Popen[bytes],
+        args: Sequence[str],
+        deadline: float,
+        *,
+        check: bool = True,
+    ) -> bytes:
+        # A process already done (a write-tree that ran beside the agent) is read in full.
+        timeout = None if process.poll() is not None else max(deadline - time.monotonic(), 0)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise _Unknown(f"changes unknown: git took longer than {self.timeout:g}s") from None
+        if check and process.returncode != 0:
+            message = stderr.decode("utf-8", "replace").strip().splitlines()
+            reason = message[-1] if message else f"exit code {process.returncode}"
             if "not a git repository" in reason:
                 raise _Unknown("changes unknown: not inside a git work tree")
             raise _Unknown(f"changes unknown: git {args[0]}: {reason}")
-        return done.stdout
+        return stdout
 
 
 def _head(top: Path) -> str | None:
