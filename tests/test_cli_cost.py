@@ -222,7 +222,18 @@ def test_since_and_until(project: Path, bounds: tuple[str, ...], events: int):
         (
             ("--group-by", "colour"),
             "Error: --group-by: unknown group 'colour' "
-            "(choose from agent, model, feature, role, wp, feature-wp, day, week, month)\n",
+            "(choose from agent, model, feature, role, wp, feature-wp, day, week, month "
+            "or tag:KEY)\n",
+        ),
+        (
+            ("--group-by", "tag:1st"),
+            "Error: --group-by: group 'tag:1st': tag key '1st' must start with a letter and "
+            "hold only letters, digits, _ . -\n",
+        ),
+        (
+            ("--breakdown", "tag:"),
+            "Error: --breakdown: group 'tag:': tag key '' must start with a letter and "
+            "hold only letters, digits, _ . -\n",
         ),
     ],
 )

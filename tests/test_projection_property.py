@@ -53,7 +53,12 @@ payloads = st.fixed_dictionaries(
         "cost_usd": st.one_of(st.none(), st.just(0.25), st.just(1e-7), st.just(-1.0)),
         "num_turns": st.sampled_from([1, 3, None]),
         "duration_ms": st.one_of(st.none(), st.integers(0, 10**6)),
-    }
+    },
+    optional={
+        "tags": st.sampled_from(
+            [None, {}, {"env": "ci"}, {"op": "ana", "env": "local"}, {"env": 1}, "ci", ["env"]]
+        ),
+    },
 )
 breakdowns = st.one_of(
     st.none(),
@@ -109,11 +114,14 @@ filters = st.one_of(
         success=st.sampled_from([None, True, False]),
         since=bounds,
         until=bounds,
+        tags=st.sampled_from([None, None, {"env": "ci"}, {"env": "local", "op": "ana"}]),
     ),
 )
 queries = st.tuples(
-    st.sampled_from(["agent", "model", "feature", "wp", "feature-wp", "day", "week", "month"]),
-    st.sampled_from([None, None, "model", "agent", "day"]),
+    st.sampled_from(
+        ["agent", "model", "feature", "wp", "feature-wp", "day", "week", "month", "tag:env"]
+    ),
+    st.sampled_from([None, None, "model", "agent", "day", "tag:op"]),
     filters,
     zones,
 )
@@ -237,7 +245,11 @@ def projected(root: Path, query: tuple[Any, ...]) -> dict[str, Any]:
 def test_projection_reports_equal_full_scans_after_any_history(
     start: list[Any], history: list[Any], asked: list[Any]
 ) -> None:
-    """After appends, torn tails, rewrites, inserts and duplicates, projection == full scan."""
+    """After appends, torn tails, rewrites, inserts and duplicates, projection == full scan.
+
+    Tags too: filters by tag and tag:KEY rows come from the cells (no scan
+    path), and odd hand-written tags (not a mapping, not strings) are kept aside.
+    """
     root = Path(tempfile.mkdtemp(prefix="projection-"))
     try:
         log = Log(root)

@@ -1,8 +1,10 @@
 """The one fold of execution events into cells: what a report needs, before any price.
 
 A *cell* gathers the events that agree on every field a report can group or
-filter by: feature, agent, role, work package, model, success and the
-15-minute UTC bucket of their timestamp (``_periods``). It holds sums, never
+filter by: feature, agent, role, work package, model, success, the
+15-minute UTC bucket of their timestamp (``_periods``) and their tags (as a
+sorted tuple of ``(key, value)`` pairs, None without any: see
+:func:`cell_tags`). It holds sums, never
 events: counts, valid token sums and which counts were known, reported cost
 in integer units of 1e-10 USD, why events cannot be priced whatever the price
 table says, the token sums of the events to estimate per price tier, and a
@@ -31,14 +33,19 @@ __all__ = [
     "Cell",
     "CellFold",
     "CellKey",
+    "CellTags",
+    "cell_tags",
     "duration_bucket",
     "duration_value",
     "reported_units",
 ]
 
 EXECUTION_EVENT: Final = "ExecutionEvent"
-#: (feature, agent, role, wp_id, model, success, 15-minute UTC bucket); raw payload values.
-CellKey = tuple[Any, Any, Any, Any, Any, Any, int]
+#: A cell's tags: ``(key, value)`` pairs sorted by key, or None for an event without tags.
+CellTags = tuple[tuple[str, str], ...] | None
+#: (feature, agent, role, wp_id, model, success, 15-minute UTC bucket, tags); raw payload
+#: values, but the tags in their canonical form (:func:`cell_tags`).
+CellKey = tuple[Any, Any, Any, Any, Any, Any, int, CellTags]
 
 # Slots of Cell.sums.
 CELL_SLOTS: Final = 17
@@ -79,7 +86,30 @@ _ASIDE_FIELDS: Final = (
     "duration_ms",
     COST_FIELD,
     *TOKEN_FIELDS,
+    "tags",
 )
+
+
+def cell_tags(tags: object) -> CellTags:
+    """Return an event's tags as a cell key holds them; TypeError when no key can.
+
+    No tags, ``null`` and ``{}`` are all None: no filter or group tells them
+    apart. Sorted pairs make ``{"a": "1", "b": "2"}`` one key whatever order
+    the line wrote them in. Anything but a mapping of string to string (a
+    hand-written line) raises TypeError, so the event is kept aside whole and
+    filters read its tags as written.
+    """
+    if tags is None:
+        return None
+    if type(tags) is not dict:
+        raise TypeError("tags that are not a mapping")
+    if not tags:
+        return None
+    pairs = sorted(tags.items())
+    for key, value in pairs:
+        if type(key) is not str or type(value) is not str:
+            raise TypeError("a tag that is not a string")
+    return tuple(pairs)
 
 
 def reported_units(cost: object) -> int | None:
@@ -171,16 +201,18 @@ class CellFold:
         get = payload.get
         model = get("model")
         success = get("success")
-        key = (
-            record["aggregate_id"],
-            get("agent"),
-            get("role"),
-            get("wp_id"),
-            model,
-            success,
-            bucket_of(record["timestamp"]) if self.timed else 0,
-        )
         try:
+            tags = get("tags")
+            key = (
+                record["aggregate_id"],
+                get("agent"),
+                get("role"),
+                get("wp_id"),
+                model,
+                success,
+                bucket_of(record["timestamp"]) if self.timed else 0,
+                None if tags is None else cell_tags(tags),
+            )
             cell = self.cells.get(key)
         except TypeError:  # a list or an object where a name belongs: not a cell's key
             self._aside(record)

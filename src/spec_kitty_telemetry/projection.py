@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 
 #: Appended to a log's hidden name to name its projection.
 PROJECTION_SUFFIX: Final = ".projection"
-_FORMAT: Final = 1
+#: 2: cell keys end with the events' tags (``_cells.cell_tags``).
+_FORMAT: Final = 2
 _WINDOW: Final = 32
 _WINDOWS: Final = 16
 _CHUNK: Final = 1 << 20
@@ -322,7 +323,8 @@ def _decode(
         cell.sums = sums
         cell.tiers = {tier: token_sums for tier, token_sums in tiers}
         cell.durations = {bucket: count for bucket, count in durations}
-        cells[tuple(key)] = cell
+        *fields, tags = key
+        cells[(*fields, None if tags is None else tuple(map(tuple, tags)))] = cell
     fold.aside = doc["aside"]
     fold.other_types = {(feature, kind): count for feature, kind, count in doc["types"]}
     device, inode, offset, lines, highest, windows, (size, mtime) = doc["log"]

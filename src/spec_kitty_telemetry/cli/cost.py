@@ -60,7 +60,8 @@ def cost(
             "-g",
             metavar="GROUP",
             help="Group by agent, model, feature, role, wp, feature-wp (one row per work "
-            "package of a feature), day, week (ISO) or month.",
+            "package of a feature), day, week (ISO), month or tag:KEY (one row per value "
+            "of the tag KEY, (none) for runs without it).",
         ),
     ] = "agent",
     breakdown: Annotated[
@@ -114,6 +115,8 @@ def cost(
       spec-kitty agent telemetry cost --agent claude --failure --group-by feature-wp
 
       spec-kitty agent telemetry cost --group-by day --timezone Europe/Paris --json
+
+      spec-kitty agent telemetry cost --group-by tag:environment --breakdown agent
 
     """
     from ..cost import project_cost_report
