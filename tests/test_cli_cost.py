@@ -146,6 +146,15 @@ def test_cost_json_is_the_documented_object_and_nothing_else(project: Path):
         "invalid_cost_event_count": 0,
         "long_context_unknown_event_count": 0,
         "split_cost_event_count": 0,
+        "runs_with_changes": 0,
+        "lines_changed": None,
+        "runs_with_tests": 0,
+        "tests_passed": None,
+        "failures_by_category": {},
+        "completed_work_packages": 0,
+        "cost_per_line_changed_usd": None,
+        "cost_per_passing_test_usd": None,
+        "cost_per_completed_wp_usd": None,
     }
     assert report["prices_last_updated"] == "2025-11-20"
     assert report["price_sources"] == ["shipped table of 2025-11-20"]

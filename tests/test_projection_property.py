@@ -58,6 +58,18 @@ payloads = st.fixed_dictionaries(
         "tags": st.sampled_from(
             [None, {}, {"env": "ci"}, {"op": "ana", "env": "local"}, {"env": 1}, "ci", ["env"]]
         ),
+        "changes": st.one_of(
+            st.none(),
+            st.just("odd"),
+            st.fixed_dictionaries(
+                {"lines_added": st.integers(0, 50), "lines_deleted": st.integers(0, 50)}
+            ),
+        ),
+        "tests": st.one_of(st.none(), st.fixed_dictionaries({"passed": st.integers(0, 9)})),
+        "error_category": st.sampled_from([None, "timeout", "auth", ""]),
+        # what a PhaseTransition of the same shape says
+        "from_phase": st.sampled_from(["doing", "for_review", "done"]),
+        "to_phase": st.sampled_from(["doing", "for_review", "done", "approved"]),
     },
 )
 breakdowns = st.one_of(
@@ -222,6 +234,14 @@ def full_scan(root: Path, query: tuple[Any, ...]) -> dict[str, Any]:
         log = root / "kitty-specs" / feature / EVENTS_FILENAME
         if log.exists():
             records.extend(iter_feature_records(SimpleJsonStore(log), event_filter))
+            # Completed work packages come from every transition, whatever the filter.
+            every = EventFilter(event_type="PhaseTransition")
+            ids = {record["event_id"] for record in records}
+            records.extend(
+                record
+                for record in iter_feature_records(SimpleJsonStore(log), every)
+                if record["event_id"] not in ids
+            )
     breakdown = None if breakdown == group_by else breakdown
     report = cost_report(records, group_by, pricing=PRICING, timezone=zone, breakdown=breakdown)
     return report.to_dict()
@@ -249,6 +269,8 @@ def test_projection_reports_equal_full_scans_after_any_history(
 
     Tags too: filters by tag and tag:KEY rows come from the cells (no scan
     path), and odd hand-written tags (not a mapping, not strings) are kept aside.
+    And what runs produced: lines, passed tests, failure categories and the
+    completed work packages (from the phase transitions) of every row.
     """
     root = Path(tempfile.mkdtemp(prefix="projection-"))
     try:

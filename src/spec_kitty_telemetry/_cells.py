@@ -26,6 +26,15 @@ from decimal import Decimal
 from typing import Any, Final
 
 from ._periods import bucket_of
+from .completion import PHASE_TRANSITION
+from .outputs import (
+    CHANGES_KEY,
+    ERROR_CATEGORY_KEY,
+    TESTS_KEY,
+    failure_category,
+    lines_changed,
+    tests_passed,
+)
 from .usage import COST_FIELD, TOKEN_FIELDS, counts_valid, is_cost
 
 __all__ = [
@@ -48,7 +57,7 @@ CellTags = tuple[tuple[str, str], ...] | None
 CellKey = tuple[Any, Any, Any, Any, Any, Any, int, CellTags]
 
 # Slots of Cell.sums.
-CELL_SLOTS: Final = 17
+CELL_SLOTS: Final = 21
 (
     EVENTS,  # events folded here for cost (all but those kept aside)
     INPUT,
@@ -67,6 +76,11 @@ CELL_SLOTS: Final = 17
     DURATION_SUM,
     DURATION_SQUARES,
     FAILURES,  # runs whose success is false
+    # What the events folded here for cost produced (``outputs``); unknown is not zero:
+    CHANGES_KNOWN,  # events that recorded their changes
+    LINES_CHANGED,  # their lines added + deleted
+    TESTS_KNOWN,  # events that recorded test figures
+    TESTS_PASSED,  # their passed tests
 ) = range(CELL_SLOTS)
 
 _INPUT_FIELD, _OUTPUT_FIELD, _CACHE_READ_FIELD, _CACHE_WRITE_FIELD, _REASONING_FIELD = TOKEN_FIELDS
@@ -87,7 +101,10 @@ _ASIDE_FIELDS: Final = (
     COST_FIELD,
     *TOKEN_FIELDS,
     "tags",
+    ERROR_CATEGORY_KEY,
 )
+#: PhaseTransition fields the fold keeps, for the completed-work-package rule (``completion``).
+_TRANSITION_FIELDS: Final = ("wp_id", "from_phase", "to_phase")
 
 
 def cell_tags(tags: object) -> CellTags:
@@ -147,7 +164,7 @@ def duration_value(bucket: int) -> float:
 class Cell:
     """The sums of one cell: ``sums`` by slot, token sums per tier, a duration histogram."""
 
-    __slots__ = ("durations", "sums", "tiers")
+    __slots__ = ("categories", "durations", "sums", "tiers")
 
     def __init__(self) -> None:
         self.sums = [0] * CELL_SLOTS
@@ -155,6 +172,8 @@ class Cell:
         self.tiers: dict[int, list[int]] = {}
         #: duration_bucket -> runs.
         self.durations: dict[int, int] = {}
+        #: error_category -> failed events folded here for cost (``outputs.failure_category``).
+        self.categories: dict[str, int] = {}
 
     def merge(self, other: Cell) -> None:
         """Add another cell's sums to this one."""
@@ -170,6 +189,8 @@ class Cell:
                 target[index] += value
         for bucket, count in other.durations.items():
             self.durations[bucket] = self.durations.get(bucket, 0) + count
+        for category, count in other.categories.items():
+            self.categories[category] = self.categories.get(category, 0) + count
 
 
 class CellFold:
@@ -190,12 +211,16 @@ class CellFold:
         #: (feature, event type) -> events that are not ExecutionEvents.
         self.other_types: dict[tuple[str, str], int] = {}
         self.thresholds_used: dict[str, tuple[int, ...]] = {}
+        #: PhaseTransition events, as small records: which work packages were completed.
+        self.transitions: list[dict[str, Any]] = []
 
     def add(self, record: Mapping[str, Any]) -> None:
         """Fold one record the line rule accepted (each event once: callers de-duplicate)."""
         if record["event_type"] != EXECUTION_EVENT:
             type_key = (record["aggregate_id"], record["event_type"])
             self.other_types[type_key] = self.other_types.get(type_key, 0) + 1
+            if record["event_type"] == PHASE_TRANSITION:
+                self._transition(record)
             return
         payload = record["payload"]
         get = payload.get
@@ -234,7 +259,37 @@ class CellFold:
         if breakdown and type(breakdown) is dict:
             self._aside(record)
             return
+        self._add_outputs(acc, cell, payload)
         self._add_costs(acc, cell, payload, model)
+
+    @staticmethod
+    def _add_outputs(acc: list[int], cell: Cell, payload: Mapping[str, Any]) -> None:
+        """Fold what an event produced: lines, passed tests, its failure's category."""
+        lines = lines_changed(payload)
+        if lines is not None:
+            acc[CHANGES_KNOWN] += 1
+            acc[LINES_CHANGED] += lines
+        passed = tests_passed(payload)
+        if passed is not None:
+            acc[TESTS_KNOWN] += 1
+            acc[TESTS_PASSED] += passed
+        category = failure_category(payload)
+        if category is not None:
+            cell.categories[category] = cell.categories.get(category, 0) + 1
+
+    def _transition(self, record: Mapping[str, Any]) -> None:
+        payload = record["payload"]
+        self.transitions.append(
+            {
+                "event_type": PHASE_TRANSITION,
+                "aggregate_id": record["aggregate_id"],
+                "timestamp": record["timestamp"],
+                "lamport_clock": record["lamport_clock"],
+                "node_id": record["node_id"],
+                "event_id": record["event_id"],
+                "payload": {k: payload[k] for k in _TRANSITION_FIELDS if k in payload},
+            }
+        )
 
     def _add_costs(
         self, acc: list[int], cell: Cell, payload: Mapping[str, Any], model: Any
@@ -297,12 +352,20 @@ class CellFold:
 
     def _aside(self, record: Mapping[str, Any]) -> None:
         payload = record["payload"]
+        kept = {name: payload[name] for name in _ASIDE_FIELDS if name in payload}
+        # Of what a run produced, only the figures the reports read (not its paths):
+        lines = lines_changed(payload)
+        if lines is not None:
+            kept[CHANGES_KEY] = {"lines_added": lines, "lines_deleted": 0}
+        passed = tests_passed(payload)
+        if passed is not None:
+            kept[TESTS_KEY] = {"passed": passed}
         self.aside.append(
             {
                 "aggregate_id": record["aggregate_id"],
                 "event_type": record["event_type"],
                 "timestamp": record["timestamp"],
-                "payload": {name: payload[name] for name in _ASIDE_FIELDS if name in payload},
+                "payload": kept,
             }
         )
 
@@ -314,6 +377,7 @@ class CellFold:
                 mine = self.cells[key] = Cell()
             mine.merge(cell)
         self.aside.extend(other.aside)
+        self.transitions.extend(other.transitions)
         for type_key, count in other.other_types.items():
             self.other_types[type_key] = self.other_types.get(type_key, 0) + count
         self.thresholds_used.update(other.thresholds_used)

@@ -19,6 +19,7 @@ from ._aside import AsideFold
 from ._cost_model import NO_VALUE, CostReport, CostSummary
 from ._periods import Periods, bucket_of, bucket_start
 from ._priced import ROW_SLOTS, SUB, Totals
+from .completion import completed_lanes
 from .errors import QueryError
 from .tags import tag_group_key
 
@@ -103,6 +104,7 @@ def read_report(
         totals.event_rows = {}
     predicate = None if filters is None else filters.predicate
     first: dict[str, int] = {}
+    transitions: list[Mapping[str, Any]] = []
 
     def row(dims: tuple[Any, ...], model_name: str) -> str:
         feature, agent, role, wp, bucket, tags = dims
@@ -126,11 +128,16 @@ def read_report(
             row_key = row((feature, agent, role, wp, bucket, tags), name)
             event_row = row_key.partition(SUB)[0] if breakdown == "model" else ""
             totals.add_cell(row_key, cell, model, total=by_model, row=event_row)
+            totals.note_work_package(row_key, feature, wp)
             _earliest(first, row_key, bucket)
         for record in fold.aside:
             if predicate is not None and not predicate(record):
                 continue
             _add_aside(aside, record, row, by_model, first)
+        transitions.extend(fold.transitions)
+    # Completed as the logs stand, whatever the filters: the runs' filter picks which
+    # work packages a row ran on; the transitions say which of those are done.
+    totals.completed = set(completed_lanes(transitions))
     report = totals.report(group_by, breakdown)
     order(report, sort, reverse, first)
     return report
@@ -153,15 +160,18 @@ def _add_aside(
         bucket,
         payload.get("tags"),
     )
+    feature, wp = dims[0], dims[3]
     if not by_model:
         key = row(dims, "")
         aside.add(key, record)
+        aside.totals.note_work_package(key, feature, wp)
         _earliest(first, key, bucket)
         return
     placed = row(dims, "\0")  # the model's place in the row key, marked
     prefix, _, suffix = placed.partition("\0")
     event_row = prefix.partition(SUB)[0] if prefix else ""
     for key in aside.add_by_model(record, prefix, suffix, event_row):
+        aside.totals.note_work_package(key, feature, wp)
         _earliest(first, key, bucket)
 
 

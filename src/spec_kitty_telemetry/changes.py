@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .environment import git_head, git_work_tree
+from .outputs import CHANGES_KEY
 
 __all__ = [
     "CHANGES_ERROR_KEY",
@@ -46,8 +47,6 @@ __all__ = [
     "RunChanges",
 ]
 
-#: Payload key of the changes a run made (None: asked for but unknown).
-CHANGES_KEY: Final = "changes"
 #: Payload key saying why the changes are unknown (only when ``changes`` is None).
 CHANGES_ERROR_KEY: Final = "changes_error"
 #: Most paths kept in each of the created/modified/deleted/renamed lists; counts are exact.

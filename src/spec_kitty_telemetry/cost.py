@@ -192,13 +192,20 @@ def _scanned(
     pricing: Pricing,
     **options: Any,
 ) -> CostReport:
-    """Fold the matching records afresh: for time bounds inside a 15-minute bucket."""
+    """Fold the matching records afresh: for time bounds inside a 15-minute bucket.
+
+    Every phase transition is folded too, as a projection holds them: which
+    work packages are completed does not depend on the runs' filter.
+    """
+    from .completion import PHASE_TRANSITION
     from .query import iter_feature_records
 
     fold = CellFold(thresholds_of(pricing))
+    wanted = filters.predicate
     for store in stores:
-        for record in iter_feature_records(store, filters):
-            fold.add(record)
+        for record in iter_feature_records(store):
+            if record["event_type"] == PHASE_TRANSITION or wanted is None or wanted(record):
+                fold.add(record)
     return read_report([fold], group_by, pricing, **options)
 
 

@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 
 #: Appended to a log's hidden name to name its projection.
 PROJECTION_SUFFIX: Final = ".projection"
-#: 2: cell keys end with the events' tags (``_cells.cell_tags``).
+#: 2: cell keys end with the events' tags (``_cells.cell_tags``); cells hold what runs
+#: produced (lines, tests, failure categories) and the fold its phase transitions.
 _FORMAT: Final = 2
 _WINDOW: Final = 32
 _WINDOWS: Final = 16
@@ -258,10 +259,17 @@ def _save(path: Path, state: LogFold) -> None:
             "report": [state.report.events, state.report.duplicates, state.report.malformed_lines],
             "thresholds": {name: list(values) for name, values in fold.thresholds_used.items()},
             "cells": [
-                [list(key), cell.sums, _flat(cell.tiers), _flat(cell.durations)]
+                [
+                    list(key),
+                    cell.sums,
+                    _flat(cell.tiers),
+                    _flat(cell.durations),
+                    list(cell.categories.items()),
+                ]
                 for key, cell in fold.cells.items()
             ],
             "aside": fold.aside,
+            "transitions": fold.transitions,
             "types": [
                 [feature, kind, count] for (feature, kind), count in fold.other_types.items()
             ],
@@ -318,14 +326,16 @@ def _decode(
     fold = CellFold(thresholds, timed=timed)
     fold.thresholds_used = used
     cells = fold.cells
-    for key, sums, tiers, durations in doc["cells"]:
+    for key, sums, tiers, durations, categories in doc["cells"]:
         cell = Cell()
         cell.sums = sums
         cell.tiers = {tier: token_sums for tier, token_sums in tiers}
         cell.durations = {bucket: count for bucket, count in durations}
+        cell.categories = {category: count for category, count in categories}
         *fields, tags = key
         cells[(*fields, None if tags is None else tuple(map(tuple, tags)))] = cell
     fold.aside = doc["aside"]
+    fold.transitions = doc["transitions"]
     fold.other_types = {(feature, kind): count for feature, kind, count in doc["types"]}
     device, inode, offset, lines, highest, windows, (size, mtime) = doc["log"]
     events, duplicates, malformed = doc["report"]

@@ -31,6 +31,7 @@ __all__ = [
     "console",
     "count",
     "money",
+    "money_per",
 ]
 
 #: Tables show money in cents.
@@ -64,6 +65,22 @@ def money(
     if unpriced:
         text += "*"
     return text
+
+
+def money_per(amount: Decimal | None) -> str:
+    """USD per unit (line, test, work package): cents, or two significant digits below a cent.
+
+    None (the figure is unknown: no unit, or some runs did not record it) is ``—``,
+    never ``$0.00`` or infinity.
+    """
+    if amount is None:
+        return "—"
+    if amount >= CENT:
+        return f"${amount.quantize(CENT, rounding=ROUND_HALF_UP):,.2f}"
+    if amount <= 0:
+        return "$0.00"
+    digits = Decimal(1).scaleb(amount.adjusted() - 1)  # two significant digits
+    return f"${amount.quantize(digits, rounding=ROUND_HALF_UP):f}"
 
 
 _UNITS = ((10**3, "k"), (10**6, "M"), (10**9, "B"), (10**12, "T"))
