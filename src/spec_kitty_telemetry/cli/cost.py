@@ -311,8 +311,9 @@ def _output_notes(report: CostReport, units: tuple[str, ...]) -> list[str]:
             f"of {_events(events)} that recorded tests; — where some did not."
         )
     if "wp" in units:
+        done = total.completed_work_packages
         notes.append(
-            f"$/WP: {total.completed_work_packages:,} completed work packages the runs "
+            f"$/WP: {done:,} completed work package{'' if done == 1 else 's'} the runs "
             "worked on; a work package counts in each row it ran in."
         )
     return notes
