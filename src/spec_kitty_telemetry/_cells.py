@@ -12,7 +12,11 @@ duration summary. What an event costs by the price table is decided when a
 report is read (``_priced``), so re-pricing applies to history at once.
 
 The rules are those of :mod:`spec_kitty_telemetry.usage` (every writer's), so
-a record ``emit`` accepts is never flagged here. Events of several models
+a record ``emit`` accepts is never flagged here. What an event produced
+(lines changed, tests passed, its failure's category) is read by the rule of
+:mod:`spec_kitty_telemetry.outputs`, and phase transitions are kept as small
+records for the completed-work-package rule (:mod:`spec_kitty_telemetry.completion`).
+Events of several models
 (a ``models`` breakdown) and events whose grouped fields are lists or
 objects (no key can hold them) are kept aside as small records
 (:attr:`CellFold.aside`): how their cost divides between models depends

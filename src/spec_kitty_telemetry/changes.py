@@ -14,7 +14,11 @@ them at any moment.
 The temporary index starts as a copy of the repository's index, so git
 re-reads only the files whose stat data changed: that is what keeps a
 snapshot of a 10,000-file tree within tens of milliseconds
-(``bench/changes_overhead.py``). The end snapshot reuses the start's index.
+(``bench/changes_overhead.py``). The end snapshot reuses the start's index
+and is never written as a tree: ``git diff-index --cached`` compares the
+start tree with the index itself. The start tree's ``write-tree`` runs while
+the agent starts, which is safe because the start state is fixed in the
+index once ``add -A`` has returned (see :meth:`ChangeCapture._snapshot`).
 
 Capturing never raises and never holds a run up for long: every git call
 shares one time limit per snapshot, and outside a git work tree, without git,
