@@ -263,7 +263,8 @@ class CellFold:
         if breakdown and type(breakdown) is dict:
             self._aside(record)
             return
-        self._add_outputs(acc, cell, payload)
+        if success is False or CHANGES_KEY in payload or TESTS_KEY in payload:
+            self._add_outputs(acc, cell, payload)  # most events have none: skip the calls
         self._add_costs(acc, cell, payload, model)
 
     @staticmethod
