@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,31 @@ def test_sidecars_and_ignored_files_are_not_changes(repo: Path) -> None:
     assert changes.modified == ["kitty-specs/001-login/spec.md"]
 
 
+def test_sidecars_of_a_nested_kitty_specs_folder_and_projections_are_not_changes(
+    repo: Path,
+) -> None:
+    """A project below the top (sub/kitty-specs/...) and its projection files are left out too.
+
+    A user file that merely sits in kitty-specs/ under another name still counts.
+    """
+    nested = repo / "service" / "kitty-specs" / "003-api"
+    nested.mkdir(parents=True)
+    feature = repo / "kitty-specs" / "001-login"
+
+    def run() -> None:
+        (nested / "execution.events.jsonl").write_text("{}\n")
+        (nested / ".execution.events.jsonl.projection").write_text("{}")
+        (nested / ".telemetry-clock.json").write_text("{}")
+        (feature / ".execution.events.jsonl.projection-time").write_text("{}")
+        (feature / ".execution.events.jsonl.index.json").write_text("{}")
+        (nested / "plan.md").write_text("# plan\n")
+
+    changes = captured(repo, run)
+    assert changes.known, changes.error
+    assert changes.created == ["service/kitty-specs/003-api/plan.md"]
+    assert changes.modified == []
+
+
 def test_paths_are_capped_but_counts_stay_exact(repo: Path) -> None:
     """Beyond max_paths the lists stop growing, paths_truncated is set, the counts are exact."""
 
@@ -228,6 +254,66 @@ def test_slow_git_gives_unknown_changes_within_the_time_limit(
     capture.start()
     changes = capture.finish()
     assert changes.error == "changes unknown: git took longer than 0.5s"
+
+
+def _slow_write_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Put a git on PATH whose write-tree writes its pid, then hangs; other commands are git's."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    pid_file = tmp_path / "write-tree.pid"
+    (bin_dir / "git").write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = write-tree ]; then echo $$ > {pid_file}; exec sleep 30; fi\n'
+        f'exec {GIT} "$@"\n'
+    )
+    (bin_dir / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return pid_file
+
+
+def test_the_start_snapshot_does_not_wait_for_its_tree_and_a_stuck_one_is_abandoned(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """start() returns once the index holds the start state; a write-tree that never ends
+    makes finish() report unknown changes within the limit instead of blocking."""
+    _slow_write_tree(tmp_path, monkeypatch)
+    capture = ChangeCapture(repo, timeout=3)
+    started = time.monotonic()
+    capture.start()
+    assert time.monotonic() - started < 2.5
+    changes = capture.finish()
+    assert changes.error == "changes unknown: git took longer than 3s"
+    assert time.monotonic() - started < 6
+
+
+def test_close_without_finish_stops_the_start_snapshots_git(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A capture closed before finish() (the agent could not start) leaves no git running."""
+    pid_file = _slow_write_tree(tmp_path, monkeypatch)
+    capture = ChangeCapture(repo)
+    capture.start()
+    for _ in range(100):
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        time.sleep(0.05)
+    pid = int(pid_file.read_text())
+    capture.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_edits_made_the_moment_start_returns_are_the_runs(repo: Path) -> None:
+    """The start tree is written while the agent begins; what it writes at once still counts."""
+    for number in range(5):
+        capture = ChangeCapture(repo)
+        capture.start()
+        (repo / "app.py").write_text(f"run {number}\n")
+        (repo / f"made{number}.txt").write_text("new\n")
+        changes = capture.finish()
+        assert changes.known, changes.error
+        assert changes.modified == ["app.py"]
+        assert changes.created == [f"made{number}.txt"]
 
 
 def test_finish_without_start_is_unknown_not_an_error(repo: Path) -> None:

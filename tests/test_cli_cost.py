@@ -146,6 +146,15 @@ def test_cost_json_is_the_documented_object_and_nothing_else(project: Path):
         "invalid_cost_event_count": 0,
         "long_context_unknown_event_count": 0,
         "split_cost_event_count": 0,
+        "runs_with_changes": 0,
+        "lines_changed": None,
+        "runs_with_tests": 0,
+        "tests_passed": None,
+        "failures_by_category": {"(none)": 1},  # a failed run that recorded no category
+        "completed_work_packages": 0,
+        "cost_per_line_changed_usd": None,
+        "cost_per_passing_test_usd": None,
+        "cost_per_completed_wp_usd": None,
     }
     assert report["prices_last_updated"] == "2025-11-20"
     assert report["price_sources"] == ["shipped table of 2025-11-20"]
@@ -222,7 +231,18 @@ def test_since_and_until(project: Path, bounds: tuple[str, ...], events: int):
         (
             ("--group-by", "colour"),
             "Error: --group-by: unknown group 'colour' "
-            "(choose from agent, model, feature, role, wp, feature-wp, day, week, month)\n",
+            "(choose from agent, model, feature, role, wp, feature-wp, day, week, month "
+            "or tag:KEY)\n",
+        ),
+        (
+            ("--group-by", "tag:1st"),
+            "Error: --group-by: group 'tag:1st': tag key '1st' must start with a letter and "
+            "hold only letters, digits, _ . -\n",
+        ),
+        (
+            ("--breakdown", "tag:"),
+            "Error: --breakdown: group 'tag:': tag key '' must start with a letter and "
+            "hold only letters, digits, _ . -\n",
         ),
     ],
 )

@@ -326,6 +326,15 @@ def test_summary_to_dict_has_a_stable_schema():
         "invalid_cost_event_count": 0,
         "long_context_unknown_event_count": 0,
         "split_cost_event_count": 0,
+        "runs_with_changes": 0,
+        "lines_changed": None,  # no event recorded its changes: unknown, not 0
+        "runs_with_tests": 0,
+        "tests_passed": None,
+        "failures_by_category": {},
+        "completed_work_packages": 0,
+        "cost_per_line_changed_usd": None,
+        "cost_per_passing_test_usd": None,
+        "cost_per_completed_wp_usd": None,
     }
     assert TEST_RATES.cost(10_000, 2_000, 4_000) == Decimal("0.0328")
 

@@ -220,7 +220,8 @@ def test_an_aside_record_keeps_what_reports_read_and_drops_the_rest():
 
     Prompts, summaries and other payload fields are dropped (the projection
     holds every aside record); agent, role, wp_id, model, models, success,
-    num_turns, duration_ms, cost and token counts are kept as written.
+    num_turns, duration_ms, cost, token counts, tags and the error category
+    are kept as written.
     """
     payload = {
         "agent": "claude",
@@ -237,6 +238,8 @@ def test_an_aside_record_keeps_what_reports_read_and_drops_the_rest():
         "cache_read_tokens": 1,
         "cache_write_tokens": 1,
         "reasoning_tokens": 2,
+        "tags": {"k": "v"},
+        "error_category": "timeout",
     }
     fold = c.CellFold(no_tiers)
     fold.add(
@@ -244,7 +247,7 @@ def test_an_aside_record_keeps_what_reports_read_and_drops_the_rest():
             "event_type": "ExecutionEvent",
             "aggregate_id": "001-a",
             "timestamp": "2025-11-03T10:00:00+00:00",
-            "payload": {**payload, "prompt": "a long prompt", "tags": {"k": "v"}},
+            "payload": {**payload, "prompt": "a long prompt", "summary": "done"},
         }
     )
     assert fold.aside == [

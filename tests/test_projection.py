@@ -12,7 +12,7 @@ import pytest
 from helpers import pricing_for_tests, run_event, write_project
 from spec_kitty_telemetry import EVENTS_FILENAME
 from spec_kitty_telemetry.cost import project_cost_report
-from spec_kitty_telemetry.projection import fold_log, projection_path
+from spec_kitty_telemetry.projection import _FORMAT, fold_log, projection_path
 from spec_kitty_telemetry.repo_setup import IGNORE_RULES
 
 PRICING = pricing_for_tests()
@@ -63,12 +63,16 @@ def test_the_projection_is_really_read_not_rebuilt(project: Path):
     assert _total(project)[0] == 13
 
 
+#: The header field of the projections this version writes.
+FORMAT = f'"format":{_FORMAT}'.encode()
+
+
 @pytest.mark.parametrize(
     "damage",
     [
         lambda data: b"\x00garbage" + data[5:],
         lambda data: data[: len(data) // 2],
-        lambda data: data.replace(b'"format":1', b'"format":0', 1),
+        lambda data: data.replace(FORMAT, b'"format":0', 1),
         lambda data: data.replace(b'"package":"', b'"package":"0.0.0-', 1),
         lambda data: b"",
     ],
@@ -80,7 +84,7 @@ def test_a_damaged_or_foreign_projection_is_rebuilt(project: Path, damage):
     path = projection_path(_log(project))
     path.write_bytes(damage(path.read_bytes()))
     assert _total(project) == expected
-    assert path.read_bytes().startswith(b'{"format":1')
+    assert path.read_bytes().startswith(b"{" + FORMAT)
 
 
 def test_a_log_rewritten_in_place_is_folded_again(project: Path):

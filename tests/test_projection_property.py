@@ -53,7 +53,24 @@ payloads = st.fixed_dictionaries(
         "cost_usd": st.one_of(st.none(), st.just(0.25), st.just(1e-7), st.just(-1.0)),
         "num_turns": st.sampled_from([1, 3, None]),
         "duration_ms": st.one_of(st.none(), st.integers(0, 10**6)),
-    }
+    },
+    optional={
+        "tags": st.sampled_from(
+            [None, {}, {"env": "ci"}, {"op": "ana", "env": "local"}, {"env": 1}, "ci", ["env"]]
+        ),
+        "changes": st.one_of(
+            st.none(),
+            st.just("odd"),
+            st.fixed_dictionaries(
+                {"lines_added": st.integers(0, 50), "lines_deleted": st.integers(0, 50)}
+            ),
+        ),
+        "tests": st.one_of(st.none(), st.fixed_dictionaries({"passed": st.integers(0, 9)})),
+        "error_category": st.sampled_from([None, "timeout", "auth", ""]),
+        # what a PhaseTransition of the same shape says
+        "from_phase": st.sampled_from(["doing", "for_review", "done"]),
+        "to_phase": st.sampled_from(["doing", "for_review", "done", "approved"]),
+    },
 )
 breakdowns = st.one_of(
     st.none(),
@@ -109,11 +126,14 @@ filters = st.one_of(
         success=st.sampled_from([None, True, False]),
         since=bounds,
         until=bounds,
+        tags=st.sampled_from([None, None, {"env": "ci"}, {"env": "local", "op": "ana"}]),
     ),
 )
 queries = st.tuples(
-    st.sampled_from(["agent", "model", "feature", "wp", "feature-wp", "day", "week", "month"]),
-    st.sampled_from([None, None, "model", "agent", "day"]),
+    st.sampled_from(
+        ["agent", "model", "feature", "wp", "feature-wp", "day", "week", "month", "tag:env"]
+    ),
+    st.sampled_from([None, None, "model", "agent", "day", "tag:op"]),
     filters,
     zones,
 )
@@ -214,6 +234,14 @@ def full_scan(root: Path, query: tuple[Any, ...]) -> dict[str, Any]:
         log = root / "kitty-specs" / feature / EVENTS_FILENAME
         if log.exists():
             records.extend(iter_feature_records(SimpleJsonStore(log), event_filter))
+            # Completed work packages come from every transition, whatever the filter.
+            every = EventFilter(event_type="PhaseTransition")
+            ids = {record["event_id"] for record in records}
+            records.extend(
+                record
+                for record in iter_feature_records(SimpleJsonStore(log), every)
+                if record["event_id"] not in ids
+            )
     breakdown = None if breakdown == group_by else breakdown
     report = cost_report(records, group_by, pricing=PRICING, timezone=zone, breakdown=breakdown)
     return report.to_dict()
@@ -237,7 +265,13 @@ def projected(root: Path, query: tuple[Any, ...]) -> dict[str, Any]:
 def test_projection_reports_equal_full_scans_after_any_history(
     start: list[Any], history: list[Any], asked: list[Any]
 ) -> None:
-    """After appends, torn tails, rewrites, inserts and duplicates, projection == full scan."""
+    """After appends, torn tails, rewrites, inserts and duplicates, projection == full scan.
+
+    Tags too: filters by tag and tag:KEY rows come from the cells (no scan
+    path), and odd hand-written tags (not a mapping, not strings) are kept aside.
+    And what runs produced: lines, passed tests, failure categories and the
+    completed work packages (from the phase transitions) of every row.
+    """
     root = Path(tempfile.mkdtemp(prefix="projection-"))
     try:
         log = Log(root)

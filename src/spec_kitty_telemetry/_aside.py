@@ -18,16 +18,21 @@ from ._cells import reported_units
 from ._cost_model import NO_VALUE, UNATTRIBUTED
 from ._priced import (
     BAD_COST,
+    CHANGES_KNOWN,
     ESTIMATED,
     EVENTS,
     KNOWN,
+    LINES_CHANGED,
     REPORTED,
     ROW_SLOTS,
     SPLIT,
+    TESTS_KNOWN,
+    TESTS_PASSED,
     UNTIERED,
     Totals,
 )
 from ._rates import ModelRates
+from .outputs import failure_category, lines_changed, tests_passed
 from .usage import COST_FIELD, PRICED_TOKEN_FIELDS, TOKEN_FIELDS, counts_valid
 
 __all__ = ["AsideFold"]
@@ -87,6 +92,10 @@ class Outcome:
     bad_cost: bool = False
     reason: str | None = None  # set: the event is unpriced
     unknown: tuple[str, ...] = ()
+    #: What the event produced (``outputs``): lines changed, tests passed, failure category.
+    lines: int | None = None
+    passed: int | None = None
+    category: str | None = None
 
 
 _REASON_ORDER: Final = ("invalid_tokens", "no_usage", "no_model", "unknown_model")
@@ -150,6 +159,9 @@ class AsideFold:
             shares = [self._share(payload.get("model"), payload, one_request, usage)]
             shares[0].reported = None  # the event's cost is the event's, below
         outcome = Outcome(usage, shares, has_breakdown)
+        outcome.lines = lines_changed(payload)
+        outcome.passed = tests_passed(payload)
+        outcome.category = failure_category(payload)
         cost = payload.get(COST_FIELD)
         if cost is not None:
             outcome.reported = reported_units(cost)
@@ -216,8 +228,19 @@ class AsideFold:
     def _count_event(
         self, acc: list[int], key: str, outcome: Outcome, share: Share | None = None
     ) -> None:
-        """Count an event in a row (for ``share``'s model): events, how it was priced, why not."""
+        """Count an event in a row (for ``share``'s model): events, how it was priced, why not.
+
+        What the event produced is counted wherever the event is.
+        """
         acc[EVENTS] += 1
+        if outcome.lines is not None:
+            acc[CHANGES_KNOWN] += 1
+            acc[LINES_CHANGED] += outcome.lines
+        if outcome.passed is not None:
+            acc[TESTS_KNOWN] += 1
+            acc[TESTS_PASSED] += outcome.passed
+        if outcome.category is not None:
+            self.totals.count_category(key, outcome.category)
         if outcome.bad_cost:
             acc[BAD_COST] += 1
         if outcome.reason is not None:

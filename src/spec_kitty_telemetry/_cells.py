@@ -1,8 +1,10 @@
 """The one fold of execution events into cells: what a report needs, before any price.
 
 A *cell* gathers the events that agree on every field a report can group or
-filter by: feature, agent, role, work package, model, success and the
-15-minute UTC bucket of their timestamp (``_periods``). It holds sums, never
+filter by: feature, agent, role, work package, model, success, the
+15-minute UTC bucket of their timestamp (``_periods``) and their tags (as a
+sorted tuple of ``(key, value)`` pairs, None without any: see
+:func:`cell_tags`). It holds sums, never
 events: counts, valid token sums and which counts were known, reported cost
 in integer units of 1e-10 USD, why events cannot be priced whatever the price
 table says, the token sums of the events to estimate per price tier, and a
@@ -10,7 +12,11 @@ duration summary. What an event costs by the price table is decided when a
 report is read (``_priced``), so re-pricing applies to history at once.
 
 The rules are those of :mod:`spec_kitty_telemetry.usage` (every writer's), so
-a record ``emit`` accepts is never flagged here. Events of several models
+a record ``emit`` accepts is never flagged here. What an event produced
+(lines changed, tests passed, its failure's category) is read by the rule of
+:mod:`spec_kitty_telemetry.outputs`, and phase transitions are kept as small
+records for the completed-work-package rule (:mod:`spec_kitty_telemetry.completion`).
+Events of several models
 (a ``models`` breakdown) and events whose grouped fields are lists or
 objects (no key can hold them) are kept aside as small records
 (:attr:`CellFold.aside`): how their cost divides between models depends
@@ -24,6 +30,15 @@ from decimal import Decimal
 from typing import Any, Final
 
 from ._periods import bucket_of
+from .completion import PHASE_TRANSITION
+from .outputs import (
+    CHANGES_KEY,
+    ERROR_CATEGORY_KEY,
+    TESTS_KEY,
+    failure_category,
+    lines_changed,
+    tests_passed,
+)
 from .usage import COST_FIELD, TOKEN_FIELDS, counts_valid, is_cost
 
 __all__ = [
@@ -31,17 +46,22 @@ __all__ = [
     "Cell",
     "CellFold",
     "CellKey",
+    "CellTags",
+    "cell_tags",
     "duration_bucket",
     "duration_value",
     "reported_units",
 ]
 
 EXECUTION_EVENT: Final = "ExecutionEvent"
-#: (feature, agent, role, wp_id, model, success, 15-minute UTC bucket); raw payload values.
-CellKey = tuple[Any, Any, Any, Any, Any, Any, int]
+#: A cell's tags: ``(key, value)`` pairs sorted by key, or None for an event without tags.
+CellTags = tuple[tuple[str, str], ...] | None
+#: (feature, agent, role, wp_id, model, success, 15-minute UTC bucket, tags); raw payload
+#: values, but the tags in their canonical form (:func:`cell_tags`).
+CellKey = tuple[Any, Any, Any, Any, Any, Any, int, CellTags]
 
 # Slots of Cell.sums.
-CELL_SLOTS: Final = 17
+CELL_SLOTS: Final = 21
 (
     EVENTS,  # events folded here for cost (all but those kept aside)
     INPUT,
@@ -60,6 +80,11 @@ CELL_SLOTS: Final = 17
     DURATION_SUM,
     DURATION_SQUARES,
     FAILURES,  # runs whose success is false
+    # What the events folded here for cost produced (``outputs``); unknown is not zero:
+    CHANGES_KNOWN,  # events that recorded their changes
+    LINES_CHANGED,  # their lines added + deleted
+    TESTS_KNOWN,  # events that recorded test figures
+    TESTS_PASSED,  # their passed tests
 ) = range(CELL_SLOTS)
 
 _INPUT_FIELD, _OUTPUT_FIELD, _CACHE_READ_FIELD, _CACHE_WRITE_FIELD, _REASONING_FIELD = TOKEN_FIELDS
@@ -79,7 +104,33 @@ _ASIDE_FIELDS: Final = (
     "duration_ms",
     COST_FIELD,
     *TOKEN_FIELDS,
+    "tags",
+    ERROR_CATEGORY_KEY,
 )
+#: PhaseTransition fields the fold keeps, for the completed-work-package rule (``completion``).
+_TRANSITION_FIELDS: Final = ("wp_id", "from_phase", "to_phase")
+
+
+def cell_tags(tags: object) -> CellTags:
+    """Return an event's tags as a cell key holds them; TypeError when no key can.
+
+    No tags, ``null`` and ``{}`` are all None: no filter or group tells them
+    apart. Sorted pairs make ``{"a": "1", "b": "2"}`` one key whatever order
+    the line wrote them in. Anything but a mapping of string to string (a
+    hand-written line) raises TypeError, so the event is kept aside whole and
+    filters read its tags as written.
+    """
+    if tags is None:
+        return None
+    if type(tags) is not dict:
+        raise TypeError("tags that are not a mapping")
+    if not tags:
+        return None
+    pairs = sorted(tags.items())
+    for key, value in pairs:
+        if type(key) is not str or type(value) is not str:
+            raise TypeError("a tag that is not a string")
+    return tuple(pairs)
 
 
 def reported_units(cost: object) -> int | None:
@@ -117,7 +168,7 @@ def duration_value(bucket: int) -> float:
 class Cell:
     """The sums of one cell: ``sums`` by slot, token sums per tier, a duration histogram."""
 
-    __slots__ = ("durations", "sums", "tiers")
+    __slots__ = ("categories", "durations", "sums", "tiers")
 
     def __init__(self) -> None:
         self.sums = [0] * CELL_SLOTS
@@ -125,6 +176,8 @@ class Cell:
         self.tiers: dict[int, list[int]] = {}
         #: duration_bucket -> runs.
         self.durations: dict[int, int] = {}
+        #: error_category -> failed events folded here for cost (``outputs.failure_category``).
+        self.categories: dict[str, int] = {}
 
     def merge(self, other: Cell) -> None:
         """Add another cell's sums to this one."""
@@ -140,6 +193,8 @@ class Cell:
                 target[index] += value
         for bucket, count in other.durations.items():
             self.durations[bucket] = self.durations.get(bucket, 0) + count
+        for category, count in other.categories.items():
+            self.categories[category] = self.categories.get(category, 0) + count
 
 
 class CellFold:
@@ -160,27 +215,33 @@ class CellFold:
         #: (feature, event type) -> events that are not ExecutionEvents.
         self.other_types: dict[tuple[str, str], int] = {}
         self.thresholds_used: dict[str, tuple[int, ...]] = {}
+        #: PhaseTransition events, as small records: which work packages were completed.
+        self.transitions: list[dict[str, Any]] = []
 
     def add(self, record: Mapping[str, Any]) -> None:
         """Fold one record the line rule accepted (each event once: callers de-duplicate)."""
         if record["event_type"] != EXECUTION_EVENT:
             type_key = (record["aggregate_id"], record["event_type"])
             self.other_types[type_key] = self.other_types.get(type_key, 0) + 1
+            if record["event_type"] == PHASE_TRANSITION:
+                self._transition(record)
             return
         payload = record["payload"]
         get = payload.get
         model = get("model")
         success = get("success")
-        key = (
-            record["aggregate_id"],
-            get("agent"),
-            get("role"),
-            get("wp_id"),
-            model,
-            success,
-            bucket_of(record["timestamp"]) if self.timed else 0,
-        )
         try:
+            tags = get("tags")
+            key = (
+                record["aggregate_id"],
+                get("agent"),
+                get("role"),
+                get("wp_id"),
+                model,
+                success,
+                bucket_of(record["timestamp"]) if self.timed else 0,
+                None if tags is None else cell_tags(tags),
+            )
             cell = self.cells.get(key)
         except TypeError:  # a list or an object where a name belongs: not a cell's key
             self._aside(record)
@@ -202,7 +263,38 @@ class CellFold:
         if breakdown and type(breakdown) is dict:
             self._aside(record)
             return
+        if success is False or CHANGES_KEY in payload or TESTS_KEY in payload:
+            self._add_outputs(acc, cell, payload)  # most events have none: skip the calls
         self._add_costs(acc, cell, payload, model)
+
+    @staticmethod
+    def _add_outputs(acc: list[int], cell: Cell, payload: Mapping[str, Any]) -> None:
+        """Fold what an event produced: lines, passed tests, its failure's category."""
+        lines = lines_changed(payload)
+        if lines is not None:
+            acc[CHANGES_KNOWN] += 1
+            acc[LINES_CHANGED] += lines
+        passed = tests_passed(payload)
+        if passed is not None:
+            acc[TESTS_KNOWN] += 1
+            acc[TESTS_PASSED] += passed
+        category = failure_category(payload)
+        if category is not None:
+            cell.categories[category] = cell.categories.get(category, 0) + 1
+
+    def _transition(self, record: Mapping[str, Any]) -> None:
+        payload = record["payload"]
+        self.transitions.append(
+            {
+                "event_type": PHASE_TRANSITION,
+                "aggregate_id": record["aggregate_id"],
+                "timestamp": record["timestamp"],
+                "lamport_clock": record["lamport_clock"],
+                "node_id": record["node_id"],
+                "event_id": record["event_id"],
+                "payload": {k: payload[k] for k in _TRANSITION_FIELDS if k in payload},
+            }
+        )
 
     def _add_costs(
         self, acc: list[int], cell: Cell, payload: Mapping[str, Any], model: Any
@@ -265,12 +357,20 @@ class CellFold:
 
     def _aside(self, record: Mapping[str, Any]) -> None:
         payload = record["payload"]
+        kept = {name: payload[name] for name in _ASIDE_FIELDS if name in payload}
+        # Of what a run produced, only the figures the reports read (not its paths):
+        lines = lines_changed(payload)
+        if lines is not None:
+            kept[CHANGES_KEY] = {"lines_added": lines, "lines_deleted": 0}
+        passed = tests_passed(payload)
+        if passed is not None:
+            kept[TESTS_KEY] = {"passed": passed}
         self.aside.append(
             {
                 "aggregate_id": record["aggregate_id"],
                 "event_type": record["event_type"],
                 "timestamp": record["timestamp"],
-                "payload": {name: payload[name] for name in _ASIDE_FIELDS if name in payload},
+                "payload": kept,
             }
         )
 
@@ -282,6 +382,7 @@ class CellFold:
                 mine = self.cells[key] = Cell()
             mine.merge(cell)
         self.aside.extend(other.aside)
+        self.transitions.extend(other.transitions)
         for type_key, count in other.other_types.items():
             self.other_types[type_key] = self.other_types.get(type_key, 0) + count
         self.thresholds_used.update(other.thresholds_used)

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Final, Literal, get_args
 
+from .outputs import cost_per
 from .usage import PRICED_TOKEN_FIELDS
 
 __all__ = [
@@ -87,6 +88,18 @@ class CostSummary:
     reported_token_fields: frozenset[str] = frozenset(PRICED_TOKEN_FIELDS)
     #: With ``breakdown_by``: this row split by a second field, the parts adding up to it.
     breakdown: list[CostSummary] | None = None
+    #: Events that recorded their changes, and the lines those changed (added + deleted).
+    runs_with_changes: int = 0
+    lines_changed: int = 0
+    #: Events that recorded test figures, and the tests those passed.
+    runs_with_tests: int = 0
+    tests_passed: int = 0
+    #: Failed events by ``error_category`` (``(none)``: recorded none).
+    failures_by_category: dict[str, int] = field(default_factory=dict)
+    #: Work packages completed (``completion``, within the report's time bounds) that
+    #: this group's events ran on. A work package counts in every row it ran in, so
+    #: rows need not add up to the TOTAL, which counts each once.
+    completed_work_packages: int = 0
 
     @property
     def total_cost_usd(self) -> Decimal:
@@ -97,6 +110,26 @@ class CostSummary:
     def cost_known(self) -> bool:
         """False when the group has events and none of them could be priced."""
         return self.event_count == 0 or self.unpriced_event_count < self.event_count
+
+    @property
+    def cost_per_line_changed_usd(self) -> Decimal | None:
+        """Cost per line changed; None unless every event recorded its changes (``cost_per``)."""
+        return self._per(self.lines_changed, self.runs_with_changes)
+
+    @property
+    def cost_per_passing_test_usd(self) -> Decimal | None:
+        """Cost per passing test; None unless every event recorded test figures."""
+        return self._per(self.tests_passed, self.runs_with_tests)
+
+    @property
+    def cost_per_completed_wp_usd(self) -> Decimal | None:
+        """Cost per completed work package; None when the group completed none."""
+        return self._per(self.completed_work_packages, self.event_count)
+
+    def _per(self, units: int, runs_known: int) -> Decimal | None:
+        if not self.cost_known or not self.event_count:
+            return None
+        return cost_per(self.total_cost_usd, units, runs_known, self.event_count)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as JSON-ready data; money in USD (micro-dollars, as held).
@@ -124,6 +157,17 @@ class CostSummary:
             "invalid_cost_event_count": self.invalid_cost_event_count,
             "long_context_unknown_event_count": self.long_context_unknown_event_count,
             "split_cost_event_count": self.split_cost_event_count,
+            "runs_with_changes": self.runs_with_changes,
+            "lines_changed": self.lines_changed if self.runs_with_changes else None,
+            "runs_with_tests": self.runs_with_tests,
+            "tests_passed": self.tests_passed if self.runs_with_tests else None,
+            "failures_by_category": dict(
+                sorted(self.failures_by_category.items(), key=lambda kv: (-kv[1], kv[0]))
+            ),
+            "completed_work_packages": self.completed_work_packages,
+            "cost_per_line_changed_usd": _maybe_usd(self.cost_per_line_changed_usd),
+            "cost_per_passing_test_usd": _maybe_usd(self.cost_per_passing_test_usd),
+            "cost_per_completed_wp_usd": _maybe_usd(self.cost_per_completed_wp_usd),
             **(
                 {}
                 if self.breakdown is None
@@ -195,3 +239,7 @@ def apportioned(amounts: list[Decimal], target: Decimal, unit: Decimal = _MICRO)
 
 def _usd(amount: Decimal) -> float:
     return float(amount.quantize(_MICRO))
+
+
+def _maybe_usd(amount: Decimal | None) -> float | None:
+    return None if amount is None else _usd(amount)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
-__all__ = ["CENT", "money"]
+__all__ = ["CENT", "money", "money_per"]
 
 #: People read money in cents.
 CENT: Final = Decimal("0.01")
@@ -42,3 +42,19 @@ def money(
     if unpriced:
         text += "*"
     return text
+
+
+def money_per(amount: Decimal | None) -> str:
+    """USD per unit (line, test, work package): cents, or two significant digits below a cent.
+
+    None (the figure is unknown: no unit, or some runs did not record it) is ``—``,
+    never ``$0.00`` or infinity.
+    """
+    if amount is None:
+        return "—"
+    if amount >= CENT:
+        return f"${amount.quantize(CENT, rounding=ROUND_HALF_UP):,.2f}"
+    if amount <= 0:
+        return "$0.00"
+    digits = Decimal(1).scaleb(amount.adjusted() - 1)  # two significant digits
+    return f"${amount.quantize(digits, rounding=ROUND_HALF_UP):f}"

@@ -20,13 +20,13 @@ from .usage import PRICED_TOKEN_FIELDS
 if TYPE_CHECKING:
     from .pricing import Pricing
 
-__all__ = ["ROW_SLOTS", "SUB", "Totals"]
+__all__ = ["OUTPUT_SLOTS", "ROW_SLOTS", "SUB", "Totals"]
 
 #: Separates a row from its breakdown part in a composite row key.
 SUB: Final = "\x1f"
 
 # Slots of a row accumulator.
-ROW_SLOTS: Final = 12
+ROW_SLOTS: Final = 16
 (
     EVENTS,
     INPUT,
@@ -40,7 +40,18 @@ ROW_SLOTS: Final = 12
     BAD_COST,
     UNTIERED,
     SPLIT,  # events whose reported cost was split across their models
+    CHANGES_KNOWN,  # events that recorded their changes
+    LINES_CHANGED,
+    TESTS_KNOWN,  # events that recorded test figures
+    TESTS_PASSED,
 ) = range(ROW_SLOTS)
+#: The row slots of what events produced, and the cell slots they add up.
+OUTPUT_SLOTS: Final = (
+    (c.CHANGES_KNOWN, CHANGES_KNOWN),
+    (c.LINES_CHANGED, LINES_CHANGED),
+    (c.TESTS_KNOWN, TESTS_KNOWN),
+    (c.TESTS_PASSED, TESTS_PASSED),
+)
 _COST_DIGITS: Final = 10
 _PLAIN: Final = (
     (c.EVENTS, EVENTS),
@@ -50,6 +61,7 @@ _PLAIN: Final = (
     (c.CACHE_WRITE, CACHE_WRITE),
     (c.REPORTED, REPORTED),
     (c.BAD_COST, BAD_COST),
+    *OUTPUT_SLOTS,
 )
 
 
@@ -66,11 +78,17 @@ class Totals:
         self.unknown: dict[tuple[str, str], int] = {}
         #: (row, reason) -> unpriced events.
         self.reasons: dict[tuple[str, str], int] = {}
+        #: (row, error_category) -> failed events.
+        self.categories: dict[tuple[str, str], int] = {}
+        #: row -> the (feature, work package) pairs its events ran on; "" for the TOTAL.
+        self.work_packages: dict[str, set[tuple[str, str]]] = {}
         self.models: dict[str, tuple[str, ModelRates | None]] = {}
         #: Event-level counts, kept when rows are models (an event may be in several).
         self.total: list[int] | None = None
         #: Event-level counts per row, kept when the breakdown is by model.
         self.event_rows: dict[str, list[int]] | None = None
+        #: The work packages completed in the report's bounds (``completion``).
+        self.completed: set[tuple[str, str]] = set()
 
     def event_acc(self, key: str) -> list[int]:
         """Return the event-level counts of a row whose parts are models, created empty."""
@@ -102,6 +120,23 @@ class Totals:
         reason_key = (key, reason)
         self.reasons[reason_key] = self.reasons.get(reason_key, 0) + events
 
+    def count_category(self, key: str, category: str, events: int = 1) -> None:
+        """Count failed events of a row by category."""
+        category_key = (key, category)
+        self.categories[category_key] = self.categories.get(category_key, 0) + events
+
+    def note_work_package(self, key: str, feature: object, wp: object) -> None:
+        """Note that an event of row ``key`` ran on work package ``wp`` of ``feature``."""
+        if not isinstance(wp, str) or not wp.strip() or not isinstance(feature, str):
+            return
+        pair = (feature, wp.strip())
+        head = key.partition(SUB)[0]
+        for row in {key, head, ""}:
+            found = self.work_packages.get(row)
+            if found is None:
+                found = self.work_packages[row] = set()
+            found.add(pair)
+
     def count_unknown(self, key: str, name: str, events: int = 1) -> None:
         """Count events of a row left unpriced by a model no table lists."""
         unknown_key = (key, name)
@@ -130,6 +165,8 @@ class Totals:
         for source, target in _PLAIN:
             acc[target] += sums[source]
         acc[KNOWN] |= sums[c.KNOWN]
+        for category, count in cell.categories.items():
+            self.count_category(key, category, count)
         self._count_cell(acc, key, cell, raw_model, estimate=True)
         if total:
             if self.total is None:
@@ -140,6 +177,10 @@ class Totals:
             for counts_key, counts in targets:
                 counts[EVENTS] += sums[c.EVENTS]
                 counts[BAD_COST] += sums[c.BAD_COST]
+                for source, target in OUTPUT_SLOTS:
+                    counts[target] += sums[source]
+                for category, count in cell.categories.items():
+                    self.count_category(counts_key, category, count)
                 self._count_cell(counts, counts_key, cell, raw_model, estimate=False)
 
     def _count_cell(
@@ -183,7 +224,16 @@ class Totals:
         for (key, reason), count in self.reasons.items():
             if key in rows:
                 rows[key].unpriced_reasons[reason] = count
+        for (key, category), count in self.categories.items():
+            if key in rows:
+                rows[key].failures_by_category[category] = count
+        for key, row in rows.items():
+            row.completed_work_packages = self.completed_in(key)
         return list(rows.values())
+
+    def completed_in(self, key: str) -> int:
+        """Completed work packages (see :attr:`completed`) among those row ``key`` ran on."""
+        return len(self.work_packages.get(key, set()) & self.completed)
 
     def report(self, group_by: str, breakdown_by: str | None = None) -> CostReport:
         """Return the report of every row, money settled to micro-dollars, highest cost first."""
@@ -194,10 +244,14 @@ class Totals:
         for summary in summaries:
             if self.event_rows is not None and summary.group_key in self.event_rows:
                 self._event_counts(summary, self.event_rows[summary.group_key])
+        if breakdown_by is not None:  # a row of parts ran on the work packages of all its parts
+            for summary in summaries:
+                summary.completed_work_packages = self.completed_in(summary.group_key)
         summaries.sort(key=lambda s: (-s.total_cost_usd, not s.cost_known, s.group_key))
         total = sum_summaries("TOTAL", group_by, summaries, counts=self.total is None)
         if self.total is not None:
             self._event_counts(total, self.total, "")
+        total.completed_work_packages = self.completed_in("")
         settle(summaries, total)
         for summary in summaries:
             if summary.breakdown is not None:
@@ -215,6 +269,13 @@ class Totals:
         total.long_context_unknown_event_count = acc[UNTIERED]
         total.unknown_models = {n: k for (row, n), k in self.unknown.items() if row == key}
         total.unpriced_reasons = {r: k for (row, r), k in self.reasons.items() if row == key}
+        total.runs_with_changes = acc[CHANGES_KNOWN]
+        total.lines_changed = acc[LINES_CHANGED]
+        total.runs_with_tests = acc[TESTS_KNOWN]
+        total.tests_passed = acc[TESTS_PASSED]
+        total.failures_by_category = {
+            category: k for (row, category), k in self.categories.items() if row == key
+        }
 
 
 def _rows_of_parts(parts: list[CostSummary], group_by: str, breakdown_by: str) -> list[CostSummary]:
@@ -259,6 +320,13 @@ def sum_summaries(
             whole.unknown_models[name] = whole.unknown_models.get(name, 0) + count
         for reason, count in part.unpriced_reasons.items():
             whole.unpriced_reasons[reason] = whole.unpriced_reasons.get(reason, 0) + count
+        whole.runs_with_changes += part.runs_with_changes
+        whole.lines_changed += part.lines_changed
+        whole.runs_with_tests += part.runs_with_tests
+        whole.tests_passed += part.tests_passed
+        for category, count in part.failures_by_category.items():
+            found = whole.failures_by_category.get(category, 0)
+            whole.failures_by_category[category] = found + count
     whole.reported_token_fields = frozenset(known) if parts else frozenset(PRICED_TOKEN_FIELDS)
     return whole
 
@@ -279,6 +347,10 @@ def _summary(key: str, group_by: str, acc: list[int], estimated: Decimal) -> Cos
         invalid_cost_event_count=acc[BAD_COST],
         long_context_unknown_event_count=acc[UNTIERED],
         split_cost_event_count=acc[SPLIT],
+        runs_with_changes=acc[CHANGES_KNOWN],
+        lines_changed=acc[LINES_CHANGED],
+        runs_with_tests=acc[TESTS_KNOWN],
+        tests_passed=acc[TESTS_PASSED],
         reported_token_fields=frozenset(
             name for bit, name in enumerate(PRICED_TOKEN_FIELDS) if acc[KNOWN] & (1 << bit)
         ),

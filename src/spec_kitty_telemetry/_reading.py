@@ -19,7 +19,9 @@ from ._aside import AsideFold
 from ._cost_model import NO_VALUE, CostReport, CostSummary
 from ._periods import Periods, bucket_of, bucket_start
 from ._priced import ROW_SLOTS, SUB, Totals
+from .completion import completed_lanes
 from .errors import QueryError
+from .tags import tag_group_key
 
 if TYPE_CHECKING:
     from datetime import tzinfo
@@ -37,25 +39,43 @@ _PAYLOAD_FIELDS: Final = {"agent": 1, "role": 2, "wp": 3}
 
 
 def row_value(
-    field: str, feature: Any, agent: Any, role: Any, wp: Any, bucket: int, periods: Periods
+    field: str,
+    feature: Any,
+    agent: Any,
+    role: Any,
+    wp: Any,
+    bucket: int,
+    periods: Periods,
+    tags: Any = None,
 ) -> str:
-    """Return the row an event belongs to when grouping by ``field`` (not ``model``): one rule."""
+    """Return the row an event belongs to when grouping by ``field`` (not ``model``): one rule.
+
+    ``tags`` are the event's as written or as a cell holds them (pairs);
+    ``tag:KEY`` rows are the tag's value, ``(none)`` for events without it.
+    """
     if field == "feature":
         return str(feature)
     if field in TIME_GROUPS:
         return periods.key(field, bucket)
+    tag = tag_group_key(field)
+    if tag is not None:
+        found = dict(tags).get(tag) if isinstance(tags, dict | tuple) else None
+        return found if type(found) is str and found else NO_VALUE
     value = {"agent": agent, "role": role, "wp": wp, "feature-wp": wp}[field]
     text = value if type(value) is str and value else NO_VALUE
     return f"{feature}/{text}" if field == "feature-wp" else text
 
 
 def _cell_record(key: c.CellKey) -> dict[str, Any]:
-    feature, agent, role, wp, model, success, bucket = key
+    feature, agent, role, wp, model, success, bucket, tags = key
+    payload = {"agent": agent, "role": role, "wp_id": wp, "model": model, "success": success}
+    if tags is not None:
+        payload["tags"] = dict(tags)
     return {
         "event_type": c.EXECUTION_EVENT,
         "aggregate_id": feature,
         "timestamp": bucket_start(bucket).isoformat(),
-        "payload": {"agent": agent, "role": role, "wp_id": wp, "model": model, "success": success},
+        "payload": payload,
     }
 
 
@@ -84,13 +104,14 @@ def read_report(
         totals.event_rows = {}
     predicate = None if filters is None else filters.predicate
     first: dict[str, int] = {}
+    transitions: list[Mapping[str, Any]] = []
 
     def row(dims: tuple[Any, ...], model_name: str) -> str:
-        feature, agent, role, wp, bucket = dims
+        feature, agent, role, wp, bucket, tags = dims
         names = [
             model_name
             if name == "model"
-            else row_value(name, feature, agent, role, wp, bucket, periods)
+            else row_value(name, feature, agent, role, wp, bucket, periods, tags)
             for name in fields
             if name is not None
         ]
@@ -102,16 +123,21 @@ def read_report(
                 continue  # only events kept aside
             if predicate is not None and not predicate(_cell_record(key)):
                 continue
-            feature, agent, role, wp, model, _success, bucket = key
+            feature, agent, role, wp, model, _success, bucket, tags = key
             name = totals.model(model)[0] if by_model else ""
-            row_key = row((feature, agent, role, wp, bucket), name)
+            row_key = row((feature, agent, role, wp, bucket, tags), name)
             event_row = row_key.partition(SUB)[0] if breakdown == "model" else ""
             totals.add_cell(row_key, cell, model, total=by_model, row=event_row)
+            totals.note_work_package(row_key, feature, wp)
             _earliest(first, row_key, bucket)
         for record in fold.aside:
             if predicate is not None and not predicate(record):
                 continue
             _add_aside(aside, record, row, by_model, first)
+        transitions.extend(fold.transitions)
+    # Completed as the logs stand, whatever the filters: the runs' filter picks which
+    # work packages a row ran on; the transitions say which of those are done.
+    totals.completed = set(completed_lanes(transitions))
     report = totals.report(group_by, breakdown)
     order(report, sort, reverse, first)
     return report
@@ -132,16 +158,20 @@ def _add_aside(
         payload.get("role"),
         payload.get("wp_id"),
         bucket,
+        payload.get("tags"),
     )
+    feature, wp = dims[0], dims[3]
     if not by_model:
         key = row(dims, "")
         aside.add(key, record)
+        aside.totals.note_work_package(key, feature, wp)
         _earliest(first, key, bucket)
         return
     placed = row(dims, "\0")  # the model's place in the row key, marked
     prefix, _, suffix = placed.partition("\0")
     event_row = prefix.partition(SUB)[0] if prefix else ""
     for key in aside.add_by_model(record, prefix, suffix, event_row):
+        aside.totals.note_work_package(key, feature, wp)
         _earliest(first, key, bucket)
 
 

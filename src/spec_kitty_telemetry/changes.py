@@ -14,7 +14,11 @@ them at any moment.
 The temporary index starts as a copy of the repository's index, so git
 re-reads only the files whose stat data changed: that is what keeps a
 snapshot of a 10,000-file tree within tens of milliseconds
-(``bench/changes_overhead.py``). The end snapshot reuses the start's index.
+(``bench/changes_overhead.py``). The end snapshot reuses the start's index
+and is never written as a tree: ``git diff-index --cached`` compares the
+start tree with the index itself. The start tree's ``write-tree`` runs while
+the agent starts, which is safe because the start state is fixed in the
+index once ``add -A`` has returned (see :meth:`ChangeCapture._snapshot`).
 
 Capturing never raises and never holds a run up for long: every git call
 shares one time limit per snapshot, and outside a git work tree, without git,
@@ -30,11 +34,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
 from .environment import git_head, git_work_tree
+from .outputs import CHANGES_KEY
 
 __all__ = [
     "CHANGES_ERROR_KEY",
@@ -46,8 +51,6 @@ __all__ = [
     "RunChanges",
 ]
 
-#: Payload key of the changes a run made (None: asked for but unknown).
-CHANGES_KEY: Final = "changes"
 #: Payload key saying why the changes are unknown (only when ``changes`` is None).
 CHANGES_ERROR_KEY: Final = "changes_error"
 #: Most paths kept in each of the created/modified/deleted/renamed lists; counts are exact.
@@ -55,11 +58,15 @@ MAX_CHANGED_PATHS: Final = 100
 #: Seconds all git calls of one snapshot may take together before the changes are unknown.
 DEFAULT_GIT_TIMEOUT: Final = 5.0
 
-#: The package's own files, kept out of both snapshots (git pathspec magic, from the top).
+#: The package's own files, kept out of both snapshots: each event log and its
+#: ``.execution.events.jsonl.*`` sidecars (lock, index, projections, temp files),
+#: and the clock with its temp files, in any folder below a ``kitty-specs`` one.
+#: Plain pathspecs, whose ``*`` spans folders too: git matches each of the
+#: tree's paths against them, and ``:(glob)`` ones with ``**`` cost ~5 ms of
+#: CPU per 10,000 paths more (``bench/changes_overhead.py``).
 SIDECAR_PATHSPECS: Final = (
-    ":(exclude,glob)**/kitty-specs/**/execution.events.jsonl",
-    ":(exclude,glob)**/kitty-specs/**/.execution.events.jsonl.*",
-    ":(exclude,glob)**/kitty-specs/**/.telemetry-clock.json*",
+    ":(exclude)*kitty-specs/*execution.events.jsonl*",
+    ":(exclude)*kitty-specs/*.telemetry-clock.json*",
 )
 
 _STATUS_LIST: Final = {"A": "created", "M": "modified", "T": "modified", "D": "deleted"}
@@ -132,8 +139,14 @@ class RunChanges:
 
 @dataclass(frozen=True)
 class _Snapshot:
+    """A snapshot: the work tree's top, its tree and HEAD.
+
+    ``tree`` is None for the end snapshot (its state is left in the index) and
+    for the start one until its write-tree, run beside the agent, is collected.
+    """
+
     top: Path
-    tree: str
+    tree: str | None
     head: str | None
 
 
@@ -163,6 +176,8 @@ class ChangeCapture:
         self.max_paths = max_paths
         self._folder: str | None = None
         self._before: _Snapshot | None = None
+        #: The start snapshot's ``write-tree``, running while the agent starts.
+        self._writing: tuple[subprocess.Popen[bytes], float] | None = None
         self._error: str | None = "changes were not captured: start() was not called"
 
     def __enter__(self) -> ChangeCapture:
@@ -202,6 +217,12 @@ class ChangeCapture:
 
     def close(self) -> None:
         """Remove the temporary index (done by :meth:`finish`; safe to call again)."""
+        if self._writing is not None:
+            process = self._writing[0]
+            self._writing = None
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
@@ -209,22 +230,39 @@ class ChangeCapture:
     def _snapshot(self, *, first: bool) -> _Snapshot:
         deadline = time.monotonic() + self.timeout
         assert self._folder is not None
-        index = Path(self._folder) / "index"
         if first:
             top, real_index = self._where_tree_is(deadline)
             # A copy of the real index lets git skip every file whose stat data is unchanged.
             if real_index.is_file():
-                shutil.copyfile(real_index, index)
+                shutil.copyfile(real_index, Path(self._folder) / "index")
         else:
             assert self._before is not None
             top = self._before.top
-        env = {"GIT_INDEX_FILE": str(index)}
-        # The untracked cache (kept in our index only) spares the end snapshot
-        # from listing folders whose contents did not change.
-        add = ["-c", "core.untrackedCache=true", "add", "-A", "--", ".", *SIDECAR_PATHSPECS]
-        self._git(add, deadline, cwd=top, env=env)
-        tree = self._git(["write-tree"], deadline, cwd=top, env=env).decode().strip()
-        return _Snapshot(top=top, tree=tree, head=_head(top))
+            self._before = replace(self._before, tree=self._written_tree())
+        self._git(["add", "-A", "--", ".", *SIDECAR_PATHSPECS], deadline, cwd=top, env=self._env)
+        if not first:  # the end state stays in the index: diff-index reads it there
+            return _Snapshot(top=top, tree=None, head=_head(top))
+        # Once ``add -A`` is done the index holds the id of every file's start
+        # content (the blobs are written): the state is fixed, and write-tree
+        # reads only the index and the object store, never the work tree. So
+        # it may run while the agent starts, and finish() collects it before
+        # the index is touched again; an agent writing at once changes nothing.
+        process = self._spawn(["write-tree"], cwd=top, env=self._env)
+        self._writing = (process, deadline)
+        return _Snapshot(top=top, tree=None, head=_head(top))
+
+    def _written_tree(self) -> str:
+        """Wait for the start snapshot's write-tree (within its time limit); its tree id."""
+        assert self._writing is not None
+        process, deadline = self._writing
+        self._writing = None
+        return self._wait(process, ["write-tree"], deadline).decode().strip()
+
+    @property
+    def _env(self) -> dict[str, str]:
+        """The environment of git calls on the snapshot's index: the private one."""
+        assert self._folder is not None
+        return {"GIT_INDEX_FILE": str(Path(self._folder) / "index")}
 
     def _where_tree_is(self, deadline: float) -> tuple[Path, Path]:
         """Find the work tree's top and its index file from ``.git`` itself, saving a process.
@@ -246,13 +284,13 @@ class ChangeCapture:
 
     def _compare(self, before: _Snapshot, after: _Snapshot) -> RunChanges:
         deadline = time.monotonic() + self.timeout
-        diff = b""
-        if before.tree != after.tree:
-            diff = self._git(
-                ["diff-tree", "-r", "-M", "-z", "--raw", "--numstat", before.tree, after.tree],
-                deadline,
-                cwd=after.top,
-            )
+        assert before.tree is not None
+        diff = self._git(
+            ["diff-index", "--cached", "-M", "-z", "--raw", "--numstat", before.tree],
+            deadline,
+            cwd=after.top,
+            env=self._env,
+        )
         commits: int | None = 0
         if before.head != after.head:
             commits = None
@@ -278,33 +316,51 @@ class ChangeCapture:
         env: Mapping[str, str] | None = None,
         check: bool = True,
     ) -> bytes:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if deadline - time.monotonic() <= 0:
             raise _Unknown(f"changes unknown: git took longer than {self.timeout:g}s")
+        return self._wait(self._spawn(args, cwd=cwd, env=env), args, deadline, check=check)
+
+    def _spawn(
+        self, args: Sequence[str], *, cwd: Path | None, env: Mapping[str, str] | None
+    ) -> subprocess.Popen[bytes]:
         environ = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", **(env or {})}
         try:
-            done = subprocess.run(
+            return subprocess.Popen(
                 ["git", *args],
                 cwd=cwd if cwd is not None else self.where,
                 env=environ,
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=remaining,
-                check=False,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
         except FileNotFoundError:
             raise _Unknown("changes unknown: git is not installed (not on PATH)") from None
-        except subprocess.TimeoutExpired:
-            raise _Unknown(f"changes unknown: git took longer than {self.timeout:g}s") from None
         except OSError as exc:
             raise _Unknown(f"changes unknown: cannot run git: {exc}") from None
-        if check and done.returncode != 0:
-            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            reason = message[-1] if message else f"exit code {done.returncode}"
+
+    def _wait(
+        self,
+        process: subprocess.Popen[bytes],
+        args: Sequence[str],
+        deadline: float,
+        *,
+        check: bool = True,
+    ) -> bytes:
+        # A process already done (a write-tree that ran beside the agent) is read in full.
+        timeout = None if process.poll() is not None else max(deadline - time.monotonic(), 0)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise _Unknown(f"changes unknown: git took longer than {self.timeout:g}s") from None
+        if check and process.returncode != 0:
+            message = stderr.decode("utf-8", "replace").strip().splitlines()
+            reason = message[-1] if message else f"exit code {process.returncode}"
             if "not a git repository" in reason:
                 raise _Unknown("changes unknown: not inside a git work tree")
             raise _Unknown(f"changes unknown: git {args[0]}: {reason}")
-        return done.stdout
+        return stdout
 
 
 def _head(top: Path) -> str | None:

@@ -82,7 +82,8 @@ def cost_summary(
 
     ``events`` are Events or their stored records, or an
     :class:`~spec_kitty_telemetry.store.EventStore`, whose records are folded.
-    ``group_by`` is one of :data:`GROUP_BYS`. ``pricing`` defaults to the
+    ``group_by`` is one of :data:`GROUP_BYS`, or ``tag:KEY`` (a row per value
+    of the tag, ``(none)`` for events without it). ``pricing`` defaults to the
     shipped table and catalogue.
     """
     return cost_report(events, group_by, pricing=pricing, sort="cost").summaries
@@ -166,8 +167,8 @@ def project_cost_report(
     select = None if filters is None or not filters.features else filters.selects_feature
     stores = [store for _slug, store in project_stores(repo_root, select)]
     options: dict[str, Any] = {"zone": zone, "breakdown": breakdown, "sort": sort}
-    if filters is not None and (filters.tags or not _whole_buckets(filters)):
-        # Cells keep no tags, and a bound inside a bucket splits it: fold those records afresh.
+    if filters is not None and not _whole_buckets(filters):
+        # A bound inside a 15-minute bucket splits it: fold those records afresh.
         return _scanned(stores, filters, group_by, pricing, reverse=reverse, **options)
     from .projection import fold_log
 
@@ -191,13 +192,20 @@ def _scanned(
     pricing: Pricing,
     **options: Any,
 ) -> CostReport:
-    """Fold the matching records afresh: for time bounds inside a 15-minute bucket."""
+    """Fold the matching records afresh: for time bounds inside a 15-minute bucket.
+
+    Every phase transition is folded too, as a projection holds them: which
+    work packages are completed does not depend on the runs' filter.
+    """
+    from .completion import PHASE_TRANSITION
     from .query import iter_feature_records
 
     fold = CellFold(thresholds_of(pricing))
+    wanted = filters.predicate
     for store in stores:
-        for record in iter_feature_records(store, filters):
-            fold.add(record)
+        for record in iter_feature_records(store):
+            if record["event_type"] == PHASE_TRANSITION or wanted is None or wanted(record):
+                fold.add(record)
     return read_report([fold], group_by, pricing, **options)
 
 
@@ -254,12 +262,19 @@ def thresholds_of(pricing: Pricing) -> Any:
 def _check(group_by: str, breakdown: str | None, sort: str | None, timezone: str) -> tzinfo:
     """Refuse unknown options before reading anything; return the time zone."""
     from ._periods import resolve_timezone
+    from .tags import tag_group_key, tag_group_problem
 
     for name, value in (("group_by", group_by), ("breakdown", breakdown)):
-        if value is not None and value not in GROUP_BYS:
+        if value is None or value in GROUP_BYS:
+            continue
+        if tag_group_key(value) is None:
             raise QueryError(
-                f"unknown group {value!r} (choose from {', '.join(GROUP_BYS)})", parameter=name
+                f"unknown group {value!r} (choose from {', '.join(GROUP_BYS)} or tag:KEY)",
+                parameter=name,
             )
+        problem = tag_group_problem(value)
+        if problem is not None:
+            raise QueryError(f"group {value!r}: {problem}", parameter=name)
     if breakdown is not None and breakdown == group_by:
         raise QueryError(f"breakdown {breakdown!r} is the grouping itself", parameter="breakdown")
     if sort is not None and sort not in SORTS:

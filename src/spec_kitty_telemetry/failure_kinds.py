@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .errors import ConfigError
+from .outputs import ERROR_CATEGORY_KEY
 
 __all__ = [
     "BUILTIN_RULES",
@@ -41,8 +42,6 @@ __all__ = [
     "project_rules",
 ]
 
-#: Payload key of a failed run's category.
-ERROR_CATEGORY_KEY: Final = "error_category"
 #: The built-in categories; a project's rules may add others.
 CATEGORIES: Final = (
     "cancelled",

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from .outputs import TESTS_KEY
 from .usage import is_count
 
 __all__ = [
@@ -38,8 +39,6 @@ __all__ = [
     "read_junit_reports",
 ]
 
-#: Payload key of a run's test figures (None: asked for but unknown).
-TESTS_KEY: Final = "tests"
 #: Payload key saying why the tests are unknown.
 TESTS_ERROR_KEY: Final = "tests_error"
 #: Largest report read; a bigger file is treated as malformed rather than held in memory.

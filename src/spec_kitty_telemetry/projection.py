@@ -42,7 +42,9 @@ logger = logging.getLogger(__name__)
 
 #: Appended to a log's hidden name to name its projection.
 PROJECTION_SUFFIX: Final = ".projection"
-_FORMAT: Final = 1
+#: 2: cell keys end with the events' tags (``_cells.cell_tags``); cells hold what runs
+#: produced (lines, tests, failure categories) and the fold its phase transitions.
+_FORMAT: Final = 2
 _WINDOW: Final = 32
 _WINDOWS: Final = 16
 _CHUNK: Final = 1 << 20
@@ -242,46 +244,55 @@ def _save(path: Path, state: LogFold) -> None:
     """Write the projection atomically; a failure (read-only folder) only costs a fold later."""
     from ._atomic import write_atomically
 
-    fold = state.fold
-    try:  # sums past 64 bits (durations squared) have no orjson form: leave it unsaved
-        body = orjson.dumps(
-            {
-                "log": [
-                    state.device,
-                    state.inode,
-                    state.offset,
-                    state.lines,
-                    state.highest,
-                    [[position, data.hex()] for position, data in state.windows],
-                    list(state.stamp),
-                ],
-                "report": [
-                    state.report.events,
-                    state.report.duplicates,
-                    state.report.malformed_lines,
-                ],
-                "thresholds": {name: list(values) for name, values in fold.thresholds_used.items()},
-                "cells": [
-                    [list(key), cell.sums, _flat(cell.tiers), _flat(cell.durations)]
-                    for key, cell in fold.cells.items()
-                ],
-                "aside": fold.aside,
-                "types": [
-                    [feature, kind, count] for (feature, kind), count in fold.other_types.items()
-                ],
-            }
-        )
-        header = orjson.dumps(
-            {
-                "format": _FORMAT,
-                "package": _package_version(),
-                "timed": fold.timed,
-                "crc": zlib.crc32(body),
-            }
-        )
+    try:
+        body, header = _encoded(state)
         write_atomically(path, header + b"\n" + body)
     except Exception as exc:  # noqa: BLE001 - the projection is a cache; the report is right
         logger.debug("%s: projection not saved: %s", path, exc)
+
+
+def _encoded(state: LogFold) -> tuple[bytes, bytes]:
+    """Return the projection's body and its header line (which holds the body's CRC)."""
+    fold = state.fold
+    body = orjson.dumps(
+        {
+            "log": [
+                state.device,
+                state.inode,
+                state.offset,
+                state.lines,
+                state.highest,
+                [[position, data.hex()] for position, data in state.windows],
+                list(state.stamp),
+            ],
+            "report": [state.report.events, state.report.duplicates, state.report.malformed_lines],
+            "thresholds": {name: list(values) for name, values in fold.thresholds_used.items()},
+            "cells": [
+                [
+                    list(key),
+                    cell.sums,
+                    _flat(cell.tiers),
+                    _flat(cell.durations),
+                    list(cell.categories.items()),
+                ]
+                for key, cell in fold.cells.items()
+            ],
+            "aside": fold.aside,
+            "transitions": fold.transitions,
+            "types": [
+                [feature, kind, count] for (feature, kind), count in fold.other_types.items()
+            ],
+        }
+    )
+    header = orjson.dumps(
+        {
+            "format": _FORMAT,
+            "package": _package_version(),
+            "timed": fold.timed,
+            "crc": zlib.crc32(body),
+        }
+    )
+    return body, header
 
 
 def _flat(table: dict[int, Any]) -> list[Any]:
@@ -321,13 +332,16 @@ def _decode(
     fold = CellFold(thresholds, timed=timed)
     fold.thresholds_used = used
     cells = fold.cells
-    for key, sums, tiers, durations in doc["cells"]:
+    for key, sums, tiers, durations, categories in doc["cells"]:
         cell = Cell()
         cell.sums = sums
         cell.tiers = {tier: token_sums for tier, token_sums in tiers}
         cell.durations = {bucket: count for bucket, count in durations}
-        cells[tuple(key)] = cell
+        cell.categories = {category: count for category, count in categories}
+        *fields, tags = key
+        cells[(*fields, None if tags is None else tuple(map(tuple, tags)))] = cell
     fold.aside = doc["aside"]
+    fold.transitions = doc["transitions"]
     fold.other_types = {(feature, kind): count for feature, kind, count in doc["types"]}
     device, inode, offset, lines, highest, windows, (size, mtime) = doc["log"]
     events, duplicates, malformed = doc["report"]

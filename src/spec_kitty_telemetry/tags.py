@@ -37,12 +37,15 @@ __all__ = [
     "MAX_TAGS",
     "MAX_VALUE_LENGTH",
     "TAGS_KEY",
+    "TAG_GROUP_PREFIX",
     "config_tags",
     "default_tags",
     "lenient_tags",
     "merge_tags",
     "parse_tag_filter",
     "parse_tag_options",
+    "tag_group_key",
+    "tag_group_problem",
     "tag_problems",
 ]
 
@@ -54,6 +57,8 @@ MAX_KEY_LENGTH: Final = 64
 MAX_VALUE_LENGTH: Final = 256
 #: Most tags one event may carry.
 MAX_TAGS: Final = 32
+#: How a report names a grouping by a tag's value: ``tag:KEY``.
+TAG_GROUP_PREFIX: Final = "tag:"
 
 _KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
@@ -133,6 +138,21 @@ def _split(text: str) -> tuple[str, str]:
     if problem is not None:
         raise InvalidOptionError(problem, parameter="tag")
     return key, value
+
+
+def tag_group_key(group: str) -> str | None:
+    """Return KEY of a ``tag:KEY`` grouping, None for any other grouping (KEY unchecked).
+
+    Called per row of a report, so it only looks at the prefix;
+    :func:`tag_group_problem` checks KEY once, before reading.
+    """
+    return group[len(TAG_GROUP_PREFIX) :] if group.startswith(TAG_GROUP_PREFIX) else None
+
+
+def tag_group_problem(group: str) -> str | None:
+    """Say what is wrong with the KEY of a ``tag:KEY`` grouping (None: fine, or no tag group)."""
+    key = tag_group_key(group)
+    return None if key is None else _key_problem(key)
 
 
 def parse_tag_options(values: Iterable[str] | None) -> dict[str, str]:

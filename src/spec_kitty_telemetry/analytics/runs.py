@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .._lines import utc_timestamp
 from .._records import EXECUTION_EVENT
 from ..errors import QueryError
+from ..outputs import failure_category, lines_changed, tests_passed
 from ..usage import TOKEN_FIELDS
 
 if TYPE_CHECKING:
@@ -70,6 +71,11 @@ class Run:
     unpriced_reason: str | None
     unknown_model: str | None
     error_kind: str | None
+    #: What the run produced (``outputs``): None when not recorded, never 0 for unknown.
+    lines_changed: int | None = None
+    tests_passed: int | None = None
+    #: A failed run's ``error_category`` (``(none)`` if it recorded none); None for a success.
+    failure_category: str | None = None
 
     def field(self, name: str) -> str:
         """Return the value of a grouping field (one of :data:`GROUP_FIELDS`)."""
@@ -166,6 +172,9 @@ def priced_runs(records: Iterable[Mapping[str, Any]], pricing: Pricing) -> Itera
             unpriced_reason=price.unpriced_reason,
             unknown_model=price.unknown_model,
             error_kind=error_kind(payload),
+            lines_changed=lines_changed(payload),
+            tests_passed=tests_passed(payload),
+            failure_category=failure_category(payload),
         )
 
 

@@ -12,15 +12,23 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from .._lines import utc_timestamp
 from .._records import EXECUTION_EVENT
+from ..completion import (
+    DONE_PHASES,
+    PHASE_TRANSITION,
+    REVIEW_PHASES,
+    WORK_PHASES,
+    Lane,
+    completed_lanes,
+)
 from ..errors import QueryError
+from ..outputs import cost_per
 from ._money import in_cents, in_micros
 from ._stats import percentiles
 from .runs import NO_VALUE, Run, group_key, priced_runs
@@ -30,7 +38,10 @@ if TYPE_CHECKING:
     from ..query import EventFilter
 
 __all__ = [
+    "DONE_PHASES",
+    "REVIEW_PHASES",
     "WINDOWS",
+    "WORK_PHASES",
     "Score",
     "Scoreboard",
     "project_scoreboard",
@@ -46,11 +57,6 @@ WINDOWS: Final[Mapping[str, timedelta | None]] = {
     "90d": timedelta(days=90),
     "all": None,
 }
-#: Phases that finish a work package, and those that mean "being implemented".
-DONE_PHASES: Final = frozenset({"done", "approved", "accepted", "merged"})
-REVIEW_PHASES: Final = frozenset({"for_review", "review", "in_review", "reviewing"})
-WORK_PHASES: Final = frozenset({"doing", "implement", "implementing", "in_progress", "planned"})
-_PHASE_TRANSITION: Final = "PhaseTransition"
 _Rounding = Callable[[Sequence[Decimal], Decimal], tuple[list[Decimal], Decimal]]
 
 
@@ -62,14 +68,6 @@ def window_start(window: str, at: datetime) -> datetime | None:
         )
     span = WINDOWS[window]
     return None if span is None else at - span
-
-
-@dataclass
-class _Lane:
-    """One work package's history: its rework cycles and when it was (last) completed."""
-
-    rework: int = 0
-    completed: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +86,14 @@ class Score:
     first_pass: int
     rework_cycles: int
     failures: dict[str, int]
+    #: Runs that recorded their changes, and the lines they changed (added + deleted).
+    runs_with_changes: int = 0
+    lines_changed: int = 0
+    #: Runs that recorded test figures, and the tests they passed.
+    runs_with_tests: int = 0
+    tests_passed: int = 0
+    #: Failed runs by ``error_category`` (``(none)``: recorded none).
+    failures_by_category: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self, fields: Sequence[str], shown_cost: Decimal | None = None) -> dict[str, Any]:
         """Return the row as ``scoreboard --json`` shows it.
@@ -117,8 +123,27 @@ class Score:
             "cost_per_completed_wp_usd": round(float(self.total_cost_usd) / done, 6)
             if done
             else None,
-            "failures_by_kind": dict(sorted(self.failures.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "failures_by_kind": _by_count(self.failures),
+            "failures_by_category": _by_count(self.failures_by_category),
+            "runs_with_changes": self.runs_with_changes,
+            "lines_changed": self.lines_changed if self.runs_with_changes else None,
+            "cost_per_line_changed_usd": _rounded(
+                cost_per(self.total_cost_usd, self.lines_changed, self.runs_with_changes, self.runs)
+            ),
+            "runs_with_tests": self.runs_with_tests,
+            "tests_passed": self.tests_passed if self.runs_with_tests else None,
+            "cost_per_passing_test_usd": _rounded(
+                cost_per(self.total_cost_usd, self.tests_passed, self.runs_with_tests, self.runs)
+            ),
         }
+
+
+def _by_count(counts: Mapping[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _rounded(amount: Decimal | None) -> float | None:
+    return None if amount is None else round(float(amount), 6)
 
 
 @dataclass(frozen=True)
@@ -155,10 +180,13 @@ class Scoreboard:
         return rounding([row.total_cost_usd for row in self.rows], self.total.total_cost_usd)
 
 
-def _score(key: tuple[str, ...], runs: list[Run], lanes: list[_Lane]) -> Score:
+def _score(key: tuple[str, ...], runs: list[Run], lanes: list[Lane]) -> Score:
     durations = [float(r.duration_ms) for r in runs if r.duration_ms is not None]
     priced = [r for r in runs if r.cost_usd is not None]
     failures = Counter(r.error_kind or "unknown" for r in runs if not r.success)
+    categories = Counter(r.failure_category for r in runs if r.failure_category is not None)
+    changes = [r.lines_changed for r in runs if r.lines_changed is not None]
+    tests = [r.tests_passed for r in runs if r.tests_passed is not None]
     return Score(
         key,
         len(runs),
@@ -172,6 +200,11 @@ def _score(key: tuple[str, ...], runs: list[Run], lanes: list[_Lane]) -> Score:
         sum(lane.rework == 0 for lane in lanes),
         sum(lane.rework for lane in lanes),
         dict(failures),
+        len(changes),
+        sum(changes),
+        len(tests),
+        sum(tests),
+        dict(categories),
     )
 
 
@@ -218,35 +251,15 @@ def scoreboard_of(
     """
     from datetime import UTC
 
-    from ..query import EventFilter, record_order
+    from ..query import EventFilter
 
     end = at if at is not None else datetime.now(UTC)
     if start is None:
         start = window_start(window, end)
-    transitions = sorted(
-        read(EventFilter(event_type=_PHASE_TRANSITION, until=end)),
-        key=record_order,
-    )
+    transitions = read(EventFilter(event_type=PHASE_TRANSITION, until=end))
     window_filter = EventFilter(event_type=EXECUTION_EVENT, since=start, until=end)
     runs = list(priced_runs(read(window_filter), pricing))
-    lanes: dict[tuple[str, str], _Lane] = defaultdict(_Lane)
-    for record in transitions:
-        payload = record["payload"]
-        wp = payload.get("wp_id")
-        if not isinstance(wp, str) or not wp.strip():
-            continue  # a feature's own phase, not a work package's
-        lane = lanes[(record["aggregate_id"], wp.strip())]
-        source, target = payload.get("from_phase"), payload.get("to_phase")
-        if (source in REVIEW_PHASES or source in DONE_PHASES) and target in WORK_PHASES:
-            lane.rework += 1
-            lane.completed = None  # reopened: done only when it gets there again
-        if target in DONE_PHASES:
-            lane.completed = utc_timestamp(record["timestamp"])
-    completed = {
-        key: lane
-        for key, lane in lanes.items()
-        if lane.completed is not None and (start is None or lane.completed >= start)
-    }
+    completed = completed_lanes(transitions, start)
     by = tuple(by)
     total = _score((), runs, list(completed.values()))
     rows = []

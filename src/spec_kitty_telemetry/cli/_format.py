@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Literal
 
-from .._money import CENT, money
+from .._money import CENT, money, money_per
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,6 +33,7 @@ __all__ = [
     "console",
     "count",
     "money",
+    "money_per",
 ]
 
 #: A name column is folded down to this many characters, never fewer.

@@ -15,7 +15,7 @@ import typer
 
 from .._json_output import print_document
 from ..usage import PRICED_TOKEN_FIELDS
-from ._format import CENT, Column, Grid, choose, console, count
+from ._format import CENT, Column, Grid, choose, console, count, money_per
 from ._project import report_root
 from ._reports import (
     AgentOption,
@@ -60,7 +60,8 @@ def cost(
             "-g",
             metavar="GROUP",
             help="Group by agent, model, feature, role, wp, feature-wp (one row per work "
-            "package of a feature), day, week (ISO) or month.",
+            "package of a feature), day, week (ISO), month or tag:KEY (one row per value "
+            "of the tag KEY, (none) for runs without it).",
         ),
     ] = "agent",
     breakdown: Annotated[
@@ -89,6 +90,16 @@ def cost(
         ),
     ] = None,
     reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the order of rows.")] = False,
+    per: Annotated[
+        str | None,
+        typer.Option(
+            metavar="UNITS",
+            help="Add cost-per columns, comma-separated: line (per line changed), test (per "
+            "passing test), wp (per completed work package). Shown only where known "
+            "(— otherwise: some runs did not record it, or there is none). --json always "
+            "has them.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     as_csv: Annotated[
         bool, typer.Option("--csv", help="Print CSV: one row per group, then TOTAL.")
@@ -115,8 +126,12 @@ def cost(
 
       spec-kitty agent telemetry cost --group-by day --timezone Europe/Paris --json
 
+      spec-kitty agent telemetry cost --group-by tag:environment --breakdown agent
+
     """
     from ..cost import project_cost_report
+
+    units = _per_units(per)
 
     root, is_project = report_root(repo)
 
@@ -156,7 +171,7 @@ def cost(
     if not report.summaries:
         typer.echo(_NO_EVENTS)
         return
-    _print_cost_table(report, compact)
+    _print_cost_table(report, compact, units)
 
 
 def register(group: typer.Typer) -> None:
@@ -167,6 +182,28 @@ def register(group: typer.Typer) -> None:
 
 
 _TOKEN_HEADERS = ("input", "output", "cache read", "cache write")
+#: ``--per`` units: their column header and the summary's amount.
+_PER_UNITS: dict[str, tuple[str, str]] = {
+    "line": ("$/line", "cost_per_line_changed_usd"),
+    "test": ("$/test", "cost_per_passing_test_usd"),
+    "wp": ("$/WP", "cost_per_completed_wp_usd"),
+}
+
+
+def _per_units(text: str | None) -> tuple[str, ...]:
+    """Parse ``--per line,test,wp``; InvalidOptionError naming ``--per`` for another unit."""
+    from ..errors import InvalidOptionError
+
+    if text is None:
+        return ()
+    units = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [unit for unit in units if unit not in _PER_UNITS]
+    if unknown or not units:
+        raise InvalidOptionError(
+            f"unknown unit {','.join(unknown) or text!r} (choose from line, test, wp)",
+            parameter="per",
+        )
+    return units
 
 
 def _shown_costs(report: CostReport) -> tuple[list[Decimal], Decimal]:
@@ -184,7 +221,9 @@ def _tokens(summary: CostSummary, name: str, compact: bool) -> str:
     return count(getattr(summary, name), compact=compact)
 
 
-def _cost_grid(report: CostReport, fields: tuple[str, ...], compact: bool) -> Grid:
+def _cost_grid(
+    report: CostReport, fields: tuple[str, ...], compact: bool, units: tuple[str, ...] = ()
+) -> Grid:
     from ..cost import apportioned
 
     headers = dict(zip(PRICED_TOKEN_FIELDS, _TOKEN_HEADERS, strict=True))
@@ -194,6 +233,7 @@ def _cost_grid(report: CostReport, fields: tuple[str, ...], compact: bool) -> Gr
         Column("events"),
         *(Column(headers[name]) for name in fields),
         Column("cost"),
+        *(Column(_PER_UNITS[unit][0]) for unit in units),
     ]
 
     def cells(summary: CostSummary, cost: Decimal) -> list[str]:
@@ -202,6 +242,7 @@ def _cost_grid(report: CostReport, fields: tuple[str, ...], compact: bool) -> Gr
             count(summary.event_count, compact=compact),
             *(_tokens(summary, name, compact) for name in fields),
             cost_cell(summary, cost),
+            *(money_per(getattr(summary, _PER_UNITS[unit][1])) for unit in units),
         ]
 
     rows = []
@@ -216,29 +257,66 @@ def _cost_grid(report: CostReport, fields: tuple[str, ...], compact: bool) -> Gr
     return Grid(columns, rows, cells(report.total, total_shown))
 
 
-def _cost_layouts(report: CostReport, compact: bool) -> list[Grid]:
-    """Widest first: every column; without the cache columns; and with counts abbreviated."""
+def _cost_layouts(report: CostReport, compact: bool, units: tuple[str, ...] = ()) -> list[Grid]:
+    """Widest first: every column; without the cache columns; and with counts abbreviated.
+
+    With ``--per`` columns, a last layout leaves out the token columns for them.
+    """
     narrow = PRICED_TOKEN_FIELDS[:2]
-    full = _cost_grid(report, PRICED_TOKEN_FIELDS, compact=False)
-    no_cache = _cost_grid(report, narrow, compact=False)
-    abbreviated = _cost_grid(report, narrow, compact=True)
+    full = _cost_grid(report, PRICED_TOKEN_FIELDS, False, units)
+    no_cache = _cost_grid(report, narrow, False, units)
+    abbreviated = _cost_grid(report, narrow, True, units)
     dropped = "cache read and cache write columns left out to fit (--json has them)."
     no_cache.note = abbreviated.note = dropped
     abbreviated.note += " Counts rounded: k = thousand, M = million."
-    return [abbreviated] if compact else [full, no_cache, abbreviated]
+    layouts = [abbreviated] if compact else [full, no_cache, abbreviated]
+    if units:
+        no_tokens = _cost_grid(report, (), compact, units)
+        no_tokens.note = "token columns left out to fit (--json has them)."
+        layouts.append(no_tokens)
+    return layouts
 
 
-def _print_cost_table(report: CostReport, compact: bool) -> None:
+def _print_cost_table(report: CostReport, compact: bool, units: tuple[str, ...] = ()) -> None:
     out = console()
-    grid = choose(_cost_layouts(report, compact), out.width)
+    grid = choose(_cost_layouts(report, compact, units), out.width)
     out.print(grid.table())
     shown_tokens = {
         header for header in _TOKEN_HEADERS if any(c.header == header for c in grid.columns)
     }
-    for line in _footnotes(report, shown_tokens):
+    for line in [*_footnotes(report, shown_tokens), *_output_notes(report, units)]:
         out.print(line, soft_wrap=True, markup=False)
     if grid.note:
         out.print(grid.note, soft_wrap=True, markup=False)
+
+
+def _output_notes(report: CostReport, units: tuple[str, ...]) -> list[str]:
+    """Failures by category, and how many runs the cost-per columns rest on."""
+    from ..outputs import NO_CATEGORY
+
+    total = report.total
+    notes = []
+    if set(total.failures_by_category) - {NO_CATEGORY}:  # old logs record no category
+        parts = sorted(total.failures_by_category.items(), key=lambda kv: (-kv[1], kv[0]))
+        notes.append("Failures by category: " + ", ".join(f"{k} {v:,}" for k, v in parts) + ".")
+    events = total.event_count
+    if "line" in units:
+        notes.append(
+            f"$/line: {total.lines_changed:,} lines changed by the {total.runs_with_changes:,} "
+            f"of {_events(events)} that recorded their changes; — where some did not."
+        )
+    if "test" in units:
+        notes.append(
+            f"$/test: {total.tests_passed:,} passing tests of the {total.runs_with_tests:,} "
+            f"of {_events(events)} that recorded tests; — where some did not."
+        )
+    if "wp" in units:
+        done = total.completed_work_packages
+        notes.append(
+            f"$/WP: {done:,} completed work package{'' if done == 1 else 's'} the runs "
+            "worked on; a work package counts in each row it ran in."
+        )
+    return notes
 
 
 def _events(count: int) -> str:
