@@ -101,3 +101,46 @@ def test_a_broken_baseline_never_fails_the_emit(tmp_path: Path) -> None:
     log = root / "kitty-specs" / "001-alpha" / "execution.events.jsonl"
     assert len(log.read_text().splitlines()) == 21
     assert "real-time check" in result.stderr
+
+
+def _slow_run(root: Path) -> dict[str, object] | None:
+    return emit_execution_record(
+        root / "kitty-specs" / "001-alpha",
+        "001-alpha",
+        None,
+        "claude",
+        "implementer",
+        duration_ms=1_200_000,
+        cost_usd=1.05,
+    )
+
+
+def test_turning_realtime_on_takes_effect_in_a_running_process(tmp_path: Path) -> None:
+    """A process that emitted with realtime off alerts once the config turns it on (no reset)."""
+    root = _frozen_project(tmp_path, realtime=False)
+    reset()
+    assert _slow_run(root) is not None
+    assert not (root / "alerts.jsonl").exists()
+    (root / ".kittify" / "telemetry.yaml").write_text(
+        "alerts:\n  realtime: true\n  log: alerts.jsonl\n  sinks: []\n"
+    )
+    record = _slow_run(root)
+    assert record is not None
+    alerts = [json.loads(line) for line in (root / "alerts.jsonl").read_text().splitlines()]
+    assert [(a["what"], a["event_id"]) for a in alerts] == [("duration", record["event_id"])]
+
+
+def test_a_week_frozen_later_is_used_by_a_running_process(tmp_path: Path) -> None:
+    """Realtime on but nothing frozen: no check; once a week is frozen, the next emit is scored."""
+    root = _frozen_project(tmp_path, realtime=True)
+    frozen = root / ".kittify" / "baselines" / "2025-W45.json"
+    kept = frozen.read_bytes()
+    frozen.unlink()
+    reset()
+    assert _slow_run(root) is not None
+    assert not (root / "alerts.jsonl").exists()
+    frozen.write_bytes(kept)
+    record = _slow_run(root)
+    assert record is not None
+    alerts = [json.loads(line) for line in (root / "alerts.jsonl").read_text().splitlines()]
+    assert [(a["what"], a["event_id"]) for a in alerts] == [("duration", record["event_id"])]

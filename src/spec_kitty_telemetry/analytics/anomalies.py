@@ -151,17 +151,41 @@ class AnomalyDetector:
             return None  # half the baseline identical: no spread to measure against
         return float((math.log(value) - median) / scaled)
 
+    def scored_group(self, key: tuple[str, ...]) -> GroupBaseline | None:
+        """Return the baseline runs of group ``key`` are scored against; None: not scored.
+
+        A group the baseline has not seen, or one too small to alert on, is
+        not scored (and is remembered in :attr:`unbaselined` or
+        :attr:`too_small`).
+        """
+        group = self.baseline.group(key)
+        if group is None:
+            self.unbaselined.add("/".join(key))
+        elif group.too_small:
+            self.too_small.add("/".join(key))
+        else:
+            return group
+        return None
+
+    @staticmethod
+    def needs_price(group: GroupBaseline) -> bool:
+        """Whether scoring a run of ``group`` reads its cost.
+
+        Only the cost score (the group has a cost baseline) and the pricing
+        check (no run of the baseline was unpriced) do; without either, a run
+        may be checked without pricing it.
+        """
+        return group.figure("cost_usd.log_median") is not None or not group.figure(
+            "cost_usd.unpriced"
+        )
+
     def check(self, run: Run) -> list[Anomaly]:
         """Score one run; return its anomalies (none for groups too small or unknown)."""
         key = group_key(run, self.baseline.group_by)
-        group = self.baseline.group(key)
-        label = "/".join(key)
+        group = self.scored_group(key)
         if group is None:
-            self.unbaselined.add(label)
             return []
-        if group.too_small:
-            self.too_small.add(label)
-            return []
+        label = "/".join(key)
         found: list[Anomaly] = []
 
         def add(kind: str, value: float | str | None, figure: str, score: float, text: str) -> None:

@@ -2,17 +2,27 @@
 
 With ``alerts.realtime: true`` in ``.kittify/telemetry.yaml``, the emitters
 call :func:`check_recorded` after a successful append. The settings, the
-latest frozen baseline and the pricing are read once per process and project;
-a project without the setting costs one read of its config file (without
-even parsing YAML unless the word ``realtime`` is in it) and then a dict
-lookup per event. Anything that goes wrong is one warning: the event is
-already recorded, and the check must never fail or block the emit.
+latest frozen baseline and the pricing are read once per process and project,
+and read again only when the config file or the baselines folder changed
+(their size and modification time, one ``stat`` each per event): a
+long-running host (the Python hooks) sees a new setting or a newly frozen
+week without restarting, and pays two system calls per event for it. A
+project without the setting costs one read of its config file per change of
+it (without even parsing YAML unless the word ``realtime`` is in it).
+
+Per event, the check does only what scoring needs: the run's group is looked
+up from the record's fields first, so a run of a group the baseline has not
+seen, or of one too small to alert on, is neither priced nor built; a group
+whose baseline has no cost figure to compare with is not priced either.
+Anything that goes wrong is one warning: the event is already recorded, and
+the check must never fail or block the emit.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -20,8 +30,8 @@ from typing import TYPE_CHECKING, Any, Final
 from .._emit_result import warn
 
 if TYPE_CHECKING:
-    from ..pricing import Pricing
     from .anomalies import AnomalyDetector
+    from .runs import RunMaker
     from .settings import AlertSettings
 
 __all__ = ["check_recorded", "reset"]
@@ -29,36 +39,58 @@ __all__ = ["check_recorded", "reset"]
 logger = logging.getLogger(__name__)
 
 _EXECUTION_EVENT: Final = "ExecutionEvent"
+#: What a loaded check depends on: the config file and the baselines folder, by stat.
+_Signature = tuple[tuple[int, int] | None, tuple[int, int] | None]
 
 
 class _Checker:
-    """A project's settings, baseline and pricing, loaded once."""
+    """A project's settings, baseline and run maker (with its pricing), loaded once."""
 
     def __init__(
-        self, root: Path, settings: AlertSettings, detector: AnomalyDetector, pricing: Pricing
+        self, root: Path, settings: AlertSettings, detector: AnomalyDetector, maker: RunMaker
     ) -> None:
-        from .runs import priced_runs
-
-        self.root, self.settings, self.detector, self.pricing = root, settings, detector, pricing
-        self._priced_runs = priced_runs  # bound once: an import statement per emit shows up
+        self.root, self.settings, self.detector, self.maker = root, settings, detector, maker
+        self._fields = detector.baseline.group_by
 
     def check(self, record: Mapping[str, Any]) -> None:
-        for run in self._priced_runs((record,), self.pricing):
-            found = self.detector.check(run)
-            if found:
-                from .alerts import anomaly_alert, raise_alerts, wait_for_sinks
+        detector = self.detector
+        group = detector.scored_group(self.maker.group_key_of(record, self._fields))
+        if group is None:
+            return
+        found = detector.check(self.maker.run(record, priced=detector.needs_price(group)))
+        if found:
+            from .alerts import anomaly_alert, raise_alerts, wait_for_sinks
 
-                raised = raise_alerts(self.root, [anomaly_alert(a) for a in found], self.settings)
-                if raised:
-                    atexit.register(wait_for_sinks, 2.0)
+            raised = raise_alerts(self.root, [anomaly_alert(a) for a in found], self.settings)
+            if raised:
+                atexit.register(wait_for_sinks, 2.0)
+
+
+class _Loaded:
+    """What was loaded for a project, and the stats of the files it was loaded from."""
+
+    __slots__ = ("checker", "paths", "signature")
+
+    def __init__(self, root: Path) -> None:
+        from ..config import CONFIG_PATH
+        from .baseline import BASELINES_DIR
+
+        self.paths = (root / CONFIG_PATH, root / BASELINES_DIR)
+        self.signature: _Signature | None = None
+        self.checker: _Checker | None = None
+
+    def current(self) -> _Signature:
+        """Return the stats of the config file and the baselines folder now."""
+        config, baselines = self.paths
+        return _stamp(config), _stamp(baselines)
 
 
 _BY_TARGET: dict[str, Path | None] = {}
-_BY_ROOT: dict[Path, _Checker | None] = {}
+_BY_ROOT: dict[Path, _Loaded] = {}
 
 
 def reset() -> None:
-    """Forget what was loaded (for tests, and after freezing a new baseline in-process)."""
+    """Forget what was loaded (for tests; a changed config or baseline is noticed anyway)."""
     _BY_TARGET.clear()
     _BY_ROOT.clear()
 
@@ -70,6 +102,30 @@ def _root_of(target: object) -> Path | None:
 
         _BY_TARGET[key] = find_project_root(Path(key) if key else None)
     return _BY_TARGET[key]
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def _checker(root: Path) -> _Checker | None:
+    """Return the project's check, loading it again when its config or baselines changed.
+
+    The stats are taken before the files are read: a change in between is
+    seen at the next event, never missed.
+    """
+    loaded = _BY_ROOT.get(root)
+    if loaded is None:
+        loaded = _BY_ROOT[root] = _Loaded(root)
+    signature = loaded.current()
+    if signature != loaded.signature:
+        loaded.signature, loaded.checker = signature, None  # a failed load waits for a change
+        loaded.checker = _load(root)
+    return loaded.checker
 
 
 def _load(root: Path) -> _Checker | None:
@@ -85,6 +141,7 @@ def _load(root: Path) -> _Checker | None:
     from ..pricing import load_pricing
     from .anomalies import AnomalyDetector
     from .baseline import frozen_weeks, load_baseline
+    from .runs import RunMaker
     from .settings import alert_settings
 
     config = load_config(root)
@@ -96,7 +153,7 @@ def _load(root: Path) -> _Checker | None:
         warn(logger, f"telemetry: alerts.realtime is on but no baseline is frozen in {root}")
         return None
     detector = AnomalyDetector(load_baseline(root, weeks[-1]), settings.z_threshold, settings.alpha)
-    return _Checker(root, settings, detector, load_pricing(root))
+    return _Checker(root, settings, detector, RunMaker(load_pricing(root)))
 
 
 def check_recorded(target: object, record: Mapping[str, Any]) -> None:
@@ -111,10 +168,7 @@ def check_recorded(target: object, record: Mapping[str, Any]) -> None:
         root = _root_of(target)
         if root is None:
             return
-        if root not in _BY_ROOT:
-            _BY_ROOT[root] = None  # a failed load is not retried on every event
-            _BY_ROOT[root] = _load(root)
-        checker = _BY_ROOT[root]
+        checker = _checker(root)
         if checker is not None:
             checker.check(record)
     except Exception as exc:  # noqa: BLE001 - the event is recorded; the check must not fail it
