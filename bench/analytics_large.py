@@ -1,4 +1,4 @@
-"""Report times of `baseline`, `scoreboard` and `anomalies` over 1M events, and where they go.
+"""Report times of the analytics commands over 1M events, and where they go.
 
 Usage: python bench/analytics_large.py [--events 1000000] [--features 20]
 
@@ -14,12 +14,13 @@ this bench writes never lands in the cached data. Prints:
   what share of each report is pricing;
 * each command as a real subprocess (interpreter start-up included), with its
   wall time and peak RSS: ``baseline`` over every event (default groups
-  ``agent,role``), ``scoreboard --window all --by agent``, and ``anomalies``
-  over every event against a week frozen first.
+  ``agent,role``), ``scoreboard --window all --by agent``, ``anomalies``
+  over every event against a week frozen first, ``budget`` (three budgets of
+  the scratch root's config: the project's month, an agent's week, a model's
+  day in tokens, at a moment half-way through the data) and ``review`` of one
+  week in the middle of the data.
 
-No target is set by the issue beyond "report times over 1M events"; these
-commands scan the logs, and the incremental projection (issue 9) is meant to
-serve them later.
+No target is set by the issue beyond "report times over 1M events".
 """
 
 from __future__ import annotations
@@ -45,6 +46,28 @@ from spec_kitty_telemetry.query import EventFilter, iter_project_records
 SINCE, UNTIL = "2025-01-01", "2026-12-31"
 #: The week frozen for ``anomalies`` to score against.
 FROZEN = "2025-W37"
+#: The week ``review`` reviews (it compares with the week before, and FROZEN's drift).
+REVIEWED = "2025-W40"
+#: The moment ``budget`` is asked about: mid-October, so the month holds a fortnight.
+BUDGET_AT = "2025-10-15T12:00"
+#: The scratch root's settings: three budgets, and alerts kept to the alert log.
+CONFIG = """\
+alerts:
+  sinks: []
+budgets:
+  - name: project month
+    limit_usd: 50000
+    period: month
+  - name: claude week
+    scope: {agent: claude}
+    limit_usd: 5000
+    period: week
+    timezone: Europe/Paris
+  - name: gpt-5 day tokens
+    scope: {model: gpt-5}
+    limit_tokens: 100000000
+    period: day
+"""
 
 
 def run(root: Path, *args: str) -> tuple[float, float]:
@@ -100,6 +123,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "kitty-specs").symlink_to(data / "kitty-specs")
+        (root / ".kittify").mkdir()
+        (root / ".kittify" / "telemetry.yaml").write_text(CONFIG)
         floors(root)
         span = ("--since", SINCE, "--until", UNTIL)
         wall, rss = run(root, "baseline", "--week", FROZEN, "--freeze")
@@ -111,6 +136,8 @@ def main() -> None:
                 ("scoreboard", "--window", "all", "--by", "agent"),
             ),
             ("anomalies (every event)", ("anomalies", *span, "--baseline", FROZEN)),
+            (f"budget --at {BUDGET_AT} (3 budgets)", ("budget", "--at", BUDGET_AT)),
+            (f"review --week {REVIEWED}", ("review", "--week", REVIEWED, "--at", UNTIL)),
         ):
             wall, rss = run(root, *command)
             print(f"{label}: {wall:.1f} s, peak RSS {rss:.0f} MB")

@@ -34,6 +34,7 @@ __all__ = [
     "RunMaker",
     "error_kind",
     "group_key",
+    "group_runs",
     "group_samples",
     "parse_group_by",
     "priced_runs",
@@ -278,8 +279,13 @@ def group_samples(
     The one aggregation every report uses; a projection that keeps the same
     samples can answer instead of this scan, and must give the same result.
     """
+    return group_runs(priced_runs(records, pricing), group_by)
+
+
+def group_runs(runs: Iterable[Run], group_by: Sequence[str]) -> dict[tuple[str, ...], GroupSamples]:
+    """Fold runs already priced into one sample per group, sorted by key (see group_samples)."""
     groups: dict[tuple[str, ...], GroupSamples] = {}
-    for run in priced_runs(records, pricing):
+    for run in runs:
         key = group_key(run, group_by)
         sample = groups.get(key)
         if sample is None:
