@@ -49,15 +49,18 @@ class _Checker:
     def __init__(
         self, root: Path, settings: AlertSettings, detector: AnomalyDetector, maker: RunMaker
     ) -> None:
+        from .anomalies import needs_price
+
         self.root, self.settings, self.detector, self.maker = root, settings, detector, maker
         self._fields = detector.baseline.group_by
+        self._needs_price = needs_price
 
     def check(self, record: Mapping[str, Any]) -> None:
         detector = self.detector
         group = detector.scored_group(self.maker.group_key_of(record, self._fields))
         if group is None:
             return
-        found = detector.check(self.maker.run(record, priced=detector.needs_price(group)))
+        found = detector.check(self.maker.run(record, priced=self._needs_price(group)))
         if found:
             from .alerts import anomaly_alert, raise_alerts, wait_for_sinks
 
