@@ -4,9 +4,10 @@ With ``alerts.realtime: true`` in ``.kittify/telemetry.yaml``, the emitters
 call :func:`check_recorded` after a successful append. The settings, the
 latest frozen baseline and the pricing are read once per process and project,
 and read again only when the config file or the baselines folder changed
-(their size and modification time, one ``stat`` each per event): a
-long-running host (the Python hooks) sees a new setting or a newly frozen
-week without restarting, and pays two system calls per event for it. A
+(their size and modification time). Those two ``stat`` calls are made at most
+once every :data:`RECHECK_SECONDS` per project, not per event: a long-running
+host (the Python hooks) sees a new setting or a newly frozen week within a
+second without restarting, and an emit in between pays a clock read. A
 project without the setting costs one read of its config file per change of
 it (without even parsing YAML unless the word ``realtime`` is in it).
 
@@ -22,7 +23,9 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -34,11 +37,13 @@ if TYPE_CHECKING:
     from .runs import RunMaker
     from .settings import AlertSettings
 
-__all__ = ["check_recorded", "reset"]
+__all__ = ["RECHECK_SECONDS", "check_recorded", "reset"]
 
 logger = logging.getLogger(__name__)
 
 _EXECUTION_EVENT: Final = "ExecutionEvent"
+#: How long a loaded check is trusted before the config and baselines are stat-ed again.
+RECHECK_SECONDS: Final = 1.0
 #: What a loaded check depends on: the config file and the baselines folder, by stat.
 _Signature = tuple[tuple[int, int] | None, tuple[int, int] | None]
 
@@ -72,7 +77,7 @@ class _Checker:
 class _Loaded:
     """What was loaded for a project, and the stats of the files it was loaded from."""
 
-    __slots__ = ("checker", "paths", "signature")
+    __slots__ = ("checked", "checker", "paths", "signature")
 
     def __init__(self, root: Path) -> None:
         from ..config import CONFIG_PATH
@@ -81,6 +86,8 @@ class _Loaded:
         self.paths = (root / CONFIG_PATH, root / BASELINES_DIR)
         self.signature: _Signature | None = None
         self.checker: _Checker | None = None
+        #: When the stats were last taken (``time.monotonic``).
+        self.checked = -math.inf
 
     def current(self) -> _Signature:
         """Return the stats of the config file and the baselines folder now."""
@@ -124,6 +131,10 @@ def _checker(root: Path) -> _Checker | None:
     loaded = _BY_ROOT.get(root)
     if loaded is None:
         loaded = _BY_ROOT[root] = _Loaded(root)
+    now = time.monotonic()
+    if now - loaded.checked < RECHECK_SECONDS:
+        return loaded.checker
+    loaded.checked = now
     signature = loaded.current()
     if signature != loaded.signature:
         loaded.signature, loaded.checker = signature, None  # a failed load waits for a change
