@@ -95,23 +95,18 @@ class _Loaded:
         return _stamp(config), _stamp(baselines)
 
 
-_BY_TARGET: dict[str, Path | None] = {}
 _BY_ROOT: dict[Path, _Loaded] = {}
 
 
 def reset() -> None:
     """Forget what was loaded (for tests; a changed config or baseline is noticed anyway)."""
-    _BY_TARGET.clear()
     _BY_ROOT.clear()
 
 
 def _root_of(target: object) -> Path | None:
-    key = str(target) if isinstance(target, str | Path) else ""
-    if key not in _BY_TARGET:
-        from ..config import find_project_root
+    from ..config import emitting_project_root
 
-        _BY_TARGET[key] = find_project_root(Path(key) if key else None)
-    return _BY_TARGET[key]
+    return emitting_project_root(target if isinstance(target, str | Path) else None)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
