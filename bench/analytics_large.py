@@ -1,6 +1,6 @@
-"""Report times of `baseline`, `scoreboard` and `anomalies` over 1M events, and where they go.
+"""Report times of the analytics commands over 1M events, and where they go.
 
-Usage: python bench/analytics_large.py [--events 1000000] [--features 20]
+Usage: python bench/analytics_large.py [--events 1000000] [--features 20] [--skip-floors]
 
 Uses the project ``bench/cost_report.py`` generates (cached under
 ``bench/.data/``, the same events: several agents, roles and models, reported
@@ -11,21 +11,24 @@ this bench writes never lands in the cached data. Prints:
 * in this process, the floor of the reports: reading the execution records
   through the query layer, and the same records priced one by one into runs
   (``analytics.runs.priced_runs``, the cost report's rule per event), to show
-  what share of each report is pricing;
+  what share of each report is pricing (CPU time of this process);
 * each command as a real subprocess (interpreter start-up included), with its
-  wall time and peak RSS: ``baseline`` over every event (default groups
-  ``agent,role``), ``scoreboard --window all --by agent``, and ``anomalies``
-  over every event against a week frozen first.
+  wall time, CPU time (the figure a loaded machine moves least) and peak
+  RSS: ``baseline`` over every event (default groups ``agent,role``),
+  ``scoreboard --window all --by agent``, ``anomalies``
+  over every event against a week frozen first, ``budget`` (three budgets of
+  the scratch root's config: the project's month, an agent's week, a model's
+  day in tokens, at a moment half-way through the data) and ``review`` of one
+  week in the middle of the data.
 
-No target is set by the issue beyond "report times over 1M events"; these
-commands scan the logs, and the incremental projection (issue 9) is meant to
-serve them later.
+No target is set by the issue beyond "report times over 1M events".
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -45,13 +48,41 @@ from spec_kitty_telemetry.query import EventFilter, iter_project_records
 SINCE, UNTIL = "2025-01-01", "2026-12-31"
 #: The week frozen for ``anomalies`` to score against.
 FROZEN = "2025-W37"
+#: The week ``review`` reviews (it compares with the week before, and FROZEN's drift).
+REVIEWED = "2025-W40"
+#: The moment ``budget`` is asked about: mid-October, so the month holds a fortnight.
+BUDGET_AT = "2025-10-15T12:00"
+#: The scratch root's settings: three budgets, and alerts kept to the alert log.
+CONFIG = """\
+alerts:
+  sinks: []
+budgets:
+  - name: project month
+    limit_usd: 50000
+    period: month
+  - name: claude week
+    scope: {agent: claude}
+    limit_usd: 5000
+    period: week
+    timezone: Europe/Paris
+  - name: gpt-5 day tokens
+    scope: {model: gpt-5}
+    limit_tokens: 100000000
+    period: day
+"""
 
 
-def run(root: Path, *args: str) -> tuple[float, float]:
-    """Run one telemetry command over ``root``; return wall seconds and peak RSS (MB)."""
+def run(root: Path, *args: str) -> tuple[float, float, float]:
+    """Run one telemetry command over ``root``; return wall seconds, CPU seconds, peak RSS (MB).
+
+    CPU time (user and system, of the command and anything it waited for) is
+    what a loaded machine moves least: wall time there includes waiting for a
+    core.
+    """
     exe = Path(sys.executable).with_name("spec-kitty-telemetry")
     command = [str(exe), *args, "--repo", str(root)]
     peak = 0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, env=dict(os.environ)) as child:
         done = threading.Event()
@@ -67,23 +98,26 @@ def run(root: Path, *args: str) -> tuple[float, float]:
         code = child.wait()
         done.set()
         sampler.join()
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if code != 0:
         raise SystemExit(f"{' '.join(command)} exited with {code}")
-    return time.perf_counter() - started, peak / 1024
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu, peak / 1024
 
 
 def floors(root: Path) -> None:
     """Time reading the execution records, then reading and pricing them into runs."""
     filters = EventFilter(event_type="ExecutionEvent")
-    started = time.perf_counter()
+    started = time.process_time()
     count = sum(1 for _ in iter_project_records(root, filters))
-    read = time.perf_counter() - started
+    read = time.process_time() - started
     pricing = load_pricing(root)
-    started = time.perf_counter()
+    started = time.process_time()
     priced = sum(1 for _ in priced_runs(iter_project_records(root, filters), pricing))
-    both = time.perf_counter() - started
+    both = time.process_time() - started
     assert priced == count
-    print(f"{count:,} execution events")
+    print(f"{count:,} execution events (CPU time of this process)", flush=True)
     print(f"  read through the query layer: {read:.1f} s ({read / count * 1e6:.1f} us/event)")
     print(
         f"  read and priced into runs:    {both:.1f} s ({both / count * 1e6:.1f} us/event; "
@@ -95,15 +129,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--features", type=int, default=20)
+    parser.add_argument("--skip-floors", action="store_true", help="Time the commands only.")
     args = parser.parse_args()
     data = project(args.events, args.features)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "kitty-specs").symlink_to(data / "kitty-specs")
-        floors(root)
+        (root / ".kittify").mkdir()
+        (root / ".kittify" / "telemetry.yaml").write_text(CONFIG)
+        if not args.skip_floors:
+            floors(root)
         span = ("--since", SINCE, "--until", UNTIL)
-        wall, rss = run(root, "baseline", "--week", FROZEN, "--freeze")
-        print(f"baseline --week {FROZEN} --freeze: {wall:.1f} s, peak RSS {rss:.0f} MB")
+        wall, cpu, rss = run(root, "baseline", "--week", FROZEN, "--freeze")
+        print(
+            f"baseline --week {FROZEN} --freeze: {wall:.1f} s wall, {cpu:.1f} s CPU, "
+            f"peak RSS {rss:.0f} MB",
+            flush=True,
+        )
         for label, command in (
             ("baseline (every event)", ("baseline", *span)),
             (
@@ -111,9 +153,11 @@ def main() -> None:
                 ("scoreboard", "--window", "all", "--by", "agent"),
             ),
             ("anomalies (every event)", ("anomalies", *span, "--baseline", FROZEN)),
+            (f"budget --at {BUDGET_AT} (3 budgets)", ("budget", "--at", BUDGET_AT)),
+            (f"review --week {REVIEWED}", ("review", "--week", REVIEWED, "--at", UNTIL)),
         ):
-            wall, rss = run(root, *command)
-            print(f"{label}: {wall:.1f} s, peak RSS {rss:.0f} MB")
+            wall, cpu, rss = run(root, *command)
+            print(f"{label}: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {rss:.0f} MB", flush=True)
 
 
 if __name__ == "__main__":

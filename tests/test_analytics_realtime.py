@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+
 from helpers import run_event, write_project
-from spec_kitty_telemetry.analytics import freeze_baseline, project_baseline
+from spec_kitty_telemetry.analytics import freeze_baseline, project_baseline, realtime
 from spec_kitty_telemetry.analytics.realtime import reset
 from spec_kitty_telemetry.emit import emit_execution_record
 
@@ -101,3 +104,62 @@ def test_a_broken_baseline_never_fails_the_emit(tmp_path: Path) -> None:
     log = root / "kitty-specs" / "001-alpha" / "execution.events.jsonl"
     assert len(log.read_text().splitlines()) == 21
     assert "real-time check" in result.stderr
+
+
+def _slow_run(root: Path) -> dict[str, object] | None:
+    return emit_execution_record(
+        root / "kitty-specs" / "001-alpha",
+        "001-alpha",
+        None,
+        "claude",
+        "implementer",
+        duration_ms=1_200_000,
+        cost_usd=1.05,
+    )
+
+
+def _alerted(root: Path) -> list[tuple[str, object]]:
+    log = root / "alerts.jsonl"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [(alert["what"], alert["event_id"]) for alert in map(json.loads, lines)]
+
+
+def test_turning_realtime_on_takes_effect_in_a_running_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Realtime turned on in the config: seen once the recheck interval has passed (no reset).
+
+    Within the interval the loaded settings are trusted (no stat per emit);
+    after it, the next emit is scored.
+    """
+    monkeypatch.setattr(realtime, "RECHECK_SECONDS", 0.3)
+    root = _frozen_project(tmp_path, realtime=False)
+    reset()
+    assert _slow_run(root) is not None
+    (root / ".kittify" / "telemetry.yaml").write_text(
+        "alerts:\n  realtime: true\n  log: alerts.jsonl\n  sinks: []\n"
+    )
+    assert _slow_run(root) is not None
+    assert _alerted(root) == []
+    time.sleep(0.35)
+    record = _slow_run(root)
+    assert record is not None
+    assert _alerted(root) == [("duration", record["event_id"])]
+
+
+def test_a_week_frozen_later_is_used_by_a_running_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Realtime on, nothing frozen: no check; a week frozen later scores the next emit after it."""
+    monkeypatch.setattr(realtime, "RECHECK_SECONDS", 0.0)
+    root = _frozen_project(tmp_path, realtime=True)
+    frozen = root / ".kittify" / "baselines" / "2025-W45.json"
+    kept = frozen.read_bytes()
+    frozen.unlink()
+    reset()
+    assert _slow_run(root) is not None
+    assert _alerted(root) == []
+    frozen.write_bytes(kept)
+    record = _slow_run(root)
+    assert record is not None
+    assert _alerted(root) == [("duration", record["event_id"])]

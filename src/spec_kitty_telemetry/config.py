@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +10,13 @@ from typing import Any, Final
 
 from .errors import ConfigError
 
-__all__ = ["CONFIG_PATH", "TelemetryConfig", "find_project_root", "load_config"]
+__all__ = [
+    "CONFIG_PATH",
+    "TelemetryConfig",
+    "emitting_project_root",
+    "find_project_root",
+    "load_config",
+]
 
 #: Where a project keeps its telemetry settings, relative to the project root.
 CONFIG_PATH: Final = Path(".kittify") / "telemetry.yaml"
@@ -46,6 +53,29 @@ def find_project_root(start: str | Path | None = None) -> Path | None:
         if any((folder / marker).is_dir() for marker in _MARKERS):
             return folder
     return None
+
+
+_ROOTS: dict[tuple[str, str], Path] = {}
+
+
+def emitting_project_root(folder: str | Path | None) -> Path | None:
+    """Return :func:`find_project_root` of ``folder``, remembered for the process once found.
+
+    For what runs after every append (the real-time check, the webhook spool):
+    the lookup resolves the path and looks for markers in each parent, which
+    cost more than the rest of the work after an append. A found root is kept
+    (a project does not move under a running process); a folder outside any
+    project is looked up again next time, so a project created later is seen.
+    Relative folders are keyed with the working directory.
+    """
+    text = "" if folder is None else str(folder)
+    key = (text, "" if text and Path(text).is_absolute() else os.getcwd())
+    root = _ROOTS.get(key)
+    if root is None:
+        root = find_project_root(folder)
+        if root is not None:
+            _ROOTS[key] = root
+    return root
 
 
 def load_config(project_root: str | Path) -> TelemetryConfig:

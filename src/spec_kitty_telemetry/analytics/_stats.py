@@ -18,6 +18,7 @@ __all__ = [
     "MAD_SCALE",
     "binomial_tail",
     "mad",
+    "mean",
     "mean_std",
     "percentiles",
     "robust_z",
@@ -45,6 +46,11 @@ def percentiles(values: Sequence[float], points: Sequence[int] = (50, 95, 99)) -
         return [float(values[0])] * len(points)
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return [float(cuts[point - 1]) for point in points]
+
+
+def mean(values: Sequence[float]) -> float | None:
+    """Mean, or None when there are no values (the mean ``mean_std`` gives, without the std)."""
+    return statistics.fmean(values) if values else None
 
 
 def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:

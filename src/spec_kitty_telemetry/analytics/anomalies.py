@@ -23,14 +23,18 @@ groups the baseline has not seen are not scored; the result lists them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from .._records import EXECUTION_EVENT
 from ..usage import COST_FIELD
 from ._stats import MAD_SCALE, binomial_tail
 from .baseline import Baseline, GroupBaseline
-from .runs import NO_VALUE, Run, group_key
+from .runs import NO_VALUE, Run, RunMaker, group_key
+
+if TYPE_CHECKING:
+    from ..pricing import Pricing
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -40,6 +44,8 @@ __all__ = [
     "AnomalyReport",
     "detect_anomalies",
     "format_duration",
+    "needs_price",
+    "runs_to_score",
 ]
 
 #: Robust z (log scale) at or above which a value is an anomaly; twice it is critical.
@@ -112,6 +118,35 @@ def _chance(p: float) -> str:
 _Add = Callable[[str, float | str | None, str, float, str], None]
 
 
+def needs_price(group: GroupBaseline | None) -> bool:
+    """Whether scoring a run of ``group`` (its baseline) reads the run's cost.
+
+    Only the cost score (the group has a cost baseline) and the pricing check
+    (no run of the baseline was unpriced) do, and only in a group that is
+    scored at all (in the baseline, and not too small). Elsewhere a run is
+    scored the same without pricing it, so the readers skip its price.
+    """
+    if group is None or group.too_small:
+        return False
+    return group.figure("cost_usd.log_median") is not None or not group.figure("cost_usd.unpriced")
+
+
+def runs_to_score(
+    records: Iterable[Mapping[str, Any]], baseline: Baseline, pricing: Pricing
+) -> Iterator[Run]:
+    """Turn execution records into runs for ``baseline`` to score, priced only where it reads it.
+
+    The runs are those :func:`~.runs.priced_runs` gives, except that a run
+    whose cost no score reads (:func:`needs_price`) is left unpriced.
+    """
+    maker = RunMaker(pricing)
+    fields = baseline.group_by
+    for record in records:
+        if record.get("event_type") == EXECUTION_EVENT:
+            group = baseline.group(maker.group_key_of(record, fields))
+            yield maker.run(record, priced=needs_price(group))
+
+
 @dataclass
 class AnomalyDetector:
     """Scores runs one at a time against a baseline; keeps the failure streak of each group."""
@@ -151,17 +186,29 @@ class AnomalyDetector:
             return None  # half the baseline identical: no spread to measure against
         return float((math.log(value) - median) / scaled)
 
+    def scored_group(self, key: tuple[str, ...]) -> GroupBaseline | None:
+        """Return the baseline runs of group ``key`` are scored against; None: not scored.
+
+        A group the baseline has not seen, or one too small to alert on, is
+        not scored (and is remembered in :attr:`unbaselined` or
+        :attr:`too_small`).
+        """
+        group = self.baseline.group(key)
+        if group is None:
+            self.unbaselined.add("/".join(key))
+        elif group.too_small:
+            self.too_small.add("/".join(key))
+        else:
+            return group
+        return None
+
     def check(self, run: Run) -> list[Anomaly]:
         """Score one run; return its anomalies (none for groups too small or unknown)."""
         key = group_key(run, self.baseline.group_by)
-        group = self.baseline.group(key)
-        label = "/".join(key)
+        group = self.scored_group(key)
         if group is None:
-            self.unbaselined.add(label)
             return []
-        if group.too_small:
-            self.too_small.add(label)
-            return []
+        label = "/".join(key)
         found: list[Anomaly] = []
 
         def add(kind: str, value: float | str | None, figure: str, score: float, text: str) -> None:

@@ -29,7 +29,7 @@ from ..errors import ConfigError, QueryError, TelemetryError
 from ..usage import COST_FIELD
 from . import _stats
 from ._weeks import week_bounds
-from .runs import GroupSamples, group_samples
+from .runs import GroupSamples, Run, group_runs, group_samples
 
 if TYPE_CHECKING:
     from ..pricing import Pricing
@@ -141,8 +141,8 @@ def _group_data(sample: GroupSamples, min_sample: int) -> dict[str, Any]:
     d_log, d_mad = _log_centre(sample.durations_ms)
     c_log, c_mad = _log_centre(sample.costs_usd)
     t_log, t_mad = _log_centre(sample.total_tokens)
-    in_mean, _ = _stats.mean_std(sample.input_tokens)
-    out_mean, _ = _stats.mean_std(sample.output_tokens)
+    in_mean = _stats.mean(sample.input_tokens)
+    out_mean = _stats.mean(sample.output_tokens)
     return {
         "sample_size": sample.runs,
         "too_small": sample.runs < min_sample,
@@ -266,6 +266,34 @@ def compute_baseline(
 ) -> Baseline:
     """Compute the baseline of ``records`` (already narrowed to the period) per group."""
     samples = group_samples(records, group_by, pricing)
+    return _baseline(samples, group_by, min_sample, start, end, week)
+
+
+def baseline_of_runs(
+    runs: Iterable[Run],
+    group_by: Sequence[str] = DEFAULT_GROUP_BY,
+    *,
+    min_sample: int = DEFAULT_MIN_SAMPLE,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    week: str | None = None,
+) -> Baseline:
+    """Compute the baseline of runs already priced: what ``compute_baseline`` gives their records.
+
+    For a reader that has the runs anyway (the weekly review), so no event
+    is priced twice.
+    """
+    return _baseline(group_runs(runs, group_by), group_by, min_sample, start, end, week)
+
+
+def _baseline(
+    samples: Mapping[tuple[str, ...], GroupSamples],
+    group_by: Sequence[str],
+    min_sample: int,
+    start: datetime | None,
+    end: datetime | None,
+    week: str | None,
+) -> Baseline:
     groups = [
         GroupBaseline(dict(zip(group_by, key, strict=True)), _group_data(sample, min_sample))
         for key, sample in samples.items()

@@ -2,17 +2,30 @@
 
 With ``alerts.realtime: true`` in ``.kittify/telemetry.yaml``, the emitters
 call :func:`check_recorded` after a successful append. The settings, the
-latest frozen baseline and the pricing are read once per process and project;
-a project without the setting costs one read of its config file (without
-even parsing YAML unless the word ``realtime`` is in it) and then a dict
-lookup per event. Anything that goes wrong is one warning: the event is
-already recorded, and the check must never fail or block the emit.
+latest frozen baseline and the pricing are read once per process and project,
+and read again only when the config file or the baselines folder changed
+(their size and modification time). Those two ``stat`` calls are made at most
+once every :data:`RECHECK_SECONDS` per project, not per event: a long-running
+host (the Python hooks) sees a new setting or a newly frozen week within a
+second without restarting, and an emit in between pays a clock read. A
+project without the setting costs one read of its config file per change of
+it (without even parsing YAML unless the word ``realtime`` is in it).
+
+Per event, the check does only what scoring needs: the run's group is looked
+up from the record's fields first, so a run of a group the baseline has not
+seen, or of one too small to alert on, is neither priced nor built; a group
+whose baseline has no cost figure to compare with is not priced either.
+Anything that goes wrong is one warning: the event is already recorded, and
+the check must never fail or block the emit.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import math
+import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -20,56 +33,108 @@ from typing import TYPE_CHECKING, Any, Final
 from .._emit_result import warn
 
 if TYPE_CHECKING:
-    from ..pricing import Pricing
     from .anomalies import AnomalyDetector
+    from .runs import RunMaker
     from .settings import AlertSettings
 
-__all__ = ["check_recorded", "reset"]
+__all__ = ["RECHECK_SECONDS", "check_recorded", "reset"]
 
 logger = logging.getLogger(__name__)
 
 _EXECUTION_EVENT: Final = "ExecutionEvent"
+#: How long a loaded check is trusted before the config and baselines are stat-ed again.
+RECHECK_SECONDS: Final = 1.0
+#: What a loaded check depends on: the config file and the baselines folder, by stat.
+_Signature = tuple[tuple[int, int] | None, tuple[int, int] | None]
 
 
 class _Checker:
-    """A project's settings, baseline and pricing, loaded once."""
+    """A project's settings, baseline and run maker (with its pricing), loaded once."""
 
     def __init__(
-        self, root: Path, settings: AlertSettings, detector: AnomalyDetector, pricing: Pricing
+        self, root: Path, settings: AlertSettings, detector: AnomalyDetector, maker: RunMaker
     ) -> None:
-        from .runs import priced_runs
+        from .anomalies import needs_price
 
-        self.root, self.settings, self.detector, self.pricing = root, settings, detector, pricing
-        self._priced_runs = priced_runs  # bound once: an import statement per emit shows up
+        self.root, self.settings, self.detector, self.maker = root, settings, detector, maker
+        self._fields = detector.baseline.group_by
+        self._needs_price = needs_price
 
     def check(self, record: Mapping[str, Any]) -> None:
-        for run in self._priced_runs((record,), self.pricing):
-            found = self.detector.check(run)
-            if found:
-                from .alerts import anomaly_alert, raise_alerts, wait_for_sinks
+        detector = self.detector
+        group = detector.scored_group(self.maker.group_key_of(record, self._fields))
+        if group is None:
+            return
+        found = detector.check(self.maker.run(record, priced=self._needs_price(group)))
+        if found:
+            from .alerts import anomaly_alert, raise_alerts, wait_for_sinks
 
-                raised = raise_alerts(self.root, [anomaly_alert(a) for a in found], self.settings)
-                if raised:
-                    atexit.register(wait_for_sinks, 2.0)
+            raised = raise_alerts(self.root, [anomaly_alert(a) for a in found], self.settings)
+            if raised:
+                atexit.register(wait_for_sinks, 2.0)
 
 
-_BY_TARGET: dict[str, Path | None] = {}
-_BY_ROOT: dict[Path, _Checker | None] = {}
+class _Loaded:
+    """What was loaded for a project, and the stats of the files it was loaded from."""
+
+    __slots__ = ("checked", "checker", "paths", "signature")
+
+    def __init__(self, root: Path) -> None:
+        from ..config import CONFIG_PATH
+        from .baseline import BASELINES_DIR
+
+        self.paths = (root / CONFIG_PATH, root / BASELINES_DIR)
+        self.signature: _Signature | None = None
+        self.checker: _Checker | None = None
+        #: When the stats were last taken (``time.monotonic``).
+        self.checked = -math.inf
+
+    def current(self) -> _Signature:
+        """Return the stats of the config file and the baselines folder now."""
+        config, baselines = self.paths
+        return _stamp(config), _stamp(baselines)
+
+
+_BY_ROOT: dict[Path, _Loaded] = {}
 
 
 def reset() -> None:
-    """Forget what was loaded (for tests, and after freezing a new baseline in-process)."""
-    _BY_TARGET.clear()
+    """Forget what was loaded (for tests; a changed config or baseline is noticed anyway)."""
     _BY_ROOT.clear()
 
 
 def _root_of(target: object) -> Path | None:
-    key = str(target) if isinstance(target, str | Path) else ""
-    if key not in _BY_TARGET:
-        from ..config import find_project_root
+    from ..config import emitting_project_root
 
-        _BY_TARGET[key] = find_project_root(Path(key) if key else None)
-    return _BY_TARGET[key]
+    return emitting_project_root(target if isinstance(target, str | Path) else None)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def _checker(root: Path) -> _Checker | None:
+    """Return the project's check, loading it again when its config or baselines changed.
+
+    The stats are taken before the files are read: a change in between is
+    seen at the next event, never missed.
+    """
+    loaded = _BY_ROOT.get(root)
+    if loaded is None:
+        loaded = _BY_ROOT[root] = _Loaded(root)
+    now = time.monotonic()
+    if now - loaded.checked < RECHECK_SECONDS:
+        return loaded.checker
+    loaded.checked = now
+    signature = loaded.current()
+    if signature != loaded.signature:
+        loaded.signature, loaded.checker = signature, None  # a failed load waits for a change
+        loaded.checker = _load(root)
+    return loaded.checker
 
 
 def _load(root: Path) -> _Checker | None:
@@ -85,6 +150,7 @@ def _load(root: Path) -> _Checker | None:
     from ..pricing import load_pricing
     from .anomalies import AnomalyDetector
     from .baseline import frozen_weeks, load_baseline
+    from .runs import RunMaker
     from .settings import alert_settings
 
     config = load_config(root)
@@ -96,7 +162,7 @@ def _load(root: Path) -> _Checker | None:
         warn(logger, f"telemetry: alerts.realtime is on but no baseline is frozen in {root}")
         return None
     detector = AnomalyDetector(load_baseline(root, weeks[-1]), settings.z_threshold, settings.alpha)
-    return _Checker(root, settings, detector, load_pricing(root))
+    return _Checker(root, settings, detector, RunMaker(load_pricing(root)))
 
 
 def check_recorded(target: object, record: Mapping[str, Any]) -> None:
@@ -111,10 +177,7 @@ def check_recorded(target: object, record: Mapping[str, Any]) -> None:
         root = _root_of(target)
         if root is None:
             return
-        if root not in _BY_ROOT:
-            _BY_ROOT[root] = None  # a failed load is not retried on every event
-            _BY_ROOT[root] = _load(root)
-        checker = _BY_ROOT[root]
+        checker = _checker(root)
         if checker is not None:
             checker.check(record)
     except Exception as exc:  # noqa: BLE001 - the event is recorded; the check must not fail it

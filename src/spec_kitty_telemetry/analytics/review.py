@@ -417,7 +417,7 @@ def project_review(
     from ..pricing import load_pricing
     from ..query import EventFilter, iter_project_records
     from .anomalies import detect_anomalies
-    from .baseline import compare_baselines, compute_baseline, frozen_weeks, load_baseline
+    from .baseline import baseline_of_runs, compare_baselines, frozen_weeks, load_baseline
     from .budget import project_budgets
     from .runs import priced_runs
     from .scoreboard import project_scoreboard
@@ -465,10 +465,9 @@ def project_review(
     drifts: list[Drift] = []
     if drift_week is not None:
         frozen = load_baseline(root, drift_week)
-        current = compute_baseline(
-            this_week,
+        current = baseline_of_runs(
+            runs,
             frozen.group_by,
-            pricing=pricing,
             min_sample=frozen.min_sample,
             start=start,
             end=at,
@@ -489,7 +488,7 @@ def project_review(
         anomalies=anomalies,
         anomaly_week=anomaly_week,
         budgets=statuses,
-        scoreboard=project_scoreboard(root, "7d", at, pricing=pricing, start=start),
+        scoreboard=project_scoreboard(root, "7d", at, pricing=pricing, start=start, runs=runs),
         drift_week=drift_week,
         drifts=drifts,
     )

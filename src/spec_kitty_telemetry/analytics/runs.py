@@ -32,8 +32,10 @@ __all__ = [
     "NO_VALUE",
     "GroupSamples",
     "Run",
+    "RunMaker",
     "error_kind",
     "group_key",
+    "group_runs",
     "group_samples",
     "parse_group_by",
     "priced_runs",
@@ -52,7 +54,9 @@ class Run:
 
     ``cost_usd`` is None when the event is unpriced; ``unpriced_reason`` then
     says why (a key of ``cost.UNPRICED_REASONS``) and ``unknown_model`` names
-    the model no price table lists, if that was why.
+    the model no price table lists, if that was why. A run built without
+    pricing (:meth:`RunMaker.run` with ``priced=False``) has ``cost_usd``
+    None and no reason.
     """
 
     event_id: str
@@ -137,6 +141,79 @@ def _count(value: object) -> int | None:
     return value if type(value) is int and value >= 0 else None
 
 
+def _model(payload: Mapping[str, Any], pricing: Pricing) -> str:
+    model = payload.get("model")
+    return pricing.canonical(model) if isinstance(model, str) and model.strip() else NO_VALUE
+
+
+#: Where each grouping field other than ``feature`` and ``model`` sits in the payload.
+_PAYLOAD_FIELDS: Final = {"agent": "agent", "role": "role", "wp": "wp_id"}
+
+
+class RunMaker:
+    """Turns records into runs under one price table; the event pricer is made once.
+
+    A group key can be read from a record without pricing it
+    (:meth:`group_key_of`), by the same field rules a :class:`Run` is built
+    with: the real-time check looks the group up first and prices only when
+    the group's baseline can use a cost.
+    """
+
+    def __init__(self, pricing: Pricing) -> None:
+        from ..cost import EventPricer
+
+        self.pricing = pricing
+        self._price_of = EventPricer(pricing)
+
+    def group_key_of(self, record: Mapping[str, Any], fields: Sequence[str]) -> tuple[str, ...]:
+        """Return the key the record's run would have for ``fields`` (see :func:`group_key`)."""
+        payload = record["payload"]
+        return tuple(
+            record["aggregate_id"]
+            if name == "feature"
+            else _model(payload, self.pricing)
+            if name == "model"
+            else _text(payload.get(_PAYLOAD_FIELDS[name]))
+            for name in fields
+        )
+
+    def run(self, record: Mapping[str, Any], *, priced: bool = True) -> Run:
+        """Build the run of an execution record.
+
+        ``priced=False`` skips pricing, for a reader that will not look at
+        the cost: the run then has ``cost_usd`` None and no ``unpriced_reason``
+        (a priced run that is unpriced always has a reason).
+        """
+        payload = record["payload"]
+        if priced:
+            price = self._price_of(record)
+            cost, estimated = price.cost_usd, price.estimated
+            reason, unknown = price.unpriced_reason, price.unknown_model
+        else:
+            cost, estimated, reason, unknown = None, False, None, None
+        return Run(
+            event_id=record["event_id"],
+            feature=record["aggregate_id"],
+            timestamp=utc_timestamp(record["timestamp"]),
+            agent=_text(payload.get("agent")),
+            role=_text(payload.get("role")),
+            model=_model(payload, self.pricing),
+            wp=_text(payload.get("wp_id")),
+            success=payload.get("success", True) is not False,
+            duration_ms=_count(payload.get("duration_ms")),
+            input_tokens=_count(payload.get(_INPUT)),
+            output_tokens=_count(payload.get(_OUTPUT)),
+            cost_usd=cost,
+            estimated=estimated,
+            unpriced_reason=reason,
+            unknown_model=unknown,
+            error_kind=error_kind(payload),
+            lines_changed=lines_changed(payload),
+            tests_passed=tests_passed(payload),
+            failure_category=failure_category(payload),
+        )
+
+
 def priced_runs(records: Iterable[Mapping[str, Any]], pricing: Pricing) -> Iterator[Run]:
     """Turn records into runs (execution events only), each priced as ``cost`` prices it.
 
@@ -144,38 +221,10 @@ def priced_runs(records: Iterable[Mapping[str, Any]], pricing: Pricing) -> Itera
     what the cost report over that one event counts, by the same fold and
     rules, so a run's cost never depends on the runs read beside it.
     """
-    from ..cost import EventPricer
-
-    price_of = EventPricer(pricing)
+    make = RunMaker(pricing).run
     for record in records:
-        if record.get("event_type") != EXECUTION_EVENT:
-            continue
-        price = price_of(record)
-        payload = record["payload"]
-        model = payload.get("model")
-        yield Run(
-            event_id=record["event_id"],
-            feature=record["aggregate_id"],
-            timestamp=utc_timestamp(record["timestamp"]),
-            agent=_text(payload.get("agent")),
-            role=_text(payload.get("role")),
-            model=pricing.canonical(model)
-            if isinstance(model, str) and model.strip()
-            else NO_VALUE,
-            wp=_text(payload.get("wp_id")),
-            success=payload.get("success", True) is not False,
-            duration_ms=_count(payload.get("duration_ms")),
-            input_tokens=_count(payload.get(_INPUT)),
-            output_tokens=_count(payload.get(_OUTPUT)),
-            cost_usd=price.cost_usd,
-            estimated=price.estimated,
-            unpriced_reason=price.unpriced_reason,
-            unknown_model=price.unknown_model,
-            error_kind=error_kind(payload),
-            lines_changed=lines_changed(payload),
-            tests_passed=tests_passed(payload),
-            failure_category=failure_category(payload),
-        )
+        if record.get("event_type") == EXECUTION_EVENT:
+            yield make(record)
 
 
 @dataclass
@@ -239,8 +288,13 @@ def group_samples(
     The one aggregation every report uses; a projection that keeps the same
     samples can answer instead of this scan, and must give the same result.
     """
+    return group_runs(priced_runs(records, pricing), group_by)
+
+
+def group_runs(runs: Iterable[Run], group_by: Sequence[str]) -> dict[tuple[str, ...], GroupSamples]:
+    """Fold runs already priced into one sample per group, sorted by key (see group_samples)."""
     groups: dict[tuple[str, ...], GroupSamples] = {}
-    for run in priced_runs(records, pricing):
+    for run in runs:
         key = group_key(run, group_by)
         sample = groups.get(key)
         if sample is None:

@@ -180,7 +180,7 @@ class Scoreboard:
         return rounding([row.total_cost_usd for row in self.rows], self.total.total_cost_usd)
 
 
-def _score(key: tuple[str, ...], runs: list[Run], lanes: list[Lane]) -> Score:
+def _score(key: tuple[str, ...], runs: Sequence[Run], lanes: list[Lane]) -> Score:
     durations = [float(r.duration_ms) for r in runs if r.duration_ms is not None]
     priced = [r for r in runs if r.cost_usd is not None]
     failures = Counter(r.error_kind or "unknown" for r in runs if not r.success)
@@ -216,10 +216,12 @@ def project_scoreboard(
     *,
     pricing: Pricing | None = None,
     start: datetime | None = None,
+    runs: Sequence[Run] | None = None,
 ) -> Scoreboard:
     """Score a project's runs in ``window`` before ``at`` (default: now), overall and by group.
 
     ``start`` replaces the window's first instant (the review scores an ISO week from its Monday).
+    ``runs``: the window's runs, already priced (the review has them), instead of reading them.
     """
     from ..pricing import load_pricing
     from ..query import iter_project_records
@@ -231,6 +233,7 @@ def project_scoreboard(
         by,
         pricing=pricing if pricing is not None else load_pricing(root),
         start=start,
+        runs=runs,
     )
 
 
@@ -242,12 +245,14 @@ def scoreboard_of(
     *,
     pricing: Pricing,
     start: datetime | None = None,
+    runs: Sequence[Run] | None = None,
 ) -> Scoreboard:
     """Score the records ``read(filters)`` returns: a project's files, or a store (the server).
 
     ``read`` is given the filter of what the scoreboard needs (the phase
     transitions up to ``at``, then the runs in the window), so each source
-    reads only that.
+    reads only that. ``runs`` given (the window's runs, priced): they are
+    scored instead of reading and pricing the window again.
     """
     from datetime import UTC
 
@@ -257,8 +262,9 @@ def scoreboard_of(
     if start is None:
         start = window_start(window, end)
     transitions = read(EventFilter(event_type=PHASE_TRANSITION, until=end))
-    window_filter = EventFilter(event_type=EXECUTION_EVENT, since=start, until=end)
-    runs = list(priced_runs(read(window_filter), pricing))
+    if runs is None:
+        window_filter = EventFilter(event_type=EXECUTION_EVENT, since=start, until=end)
+        runs = list(priced_runs(read(window_filter), pricing))
     completed = completed_lanes(transitions, start)
     by = tuple(by)
     total = _score((), runs, list(completed.values()))

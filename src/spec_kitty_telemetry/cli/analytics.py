@@ -337,9 +337,8 @@ def anomalies(
       spec-kitty agent telemetry anomalies --since 2026-11-23 --baseline 2026-W47 --json
 
     """
-    from ..analytics.anomalies import detect_anomalies
+    from ..analytics.anomalies import detect_anomalies, runs_to_score
     from ..analytics.baseline import choose_frozen, load_baseline
-    from ..analytics.runs import priced_runs
     from ..pricing import load_pricing
     from ..query import EventFilter, iter_project_records
 
@@ -350,7 +349,7 @@ def anomalies(
     week = baseline_week or choose_frozen(root, start)
     frozen = load_baseline(root, week)
     filters = EventFilter(event_type="ExecutionEvent", since=start, until=end)
-    runs = priced_runs(iter_project_records(root, filters), load_pricing(root))
+    runs = runs_to_score(iter_project_records(root, filters), frozen, load_pricing(root))
     report = detect_anomalies(runs, frozen, z_threshold=settings.z_threshold, alpha=settings.alpha)
     if alert:
         from ..analytics.alerts import anomaly_alert, raise_alerts, wait_for_sinks

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._emit_result import warn
-from ..config import CONFIG_PATH, find_project_root
+from ..config import CONFIG_PATH, emitting_project_root
 
 if TYPE_CHECKING:
     from .sender import DrainResult
@@ -39,7 +39,7 @@ def spool_run(feature_dir: str | Path, record: Mapping[str, Any]) -> int:
     one warning, and the run itself is already recorded.
     """
     try:
-        root = find_project_root(feature_dir)
+        root = emitting_project_root(feature_dir)
         if root is None or not _wants_webhooks(root):
             return 0
         return _queue(root, "runs", "run", str(record["event_id"]), dict(record))
