@@ -23,14 +23,16 @@ from typing import Any, Final
 
 import orjson
 
-from ..usage import Usage, read_count
-from ._common import FileProblem, Piece, SourceRead, home_dir, iter_lines, parse_moment
+from ..usage import read_count
+from ._common import FileProblem, Piece, SourceRead, home_dir, iter_blocks, parse_moment, skimmer
 
 __all__ = ["AGENT", "SOURCE", "default_roots", "find_session_files", "read_sessions"]
 
 SOURCE: Final = "codex"
 AGENT: Final = "codex"
 _FIELDS: Final = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+#: Bytes every line the reader uses holds: its kind, in quotes (see ``_common.skimmer``).
+_skim: Final = skimmer(b'"token_count"', b'"turn_context"', b'"session_meta"')
 _SESSION_IN_NAME: Final = re.compile(
     r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$"
 )
@@ -85,34 +87,46 @@ class _Session:
 
 
 def read_sessions(
-    files: Sequence[Path], progress: Callable[[int], None] | None = None
+    files: Sequence[Path],
+    progress: Callable[[int], None] | None = None,
+    *,
+    skim: bool = True,
 ) -> SourceRead:
-    """Read each rollout's usage as one piece per change of its running totals."""
+    """Read each rollout's usage as one piece per change of its running totals.
+
+    With ``skim`` (the default) only lines holding ``"session_meta"``,
+    ``"turn_context"`` or ``"token_count"`` are parsed, and lines shaped
+    unlike an object (see :func:`._common.skimmer`): the responses, tool
+    calls and their output, most of a rollout's bytes, cost a byte search.
+    ``skim=False`` is the full parse the tests hold the fast path to.
+    """
     read = SourceRead()
     loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
     for done, path in enumerate(files, 1):
         session = _Session(path)
-        for number, line in iter_lines(path, read):
-            try:
-                obj = loads(line)
-            except orjson.JSONDecodeError:
-                if line.strip():
-                    read.malformed.append(FileProblem(path, number, "not JSON"))
-                continue
-            if type(obj) is not dict:
-                read.malformed.append(FileProblem(path, number, "not a JSON object"))
-                continue
-            kind, payload = obj.get("type"), obj.get("payload")
-            if type(payload) is not dict:
-                continue
-            if kind == "session_meta":
-                session.meta(payload)
-            elif kind == "turn_context":
-                session.context(payload)
-            elif kind == "event_msg" and payload.get("type") == "token_count":
-                problem = _token_count(obj, payload, session, read)
-                if problem is not None:
-                    read.malformed.append(FileProblem(path, number, problem))
+        for first, lines in iter_blocks(path, read):
+            for number, line in _skim(first, lines) if skim else enumerate(lines, first):
+                try:
+                    obj = loads(line)
+                except decode_error:
+                    if line.strip():
+                        read.malformed.append(FileProblem(path, number, "not JSON"))
+                    continue
+                if type(obj) is not dict:
+                    read.malformed.append(FileProblem(path, number, "not a JSON object"))
+                    continue
+                kind, payload = obj.get("type"), obj.get("payload")
+                if type(payload) is not dict:
+                    continue
+                if kind == "session_meta":
+                    session.meta(payload)
+                elif kind == "turn_context":
+                    session.context(payload)
+                elif kind == "event_msg" and payload.get("type") == "token_count":
+                    problem = _token_count(obj, payload, session, read)
+                    if problem is not None:
+                        read.malformed.append(FileProblem(path, number, problem))
         if progress is not None:
             progress(done)
     return read
@@ -152,18 +166,13 @@ def _token_count(
     uncached_and_cached, cached, output, reasoning = step
     read.pieces.append(
         Piece(
-            at=at,
-            session_id=session.session_id,
-            model=session.model,
-            usage=Usage(
-                input_tokens=uncached_and_cached,
-                output_tokens=output,
-                cache_read_tokens=cached,
-                reasoning_tokens=reasoning,
-            ),
-            cwd=session.cwd,
-            branch=session.branch,
-            notes=tuple(notes),
+            at,
+            session.session_id,
+            session.model,
+            (uncached_and_cached, output, cached, None, reasoning),
+            session.cwd,
+            session.branch,
+            notes=tuple(notes) if notes else (),
         )
     )
     return None
