@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import orjson
 
-from ..usage import read_count
+from ..usage import counts_valid, read_count
 from ._common import FileProblem, Piece, SourceRead, home_dir, iter_blocks, parse_moment, skimmer
 
 __all__ = ["AGENT", "SOURCE", "default_roots", "find_session_files", "read_sessions"]
@@ -68,6 +68,8 @@ class _Session:
         self.branch: str | None = None
         self.model = ""
         self.totals: tuple[int, ...] | None = None
+        #: The ``total_token_usage`` object ``totals`` was read from: a repeat is told by it.
+        self.raw_totals: dict[str, Any] | None = None
 
     def meta(self, payload: dict[str, Any]) -> None:
         ident, cwd, git = payload.get("id"), payload.get("cwd"), payload.get("git")
@@ -141,22 +143,36 @@ def _token_count(
         return None  # Codex writes these before the first response: nothing used yet
     if type(info) is not dict or type(info.get("total_token_usage")) is not dict:
         return "token_count info without total_token_usage"
+    raw = info["total_token_usage"]
+    if raw == session.raw_totals:  # the same object again: a repeat, told without reading it
+        read.duplicates += 1
+        return None
     at = parse_moment(obj.get("timestamp"))
     if at is None:
         return "no valid timestamp"
     notes: list[str] = []
-    total = _figures(info["total_token_usage"], notes)
+    total = _figures(raw, notes)
     if total is None:
         return "total_token_usage figures are not counts"
     before = session.totals
-    session.totals = total
+    session.totals, session.raw_totals = total, raw
     if before is None:
         step = total
     elif total == before:
         read.duplicates += 1
         return None
-    elif all(now >= then for now, then in zip(total, before, strict=True)):
-        step = tuple(now - then for now, then in zip(total, before, strict=True))
+    elif (
+        total[0] >= before[0]
+        and total[1] >= before[1]
+        and total[2] >= before[2]
+        and total[3] >= before[3]
+    ):
+        step = (
+            total[0] - before[0],
+            total[1] - before[1],
+            total[2] - before[2],
+            total[3] - before[3],
+        )
     else:
         last = info.get("last_token_usage")
         step_or_none = _figures(last, notes) if type(last) is dict else None
@@ -179,7 +195,27 @@ def _token_count(
 
 
 def _figures(raw: dict[str, Any], notes: list[str]) -> tuple[int, ...] | None:
-    """Return the four counts of a usage object (a missing part counts 0), or None if one is bad."""
+    """Return the four counts of a usage object (a missing part counts 0), or None if one is bad.
+
+    Plain ints that pass the usage rule as a whole (``counts_valid``: cached
+    within input, reasoning within output) are taken in one call, nearly
+    always; anything else is judged field by field, as the rule's notes say.
+    """
+    figures = (
+        raw.get("input_tokens"),
+        raw.get("cached_input_tokens", 0),
+        raw.get("output_tokens", 0),
+        raw.get("reasoning_output_tokens", 0),
+    )
+    uncached_and_cached, cached, output, reasoning = figures
+    if (
+        type(uncached_and_cached) is int
+        and type(cached) is int
+        and type(output) is int
+        and type(reasoning) is int
+        and counts_valid(uncached_and_cached, output, cached, None, reasoning)
+    ):
+        return (uncached_and_cached, cached, output, reasoning)
     values = []
     for name in _FIELDS:
         value = raw.get(name, 0 if name != "input_tokens" else None)
