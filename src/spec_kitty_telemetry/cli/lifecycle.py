@@ -179,6 +179,10 @@ def timeline(
         if not feature_dirs[0].is_dir():
             raise StoreError(f"no feature {feature!r}: {feature_dirs[0]} does not exist")
     timelines = [(path.name, feature_timeline(path), _lanes(path)) for path in feature_dirs]
+    for _name, _spans, lanes in timelines:
+        for log in lanes.logs if lanes is not None else ():
+            for problem in log.malformed:  # named as `lanes` names them, on stderr
+                typer.echo(f"Warning: {problem.describe()}", err=True)
     if as_json:
         documents = [
             {
@@ -277,9 +281,6 @@ def _print_lanes(feature: str, report: LaneReport) -> None:
     skipped = sum(sum(log.skipped.values()) for log in report.logs)
     if skipped:
         out.print(f"{skipped} records that are not lane moves skipped.", markup=False)
-    for log in report.logs:
-        for problem in log.malformed:
-            out.print(f"skipped: {problem.describe()}", markup=False, soft_wrap=True)
 
 
 def _plural(number: int, noun: str) -> str:
