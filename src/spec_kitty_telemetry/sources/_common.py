@@ -28,16 +28,19 @@ keeps an event whose id is already stored untouched.
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, ParamSpec, TypeVar
 
 from .._lines import utc_timestamp
 from .._records import EXECUTION_EVENT, event_record, execution_payload
@@ -56,13 +59,17 @@ __all__ = [
     "ImportSummary",
     "Piece",
     "SourceRead",
+    "cyclic_gc_paused",
     "import_pieces",
     "iter_blocks",
     "iter_lines",
     "segment_id",
     "skimmer",
+    "without_cyclic_gc",
 ]
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 #: ``payload.source`` of an imported event starts with this, then the importer's name.
 SOURCE_PREFIX: Final = "import:"
 #: How long after an hour ends its responses may still be streaming in.
@@ -240,6 +247,38 @@ class ImportSummary:
         }
 
 
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while reading transcripts, then restore it.
+
+    A read parses hundreds of thousands of lines into dicts that reference
+    counting frees at once, and keeps one small tuple per response: nothing
+    that forms a cycle, so the collector, which runs every few hundred new
+    containers and walks the kept ones, finds nothing and costs about a
+    tenth of the read (measured, 2026-12-02: Claude Code reader 2.53x ->
+    2.29x the floor, Codex 2.09x -> 1.82x, CPU time). It is left as it was
+    found, disabled or not.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def without_cyclic_gc(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``function`` inside :func:`cyclic_gc_paused`: the importers' readers are wrapped so."""
+
+    @functools.wraps(function)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with cyclic_gc_paused():
+            return function(*args, **kwargs)
+
+    return paused
+
+
 def segment_id(source: str, key: Iterable[str], start: datetime) -> str:
     """Return the event id of a segment: a ULID of its hour and a hash of the source's ids.
 
@@ -285,6 +324,7 @@ def home_dir(variable: str, *defaults: str) -> list[Path]:
     return [Path(default).expanduser() for default in defaults]
 
 
+@without_cyclic_gc
 def import_pieces(
     root: Path,
     source: str,

@@ -35,6 +35,7 @@ from ._common import (
     iter_blocks,
     parse_moment,
     skimmer,
+    without_cyclic_gc,
 )
 
 __all__ = ["AGENT", "SOURCE", "default_roots", "find_session_files", "read_sessions"]
@@ -69,6 +70,7 @@ def find_session_files(roots: Iterable[Path]) -> list[Path]:
     return found
 
 
+@without_cyclic_gc
 def read_sessions(
     files: Sequence[Path],
     progress: Callable[[int], None] | None = None,

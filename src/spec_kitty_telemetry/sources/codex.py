@@ -24,7 +24,16 @@ from typing import Any, Final
 import orjson
 
 from ..usage import counts_valid, read_count
-from ._common import FileProblem, Piece, SourceRead, home_dir, iter_blocks, parse_moment, skimmer
+from ._common import (
+    FileProblem,
+    Piece,
+    SourceRead,
+    home_dir,
+    iter_blocks,
+    parse_moment,
+    skimmer,
+    without_cyclic_gc,
+)
 
 __all__ = ["AGENT", "SOURCE", "default_roots", "find_session_files", "read_sessions"]
 
@@ -88,6 +97,7 @@ class _Session:
             self.cwd = cwd
 
 
+@without_cyclic_gc
 def read_sessions(
     files: Sequence[Path],
     progress: Callable[[int], None] | None = None,

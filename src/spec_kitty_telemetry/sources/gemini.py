@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import orjson
 
-from ..usage import read_count
+from ..usage import counts_valid, read_count
 from ._common import (
     FileProblem,
     Piece,
@@ -40,6 +40,7 @@ from ._common import (
     iter_blocks,
     parse_moment,
     skimmer,
+    without_cyclic_gc,
 )
 
 __all__ = ["AGENT", "SOURCE", "default_roots", "find_session_files", "read_sessions"]
@@ -85,6 +86,7 @@ def _is_chat(path: Path) -> bool:
     return path.suffix == ".jsonl" and path.parent.parent.name == "chats"
 
 
+@without_cyclic_gc
 def read_sessions(
     files: Sequence[Path],
     progress: Callable[[int], None] | None = None,
@@ -181,23 +183,40 @@ def _reply(
     tokens = message.get("tokens")
     if type(tokens) is not dict:
         return
+    session = str(header["sessionId"])
+    ident = message.get("id")
+    if type(ident) is str and ident:
+        if (session, ident) in seen:  # told before anything is read: most copies are repeats
+            read.duplicates += 1
+            return
+        seen.add((session, ident))
     at = parse_moment(message.get("timestamp"))
     if at is None:
         read.malformed.append(FileProblem(path, number, "a gemini message without a timestamp"))
         return
-    session = str(header["sessionId"])
-    ident = message.get("id")
-    if type(ident) is str and ident:
-        if (session, ident) in seen:
-            read.duplicates += 1
-            return
-        seen.add((session, ident))
     notes: list[str] = []
-    prompt = read_count(tokens.get("input"), "tokens.input", notes)
-    output = read_count(tokens.get("output"), "tokens.output", notes)
-    cached = read_count(tokens.get("cached", 0), "tokens.cached", notes)
-    thoughts = read_count(tokens.get("thoughts", 0), "tokens.thoughts", notes)
-    tool = read_count(tokens.get("tool", 0), "tokens.tool", notes)
+    prompt, output = tokens.get("input"), tokens.get("output")
+    cached, thoughts, tool = (
+        tokens.get("cached", 0),
+        tokens.get("thoughts", 0),
+        tokens.get("tool", 0),
+    )
+    # The usage rule in one call when the figures are plain ints (nearly always);
+    # else field by field, with the rule's notes.
+    if not (
+        type(prompt) is int
+        and type(output) is int
+        and type(cached) is int
+        and type(thoughts) is int
+        and type(tool) is int
+        and counts_valid(prompt, output + thoughts, cached, None, thoughts)
+        and counts_valid(tool)
+    ):
+        prompt = read_count(prompt, "tokens.input", notes)
+        output = read_count(output, "tokens.output", notes)
+        cached = read_count(cached, "tokens.cached", notes)
+        thoughts = read_count(thoughts, "tokens.thoughts", notes)
+        tool = read_count(tool, "tokens.tool", notes)
     model = message.get("model")
     read.pieces.append(
         Piece(
