@@ -364,21 +364,20 @@ def import_pieces(
     skipped_other: set[str] = set()
     skipped_run: set[str] = set()
     for piece in read.pieces:
-        at = piece.at
+        at, session, model, _counts, cwd, branch, project_hash, role, _extra, _notes = piece
         if first is not None and at < first:
             continue
-        session = piece.session_id
         sessions.add(session)
         if session in run_sessions:
             skipped_run.add(session)
             continue
         where = (
             session,
-            piece.role,
-            piece.model,
-            piece.project_hash or piece.cwd or "",  # what the source logged, not our path
-            piece.branch or "",
-            at.replace(minute=0, second=0, microsecond=0),  # pieces are in UTC
+            role,
+            model,
+            project_hash or cwd or "",  # what the source logged, not our path
+            branch or "",
+            (at.year, at.month, at.day, at.hour),  # the UTC hour (pieces are in UTC)
         )
         segment = segments.get(where)
         if segment is None:
@@ -394,7 +393,7 @@ def import_pieces(
                 outside.add(where[:5])
                 skipped_other.add(session)
                 continue
-            start = where[5]
+            start = at.replace(minute=0, second=0, microsecond=0)
             key = (*where[:5], start.strftime("%Y-%m-%dT%H"))
             segment = segments[where] = _Segment(key, start, piece, cwd)
         segment.pieces.append(piece)
