@@ -307,3 +307,51 @@ def test_command_refuses_a_bad_since(project: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.decode().startswith("Error: --since: not an ISO 8601 date")
+
+
+def _response(session: str, at: str, message: str, output: int, cwd: str) -> str:
+    line = {
+        "type": "assistant",
+        "timestamp": at,
+        "sessionId": session,
+        "cwd": cwd,
+        "gitBranch": "001-login-WP01",
+        "requestId": f"req_{message}",
+        "message": {
+            "id": message,
+            "model": "claude-opus-4-5",
+            "usage": {"input_tokens": 5, "output_tokens": output},
+        },
+    }
+    return json.dumps(line) + "\n"
+
+
+def test_a_resumed_session_repeating_responses_does_not_count_them_again(tmp_path: Path) -> None:
+    """A response a resumed session's file repeats stays credited to the session that made it.
+
+    Claude Code starts a new file when a session is resumed and repeats the
+    responses it continues, with the same ids. Here the new file's name
+    sorts first and its copy is stamped at the resume: the response still
+    counts once, for the first session, so importing before and after the
+    resume adds only the new response.
+    """
+    root = new_project(tmp_path / "project", "001-login")
+    folder = tmp_path / "claude" / "-project"
+    folder.mkdir(parents=True)
+    cwd = f"{root}/.worktrees/001-login-WP01"
+    (folder / "zz-first.jsonl").write_text(
+        _response("zz-first", "2026-11-30T09:10:00.000Z", "msg_old", 40, cwd)
+    )
+    first = import_sessions("claude-code", root, paths=[tmp_path / "claude"], now=LATER)
+    assert (first.events_new, first.totals["output_tokens"]) == (1, 40)
+    (folder / "aa-resumed.jsonl").write_text(
+        _response("aa-resumed", "2026-11-30T13:00:00.000Z", "msg_old", 40, cwd)
+        + _response("aa-resumed", "2026-11-30T13:05:00.000Z", "msg_new", 7, cwd)
+    )
+    read = read_sessions(find_session_files([tmp_path / "claude"]))
+    assert sorted((p.session_id, p.usage.output_tokens) for p in read.pieces) == [
+        ("aa-resumed", 7),
+        ("zz-first", 40),
+    ]
+    second = import_sessions("claude-code", root, paths=[tmp_path / "claude"], now=LATER)
+    assert (second.events_new, second.events_present, second.totals["output_tokens"]) == (1, 1, 7)

@@ -1,10 +1,12 @@
-"""The Claude Code reader's fast path reads what the full parse reads.
+"""The importers' fast path reads what the full parse reads (Claude Code, Codex, Gemini).
 
-``read_sessions`` skips, unparsed, lines without ``"usage"`` that are shaped
-like a JSON object (``_common.to_parse``). These tests hold it to the full
-parse (``skim=False``): the same responses, streamed copies, ``<synthetic>``
-lines and line counts, hence the same import; the only lines it may leave
-unnamed as malformed are well-shaped ones without the marker.
+Each ``read_sessions`` skips, unparsed, lines holding none of its markers
+that are shaped like a JSON object (``_common.skimmer``): ``"usage"`` for
+Claude Code, ``"session_meta"``/``"turn_context"``/``"token_count"`` for
+Codex. These tests hold it to the full parse (``skim=False``): the same
+pieces, copies, ``<synthetic>`` lines and line counts, hence the same
+import; the only lines it may leave unnamed as malformed are well-shaped
+ones without a marker.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from hypothesis import given, settings, strategies as st
 
 from sources_helpers import new_project, stage
+from spec_kitty_telemetry.sources import codex
 from spec_kitty_telemetry.sources._common import SourceRead, import_pieces
 from spec_kitty_telemetry.sources.claude_code import find_session_files, read_sessions
 
@@ -129,9 +132,104 @@ def test_random_sessions_read_the_same_with_and_without_the_fast_path(
     skimmed, full = read_sessions(files), read_sessions(files, skim=False)
     _same_reads(skimmed, full)
     assert set(skimmed.malformed) <= set(full.malformed)
+    _only_unmarked_left_unnamed(skimmed, full, (b'"usage"',))
+
+
+def _only_unmarked_left_unnamed(
+    skimmed: SourceRead, full: SourceRead, markers: tuple[bytes, ...]
+) -> None:
+    """The malformed lines only the full parse names are well-shaped and hold no marker."""
+    assert set(skimmed.malformed) <= set(full.malformed)
     for problem in set(full.malformed) - set(skimmed.malformed):
         assert problem.line is not None
         text = (problem.path.read_bytes().split(b"\n"))[problem.line - 1]
-        assert b'"usage"' not in text
+        assert not any(marker in text for marker in markers)
         assert text.startswith(b"{")
         assert text.rstrip(b"\r").endswith(b"}")
+
+
+_CODEX_MARKERS = (b'"token_count"', b'"turn_context"', b'"session_meta"')
+_CODEX_COUNT = st.one_of(st.integers(0, 9000), st.integers(-2, -1), st.none(), st.just("7"))
+
+
+@st.composite
+def _codex_line(draw: st.DrawFn) -> str:
+    """One rollout line: metadata, a model switch, a token count, chatter, or something broken."""
+    kind = draw(
+        st.sampled_from(
+            ["meta", "context", "count", "count", "count", "item", "event", "torn", "odd", "blank"]
+        )
+    )
+    stamp = draw(st.sampled_from(["2026-11-30T10:00:05Z", "2026-11-30T11:30:00Z", "nope"]))
+    if kind == "blank":
+        return draw(st.sampled_from(["", " ", "\r"]))
+    if kind == "odd":
+        return draw(st.sampled_from(["[]", '"token_count"', "{}", '{"payload": 1}', "{}\r"]))
+    if kind == "meta":
+        payload: Any = {
+            "id": draw(st.sampled_from(["sess-1", "sess-2", ""])),
+            "cwd": "/repo",
+            "git": {"branch": draw(st.sampled_from(["001-login-WP01", "main"]))},
+        }
+        line = {"timestamp": stamp, "type": "session_meta", "payload": payload}
+    elif kind == "context":
+        payload = {"model": draw(st.sampled_from(["gpt-5-codex", "o3", 5])), "cwd": "/repo"}
+        line = {"timestamp": stamp, "type": "turn_context", "payload": payload}
+    elif kind in ("count", "torn"):
+        names = ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens"]
+        total = {name: draw(_CODEX_COUNT) for name in names}
+        info = draw(
+            st.one_of(
+                st.none(),
+                st.just({"total_token_usage": total, "last_token_usage": total}),
+                st.just({"last_token_usage": total}),
+            )
+        )
+        line = {
+            "timestamp": stamp,
+            "type": "event_msg",
+            "payload": {"type": "token_count", "info": info},
+        }
+    elif kind == "item":
+        text = draw(st.text(alphabet='token_count"{}\\ xy', max_size=30))
+        line = {
+            "timestamp": stamp,
+            "type": "response_item",
+            "payload": {"type": "message", "content": text},
+        }
+    else:
+        line = {"timestamp": stamp, "type": "event_msg", "payload": {"type": "agent_message"}}
+    text = json.dumps(line, separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])))
+    if kind == "torn":
+        return text[: draw(st.integers(1, len(text) - 1))]
+    return text
+
+
+@settings(max_examples=150, deadline=None)
+@given(rollouts=st.lists(st.lists(_codex_line(), max_size=12), min_size=1, max_size=3))
+def test_random_rollouts_read_the_same_with_and_without_the_fast_path(
+    tmp_path_factory: Any, rollouts: list[list[str]]
+) -> None:
+    """Any mix of Codex metadata, counts (repeated, null, bad) and chatter reads the same.
+
+    Codex's reader skips lines without its three markers; its pieces depend
+    on the order of what it parses (totals are differences), so this holds
+    the skim to the full parse over random rollouts too.
+    """
+    folder = tmp_path_factory.mktemp("codex")
+    for number, lines in enumerate(rollouts):
+        (folder / f"rollout-{number}.jsonl").write_text("".join(f"{line}\n" for line in lines))
+    files = codex.find_session_files([folder])
+    skimmed, full = codex.read_sessions(files), codex.read_sessions(files, skim=False)
+    _same_reads(skimmed, full)
+    _only_unmarked_left_unnamed(skimmed, full, _CODEX_MARKERS)
+
+
+def test_codex_fixtures_read_the_same_with_and_without_the_fast_path(tmp_path: Path) -> None:
+    """Over the Codex fixtures the skim and the full parse give the same pieces and problems."""
+    root = new_project(tmp_path / "project", "001-login")
+    files = codex.find_session_files([stage("codex", tmp_path / "codex", root)])
+    skimmed, full = codex.read_sessions(files), codex.read_sessions(files, skim=False)
+    _same_reads(skimmed, full)
+    assert skimmed.malformed == full.malformed
+    assert len(skimmed.pieces) >= 4  # so the comparison is not empty

@@ -7,6 +7,7 @@ git worktree of the project, with a repeated message and a torn last line.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,3 +74,78 @@ def test_chats_are_placed_by_the_hash_of_a_project_folder(project: Path) -> None
     assert summary["events_new"] == 2
     again = import_sessions("gemini", project, paths=[project.parent / "gemini-tmp"], now=LATER)
     assert (again.events_new, again.events_present) == (0, 2)
+
+
+def test_gemini_cli_home_stands_for_the_home_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``$GEMINI_CLI_HOME`` replaces the home folder: chats are in its ``.gemini/tmp``."""
+    home = tmp_path / "gemini-home"
+    chat = home / ".gemini" / "tmp" / "abc" / "chats" / "session-2026-11-30T10-00-aaaa.jsonl"
+    chat.parent.mkdir(parents=True)
+    chat.write_text('{"sessionId":"s","projectHash":"abc"}\n')
+    monkeypatch.setenv("GEMINI_CLI_HOME", str(home))
+    from spec_kitty_telemetry.sources.gemini import default_roots
+
+    assert default_roots() == [home / ".gemini" / "tmp"]
+    assert find_session_files(default_roots()) == [chat]
+
+
+def _jsonl(path: Path, *records: dict[str, object]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+def _reply(ident: str, minute: int, tokens: dict[str, int] | None) -> dict[str, object]:
+    return {
+        "id": ident,
+        "timestamp": f"2026-11-30T10:{minute:02d}:00.000Z",
+        "type": "gemini",
+        "model": "gemini-2.5-pro",
+        "content": "",
+        "tokens": tokens,
+    }
+
+
+def test_upsert_log_subagents_and_metadata_records(tmp_path: Path) -> None:
+    """A JSONL chat counts each reply once, with its tokens; a subagent's chat is its own role.
+
+    Gemini CLI appends a message again whenever it changes (first without
+    tokens, then with them, then with tool results), updates metadata with
+    ``$set``, rewinds with ``$rewindTo`` (the rewound reply was still
+    billed) and keeps a subagent's chat in ``chats/<parent id>/<id>.jsonl``.
+    """
+    chats = tmp_path / "tmp" / "abc" / "chats"
+    tokens = {"input": 100, "output": 10, "cached": 40, "thoughts": 5, "tool": 0, "total": 115}
+    _jsonl(
+        chats / "session-2026-11-30T10-00-main0001.jsonl",
+        {"sessionId": "main-0001", "projectHash": "abc", "kind": "main"},
+        {"id": "u1", "timestamp": "2026-11-30T10:00:00.000Z", "type": "user", "content": "go"},
+        _reply("r1", 1, None),
+        _reply("r1", 1, tokens),
+        {**_reply("r1", 1, tokens), "toolCalls": [{"id": "t1", "name": "ls"}]},
+        {"$set": {"lastUpdated": "2026-11-30T10:02:00.000Z"}},
+        _reply("r2", 3, {**tokens, "input": 300}),
+        {"$rewindTo": "r2"},
+        {"$snapshot": True, "messages": [_reply("r1", 1, tokens)]},
+    )
+    _jsonl(
+        chats / "main-0001" / "sub-0002.jsonl",
+        {"sessionId": "sub-0002", "projectHash": "abc", "kind": "subagent"},
+        _reply("s1", 4, {**tokens, "input": 50}),
+    )
+    files = find_session_files([tmp_path / "tmp"])
+    assert [p.name for p in files] == ["sub-0002.jsonl", "session-2026-11-30T10-00-main0001.jsonl"]
+    read = read_sessions(files)
+    got = sorted(
+        (p.session_id, p.role, p.usage.input_tokens, p.usage.output_tokens) for p in read.pieces
+    )
+    assert got == [
+        ("main-0001", "session", 100, 15),
+        ("main-0001", "session", 300, 15),
+        ("sub-0002", "subagent", 50, 15),
+    ]
+    assert all(p.project_hash == "abc" for p in read.pieces)
+    assert read.duplicates == 2  # r1 with tool calls, and again in the snapshot
+    assert read_sessions(files, skim=False).pieces == read.pieces

@@ -1,4 +1,10 @@
-"""``transition`` and ``timeline``: record a phase change, and show a feature's phases."""
+"""``transition`` and ``timeline``: record a phase change, and show a feature's phases.
+
+``timeline`` also shows each work package's lane history from spec-kitty's
+own ``status.events.jsonl`` (read by ``sources.status_log.lane_report``,
+never written) when the feature has one: our phases say what ran and what
+it cost, spec-kitty's lanes where the work stood and for how long.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from ._format import Column, Grid, choose, console, count, money
 
 if TYPE_CHECKING:
     from ..lifecycle import PhaseSpan
+    from ..sources.status_log import LaneReport
 
 __all__ = ["register"]
 
@@ -143,9 +150,13 @@ def timeline(
 
     Feature phases have no WP; work package phases name theirs. An invocation
     counts in the open feature phase and in its work package's open phase.
-    A glob prints one timeline per matching feature with events; with
-    --json, a glob gives {"timelines": [...]} (even for one match) and a
-    name gives that feature's {"feature": ..., "phases": [...]}.
+    When the feature has spec-kitty's status.events.jsonl, each work
+    package's lane history follows: the lanes in order with the time spent
+    in each, review rounds, rejections, cycle and blocked time (as `lanes`
+    reports them). A glob prints one timeline per matching feature with
+    events; with --json, a glob gives {"timelines": [...]} (even for one
+    match) and a name gives that feature's {"feature": ..., "phases": [...],
+    "lanes": ...}, "lanes" being null without a status log.
 
     Examples:
       spec-kitty agent telemetry timeline --feature 001-login
@@ -167,24 +178,113 @@ def timeline(
         feature_dirs = [feature_dir_for(feature, root)]
         if not feature_dirs[0].is_dir():
             raise StoreError(f"no feature {feature!r}: {feature_dirs[0]} does not exist")
-    timelines = [(path.name, feature_timeline(path)) for path in feature_dirs]
+    timelines = [(path.name, feature_timeline(path), _lanes(path)) for path in feature_dirs]
+    for _name, _spans, lanes in timelines:
+        for log in lanes.logs if lanes is not None else ():
+            for problem in log.malformed:  # named as `lanes` names them, on stderr
+                typer.echo(f"Warning: {problem.describe()}", err=True)
     if as_json:
         documents = [
-            {"feature": name, "phases": [s.to_dict() for s in spans]} for name, spans in timelines
+            {
+                "feature": name,
+                "phases": [s.to_dict() for s in spans],
+                "lanes": None if lanes is None else _lanes_document(lanes),
+            }
+            for name, spans, lanes in timelines
         ]
         if pattern:
             print_document({"timelines": documents})
         else:
             print_document(
-                documents[0] if documents else {"feature": feature.strip(), "phases": []}
+                documents[0]
+                if documents
+                else {"feature": feature.strip(), "phases": [], "lanes": None}
             )
         return
     if not timelines:
         typer.echo(f"No events for {feature.strip()}.")
-    for index, (name, spans) in enumerate(timelines):
+    for index, (name, spans, lanes) in enumerate(timelines):
         if index:
             typer.echo("")
-        _print_table(name, spans, compact)
+        if spans or lanes is None:
+            _print_table(name, spans, compact)
+        if lanes is not None:
+            if spans:
+                typer.echo("")
+            _print_lanes(name, lanes)
+
+
+def _lanes(feature_dir: Path) -> LaneReport | None:
+    """Return the feature's lane report from spec-kitty's status log (None without one)."""
+    from ..sources.status_log import STATUS_FILENAME, lane_report
+
+    if not (feature_dir / STATUS_FILENAME).is_file():
+        return None
+    return lane_report(feature_dir)
+
+
+def _lanes_document(report: LaneReport) -> dict[str, object]:
+    """Return the ``lanes`` part of ``timeline --json``: the lane report, less its feature."""
+    document = report.to_dict()
+    del document["feature"]
+    return document
+
+
+def _print_lanes(feature: str, report: LaneReport) -> None:
+    """Print each work package's lanes, one line per stay, then the feature's figures.
+
+    Plain lines, not a table: a work package's history is as long as its
+    moves, and a stay still open reads "open" rather than a duration that
+    grows while one reads it.
+    """
+    from ..sources.status_log import STATUS_FILENAME
+
+    out = console()
+    out.print(f"Lane history of {feature} ({STATUS_FILENAME})", markup=False)
+    if not report.work_packages:
+        out.print("  no lane transitions", markup=False)
+    for wp, flow in report.work_packages.items():
+        facts = [
+            _plural(flow.review_rounds, "review round"),
+            _plural(flow.rejections, "rejection"),
+        ]
+        if flow.cycle_seconds is not None:
+            facts.append(f"cycle {_duration(flow.cycle_seconds)}")
+        blocked = sum(x.seconds for x in flow.spans if x.lane == "blocked" and x.end is not None)
+        if blocked:  # stays that ended; one still open reads "open" below
+            facts.append(f"blocked {_duration(blocked)}")
+        out.print(
+            f"{wp}  now {flow.lane}, started by {flow.started_by.display}: {', '.join(facts)}",
+            markup=False,
+            soft_wrap=True,
+        )
+        for span, move in zip(flow.spans, flow.transitions, strict=True):
+            took = "open" if span.end is None else _duration(span.seconds)
+            forced = "  (forced)" if move.force else ""
+            out.print(
+                f"  {span.start:%Y-%m-%d %H:%M}  {span.lane:<12} {took:>7}{forced}",
+                markup=False,
+            )
+    stats = report.stats
+    rate = stats.first_pass_rate
+    summary = [
+        f"done {stats.done} of {stats.work_packages}",
+        "first pass " + ("n/a" if rate is None else f"{stats.first_pass} ({rate:.0%})"),
+        f"rework cycles {stats.rework_cycles}",
+    ]
+    if stats.cycle_p50_seconds is not None and stats.cycle_p95_seconds is not None:
+        summary.append(
+            f"cycle p50 {_duration(stats.cycle_p50_seconds)}, "
+            f"p95 {_duration(stats.cycle_p95_seconds)}"
+        )
+    out.print("; ".join(summary) + ".", markup=False, soft_wrap=True)
+    skipped = sum(sum(log.skipped.values()) for log in report.logs)
+    if skipped:
+        out.print(f"{skipped} records that are not lane moves skipped.", markup=False)
+
+
+def _plural(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _matching_features(root: Path, pattern: str) -> list[Path]:

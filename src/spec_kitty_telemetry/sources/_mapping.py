@@ -64,6 +64,7 @@ class SessionMapper:
     #: Folders of this project: its root and the git worktrees it lists.
     worktrees: tuple[Path, ...] = ()
     _cache: dict[tuple[str | None, str | None], Placement] = field(default_factory=dict)
+    _by_hash: dict[str, Path] | None = None
 
     @classmethod
     def for_project(cls, root: Path) -> SessionMapper:
@@ -110,11 +111,15 @@ class SessionMapper:
         return best
 
     def folder_for_hash(self, project_hash: str) -> Path | None:
-        """Return the folder of this project whose path's SHA-256 (hex) is ``project_hash``."""
-        for folder in self.worktrees:
-            if hashlib.sha256(str(folder).encode()).hexdigest() == project_hash:
-                return folder
-        return None
+        """Return the folder of this project whose path's SHA-256 (hex) is ``project_hash``.
+
+        The hashes are worked out once per mapper: an import asks once per response.
+        """
+        if self._by_hash is None:
+            self._by_hash = {}
+            for folder in reversed(self.worktrees):  # the first folder wins a (no) collision
+                self._by_hash[hashlib.sha256(str(folder).encode()).hexdigest()] = folder
+        return self._by_hash.get(project_hash)
 
     def place(self, cwd: str | None, branch: str | None) -> Placement:
         """Return the feature and WP of a session that ran in ``cwd`` on ``branch``."""

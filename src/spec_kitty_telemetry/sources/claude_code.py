@@ -11,27 +11,31 @@ cache write.
 
 One API response is written on several lines while it streams, with the same
 ``(message.id, requestId)`` and usage that grows; it is counted once, with
-the largest figure each field reached. Lines whose model is ``<synthetic>``
+the largest figure each field reached. A session resumed later starts a new
+file that repeats the responses it continues (same ids): those count once
+too, for one of the sessions, whichever file is read first. Lines whose model is ``<synthetic>``
 are messages Claude Code made up itself (no API call) and are left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
-from ..usage import Usage, read_count
+from ..usage import counts_valid, read_count
 from ._common import (
+    _NO_EXTRA,
     FileProblem,
     Piece,
     SourceRead,
     home_dir,
     iter_blocks,
     parse_moment,
-    to_parse,
+    skimmer,
+    without_cyclic_gc,
 )
 
 __all__ = ["AGENT", "SOURCE", "default_roots", "find_session_files", "read_sessions"]
@@ -43,8 +47,7 @@ AGENT: Final = "claude"
 _SYNTHETIC: Final = "<synthetic>"
 _ONE_HOUR_WRITES: Final = "cache_write_1h_tokens"
 #: Bytes every line with usage holds: the key of ``message.usage``.
-_MARKER: Final = b'"usage"'
-_ABSENT: Final = object()
+_skim: Final = skimmer(b'"usage"')
 
 
 def default_roots() -> list[Path]:
@@ -67,6 +70,7 @@ def find_session_files(roots: Iterable[Path]) -> list[Path]:
     return found
 
 
+@without_cyclic_gc
 def read_sessions(
     files: Sequence[Path],
     progress: Callable[[int], None] | None = None,
@@ -75,27 +79,33 @@ def read_sessions(
 ) -> SourceRead:
     """Read the usage of every API response in ``files``, each response once.
 
-    ``progress`` is called with the number of files read so far. Responses are
-    gathered as raw figures first and turned into pieces once, at the end: a
-    response streamed on three lines then costs one piece, not three.
+    ``progress`` is called with the number of files read so far. A response
+    is kept as its five raw figures and what its first line said; copies
+    merge into the figures, and pieces are made once, at the end: a response
+    streamed on three lines costs one piece, not three.
+
+    A response seen in several sessions (a resumed session's file repeats
+    the responses of the one it continues) is credited to the copy that
+    sorts first by (timestamp, session id, file): which file happens to be
+    read first must not move usage between sessions, or a second import
+    would count it again under the other one.
 
     With ``skim`` (the default) a line without ``"usage"`` in its bytes is not
-    parsed (see :func:`._common.to_parse`): prompts and tool results, most
+    parsed (see :func:`._common.skimmer`): prompts and tool results, most
     of a transcript's bytes, cost a byte search instead of a parse. The
     pieces are the same either way; ``skim=False`` is the full parse the
     tests hold the fast path to.
     """
     read = SourceRead()
-    # (message id, request id) -> largest usage so far; and what its first line said
-    usages: dict[tuple[str, Any], dict[str, Any]] = {}
-    firsts: dict[tuple[str, Any], _First] = {}
-    unkeyed: list[tuple[dict[str, Any], _First]] = []
+    # (message id, request id) -> [largest figures so far, what the credited line said]
+    responses: dict[tuple[str, Any], list[Any]] = {}
+    unkeyed: list[tuple[_Raw, _First]] = []
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     for done, path in enumerate(files, 1):
         subagent_file = "subagents" in path.parts
         for first, lines in iter_blocks(path, read):
-            numbered = to_parse(first, lines, _MARKER) if skim else enumerate(lines, first)
+            numbered = _skim(first, lines) if skim else enumerate(lines, first)
             for number, line in numbered:
                 try:
                     obj = loads(line)
@@ -118,24 +128,35 @@ def read_sessions(
                 if model == _SYNTHETIC:
                     read.synthetic += 1
                     continue
+                split = usage.get("cache_creation")
+                raw = (
+                    usage.get("input_tokens"),
+                    usage.get("cache_creation_input_tokens"),
+                    usage.get("cache_read_input_tokens"),
+                    usage.get("output_tokens"),
+                    split.get("ephemeral_1h_input_tokens") if type(split) is dict else None,
+                )
                 message_id = message.get("id")
                 if type(message_id) is not str or not message_id:
-                    unkeyed.append((usage, _first(obj, model, path, subagent_file, number)))
+                    unkeyed.append((raw, _first(obj, model, path, subagent_file, number)))
                     continue
                 key = (message_id, obj.get("requestId"))
-                kept = usages.get(key)
+                kept = responses.get(key)
                 if kept is None:
-                    usages[key] = usage
-                    firsts[key] = _first(obj, model, path, subagent_file, number)
-                else:
-                    read.duplicates += 1
-                    if kept != usage:
-                        usages[key] = _larger(kept, usage)
+                    responses[key] = [raw, _first(obj, model, path, subagent_file, number)]
+                    continue
+                read.duplicates += 1
+                if kept[0] != raw:
+                    kept[0] = _larger(kept[0], raw)
+                said = kept[1]
+                if obj.get("sessionId") != said[1]:
+                    other = _first(obj, model, path, subagent_file, number)
+                    if _credit_order(other) < _credit_order(said):
+                        kept[1] = other
         if progress is not None:
             progress(done)
-    responses = [(usage, firsts[key]) for key, usage in usages.items()]
-    for usage, said in [*responses, *unkeyed]:
-        piece = _piece(usage, said)
+    for raw, said in [*responses.values(), *unkeyed]:
+        piece = _piece(raw, said)
         if piece is None:
             read.malformed.append(FileProblem(said[6], said[7], "no valid timestamp"))
         else:
@@ -143,6 +164,8 @@ def read_sessions(
     return read
 
 
+#: The figures of a response as logged: input, cache write, cache read, output, 1-hour writes.
+_Raw = tuple[Any, Any, Any, Any, Any]
 #: What a response's first line said: timestamp, session id, model, cwd,
 #: branch, whether a sidechain, and where it is (file, line). Kept instead of
 #: the parsed line, so hundreds of thousands of responses hold a tuple each.
@@ -162,61 +185,74 @@ def _first(obj: dict[str, Any], model: Any, path: Path, subagent: bool, number: 
     )
 
 
-def _piece(raw: dict[str, Any], said: _First) -> Piece | None:
+def _credit_order(said: _First) -> tuple[str, str, str, int]:
+    """Which copy of a response in several sessions gets the credit: the first in this order."""
+    stamp, session = said[0], said[1]
+    return (
+        stamp if type(stamp) is str else "",
+        session if type(session) is str else "",
+        str(said[6]),
+        said[7],
+    )
+
+
+def _piece(raw: _Raw, said: _First) -> Piece | None:
     stamp, session, model, cwd, branch, sidechain, path, _number = said
     at = parse_moment(stamp)
     if at is None:
         return None
+    uncached, written, cached, output, hour_writes = raw
     notes: list[str] = []
-    uncached = read_count(raw.get("input_tokens"), "input_tokens", notes)
-    written = read_count(
-        raw.get("cache_creation_input_tokens"), "cache_creation_input_tokens", notes
-    )
-    cached = read_count(raw.get("cache_read_input_tokens"), "cache_read_input_tokens", notes)
-    output = read_count(raw.get("output_tokens"), "output_tokens", notes)
+    # The whole rule in one call when every count is a plain int (nearly
+    # always): valid counts, and cache within the total input, which holds
+    # exactly when the uncached count is not negative.
+    if not (
+        type(uncached) is int
+        and type(written) is int
+        and type(cached) is int
+        and type(output) is int
+        and counts_valid(uncached + written + cached, output, cached, written)
+    ):
+        uncached = read_count(uncached, "input_tokens", notes)
+        written = read_count(written, "cache_creation_input_tokens", notes)
+        cached = read_count(cached, "cache_read_input_tokens", notes)
+        output = read_count(output, "output_tokens", notes)
     # A cache field left out counts 0 (older versions, models without a cache).
     total_input = None if uncached is None else uncached + (written or 0) + (cached or 0)
-    extra: dict[str, int] = {}
-    split = raw.get("cache_creation")
-    if type(split) is dict:
-        hour_writes = read_count(
-            split.get("ephemeral_1h_input_tokens"), "ephemeral_1h_input_tokens", notes
-        )
+    extra: Mapping[str, int] = _NO_EXTRA
+    if hour_writes is not None and not (type(hour_writes) is int and hour_writes == 0):
+        hour_writes = read_count(hour_writes, "ephemeral_1h_input_tokens", notes)
         if hour_writes:
-            extra[_ONE_HOUR_WRITES] = hour_writes
+            extra = {_ONE_HOUR_WRITES: hour_writes}
     return Piece(
-        at=at,
-        session_id=session if type(session) is str and session else path.stem,
-        model=model if type(model) is str and model else "",
-        usage=Usage(
-            input_tokens=total_input,
-            output_tokens=output,
-            cache_read_tokens=cached,
-            cache_write_tokens=written,
-        ),
-        cwd=cwd if type(cwd) is str and cwd else None,
-        branch=branch if type(branch) is str and branch else None,
-        role="subagent" if sidechain else "session",
-        extra=extra,
-        notes=tuple(notes),
+        at,
+        session if type(session) is str and session else path.stem,
+        model if type(model) is str and model else "",
+        (total_input, output, cached, written, None),
+        cwd if type(cwd) is str and cwd else None,
+        branch if type(branch) is str and branch else None,
+        None,
+        "subagent" if sidechain else "session",
+        extra,
+        tuple(notes) if notes else (),
     )
 
 
-def _larger(kept: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
-    """Merge two copies of a response's usage: the largest of each count (bad ones kept as seen).
+def _larger(kept: _Raw, other: _Raw) -> _Raw:
+    """Merge two copies of a response's figures: the largest int each reached, else the first seen.
 
-    A value the same in both (same type too: ``True`` is not ``1`` here) is
-    left as it is; most fields of consecutive streamed copies are.
+    An int beats anything that is not one (a bad figure on one streamed line
+    does not hide a good one on the next); two non-ints keep the first
+    reported, so a bad figure is still noted once the piece is made. One
+    loop, no call per figure: two of every three lines of a transcript's
+    responses are streamed copies.
     """
-    merged = dict(kept)
-    for name, value in other.items():
-        before = merged.get(name, _ABSENT)
-        if before == value and type(before) is type(value) and type(value) is not dict:
-            continue
-        if type(value) is int and (type(before) is not int or value > before):
-            merged[name] = value
-        elif type(value) is dict and type(before) is dict:
-            merged[name] = _larger(before, value)
-        elif before is _ABSENT:
-            merged[name] = value
-    return merged
+    merged = list(kept)
+    for index, value in enumerate(other):
+        before = merged[index]
+        if type(value) is int:
+            if type(before) is not int or value > before:
+                merged[index] = value
+        elif before is None:
+            merged[index] = value
+    return (merged[0], merged[1], merged[2], merged[3], merged[4])

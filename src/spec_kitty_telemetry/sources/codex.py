@@ -23,14 +23,25 @@ from typing import Any, Final
 
 import orjson
 
-from ..usage import Usage, read_count
-from ._common import FileProblem, Piece, SourceRead, home_dir, iter_lines, parse_moment
+from ..usage import counts_valid, read_count
+from ._common import (
+    FileProblem,
+    Piece,
+    SourceRead,
+    home_dir,
+    iter_blocks,
+    parse_moment,
+    skimmer,
+    without_cyclic_gc,
+)
 
 __all__ = ["AGENT", "SOURCE", "default_roots", "find_session_files", "read_sessions"]
 
 SOURCE: Final = "codex"
 AGENT: Final = "codex"
 _FIELDS: Final = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+#: Bytes every line the reader uses holds: its kind, in quotes (see ``_common.skimmer``).
+_skim: Final = skimmer(b'"token_count"', b'"turn_context"', b'"session_meta"')
 _SESSION_IN_NAME: Final = re.compile(
     r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$"
 )
@@ -66,6 +77,8 @@ class _Session:
         self.branch: str | None = None
         self.model = ""
         self.totals: tuple[int, ...] | None = None
+        #: The ``total_token_usage`` object ``totals`` was read from: a repeat is told by it.
+        self.raw_totals: dict[str, Any] | None = None
 
     def meta(self, payload: dict[str, Any]) -> None:
         ident, cwd, git = payload.get("id"), payload.get("cwd"), payload.get("git")
@@ -84,35 +97,48 @@ class _Session:
             self.cwd = cwd
 
 
+@without_cyclic_gc
 def read_sessions(
-    files: Sequence[Path], progress: Callable[[int], None] | None = None
+    files: Sequence[Path],
+    progress: Callable[[int], None] | None = None,
+    *,
+    skim: bool = True,
 ) -> SourceRead:
-    """Read each rollout's usage as one piece per change of its running totals."""
+    """Read each rollout's usage as one piece per change of its running totals.
+
+    With ``skim`` (the default) only lines holding ``"session_meta"``,
+    ``"turn_context"`` or ``"token_count"`` are parsed, and lines shaped
+    unlike an object (see :func:`._common.skimmer`): the responses, tool
+    calls and their output, most of a rollout's bytes, cost a byte search.
+    ``skim=False`` is the full parse the tests hold the fast path to.
+    """
     read = SourceRead()
     loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
     for done, path in enumerate(files, 1):
         session = _Session(path)
-        for number, line in iter_lines(path, read):
-            try:
-                obj = loads(line)
-            except orjson.JSONDecodeError:
-                if line.strip():
-                    read.malformed.append(FileProblem(path, number, "not JSON"))
-                continue
-            if type(obj) is not dict:
-                read.malformed.append(FileProblem(path, number, "not a JSON object"))
-                continue
-            kind, payload = obj.get("type"), obj.get("payload")
-            if type(payload) is not dict:
-                continue
-            if kind == "session_meta":
-                session.meta(payload)
-            elif kind == "turn_context":
-                session.context(payload)
-            elif kind == "event_msg" and payload.get("type") == "token_count":
-                problem = _token_count(obj, payload, session, read)
-                if problem is not None:
-                    read.malformed.append(FileProblem(path, number, problem))
+        for first, lines in iter_blocks(path, read):
+            for number, line in _skim(first, lines) if skim else enumerate(lines, first):
+                try:
+                    obj = loads(line)
+                except decode_error:
+                    if line.strip():
+                        read.malformed.append(FileProblem(path, number, "not JSON"))
+                    continue
+                if type(obj) is not dict:
+                    read.malformed.append(FileProblem(path, number, "not a JSON object"))
+                    continue
+                kind, payload = obj.get("type"), obj.get("payload")
+                if type(payload) is not dict:
+                    continue
+                if kind == "session_meta":
+                    session.meta(payload)
+                elif kind == "turn_context":
+                    session.context(payload)
+                elif kind == "event_msg" and payload.get("type") == "token_count":
+                    problem = _token_count(obj, payload, session, read)
+                    if problem is not None:
+                        read.malformed.append(FileProblem(path, number, problem))
         if progress is not None:
             progress(done)
     return read
@@ -127,22 +153,36 @@ def _token_count(
         return None  # Codex writes these before the first response: nothing used yet
     if type(info) is not dict or type(info.get("total_token_usage")) is not dict:
         return "token_count info without total_token_usage"
+    raw = info["total_token_usage"]
+    if raw == session.raw_totals:  # the same object again: a repeat, told without reading it
+        read.duplicates += 1
+        return None
     at = parse_moment(obj.get("timestamp"))
     if at is None:
         return "no valid timestamp"
     notes: list[str] = []
-    total = _figures(info["total_token_usage"], notes)
+    total = _figures(raw, notes)
     if total is None:
         return "total_token_usage figures are not counts"
     before = session.totals
-    session.totals = total
+    session.totals, session.raw_totals = total, raw
     if before is None:
         step = total
     elif total == before:
         read.duplicates += 1
         return None
-    elif all(now >= then for now, then in zip(total, before, strict=True)):
-        step = tuple(now - then for now, then in zip(total, before, strict=True))
+    elif (
+        total[0] >= before[0]
+        and total[1] >= before[1]
+        and total[2] >= before[2]
+        and total[3] >= before[3]
+    ):
+        step = (
+            total[0] - before[0],
+            total[1] - before[1],
+            total[2] - before[2],
+            total[3] - before[3],
+        )
     else:
         last = info.get("last_token_usage")
         step_or_none = _figures(last, notes) if type(last) is dict else None
@@ -152,25 +192,40 @@ def _token_count(
     uncached_and_cached, cached, output, reasoning = step
     read.pieces.append(
         Piece(
-            at=at,
-            session_id=session.session_id,
-            model=session.model,
-            usage=Usage(
-                input_tokens=uncached_and_cached,
-                output_tokens=output,
-                cache_read_tokens=cached,
-                reasoning_tokens=reasoning,
-            ),
-            cwd=session.cwd,
-            branch=session.branch,
-            notes=tuple(notes),
+            at,
+            session.session_id,
+            session.model,
+            (uncached_and_cached, output, cached, None, reasoning),
+            session.cwd,
+            session.branch,
+            notes=tuple(notes) if notes else (),
         )
     )
     return None
 
 
 def _figures(raw: dict[str, Any], notes: list[str]) -> tuple[int, ...] | None:
-    """Return the four counts of a usage object (a missing part counts 0), or None if one is bad."""
+    """Return the four counts of a usage object (a missing part counts 0), or None if one is bad.
+
+    Plain ints that pass the usage rule as a whole (``counts_valid``: cached
+    within input, reasoning within output) are taken in one call, nearly
+    always; anything else is judged field by field, as the rule's notes say.
+    """
+    figures = (
+        raw.get("input_tokens"),
+        raw.get("cached_input_tokens", 0),
+        raw.get("output_tokens", 0),
+        raw.get("reasoning_output_tokens", 0),
+    )
+    uncached_and_cached, cached, output, reasoning = figures
+    if (
+        type(uncached_and_cached) is int
+        and type(cached) is int
+        and type(output) is int
+        and type(reasoning) is int
+        and counts_valid(uncached_and_cached, output, cached, None, reasoning)
+    ):
+        return (uncached_and_cached, cached, output, reasoning)
     values = []
     for name in _FIELDS:
         value = raw.get(name, 0 if name != "input_tokens" else None)

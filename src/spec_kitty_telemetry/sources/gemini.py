@@ -1,9 +1,18 @@
 """Gemini CLI's chat logs: where they are and what each model reply used.
 
-Gemini CLI keeps ``~/.gemini/tmp/<project hash>/chats/session-*.json``: one
-JSON document (``sessionId``, ``projectHash``, ``messages``), or JSON Lines of
-the same records in newer versions. Messages of ``type: "gemini"`` carry
-``model`` and ``tokens{input, output, cached, thoughts, tool, total}``. As in
+Gemini CLI keeps ``~/.gemini/tmp/<project hash>/chats/session-*.json``
+(``~`` being ``$GEMINI_CLI_HOME`` when set): one JSON document
+(``sessionId``, ``projectHash``, ``messages``) in older versions; in newer
+ones ``session-*.jsonl``, an append-only log whose first record is the
+metadata (``sessionId``, ``projectHash``, ``kind``), then each message in
+full every time it changes (its tool calls, its tokens), ``{"$set": {...}}``
+metadata updates, ``{"$rewindTo": id}`` and ``{"$snapshot": true,
+"messages": [...]}`` records. A subagent's chat (``kind: "subagent"``) is
+``chats/<parent session id>/<its session id>.jsonl``. Messages of ``type:
+"gemini"`` carry ``model`` and ``tokens{input, output, cached, thoughts,
+tool, total}``; a message's tokens are set once, so its first copy with
+tokens is the one counted. A rewind drops messages from the context, not
+from the bill: their usage stays counted. As in
 the CLI's own ``--output-format json`` (see ``agent_usage``), ``cached`` is
 part of ``input`` and ``thoughts`` bill as output, so the package's output
 is ``output + thoughts`` with ``thoughts`` as its reasoning part. ``tool``
@@ -22,49 +31,85 @@ from typing import Any, Final
 
 import orjson
 
-from ..usage import Usage, read_count
-from ._common import FileProblem, Piece, SourceRead, home_dir, iter_lines, parse_moment
+from ..usage import counts_valid, read_count
+from ._common import (
+    FileProblem,
+    Piece,
+    SourceRead,
+    home_dir,
+    iter_blocks,
+    parse_moment,
+    skimmer,
+    without_cyclic_gc,
+)
 
 __all__ = ["AGENT", "SOURCE", "default_roots", "find_session_files", "read_sessions"]
 
 SOURCE: Final = "gemini"
 AGENT: Final = "gemini"
 _REPLY: Final = "gemini"
+_SUBAGENT: Final = "subagent"
+#: Bytes every record the reader uses holds (see ``_common.skimmer``): a
+#: reply's tokens, or the session's metadata (also inside ``$set``/``$snapshot``).
+_skim: Final = skimmer(b'"tokens"', b'"messages"', b'"sessionId"', b'"projectHash"', b'"kind"')
 
 
 def default_roots() -> list[Path]:
-    """Return the folder Gemini CLI keeps its per-project chats under."""
-    return [base / "tmp" for base in home_dir("GEMINI_CLI_HOME", "~/.gemini")]
+    """Return the folder Gemini CLI keeps its per-project chats under.
+
+    ``$GEMINI_CLI_HOME`` stands for the home folder, as in Gemini CLI
+    (``packages/core/src/utils/paths.ts``): the chats are in its ``.gemini/tmp``.
+    """
+    return [base / ".gemini" / "tmp" for base in home_dir("GEMINI_CLI_HOME", "~")]
 
 
 def find_session_files(roots: Iterable[Path]) -> list[Path]:
-    """Every ``session-*.json``/``.jsonl`` under the given folders (a file root is one), sorted."""
+    """Every chat under the given folders (a file root is one), sorted.
+
+    That is ``session-*.json``/``.jsonl`` anywhere, and the subagents'
+    ``chats/<parent id>/*.jsonl``.
+    """
     found: list[Path] = []
     for root in roots:
         if root.is_file():
             found.append(root)
         elif root.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in root.rglob("session-*.json*")
-                    if p.is_file() and p.suffix in (".json", ".jsonl")
-                )
-            )
+            found.extend(sorted(p for p in root.rglob("*.json*") if _is_chat(p)))
     return found
 
 
+def _is_chat(path: Path) -> bool:
+    if path.suffix not in (".json", ".jsonl") or not path.is_file():
+        return False
+    if path.name.startswith("session-"):
+        return True
+    return path.suffix == ".jsonl" and path.parent.parent.name == "chats"
+
+
+@without_cyclic_gc
 def read_sessions(
-    files: Sequence[Path], progress: Callable[[int], None] | None = None
+    files: Sequence[Path],
+    progress: Callable[[int], None] | None = None,
+    *,
+    skim: bool = True,
 ) -> SourceRead:
-    """Read every model reply of every chat once (by session and message id)."""
+    """Read every model reply of every chat once (by session and message id).
+
+    With ``skim`` (the default) a JSONL chat's lines without tokens or
+    session metadata are not parsed (see :func:`._common.skimmer`); a JSON
+    chat is one document and always parsed. ``skim=False`` is the full
+    parse the tests hold the fast path to.
+    """
     read = SourceRead()
     seen: set[tuple[str, str]] = set()
     for done, path in enumerate(files, 1):
-        header: dict[str, Any] = {"sessionId": path.stem, "projectHash": path.parent.parent.name}
-        for number, record in _records(path, read):
-            if "messages" in record or "projectHash" in record:
-                for key in ("sessionId", "projectHash"):
+        header: dict[str, Any] = {"sessionId": path.stem, "projectHash": _hash_folder(path)}
+        for number, record in _records(path, read, skim):
+            update = record.get("$set")
+            if type(update) is dict:
+                record = update
+            if "messages" in record or "projectHash" in record or "sessionId" in record:
+                for key in ("sessionId", "projectHash", "kind"):
                     if type(record.get(key)) is str and record[key]:
                         header[key] = record[key]
             messages = record.get("messages")
@@ -76,7 +121,15 @@ def read_sessions(
     return read
 
 
-def _records(path: Path, read: SourceRead) -> Iterator[tuple[int | None, dict[str, Any]]]:
+def _hash_folder(path: Path) -> str:
+    """Return the project hash a chat's folders name: ``<hash>/chats/[<parent>/]<file>``."""
+    chats = path.parent if path.parent.name == "chats" else path.parent.parent
+    return chats.parent.name
+
+
+def _records(
+    path: Path, read: SourceRead, skim: bool
+) -> Iterator[tuple[int | None, dict[str, Any]]]:
     """Yield the records of a chat file: the whole document, or each line of a JSONL one."""
     if path.suffix == ".json":
         try:
@@ -99,7 +152,8 @@ def _records(path: Path, read: SourceRead) -> Iterator[tuple[int | None, dict[st
         # Not one document: perhaps JSON Lines under the old name.
         yield from _lines(enumerate(data.splitlines(), 1), path, read)
         return
-    yield from _lines(iter_lines(path, read), path, read)
+    for first, lines in iter_blocks(path, read):
+        yield from _lines(_skim(first, lines) if skim else enumerate(lines, first), path, read)
 
 
 def _lines(
@@ -129,36 +183,49 @@ def _reply(
     tokens = message.get("tokens")
     if type(tokens) is not dict:
         return
+    session = str(header["sessionId"])
+    ident = message.get("id")
+    if type(ident) is str and ident:
+        if (session, ident) in seen:  # told before anything is read: most copies are repeats
+            read.duplicates += 1
+            return
+        seen.add((session, ident))
     at = parse_moment(message.get("timestamp"))
     if at is None:
         read.malformed.append(FileProblem(path, number, "a gemini message without a timestamp"))
         return
-    session = str(header["sessionId"])
-    ident = message.get("id")
-    if type(ident) is str and ident:
-        if (session, ident) in seen:
-            read.duplicates += 1
-            return
-        seen.add((session, ident))
     notes: list[str] = []
-    prompt = read_count(tokens.get("input"), "tokens.input", notes)
-    output = read_count(tokens.get("output"), "tokens.output", notes)
-    cached = read_count(tokens.get("cached", 0), "tokens.cached", notes)
-    thoughts = read_count(tokens.get("thoughts", 0), "tokens.thoughts", notes)
-    tool = read_count(tokens.get("tool", 0), "tokens.tool", notes)
+    prompt, output = tokens.get("input"), tokens.get("output")
+    cached, thoughts, tool = (
+        tokens.get("cached", 0),
+        tokens.get("thoughts", 0),
+        tokens.get("tool", 0),
+    )
+    # The usage rule in one call when the figures are plain ints (nearly always);
+    # else field by field, with the rule's notes.
+    if not (
+        type(prompt) is int
+        and type(output) is int
+        and type(cached) is int
+        and type(thoughts) is int
+        and type(tool) is int
+        and counts_valid(prompt, output + thoughts, cached, None, thoughts)
+        and counts_valid(tool)
+    ):
+        prompt = read_count(prompt, "tokens.input", notes)
+        output = read_count(output, "tokens.output", notes)
+        cached = read_count(cached, "tokens.cached", notes)
+        thoughts = read_count(thoughts, "tokens.thoughts", notes)
+        tool = read_count(tool, "tokens.tool", notes)
     model = message.get("model")
     read.pieces.append(
         Piece(
-            at=at,
-            session_id=session,
-            model=model if type(model) is str and model else "",
-            usage=Usage(
-                input_tokens=prompt,
-                output_tokens=None if output is None else output + (thoughts or 0),
-                cache_read_tokens=cached,
-                reasoning_tokens=thoughts,
-            ),
+            at,
+            session,
+            model if type(model) is str and model else "",
+            (prompt, None if output is None else output + (thoughts or 0), cached, None, thoughts),
             project_hash=str(header["projectHash"]),
+            role="subagent" if header.get("kind") == _SUBAGENT else "session",
             extra={"tool_tokens": tool} if tool else {},
             notes=tuple(notes),
         )
