@@ -84,7 +84,9 @@ def test_an_edited_yaml_table_is_read_again(package: Path, tmp_path: Path):
         None,  # the right stamp, a rate that is not a number
     ],
 )
-def test_a_damaged_copy_is_ignored_and_replaced(package: Path, tmp_path: Path, damage: bytes | None):
+def test_a_damaged_copy_is_ignored_and_replaced(
+    package: Path, tmp_path: Path, damage: bytes | None
+):
     """Garbage, the wrong shape, or a bad rate under the right stamp: the YAML is parsed again."""
     cache = tmp_path / "cache"
     good = _table(package, cache)
