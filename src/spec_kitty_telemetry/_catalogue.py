@@ -14,7 +14,6 @@ that cannot be read or written is ignored.
 
 from __future__ import annotations
 
-import logging
 import os
 import zlib
 from datetime import UTC, datetime
@@ -24,11 +23,12 @@ from typing import Any
 
 import orjson
 
+from ._log import lazy_logger
 from ._rates import ModelRates, RateTier
 
 __all__ = ["catalogue_name", "lookup"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 _KEYS = {
     "input": "input_mtok",

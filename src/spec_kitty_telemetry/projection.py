@@ -21,7 +21,6 @@ millisecond from two processes, a merge), as in ``SimpleJsonStore``.
 
 from __future__ import annotations
 
-import logging
 import os
 import zlib
 from collections.abc import Callable, Iterator
@@ -33,12 +32,13 @@ import orjson
 
 from ._cells import Cell, CellFold
 from ._lines import is_blank, parse_line
+from ._log import lazy_logger
 from .errors import InvalidEventError
 from .store import ReadReport
 
 __all__ = ["PROJECTION_SUFFIX", "LogFold", "fold_log", "projection_path"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 #: Appended to a log's hidden name to name its projection.
 PROJECTION_SUFFIX: Final = ".projection"
