@@ -320,8 +320,8 @@ def _decode(
     for key, sums, tiers, durations in doc["cells"]:
         cell = Cell()
         cell.sums = sums
-        cell.tiers = {tier: token_sums for tier, token_sums in tiers}
-        cell.durations = {bucket: count for bucket, count in durations}
+        cell.tiers = dict(tiers)  # [[key, value], ...]: dict() pairs them in C
+        cell.durations = dict(durations)
         cells[tuple(key)] = cell
     fold.aside = doc["aside"]
     fold.other_types = {(feature, kind): count for feature, kind, count in doc["types"]}
