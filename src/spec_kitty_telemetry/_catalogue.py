@@ -101,10 +101,10 @@ def cache_path() -> Path:
 
 def _stamp() -> str | None:
     """Identify the installed catalogue data and today's date, without importing it."""
-    from importlib.util import find_spec
+    from importlib.machinery import PathFinder  # loaded with the interpreter; importlib.util is not
 
     try:
-        spec = find_spec("genai_prices")
+        spec = PathFinder.find_spec("genai_prices")
         if spec is None or spec.origin is None:
             return None
         data = Path(spec.origin).with_name("data.py").stat()
