@@ -180,8 +180,7 @@ def _probe(project: Path, cache: Path, *args: str) -> subprocess.CompletedProces
 def test_console_script_reports_cost_without_typer_pydantic_or_yaml(project: Path, tmp_path: Path):
     """``spec-kitty agent telemetry cost --json``: once the price table's copy exists, none of
     typer, click, pydantic, rich, yaml, genai_prices, logging or zoneinfo (UTC needs none) is
-    imported, and the document is the
-    typer app's."""
+    imported, and the document is the typer app's."""
     cache = tmp_path / "cache"
     first = _probe(project, cache, "agent", "telemetry", "cost", "--json")
     assert first.stderr.splitlines()[-1] == "0 ['yaml']"  # the first run parses the YAML
