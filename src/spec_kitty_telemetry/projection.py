@@ -42,7 +42,7 @@ logger = lazy_logger(__name__)
 
 #: Appended to a log's hidden name to name its projection.
 PROJECTION_SUFFIX: Final = ".projection"
-_FORMAT: Final = 1
+_FORMAT: Final = 2  # 2: duration histograms in a document of their own
 _WINDOW: Final = 32
 _WINDOWS: Final = 16
 _CHUNK: Final = 1 << 20
@@ -71,6 +71,8 @@ class LogFold:
     stamp: tuple[int, int] = (0, 0)
     #: The fold of an unfinished last line, if it is an event (never saved).
     tail: CellFold | None = None
+    #: The saved duration histograms not yet read into the cells (``fold_log(durations=False)``).
+    durations: bytes | None = None
 
     def folds(self) -> Iterator[CellFold]:
         """Return the log's folds: the saved one, and an unfinished last line's."""
@@ -85,6 +87,7 @@ def fold_log(
     *,
     save: bool = True,
     timed: bool = False,
+    durations: bool = True,
 ) -> LogFold:
     """Return the fold of every event of ``log``, from its projection plus what was appended.
 
@@ -94,7 +97,9 @@ def fold_log(
     projections, each brought up to date when a report needs it: one without
     time (a few cells per agent, model and work package: what most reports
     read) and, with ``timed``, one with 15-minute buckets (about a cell per
-    event, for time groupings and bounds).
+    event, for time groupings and bounds). Without ``durations`` the cells'
+    duration histograms (a third of the file, read by no cost report) are left
+    empty unless the log grew, since then the projection is saved again.
     """
     path = projection_path(log, timed=timed)
     try:
@@ -106,6 +111,8 @@ def fold_log(
         st = os.fstat(fd)
         saved = _load(path, thresholds, timed)
         start = saved if saved is not None and _still_valid(fd, st, saved) else None
+        if start is not None and (durations or start.offset != st.st_size):
+            start = _with_durations(start)
         state = start or LogFold(CellFold(thresholds, timed=timed), st.st_dev, st.st_ino)
         state.report.source = str(log)
         before = state.offset
@@ -242,6 +249,8 @@ def _save(path: Path, state: LogFold) -> None:
     """Write the projection atomically; a failure (read-only folder) only costs a fold later."""
     from ._atomic import write_atomically
 
+    if state.durations is not None and _with_durations(state) is None:
+        return  # the histograms were never read in: saving would drop them
     fold = state.fold
     body = orjson.dumps(
         {
@@ -257,8 +266,7 @@ def _save(path: Path, state: LogFold) -> None:
             "report": [state.report.events, state.report.duplicates, state.report.malformed_lines],
             "thresholds": {name: list(values) for name, values in fold.thresholds_used.items()},
             "cells": [
-                [list(key), cell.sums, _flat(cell.tiers), _flat(cell.durations)]
-                for key, cell in fold.cells.items()
+                [list(key), cell.sums, _flat(cell.tiers)] for key, cell in fold.cells.items()
             ],
             "aside": fold.aside,
             "types": [
@@ -266,6 +274,9 @@ def _save(path: Path, state: LogFold) -> None:
             ],
         }
     )
+    # The cells' duration histograms, in cell order, as a document of their own:
+    # decoded only by readers that want them (``fold_log(durations=True)``).
+    body += b"\n" + orjson.dumps([_flat(cell.durations) for cell in fold.cells.values()])
     header = orjson.dumps(
         {
             "format": _FORMAT,
@@ -302,14 +313,17 @@ def _load(path: Path, thresholds: Callable[[str], tuple[int, ...]], timed: bool)
             or header["crc"] != zlib.crc32(body)
         ):
             return None
-        doc = orjson.loads(body)
-        return _decode(doc, thresholds, timed)
+        cells_part, _, durations_part = body.partition(b"\n")
+        return _decode(orjson.loads(cells_part), durations_part, thresholds, timed)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
 
 
 def _decode(
-    doc: dict[str, Any], thresholds: Callable[[str], tuple[int, ...]], timed: bool
+    doc: dict[str, Any],
+    durations: bytes,
+    thresholds: Callable[[str], tuple[int, ...]],
+    timed: bool,
 ) -> LogFold | None:
     used = {name: tuple(values) for name, values in doc["thresholds"].items()}
     if any(thresholds(name) != values for name, values in used.items()):
@@ -317,11 +331,10 @@ def _decode(
     fold = CellFold(thresholds, timed=timed)
     fold.thresholds_used = used
     cells = fold.cells
-    for key, sums, tiers, durations in doc["cells"]:
+    for key, sums, tiers in doc["cells"]:
         cell = Cell()
         cell.sums = sums
         cell.tiers = dict(tiers)  # [[key, value], ...]: dict() pairs them in C
-        cell.durations = dict(durations)
         cells[tuple(key)] = cell
     fold.aside = doc["aside"]
     fold.other_types = {(feature, kind): count for feature, kind, count in doc["types"]}
@@ -338,4 +351,22 @@ def _decode(
         report,
         [(position, bytes.fromhex(text)) for position, text in windows],
         (size, mtime),
+        durations=durations,
     )
+
+
+def _with_durations(state: LogFold) -> LogFold | None:
+    """Fill the cells' duration histograms from the saved document; None if it is damaged."""
+    if state.durations is None:
+        return state
+    try:
+        histograms = orjson.loads(state.durations)
+        cells = state.fold.cells.values()
+        if len(histograms) != len(cells):
+            return None
+        for cell, histogram in zip(cells, histograms, strict=True):
+            cell.durations = dict(histogram)
+    except (ValueError, TypeError):
+        return None
+    state.durations = None
+    return state
