@@ -333,16 +333,50 @@ def test_catalogue_answers_are_cached_so_later_reports_skip_the_import(private_c
     assert first[4] is True  # imported
     second = _fresh_lookup(private_cache)
     assert second == [*first[:4], False]  # same answers, no import
-    assert (private_cache / "spec-kitty-telemetry" / "catalogue.json").is_file()
+    assert len(list((private_cache / "spec-kitty-telemetry").glob("catalogue-*.json"))) == 1
 
 
 def test_a_damaged_cache_is_ignored(private_cache: Path):
     """A cache file that is not JSON, or an entry that is not rates, means asking again."""
     _fresh_lookup(private_cache)
-    path = private_cache / "spec-kitty-telemetry" / "catalogue.json"
+    [path] = (private_cache / "spec-kitty-telemetry").glob("catalogue-*.json")
     document = json.loads(path.read_text())
     document["entries"]["claude-3-7-sonnet"] = {"input": "three"}
     path.write_text(json.dumps(document))
     assert _fresh_lookup(private_cache)[:2] == ["3", "15"]
     path.write_text("{torn")
     assert _fresh_lookup(private_cache)[:2] == ["3", "15"]
+
+
+def test_two_installs_keep_their_own_catalogue_answers(tmp_path: Path, private_cache: Path):
+    """Two installed copies (each with its own genai-prices) answering in turn: neither evicts
+    the other's cached answers, so the third lookup imports nothing."""
+    import shutil
+
+    import genai_prices
+
+    import spec_kitty_telemetry
+
+    installs = []
+    for name in ("one", "two"):
+        site = tmp_path / name
+        for module in (spec_kitty_telemetry, genai_prices):
+            source = Path(module.__file__).parent
+            shutil.copytree(source, site / source.name, ignore=shutil.ignore_patterns("*.pyc"))
+        installs.append(site)
+
+    def lookup(site: Path) -> list[object]:
+        env = {"XDG_CACHE_HOME": str(private_cache), "PATH": "/usr/bin:/bin"}
+        env["PYTHONPATH"] = f"{site}:{':'.join(p for p in sys.path if 'site-packages' in p)}"
+        done = subprocess.run(
+            [sys.executable, "-c", _LOOKUP_IN_FRESH_PROCESS],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(done.stdout)
+
+    assert lookup(installs[0])[4] is True
+    assert lookup(installs[1])[4] is True
+    assert lookup(installs[0])[4] is False

@@ -52,9 +52,10 @@ def test_the_projection_is_really_read_not_rebuilt(project: Path):
     _total(project)
     path = projection_path(_log(project))
     head, _, body = path.read_bytes().partition(b"\n")
-    doc = json.loads(body)
+    cells, _, durations = body.partition(b"\n")  # the cells, then their duration histograms
+    doc = json.loads(cells)
     doc["cells"][0][1][0] += 10  # ten more events, as if folded earlier
-    new_body = json.dumps(doc).encode()
+    new_body = json.dumps(doc).encode() + b"\n" + durations
     import zlib
 
     header = json.loads(head)
@@ -175,3 +176,46 @@ def test_duration_buckets_never_decrease_as_durations_grow():
 
     buckets = [duration_bucket(ms) for ms in range(0, 5000)]
     assert buckets == sorted(buckets)
+
+
+def _histograms(state) -> dict[object, dict[int, int]]:
+    return {key: dict(cell.durations) for key, cell in state.fold.cells.items()}
+
+
+def test_duration_histograms_survive_reports_that_do_not_read_them(tmp_path: Path):
+    """Cost reports leave the histograms unread; after appends and more reports, the saved
+    projection's histograms equal those of a fold from scratch."""
+    project = write_project(
+        tmp_path, *(run_event("001-a", duration_ms=1_000 * (n + 1)) for n in range(3))
+    )
+    log = _log(project)
+    _total(project)  # builds the projection
+    _total(project)  # warm: reads it without the histograms, saves nothing
+    write_project(project, run_event("001-a", duration_ms=60_000))
+    _total(project)  # folds the appended run, so saves again: histograms included
+    _total(project)
+    saved = fold_log(log, lambda model: (), save=False)
+    projection_path(log).unlink()
+    fresh = fold_log(log, lambda model: (), save=False)
+    assert _histograms(saved) == _histograms(fresh)
+    assert sum(sum(h.values()) for h in _histograms(fresh).values()) == 4
+
+
+def test_damaged_duration_histograms_mean_a_rebuild(tmp_path: Path):
+    """A histogram document that does not match the cells (under a valid checksum): rebuilt."""
+    import zlib
+
+    project = write_project(
+        tmp_path, *(run_event("001-a", duration_ms=1_000 * (n + 1)) for n in range(3))
+    )
+    _total(project)
+    path = projection_path(_log(project))
+    head, _, body = path.read_bytes().partition(b"\n")
+    cells, _, _durations = body.partition(b"\n")
+    new_body = cells + b"\n[]"
+    header = json.loads(head)
+    header["crc"] = zlib.crc32(new_body)
+    path.write_bytes(json.dumps(header).encode() + b"\n" + new_body)
+    state = fold_log(_log(project), lambda model: (), save=False)
+    assert state.offset == _log(project).stat().st_size
+    assert sum(sum(c.durations.values()) for c in state.fold.cells.values()) == 3

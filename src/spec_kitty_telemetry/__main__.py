@@ -9,7 +9,10 @@ command line to spec-kitty's real entry point (see ``_spec_kitty_cli``).
 
 ``emit`` runs once per workflow phase, so both routes go straight to its
 typer-free implementation (:mod:`spec_kitty_telemetry.emit_command`);
-importing the typer app alone would cost more than the whole emit.
+importing the typer app alone would cost more than the whole emit. A plain
+``cost`` command line (and the bare group, which runs ``cost``) takes the
+typer-free route of ``cli/_fast.py`` for the same reason; help and anything
+that route does not read go to the typer app.
 """
 
 from __future__ import annotations
@@ -78,6 +81,12 @@ def _run_telemetry(args: list[str], prog: str) -> NoReturn:
         from .phases import main as phase_main  # the mark's time is when it was asked for
 
         raise SystemExit(phase_main(args[1]))
+    if args[:1] == ["cost"] or not args:  # the bare group runs cost, by agent
+        from .cli._fast import run_cost_fast
+
+        code = run_cost_fast(args[1:])
+        if code is not None:
+            raise SystemExit(code)
     from .cli import run_telemetry
 
     run_telemetry(args, prog)

@@ -7,14 +7,15 @@ Importing it costs about 0.2 s, so it is imported only when a model is not in
 the project's overrides or the shipped table, and its answers (rates, or "not
 listed") are kept for the day in a small cache file, keyed by the installed
 catalogue's data file, so later reports skip the import. The cache lives in
-``$XDG_CACHE_HOME/spec-kitty-telemetry/`` (``~/.cache`` by default); losing it
-costs one import, and a cache that cannot be read or written is ignored.
+``$XDG_CACHE_HOME/spec-kitty-telemetry/`` (``~/.cache`` by default), one file
+per installed copy of this package; losing it costs one import, and a cache
+that cannot be read or written is ignored.
 """
 
 from __future__ import annotations
 
-import logging
 import os
+import zlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,11 +23,12 @@ from typing import Any
 
 import orjson
 
+from ._log import lazy_logger
 from ._rates import ModelRates, RateTier
 
 __all__ = ["catalogue_name", "lookup"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 _KEYS = {
     "input": "input_mtok",
@@ -87,17 +89,22 @@ _CACHE_FORMAT = 1
 
 
 def cache_path() -> Path:
-    """Where catalogue answers are cached on this machine."""
+    """Where this installed copy of the package caches catalogue answers on this machine.
+
+    One file per copy (named by where it is installed): two virtualenvs, each
+    with its own catalogue, would otherwise evict each other's answers.
+    """
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "spec-kitty-telemetry" / "catalogue.json"
+    install = zlib.crc32(str(Path(__file__).parent).encode())
+    return Path(base) / "spec-kitty-telemetry" / f"catalogue-{install:08x}.json"
 
 
 def _stamp() -> str | None:
     """Identify the installed catalogue data and today's date, without importing it."""
-    from importlib.util import find_spec
+    from importlib.machinery import PathFinder  # loaded with the interpreter; importlib.util is not
 
     try:
-        spec = find_spec("genai_prices")
+        spec = PathFinder.find_spec("genai_prices")
         if spec is None or spec.origin is None:
             return None
         data = Path(spec.origin).with_name("data.py").stat()

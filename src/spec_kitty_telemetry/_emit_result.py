@@ -16,12 +16,11 @@ logging's last-resort handler.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, Protocol
 
 __all__ = ["Collection", "EmitResult", "collecting", "emit_with_result", "fail", "stored", "warn"]
 
@@ -86,7 +85,13 @@ def collecting() -> Iterator[Collection]:
         _CURRENT.reset(token)
 
 
-def warn(logger: logging.Logger, message: str) -> None:
+class _Logger(Protocol):
+    """What ``warn`` and ``fail`` need of a logger (``logging.Logger`` or ``_log.LazyLogger``)."""
+
+    def warning(self, message: str, /, *args: Any) -> None: ...
+
+
+def warn(logger: _Logger, message: str) -> None:
     """Add ``message`` to the current emit's warnings; log it when no emit collects."""
     collection = _CURRENT.get()
     if collection is None:
@@ -95,7 +100,7 @@ def warn(logger: logging.Logger, message: str) -> None:
         collection.warnings.append(message)
 
 
-def fail(logger: logging.Logger, message: str) -> None:
+def fail(logger: _Logger, message: str) -> None:
     """Say why the current emit stored nothing (its ``problem``); log it when none collects."""
     collection = _CURRENT.get()
     if collection is None:

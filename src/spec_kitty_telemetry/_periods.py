@@ -60,11 +60,11 @@ def resolve_timezone(name: str) -> tzinfo:
     ``local`` is the ``TZ`` environment variable when set, else ``/etc/localtime``,
     else UTC. Raises QueryError (parameter ``timezone``) for a name no zone has.
     """
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     text = name.strip()
     if text.upper() == "UTC":
-        return UTC
+        return UTC  # the default: no need to load zoneinfo (and sysconfig) for it
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     if text.lower() == "local":
         configured = os.environ.get("TZ", "").strip().lstrip(":")
         if configured:

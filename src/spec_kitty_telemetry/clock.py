@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import errno
 import json
-import logging
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Final, TypeGuard
 
 from ._atomic import write_atomically
 from ._emit_result import warn
+from ._log import lazy_logger
 from ._records import MAX_LAMPORT_CLOCK
 from ._safe_paths import read_sidecar
 from .errors import ClockError, InvalidClockValueError, UnsafePathError
@@ -35,7 +35,7 @@ __all__ = [
     "next_timestamp",
 ]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 #: Largest clock file read; a bigger one is corrupt. A clock needs a few dozen
 #: bytes; the room is for spec-kitty's per-node entries sharing the file.

@@ -174,7 +174,10 @@ def project_cost_report(
 
     thresholds = thresholds_of(pricing)
     timed = _needs_time(group_by, breakdown, sort, filters)
-    folds = [fold_log(store.path, thresholds, save=save, timed=timed) for store in stores]
+    folds = [
+        fold_log(store.path, thresholds, save=save, timed=timed, durations=False)
+        for store in stores
+    ]
     return read_report(
         (fold for log in folds for fold in log.folds()),
         group_by,

@@ -21,7 +21,6 @@ to the log and belong in ``.gitignore``.
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -31,6 +30,7 @@ from . import _log_index
 from ._emit_result import warn
 from ._lines import is_blank, parse_line
 from ._lock import FileLock, LockTimeout
+from ._log import lazy_logger
 from ._log_index import LogIndex
 from ._records import dumps_record
 from ._safe_paths import SafeFolder, open_folder
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SimpleJsonStore"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 _Item = TypeVar("_Item")
 

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -67,19 +66,45 @@ class ShippedTable:
 
 @cache
 def shipped_table() -> ShippedTable:
-    """Return the package's own price table (read once per process)."""
+    """Return the package's own price table (read once per process).
+
+    The YAML is parsed once per package version and machine; later processes
+    read a JSON copy of its document (``_shipped_cache``), checked by the same rules.
+    """
+    from . import _shipped_cache
+
+    path = Path(__file__).with_name(_SHIPPED_FILE)
+    stamp = _shipped_cache.stamp_of(path)
+    copy = None if stamp is None else _shipped_cache.read_copy(path, stamp)
+    if isinstance(copy, dict) and isinstance(copy.get("last_updated"), str):
+        try:
+            return ShippedTable(
+                last_updated=date.fromisoformat(copy["last_updated"]),
+                models=parse_rate_table(copy.get("models"), f"{path}: models", "shipped"),
+            )
+        except (ValueError, PricingError):
+            pass  # a damaged copy: parse the YAML again
+    table, models = _parse_shipped(path)
+    if stamp is not None:
+        document = {"last_updated": table.last_updated.isoformat(), "models": models}
+        _shipped_cache.write_copy(path, stamp, document)
+    return table
+
+
+def _parse_shipped(path: Path) -> tuple[ShippedTable, Any]:
+    """Parse the YAML table; return it and its raw ``models`` section."""
     import yaml
 
-    resource = resources.files(__package__).joinpath(_SHIPPED_FILE)
-    where = f"{resource}"
     try:
-        document: Any = yaml.load(resource.read_text(encoding="utf-8"), Loader=_loader())
+        document: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
     except (OSError, yaml.YAMLError) as exc:
-        raise PricingError(f"{where}: cannot read the shipped price table: {exc}") from exc
+        raise PricingError(f"{path}: cannot read the shipped price table: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("last_updated"), date):
-        raise PricingError(f"{where}: expected last_updated (a date) and models")
-    models = parse_rate_table(document.get("models"), f"{where}: models", "shipped")
-    return ShippedTable(last_updated=document["last_updated"], models=models)
+        raise PricingError(f"{path}: expected last_updated (a date) and models")
+    models = parse_rate_table(document.get("models"), f"{path}: models", "shipped")
+    return ShippedTable(last_updated=document["last_updated"], models=models), document.get(
+        "models"
+    )
 
 
 class Pricing:

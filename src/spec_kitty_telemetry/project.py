@@ -12,12 +12,12 @@ Kept light: the emit path imports it.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
 from ._emit_result import warn
+from ._log import lazy_logger
 from .clock import FileClockStorage, LamportClock
 from .config import find_project_root, load_config
 from .errors import InvalidOptionError, ProjectNotFoundError, QueryError
@@ -36,7 +36,7 @@ __all__ = [
     "store_for",
 ]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 #: The folder of a project holding one sub-folder per feature.
 SPECS_DIRNAME: Final = "kitty-specs"

@@ -21,7 +21,6 @@ millisecond from two processes, a merge), as in ``SimpleJsonStore``.
 
 from __future__ import annotations
 
-import logging
 import os
 import zlib
 from collections.abc import Callable, Iterator
@@ -33,19 +32,22 @@ import orjson
 
 from ._cells import Cell, CellFold
 from ._lines import is_blank, parse_line
+from ._log import lazy_logger
 from .errors import InvalidEventError
 from .store import ReadReport
 
 __all__ = ["PROJECTION_SUFFIX", "LogFold", "fold_log", "projection_path"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 #: Appended to a log's hidden name to name its projection.
 PROJECTION_SUFFIX: Final = ".projection"
-#: 2: cell keys end with the events' tags (``_cells.cell_tags``); cells hold what runs
-#: produced (lines, tests, failure categories) and the fold its phase transitions.
-_FORMAT: Final = 2
+#: 3: cell keys end with the events' tags (``_cells.cell_tags``); cells hold what runs
+#: produced (lines, tests, failure categories) and the fold its phase transitions;
+#: the duration histograms are a document of their own, decoded on demand.
+_FORMAT: Final = 3
 _WINDOW: Final = 32
+_INT64_MAX: Final = 2**63 - 1
 _WINDOWS: Final = 16
 _CHUNK: Final = 1 << 20
 _MAX_BYTES: Final = 1 << 31
@@ -73,6 +75,8 @@ class LogFold:
     stamp: tuple[int, int] = (0, 0)
     #: The fold of an unfinished last line, if it is an event (never saved).
     tail: CellFold | None = None
+    #: The saved duration histograms not yet read into the cells (``fold_log(durations=False)``).
+    durations: bytes | None = None
 
     def folds(self) -> Iterator[CellFold]:
         """Return the log's folds: the saved one, and an unfinished last line's."""
@@ -87,6 +91,7 @@ def fold_log(
     *,
     save: bool = True,
     timed: bool = False,
+    durations: bool = True,
 ) -> LogFold:
     """Return the fold of every event of ``log``, from its projection plus what was appended.
 
@@ -96,7 +101,9 @@ def fold_log(
     projections, each brought up to date when a report needs it: one without
     time (a few cells per agent, model and work package: what most reports
     read) and, with ``timed``, one with 15-minute buckets (about a cell per
-    event, for time groupings and bounds).
+    event, for time groupings and bounds). Without ``durations`` the cells'
+    duration histograms (a third of the file, read by no cost report) are left
+    empty unless the log grew, since then the projection is saved again.
     """
     path = projection_path(log, timed=timed)
     try:
@@ -108,6 +115,8 @@ def fold_log(
         st = os.fstat(fd)
         saved = _load(path, thresholds, timed)
         start = saved if saved is not None and _still_valid(fd, st, saved) else None
+        if start is not None and (durations or start.offset != st.st_size):
+            start = _with_durations(start)
         state = start or LogFold(CellFold(thresholds, timed=timed), st.st_dev, st.st_ino)
         state.report.source = str(log)
         before = state.offset
@@ -244,6 +253,8 @@ def _save(path: Path, state: LogFold) -> None:
     """Write the projection atomically; a failure (read-only folder) only costs a fold later."""
     from ._atomic import write_atomically
 
+    if state.durations is not None and _with_durations(state) is None:
+        return  # the histograms were never read in: saving would drop them
     try:
         body, header = _encoded(state)
         write_atomically(path, header + b"\n" + body)
@@ -268,13 +279,7 @@ def _encoded(state: LogFold) -> tuple[bytes, bytes]:
             "report": [state.report.events, state.report.duplicates, state.report.malformed_lines],
             "thresholds": {name: list(values) for name, values in fold.thresholds_used.items()},
             "cells": [
-                [
-                    list(key),
-                    cell.sums,
-                    _flat(cell.tiers),
-                    _flat(cell.durations),
-                    list(cell.categories.items()),
-                ]
+                [list(key), _sums_of(cell.sums), _flat(cell.tiers), list(cell.categories.items())]
                 for key, cell in fold.cells.items()
             ],
             "aside": fold.aside,
@@ -284,6 +289,9 @@ def _encoded(state: LogFold) -> tuple[bytes, bytes]:
             ],
         }
     )
+    # The cells' duration histograms, in cell order, as a document of their own:
+    # decoded only by readers that want them (``fold_log(durations=True)``).
+    body += b"\n" + orjson.dumps([_flat(cell.durations) for cell in fold.cells.values()])
     header = orjson.dumps(
         {
             "format": _FORMAT,
@@ -293,6 +301,18 @@ def _encoded(state: LogFold) -> tuple[bytes, bytes]:
         }
     )
     return body, header
+
+
+def _sums_of(sums: list[int]) -> list[int | str]:
+    """Return a cell's sums as JSON can hold them: one past 64 bits as its decimal text.
+
+    A sum of squared durations outgrows 64 bits on a long project (a million
+    hour-long runs), and orjson writes no wider integer; the text form keeps
+    such a projection saved, so its reports stay warm.
+    """
+    if max(sums) <= _INT64_MAX:  # sums are never negative
+        return sums  # type: ignore[return-value]  # list is invariant; nothing is added
+    return [value if value <= _INT64_MAX else str(value) for value in sums]
 
 
 def _flat(table: dict[int, Any]) -> list[Any]:
@@ -317,14 +337,17 @@ def _load(path: Path, thresholds: Callable[[str], tuple[int, ...]], timed: bool)
             or header["crc"] != zlib.crc32(body)
         ):
             return None
-        doc = orjson.loads(body)
-        return _decode(doc, thresholds, timed)
+        cells_part, _, durations_part = body.partition(b"\n")
+        return _decode(orjson.loads(cells_part), durations_part, thresholds, timed)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
 
 
 def _decode(
-    doc: dict[str, Any], thresholds: Callable[[str], tuple[int, ...]], timed: bool
+    doc: dict[str, Any],
+    durations: bytes,
+    thresholds: Callable[[str], tuple[int, ...]],
+    timed: bool,
 ) -> LogFold | None:
     used = {name: tuple(values) for name, values in doc["thresholds"].items()}
     if any(thresholds(name) != values for name, values in used.items()):
@@ -332,12 +355,12 @@ def _decode(
     fold = CellFold(thresholds, timed=timed)
     fold.thresholds_used = used
     cells = fold.cells
-    for key, sums, tiers, durations, categories in doc["cells"]:
+    for key, sums, tiers, categories in doc["cells"]:
         cell = Cell()
-        cell.sums = sums
-        cell.tiers = {tier: token_sums for tier, token_sums in tiers}
-        cell.durations = {bucket: count for bucket, count in durations}
-        cell.categories = {category: count for category, count in categories}
+        cell.sums = sums if str not in map(type, sums) else [int(value) for value in sums]
+        cell.tiers = dict(tiers)  # [[key, value], ...]: dict() pairs them in C
+        if categories:
+            cell.categories = dict(categories)
         *fields, tags = key
         cells[(*fields, None if tags is None else tuple(map(tuple, tags)))] = cell
     fold.aside = doc["aside"]
@@ -356,4 +379,22 @@ def _decode(
         report,
         [(position, bytes.fromhex(text)) for position, text in windows],
         (size, mtime),
+        durations=durations,
     )
+
+
+def _with_durations(state: LogFold) -> LogFold | None:
+    """Fill the cells' duration histograms from the saved document; None if it is damaged."""
+    if state.durations is None:
+        return state
+    try:
+        histograms = orjson.loads(state.durations)
+        cells = state.fold.cells.values()
+        if len(histograms) != len(cells):
+            return None
+        for cell, histogram in zip(cells, histograms, strict=True):
+            cell.durations = dict(histogram)
+    except (ValueError, TypeError):
+        return None
+    state.durations = None
+    return state

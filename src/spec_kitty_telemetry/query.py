@@ -21,7 +21,6 @@ from __future__ import annotations
 import fnmatch
 import heapq
 import itertools
-import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -29,6 +28,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from ._log import lazy_logger
 from ._model_names import canonical_model_name
 from .config import find_project_root
 from .errors import QueryError
@@ -57,7 +57,7 @@ __all__ = [
     "unmatched_filters",
 ]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 Record = dict[str, Any]
 

@@ -1,6 +1,6 @@
 """The app's command classes: one-line errors and plain help labels, in one place.
 
-Kept apart from ``cli/__init__`` so that each command module can name
+Kept apart from ``cli/_app`` so that each command module can name
 :class:`Command` when it registers its commands.
 """
 
