@@ -106,17 +106,24 @@ def test_durations_counted_are_whole_numbers_from_0_to_2_63_minus_1(
 
 
 def test_a_run_of_the_longest_duration_is_reported_and_its_projection_reads_back(tmp_path: Path):
-    """A valid record of 2**63-1 ms (its square needs 126 bits) does not break ``cost``.
+    """A valid record of 2**63-1 ms (its square needs 126 bits) is saved and read back exactly.
 
-    The projection file holds 64-bit integers only: a cell whose sums outgrow
-    them is not saved (the next report folds the log again), and the report
-    is still right. It used to raise ``TypeError: Integer exceeds 64-bit range``.
+    orjson writes no integer past 64 bits, so such a sum is saved as its
+    decimal text: the projection is still written (the next report stays
+    warm), and reads back the same square. It used to raise
+    ``TypeError: Integer exceeds 64-bit range``.
     """
     write_project(tmp_path, run_event("001-a", agent="claude", cost_usd=0.5, duration_ms=INT64_MAX))
-    for _ in range(2):  # the second report finds no usable projection and folds again
+    for _ in range(2):  # the second report reads the saved projection
         report = project_cost_report(tmp_path, None, "agent", pricing=PRICING)
         assert report.total.event_count == 1
         assert report.total.reported_cost_usd == Decimal("0.5")
+        assert projection_path(log_of(tmp_path)).is_file()
+    saved = projection_path(log_of(tmp_path)).read_bytes()
+    assert f'"{INT64_MAX * INT64_MAX}"'.encode() in saved
+    cell = only_cell(fold_log(log_of(tmp_path), no_tiers).fold)
+    assert cell.sums[c.DURATION_SQUARES] == INT64_MAX * INT64_MAX
+    assert cell.sums[c.DURATION_SUM] == INT64_MAX
 
 
 def test_the_saved_projection_holds_what_a_fresh_fold_holds(tmp_path: Path):
