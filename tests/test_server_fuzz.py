@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from server_proc import ServerProcess, new_token
 from spec_kitty_telemetry.errors import InvalidEventError
@@ -222,6 +222,7 @@ def test_injection_shaped_filters_never_500(http: httpx.Client, path: str, key: 
         lambda t: t not in (".", "..")  # the dot segments of a URL path, not ids
     )
 )
+@example(execution_id="/")  # was a 307 redirect to /api/v1/executions/
 def test_execution_ids_of_any_shape_are_404_or_4xx(http: httpx.Client, execution_id: str):
     """An execution id that names no execution, whatever its shape: a 4xx, never a 500."""
     from urllib.parse import quote

@@ -57,6 +57,9 @@ def create_app(
         version="1",
         summary="Agent execution events of many repositories in one PostgreSQL.",
         lifespan=lifespan,
+        # An API has one spelling per route: a path with a stray slash (an id that
+        # is "/") is a 404, not a redirect to a route the client did not ask for.
+        redirect_slashes=False,
     )
     app.state.limits = limits
     app.include_router(routes.router)
