@@ -163,3 +163,28 @@ def test_a_week_frozen_later_is_used_by_a_running_process(
     record = _slow_run(root)
     assert record is not None
     assert _alerted(root) == [("duration", record["event_id"])]
+
+
+def test_an_emit_without_realtime_imports_no_analytics(tmp_path: Path) -> None:
+    """A fresh process emitting into a project without the setting loads no baseline code.
+
+    The check watches the config file and the baselines folder; naming that
+    folder must not import the baseline module (and ``statistics``), which
+    would add to every emit's start-up.
+    """
+    feature = tmp_path / "kitty-specs" / "001-alpha"
+    feature.mkdir(parents=True)
+    script = (
+        "import sys\n"
+        "from spec_kitty_telemetry.emit import emit_execution_record\n"
+        f"record = emit_execution_record({str(feature)!r}, '001-alpha', None, 'claude',"
+        " 'implementer', environment={})\n"
+        "assert record is not None\n"
+        "heavy = ('statistics', 'spec_kitty_telemetry.analytics.baseline',"
+        " 'spec_kitty_telemetry.analytics.runs')\n"
+        "print([name for name in heavy if name in sys.modules])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

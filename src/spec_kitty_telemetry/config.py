@@ -11,6 +11,7 @@ from typing import Any, Final
 from .errors import ConfigError
 
 __all__ = [
+    "BASELINES_DIR",
     "CONFIG_PATH",
     "TelemetryConfig",
     "emitting_project_root",
@@ -20,6 +21,9 @@ __all__ = [
 
 #: Where a project keeps its telemetry settings, relative to the project root.
 CONFIG_PATH: Final = Path(".kittify") / "telemetry.yaml"
+#: Where frozen baselines are kept (``analytics.baseline``), relative to the project root;
+#: here so the emit's real-time check can watch it without importing the analytics.
+BASELINES_DIR: Final = Path(".kittify") / "baselines"
 
 _MARKERS: Final = ("kitty-specs", ".kittify")
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .._records import EXECUTION_EVENT
+from ..config import BASELINES_DIR
 from ..errors import ConfigError, QueryError, TelemetryError
 from ..usage import COST_FIELD
 from . import _stats
@@ -54,7 +55,6 @@ __all__ = [
 ]
 
 #: Where frozen baselines live, relative to the project root.
-BASELINES_DIR: Final = Path(".kittify") / "baselines"
 DEFAULT_GROUP_BY: Final = ("agent", "role")
 #: Groups with fewer runs are reported but too small to alert on.
 DEFAULT_MIN_SAMPLE: Final = 20

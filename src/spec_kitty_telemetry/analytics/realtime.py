@@ -80,8 +80,7 @@ class _Loaded:
     __slots__ = ("checked", "checker", "paths", "signature")
 
     def __init__(self, root: Path) -> None:
-        from ..config import CONFIG_PATH
-        from .baseline import BASELINES_DIR
+        from ..config import BASELINES_DIR, CONFIG_PATH
 
         self.paths = (root / CONFIG_PATH, root / BASELINES_DIR)
         self.signature: _Signature | None = None
