@@ -349,3 +349,10 @@ def test_complete_shares_price_an_event_whose_own_counts_are_incomplete(group_by
     assert total.unpriced_event_count == 0
     assert total.estimated_cost_usd == Decimal(7)
     assert total.estimated_event_count == 1
+
+
+def test_an_event_kept_aside_for_its_key_without_input_is_unpriced_as_no_usage():
+    """A list agent sends a one-model event aside; with output but no input it is ``no_usage``."""
+    events = [record(agent=["x"], model="dear", output_tokens=10)]  # type: ignore[arg-type]
+    total = cost_report(events, "agent", pricing=PRICING).total
+    assert total.unpriced_reasons == {"no_usage": 1}

@@ -268,7 +268,8 @@ def generate(module: str, path: Path, functions: list[str] | None = None) -> lis
                 continue
             short = len(before) <= _SHORT and len(after) <= _SHORT
             mutation = f"{before} -> {after}" if short else f"{old} -> {new}"
-            # The same change twice on one line (``1 -> 0`` in ``(1 << 128) - 1``): number them.
+            # The same change twice on one line (``1 -> 0`` in ``(1 << 128) - 1``): number them,
+            # in ast.walk order (breadth first: in ``f((0, 0), 0)`` the lone 0 is #1), not by place.
             seen = per_line[node.lineno, mutation] = per_line.get((node.lineno, mutation), 0) + 1
             if seen > 1:
                 mutation += f" (#{seen} on the line)"
