@@ -90,7 +90,9 @@ CELL_SLOTS: Final = 21
 _INPUT_FIELD, _OUTPUT_FIELD, _CACHE_READ_FIELD, _CACHE_WRITE_FIELD, _REASONING_FIELD = TOKEN_FIELDS
 _COST_DIGITS: Final = 10
 _COST_UNITS: Final = 10**_COST_DIGITS
-#: Below this, ``round(cost * 1e10)`` of a float is its exact decimal value in 1e-10 USD.
+#: Below this, ``round(cost * 1e10)`` of a float is within one unit (1e-10 USD) of its
+#: decimal value, exact for costs of at most ten decimals, and far cheaper than Decimal;
+#: the report's figures are micro-dollars, so the unit never shows.
 _FLOAT_EXACT: Final = 100_000
 #: Payload fields an aside record keeps: what filters, groups and prices read.
 _ASIDE_FIELDS: Final = (
