@@ -42,6 +42,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple, ParamSpec, TypeVar
 
+import orjson
+
 from .._lines import utc_timestamp
 from .._records import EXECUTION_EVENT, event_record, execution_payload
 from ..clock import next_timestamp
@@ -62,7 +64,7 @@ __all__ = [
     "cyclic_gc_paused",
     "import_pieces",
     "iter_blocks",
-    "iter_lines",
+    "json_objects",
     "segment_id",
     "skimmer",
     "without_cyclic_gc",
@@ -290,11 +292,6 @@ def segment_id(source: str, key: Iterable[str], start: datetime) -> str:
     digest = hashlib.blake2b("\x1f".join((source, *key)).encode(), digest_size=10).digest()
     millis = int(start.timestamp() * 1000)
     return _encode((millis << 80) | int.from_bytes(digest, "big"))
-
-
-def hour_of(moment: datetime) -> datetime:
-    """Return the start of the UTC hour holding ``moment``."""
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def parse_moment(value: object) -> datetime | None:
@@ -532,10 +529,27 @@ def iter_blocks(path: Path, read: SourceRead) -> Iterator[tuple[int, list[bytes]
         read.unreadable.append(FileProblem(path, None, f"cannot read: {exc.strerror or exc}"))
 
 
-def iter_lines(path: Path, read: SourceRead) -> Iterator[tuple[int, bytes]]:
-    """Yield ``(line number, line)`` of a JSONL file (see :func:`iter_blocks`)."""
-    for first, lines in iter_blocks(path, read):
-        yield from enumerate(lines, first)
+def json_objects(
+    lines: Iterable[tuple[int, bytes]], path: Path, malformed: list[FileProblem]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield the numbered lines that are JSON objects: the readers' one rule for a line.
+
+    A line that is not JSON, or JSON but not an object, is named in
+    ``malformed`` with its file and number; a blank line is passed over.
+    """
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    for number, line in lines:
+        try:
+            obj = loads(line)
+        except decode_error:
+            if line.strip():
+                malformed.append(FileProblem(path, number, "not JSON"))
+            continue
+        if type(obj) is dict:
+            yield number, obj
+        else:
+            malformed.append(FileProblem(path, number, "not a JSON object"))
 
 
 def skimmer(*markers: bytes) -> Callable[[int, list[bytes]], list[tuple[int, bytes]]]:

@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
-
 from ..usage import counts_valid, read_count
 from ._common import (
     _NO_EXTRA,
@@ -33,6 +31,7 @@ from ._common import (
     SourceRead,
     home_dir,
     iter_blocks,
+    json_objects,
     parse_moment,
     skimmer,
     without_cyclic_gc,
@@ -100,22 +99,11 @@ def read_sessions(
     # (message id, request id) -> [largest figures so far, what the credited line said]
     responses: dict[tuple[str, Any], list[Any]] = {}
     unkeyed: list[tuple[_Raw, _First]] = []
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
     for done, path in enumerate(files, 1):
         subagent_file = "subagents" in path.parts
         for first, lines in iter_blocks(path, read):
             numbered = _skim(first, lines) if skim else enumerate(lines, first)
-            for number, line in numbered:
-                try:
-                    obj = loads(line)
-                except decode_error:
-                    if line.strip():
-                        read.malformed.append(FileProblem(path, number, "not JSON"))
-                    continue
-                if type(obj) is not dict:
-                    read.malformed.append(FileProblem(path, number, "not a JSON object"))
-                    continue
+            for number, obj in json_objects(numbered, path, read.malformed):
                 if obj.get("type") != "assistant":
                     continue
                 message = obj.get("message")

@@ -21,8 +21,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
-
 from ..usage import counts_valid, read_count
 from ._common import (
     FileProblem,
@@ -30,6 +28,7 @@ from ._common import (
     SourceRead,
     home_dir,
     iter_blocks,
+    json_objects,
     parse_moment,
     skimmer,
     without_cyclic_gc,
@@ -113,21 +112,11 @@ def read_sessions(
     ``skim=False`` is the full parse the tests hold the fast path to.
     """
     read = SourceRead()
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
     for done, path in enumerate(files, 1):
         session = _Session(path)
         for first, lines in iter_blocks(path, read):
-            for number, line in _skim(first, lines) if skim else enumerate(lines, first):
-                try:
-                    obj = loads(line)
-                except decode_error:
-                    if line.strip():
-                        read.malformed.append(FileProblem(path, number, "not JSON"))
-                    continue
-                if type(obj) is not dict:
-                    read.malformed.append(FileProblem(path, number, "not a JSON object"))
-                    continue
+            numbered = _skim(first, lines) if skim else enumerate(lines, first)
+            for number, obj in json_objects(numbered, path, read.malformed):
                 kind, payload = obj.get("type"), obj.get("payload")
                 if type(payload) is not dict:
                     continue

@@ -38,6 +38,7 @@ from ._common import (
     SourceRead,
     home_dir,
     iter_blocks,
+    json_objects,
     parse_moment,
     skimmer,
     without_cyclic_gc,
@@ -150,26 +151,11 @@ def _records(
             read.malformed.append(FileProblem(path, None, "not a JSON object"))
             return
         # Not one document: perhaps JSON Lines under the old name.
-        yield from _lines(enumerate(data.splitlines(), 1), path, read)
+        yield from json_objects(enumerate(data.splitlines(), 1), path, read.malformed)
         return
     for first, lines in iter_blocks(path, read):
-        yield from _lines(_skim(first, lines) if skim else enumerate(lines, first), path, read)
-
-
-def _lines(
-    lines: Iterable[tuple[int, bytes]], path: Path, read: SourceRead
-) -> Iterator[tuple[int | None, dict[str, Any]]]:
-    for number, line in lines:
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            if line.strip():
-                read.malformed.append(FileProblem(path, number, "not JSON"))
-            continue
-        if type(obj) is dict:
-            yield number, obj
-        else:
-            read.malformed.append(FileProblem(path, number, "not a JSON object"))
+        numbered = _skim(first, lines) if skim else enumerate(lines, first)
+        yield from json_objects(numbered, path, read.malformed)
 
 
 def _reply(

@@ -40,11 +40,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
-
 from ..errors import StoreError
 from ..project import SPECS_DIRNAME
-from ._common import FileProblem, parse_moment
+from ._common import FileProblem, json_objects, parse_moment
 
 __all__ = [
     "STATUS_FILENAME",
@@ -300,17 +298,7 @@ def read_status_log(path: str | Path) -> StatusLog:
         return log
     except OSError as exc:
         raise StoreError(f"{log.path}: cannot read: {exc.strerror or exc}") from exc
-    for number, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            log.malformed.append(FileProblem(log.path, number, "not JSON"))
-            continue
-        if type(record) is not dict:
-            log.malformed.append(FileProblem(log.path, number, "not a JSON object"))
-            continue
+    for number, record in json_objects(enumerate(data.splitlines(), 1), log.path, log.malformed):
         transition = _transition(record, number)
         if transition is None:
             log.skipped[_kind(record)] += 1
