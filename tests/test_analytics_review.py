@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from helpers import _clock, at, run_event, write_project
-from spec_kitty_telemetry.analytics._money import in_cents
+from spec_kitty_telemetry._money import in_cents
 from spec_kitty_telemetry.cli import telemetry_app
 from spec_kitty_telemetry.events import Event
 from spec_kitty_telemetry.testing import make_event

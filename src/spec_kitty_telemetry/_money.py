@@ -10,13 +10,16 @@ without importing the CLI.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
-__all__ = ["CENT", "money", "money_per"]
+__all__ = ["CENT", "MICRO", "in_cents", "in_micros", "money", "money_per"]
 
 #: People read money in cents.
 CENT: Final = Decimal("0.01")
+#: ``--json`` gives money in micro-dollars.
+MICRO: Final = Decimal("0.000001")
 
 
 def money(
@@ -58,3 +61,24 @@ def money_per(amount: Decimal | None) -> str:
         return "$0.00"
     digits = Decimal(1).scaleb(amount.adjusted() - 1)  # two significant digits
     return f"${amount.quantize(digits, rounding=ROUND_HALF_UP):f}"
+
+
+def in_cents(amounts: Sequence[Decimal], total: Decimal) -> tuple[list[Decimal], Decimal]:
+    """Round ``amounts`` to cents adding up to ``total`` rounded half up (the cost table's rule).
+
+    Rows rounded this way (largest remainder, ``cost.apportioned``) never
+    miss the total shown by a cent, so every table shows a group's amount as
+    ``cost`` shows it.
+    """
+    from .cost import apportioned
+
+    target = total.quantize(CENT, rounding=ROUND_HALF_UP)
+    return apportioned(list(amounts), target, CENT), target
+
+
+def in_micros(amounts: Sequence[Decimal], total: Decimal) -> tuple[list[Decimal], Decimal]:
+    """Round ``amounts`` to micro-dollars adding up to ``total`` so rounded (``--json``'s rule)."""
+    from .cost import apportioned
+
+    target = total.quantize(MICRO)
+    return apportioned(list(amounts), target, MICRO), target

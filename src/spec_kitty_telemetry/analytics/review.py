@@ -12,7 +12,7 @@ only reads the week once and lays the answers out as plain Markdown
 
 Money is shown in cents through the one money formatter, and each table's
 rows are rounded with the cost report's largest-remainder rule
-(``analytics._money``, the cost report's ``apportioned``) so they add up to the
+(``_money``, the cost report's ``apportioned``) so they add up to the
 total shown, exactly as ``cost`` shows them.
 """
 
@@ -26,8 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from .._money import in_cents
 from .._records import EXECUTION_EVENT
-from ._money import in_cents
 from ._weeks import week_bounds, week_name
 
 if TYPE_CHECKING:

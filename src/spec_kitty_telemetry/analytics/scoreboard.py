@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from .._money import in_cents, in_micros
 from .._records import EXECUTION_EVENT
 from ..completion import (
     DONE_PHASES,
@@ -29,7 +30,6 @@ from ..completion import (
 )
 from ..errors import QueryError
 from ..outputs import cost_per
-from ._money import in_cents, in_micros
 from ._stats import percentiles
 from .runs import NO_VALUE, Run, group_key, priced_runs
 

@@ -9,11 +9,12 @@ without typer and pydantic. Rich is imported only to print a table.
 from __future__ import annotations
 
 import sys
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from .._json_output import print_document
+from .._money import in_cents
 from ..usage import PRICED_TOKEN_FIELDS
 from ._common import cost_cell, event_filter, hint_unmatched_features
 from ._format import CENT, Column, Grid, choose, console, count, money_per
@@ -122,11 +123,9 @@ def _per_units(text: str | None) -> tuple[str, ...]:
 
 def _shown_costs(report: CostReport) -> tuple[list[Decimal], Decimal]:
     """Return the rows' and TOTAL's costs in cents, apportioned as ``--json`` apportions."""
-    from ..cost import apportioned
-
-    target = report.total.total_cost_usd.quantize(CENT, rounding=ROUND_HALF_UP)
-    exact = [summary.total_cost_usd for summary in report.summaries]
-    return apportioned(exact, target, CENT), target
+    return in_cents(
+        [summary.total_cost_usd for summary in report.summaries], report.total.total_cost_usd
+    )
 
 
 def _tokens(summary: CostSummary, name: str, compact: bool) -> str:
