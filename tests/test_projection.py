@@ -219,3 +219,39 @@ def test_damaged_duration_histograms_mean_a_rebuild(tmp_path: Path):
     state = fold_log(_log(project), lambda model: (), save=False)
     assert state.offset == _log(project).stat().st_size
     assert sum(sum(c.durations.values()) for c in state.fold.cells.values()) == 3
+
+
+def _line(serial: int) -> bytes:
+    """A run reported at $1, its id from ``serial``: lines that differ in their id only."""
+    from spec_kitty_telemetry.ids import _encode
+
+    record = {
+        "aggregate_id": "001-a",
+        "causation_id": None,
+        "event_id": _encode((1 << 60) + serial),
+        "event_type": "ExecutionEvent",
+        "lamport_clock": 1,
+        "node_id": "n",
+        # a role of 64 letters puts every fixed window on bytes these lines share
+        "payload": {"agent": "claude", "cost_usd": 1.0, "model": "test-model", "role": "r" * 64},
+        "timestamp": "2025-11-03T10:00:13+00:00",
+    }
+    return json.dumps(record, sort_keys=True).encode() + b"\n"
+
+
+def test_a_line_inserted_in_place_before_the_folded_end_is_seen(tmp_path: Path):
+    """A union-style insert written in place (same inode, longer file) under the folded end.
+
+    The old log ends with a duplicate of its first line; the new one has a line
+    inserted before that duplicate, differing from it only in its id. Every
+    fixed 32-byte window can fall on bytes the lines share; the last folded
+    line, compared whole, cannot (ids are unique). Failed before: 2 events.
+    """
+    log = tmp_path / "kitty-specs" / "001-a" / EVENTS_FILENAME
+    log.parent.mkdir(parents=True)
+    first, second, inserted = _line(1), _line(2), _line(3)
+    log.write_bytes(first + second + first)
+    assert _total(tmp_path) == (2, "2.000000")
+    with log.open("r+b") as handle:  # in place: same inode
+        handle.write(first + second + inserted + first)
+    assert _total(tmp_path) == (3, "3.000000")

@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
@@ -35,6 +35,9 @@ from ._lines import is_blank, parse_line
 from ._log import lazy_logger
 from .errors import InvalidEventError
 from .store import ReadReport
+
+if TYPE_CHECKING:
+    from ._timed import DayCells
 
 __all__ = ["PROJECTION_SUFFIX", "LogFold", "fold_log", "projection_path"]
 
@@ -45,16 +48,24 @@ PROJECTION_SUFFIX: Final = ".projection"
 #: 3: cell keys end with the events' tags (``_cells.cell_tags``); cells hold what runs
 #: produced (lines, tests, failure categories) and the fold its phase transitions;
 #: the duration histograms are a document of their own, decoded on demand.
-_FORMAT: Final = 3
+#: 4: the header names the projection's shape (untimed, 15-minute, or local days).
+_FORMAT: Final = 4
 _WINDOW: Final = 32
 _INT64_MAX: Final = 2**63 - 1
 _WINDOWS: Final = 16
+_LINE_WINDOW: Final = 8192
 _CHUNK: Final = 1 << 20
 _MAX_BYTES: Final = 1 << 31
 
 
-def projection_path(log: Path, *, timed: bool = False) -> Path:
-    """Where the projection of ``log`` is kept (``timed``: the one with time buckets)."""
+def projection_path(log: Path, *, timed: bool = False, shape: str = "") -> Path:
+    """Where the projection of ``log`` is kept.
+
+    ``timed``: the one with 15-minute buckets; ``shape`` (``DayCells.shape``):
+    a compact one of local days, one file per zone and set of kept fields.
+    """
+    if shape:
+        return log.with_name(f".{log.name}{PROJECTION_SUFFIX}-day-{zlib.crc32(shape.encode()):08x}")
     return log.with_name(f".{log.name}{PROJECTION_SUFFIX}{'-time' if timed else ''}")
 
 
@@ -92,6 +103,7 @@ def fold_log(
     save: bool = True,
     timed: bool = False,
     durations: bool = True,
+    days: DayCells | None = None,
 ) -> LogFold:
     """Return the fold of every event of ``log``, from its projection plus what was appended.
 
@@ -104,20 +116,32 @@ def fold_log(
     event, for time groupings and bounds). Without ``durations`` the cells'
     duration histograms (a third of the file, read by no cost report) are left
     empty unless the log grew, since then the projection is saved again.
+    With ``days``, the projection is the compact one of that shape (local
+    days of a zone, some fields left out), kept in a file of its own; it is
+    saved only when the zone's rules have a fingerprint.
     """
-    path = projection_path(log, timed=timed)
+    shape = days.shape if days is not None else "time" if timed else ""
+    path = projection_path(log, timed=timed, shape=shape)
+
+    def empty() -> CellFold:
+        if days is None:
+            return CellFold(thresholds, timed=timed)
+        return CellFold(thresholds, days=days.periods, keep=days.keep)
+
+    if days is not None and days.fingerprint is None:
+        save = False
     try:
         handle = log.open("rb")
     except FileNotFoundError:
-        return LogFold(CellFold(thresholds, timed=timed), report=ReadReport(str(log)))
+        return LogFold(empty(), report=ReadReport(str(log)))
     with handle:
         fd = handle.fileno()
         st = os.fstat(fd)
-        saved = _load(path, thresholds, timed)
+        saved = _load(path, empty, shape)
         start = saved if saved is not None and _still_valid(fd, st, saved) else None
         if start is not None and (durations or start.offset != st.st_size):
             start = _with_durations(start)
-        state = start or LogFold(CellFold(thresholds, timed=timed), st.st_dev, st.st_ino)
+        state = start or LogFold(empty(), st.st_dev, st.st_ino)
         state.report.source = str(log)
         before = state.offset
         _catch_up(log, fd, st.st_size, state)
@@ -126,7 +150,7 @@ def fold_log(
     if state.report.malformed_lines:
         logger.warning("%s", state.report.describe())
     if save and moved:
-        _save(path, _with_windows(log, state))
+        _save(path, _with_windows(log, state), shape)
     return state
 
 
@@ -151,9 +175,24 @@ def _with_windows(log: Path, state: LogFold) -> LogFold:
                 (position, os.pread(fd, min(_WINDOW, end - position), position))
                 for position in sorted(positions)
             ]
+            if end:
+                state.windows.append(_last_line(fd, end))
     except OSError:
         state.windows = []
     return state
+
+
+def _last_line(fd: int, end: int) -> tuple[int, bytes]:
+    """Return the last folded line (its last ``_LINE_WINDOW`` bytes) and where it starts.
+
+    Its event id is unique, so a rewrite in place that moved other lines
+    under it (an insert, a reorder) is seen even when every fixed window
+    falls on bytes the lines share (keys, timestamps).
+    """
+    start = max(0, end - _LINE_WINDOW)
+    data = os.pread(fd, end - start, start)
+    cut = data.rfind(b"\n", 0, len(data) - 1) + 1
+    return start + cut, data[cut:]
 
 
 def _catch_up(log: Path, fd: int, size: int, state: LogFold) -> None:
@@ -214,7 +253,7 @@ def _fold_tail(
         if event_id in seen:
             state.report.duplicates += 1
             return
-    state.tail = CellFold(state.fold._thresholds, timed=state.fold.timed)
+    state.tail = state.fold.empty()
     state.tail.add(record)
     state.report.events += 1
 
@@ -249,20 +288,20 @@ def _package_version() -> str:
     return __version__
 
 
-def _save(path: Path, state: LogFold) -> None:
+def _save(path: Path, state: LogFold, shape: str) -> None:
     """Write the projection atomically; a failure (read-only folder) only costs a fold later."""
     from ._atomic import write_atomically
 
     if state.durations is not None and _with_durations(state) is None:
         return  # the histograms were never read in: saving would drop them
     try:
-        body, header = _encoded(state)
+        body, header = _encoded(state, shape)
         write_atomically(path, header + b"\n" + body)
     except Exception as exc:  # noqa: BLE001 - the projection is a cache; the report is right
         logger.debug("%s: projection not saved: %s", path, exc)
 
 
-def _encoded(state: LogFold) -> tuple[bytes, bytes]:
+def _encoded(state: LogFold, shape: str) -> tuple[bytes, bytes]:
     """Return the projection's body and its header line (which holds the body's CRC)."""
     fold = state.fold
     body = orjson.dumps(
@@ -282,6 +321,9 @@ def _encoded(state: LogFold) -> tuple[bytes, bytes]:
                 [list(key), _sums_of(cell.sums), _flat(cell.tiers), list(cell.categories.items())]
                 for key, cell in fold.cells.items()
             ],
+            "work_packages": None
+            if fold.work_packages is None
+            else [sorted(fold.work_packages.get(key, ())) for key in fold.cells],
             "aside": fold.aside,
             "transitions": fold.transitions,
             "types": [
@@ -296,7 +338,7 @@ def _encoded(state: LogFold) -> tuple[bytes, bytes]:
         {
             "format": _FORMAT,
             "package": _package_version(),
-            "timed": fold.timed,
+            "shape": shape,
             "crc": zlib.crc32(body),
         }
     )
@@ -319,7 +361,7 @@ def _flat(table: dict[int, Any]) -> list[Any]:
     return [[key, value] for key, value in table.items()]
 
 
-def _load(path: Path, thresholds: Callable[[str], tuple[int, ...]], timed: bool) -> LogFold | None:
+def _load(path: Path, empty: Callable[[], CellFold], shape: str) -> LogFold | None:
     """Read a projection; None when missing, damaged, of another version or other thresholds."""
     from ._safe_paths import read_sidecar
 
@@ -333,12 +375,12 @@ def _load(path: Path, thresholds: Callable[[str], tuple[int, ...]], timed: bool)
         if (
             header["format"] != _FORMAT
             or header["package"] != _package_version()
-            or header["timed"] is not timed
+            or header["shape"] != shape
             or header["crc"] != zlib.crc32(body)
         ):
             return None
         cells_part, _, durations_part = body.partition(b"\n")
-        return _decode(orjson.loads(cells_part), durations_part, thresholds, timed)
+        return _decode(orjson.loads(cells_part), durations_part, empty)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
 
@@ -346,13 +388,12 @@ def _load(path: Path, thresholds: Callable[[str], tuple[int, ...]], timed: bool)
 def _decode(
     doc: dict[str, Any],
     durations: bytes,
-    thresholds: Callable[[str], tuple[int, ...]],
-    timed: bool,
+    empty: Callable[[], CellFold],
 ) -> LogFold | None:
+    fold = empty()
     used = {name: tuple(values) for name, values in doc["thresholds"].items()}
-    if any(thresholds(name) != values for name, values in used.items()):
+    if any(fold._thresholds(name) != values for name, values in used.items()):
         return None  # built under other long-context limits: tiers would be wrong
-    fold = CellFold(thresholds, timed=timed)
     fold.thresholds_used = used
     cells = fold.cells
     for key, sums, tiers, categories in doc["cells"]:
@@ -363,6 +404,10 @@ def _decode(
             cell.categories = dict(categories)
         *fields, tags = key
         cells[(*fields, None if tags is None else tuple(map(tuple, tags)))] = cell
+    if fold.work_packages is not None:
+        fold.work_packages = {
+            key: set(names) for key, names in zip(cells, doc["work_packages"], strict=True) if names
+        }
     fold.aside = doc["aside"]
     fold.transitions = doc["transitions"]
     fold.other_types = {(feature, kind): count for feature, kind, count in doc["types"]}
