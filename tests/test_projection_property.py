@@ -136,6 +136,7 @@ queries = st.tuples(
     st.sampled_from([None, None, "model", "agent", "day", "tag:op"]),
     filters,
     zones,
+    st.sampled_from([None, None, "time", "cost"]),
 )
 
 
@@ -224,7 +225,7 @@ class Log:
 
 
 def full_scan(root: Path, query: tuple[Any, ...]) -> dict[str, Any]:
-    group_by, breakdown, event_filter, zone = query
+    group_by, breakdown, event_filter, zone, sort = query
     records: list[dict[str, Any]] = []
     from spec_kitty_telemetry._periods import resolve_timezone
 
@@ -243,15 +244,23 @@ def full_scan(root: Path, query: tuple[Any, ...]) -> dict[str, Any]:
                 if record["event_id"] not in ids
             )
     breakdown = None if breakdown == group_by else breakdown
-    report = cost_report(records, group_by, pricing=PRICING, timezone=zone, breakdown=breakdown)
+    report = cost_report(
+        records, group_by, pricing=PRICING, timezone=zone, breakdown=breakdown, sort=sort
+    )
     return report.to_dict()
 
 
 def projected(root: Path, query: tuple[Any, ...]) -> dict[str, Any]:
-    group_by, breakdown, event_filter, zone = query
+    group_by, breakdown, event_filter, zone, sort = query
     breakdown = None if breakdown == group_by else breakdown
     report = project_cost_report(
-        root, event_filter, group_by, pricing=PRICING, timezone=zone, breakdown=breakdown
+        root,
+        event_filter,
+        group_by,
+        pricing=PRICING,
+        timezone=zone,
+        breakdown=breakdown,
+        sort=sort,
     )
     return report.to_dict()
 
@@ -267,8 +276,11 @@ def test_projection_reports_equal_full_scans_after_any_history(
 ) -> None:
     """After appends, torn tails, rewrites, inserts and duplicates, projection == full scan.
 
-    Tags too: filters by tag and tag:KEY rows come from the cells (no scan
-    path), and odd hand-written tags (not a mapping, not strings) are kept aside.
+    Time rows and date bounds come from local-day cells keyed by what the
+    report reads; bounds inside a day, and ``sort="time"`` of rows that are
+    not periods, from 15-minute cells. Tags too: filters by tag and tag:KEY
+    rows come from the cells (no scan path), and odd hand-written tags (not a
+    mapping, not strings) are kept aside.
     And what runs produced: lines, passed tests, failure categories and the
     completed work packages (from the phase transitions) of every row.
     """

@@ -4,7 +4,10 @@ A *cell* gathers the events that agree on every field a report can group or
 filter by: feature, agent, role, work package, model, success, the
 15-minute UTC bucket of their timestamp (``_periods``) and their tags (as a
 sorted tuple of ``(key, value)`` pairs, None without any: see
-:func:`cell_tags`). It holds sums, never
+:func:`cell_tags`). A compact time fold keys cells by a zone's local day
+instead of the 15-minute bucket, and may leave out (as None) the fields its
+reports neither group nor filter by (``keep``): fewer, larger cells, read by
+the same code. It holds sums, never
 events: counts, valid token sums and which counts were known, reported cost
 in integer units of 1e-10 USD, why events cannot be priced whatever the price
 table says, the token sums of the events to estimate per price tier, and a
@@ -25,9 +28,10 @@ on prices, so they are folded by the reader's rules for them, at read time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
-from typing import Any, Final
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Final
 
 from ._periods import bucket_of
 from .completion import PHASE_TRANSITION
@@ -41,8 +45,12 @@ from .outputs import (
 )
 from .usage import COST_FIELD, TOKEN_FIELDS, counts_valid, is_cost
 
+if TYPE_CHECKING:
+    from ._periods import Periods
+
 __all__ = [
     "CELL_SLOTS",
+    "NARROWABLE",
     "Cell",
     "CellFold",
     "CellKey",
@@ -109,6 +117,10 @@ _ASIDE_FIELDS: Final = (
     "tags",
     ERROR_CATEGORY_KEY,
 )
+#: Key fields a narrowed fold may leave out (as None), by their place in a CellKey:
+#: feature and model always stay (a row's cells are priced by raw model). Without the
+#: work package, a fold keeps each cell's work packages aside (``CellFold.work_packages``).
+NARROWABLE: Final = {"agent": 1, "role": 2, "wp": 3, "success": 5, "tags": 7}
 #: PhaseTransition fields the fold keeps, for the completed-work-package rule (``completion``).
 _TRANSITION_FIELDS: Final = ("wp_id", "from_phase", "to_phase")
 
@@ -208,11 +220,36 @@ class CellFold:
     under other thresholds is known to be stale.
     """
 
-    def __init__(self, thresholds: Callable[[str], tuple[int, ...]], *, timed: bool = True) -> None:
+    def __init__(
+        self,
+        thresholds: Callable[[str], tuple[int, ...]],
+        *,
+        timed: bool = True,
+        days: Periods | None = None,
+        keep: Collection[str] | None = None,
+    ) -> None:
         self._thresholds = thresholds
         #: False: every event in bucket 0 (a projection for reports that ignore time).
         self.timed = timed
+        #: With a zone: keys hold the local day's first bucket, not the 15-minute bucket.
+        self.days = days if timed else None
+        #: The NARROWABLE fields keys hold (None: all); the others are None in every key.
+        self.keep = None if keep is None else frozenset(keep)
+        dropped = (
+            set()
+            if self.keep is None
+            else {index for name, index in NARROWABLE.items() if name not in self.keep}
+        )
+        # Index 8 of the 9-tuple the fold builds is None: a dropped field points there.
+        self._narrow: Callable[[tuple[Any, ...]], CellKey] | None = (
+            itemgetter(*(8 if index in dropped else index for index in range(8)))
+            if dropped
+            else None
+        )
         self.cells: dict[CellKey, Cell] = {}
+        #: Keys without the work package: cell -> the work packages of its events folded
+        #: for cost (stripped), which rows count (``Totals.note_work_package``).
+        self.work_packages: dict[CellKey, set[str]] | None = {} if 3 in dropped else None
         self.aside: list[dict[str, Any]] = []
         #: (feature, event type) -> events that are not ExecutionEvents.
         self.other_types: dict[tuple[str, str], int] = {}
@@ -232,6 +269,7 @@ class CellFold:
         get = payload.get
         model = get("model")
         success = get("success")
+        days = self.days
         try:
             tags = get("tags")
             key = (
@@ -241,9 +279,18 @@ class CellFold:
                 get("wp_id"),
                 model,
                 success,
-                bucket_of(record["timestamp"]) if self.timed else 0,
+                (
+                    0
+                    if not self.timed
+                    else bucket_of(record["timestamp"])
+                    if days is None
+                    else days.day_of_stamp(record["timestamp"])
+                ),
                 None if tags is None else cell_tags(tags),
             )
+            if self._narrow is not None:
+                hash(key)  # what no key can hold goes aside, narrowed or not
+                key = self._narrow((*key, None))
             cell = self.cells.get(key)
         except TypeError:  # a list or an object where a name belongs: not a cell's key
             self._aside(record)
@@ -267,6 +314,10 @@ class CellFold:
             return
         if success is False or CHANGES_KEY in payload or TESTS_KEY in payload:
             self._add_outputs(acc, cell, payload)  # most events have none: skip the calls
+        if self.work_packages is not None:
+            wp = get("wp_id")
+            if type(wp) is str and wp.strip():
+                self.work_packages.setdefault(key, set()).add(wp.strip())
         self._add_costs(acc, cell, payload, model)
 
     @staticmethod
@@ -376,6 +427,10 @@ class CellFold:
             }
         )
 
+    def empty(self) -> CellFold:
+        """Return an empty fold of the same shape (thresholds, time key, kept fields)."""
+        return CellFold(self._thresholds, timed=self.timed, days=self.days, keep=self.keep)
+
     def merge(self, other: CellFold) -> None:
         """Add another fold (of other events) to this one."""
         for key, cell in other.cells.items():
@@ -383,6 +438,9 @@ class CellFold:
             if mine is None:
                 mine = self.cells[key] = Cell()
             mine.merge(cell)
+        if self.work_packages is not None and other.work_packages is not None:
+            for key, names in other.work_packages.items():
+                self.work_packages.setdefault(key, set()).update(names)
         self.aside.extend(other.aside)
         self.transitions.extend(other.transitions)
         for type_key, count in other.other_types.items():

@@ -8,23 +8,42 @@ day|week|month`` and date bounds in any ``--timezone`` exactly. A bucket that
 a zone splits (an offset that is not a multiple of 15 minutes, as local mean
 times before 1972 were) is reported by :meth:`Periods.exact` so the caller
 can scan the events instead of guessing.
+
+A compact time projection keys its cells by *local day* instead: the first
+bucket of the run of consecutive buckets a zone puts on one local date
+(:meth:`Periods.day_start`). Runs are defined from the buckets themselves,
+never from an assumed midnight, so a zone whose clocks go back across
+midnight (a date in two runs) or skip a day stays exact; a time bound can be
+answered by day cells only when it falls on a run's first instant
+(:meth:`Periods.on_day_edge`). :func:`zone_fingerprint` names a zone by its
+rules' bytes, so day cells saved under other rules (a tzdata update, another
+``/etc/localtime``) are never read.
 """
 
 from __future__ import annotations
 
 import os
+import zlib
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Final
 
 from ._lines import utc_timestamp
 from .errors import QueryError
 
-__all__ = ["BUCKET_SECONDS", "Periods", "bucket_of", "bucket_start", "resolve_timezone"]
+__all__ = [
+    "BUCKET_SECONDS",
+    "Periods",
+    "bucket_of",
+    "bucket_start",
+    "resolve_timezone",
+    "zone_fingerprint",
+]
 
 #: Width of a projection's time bucket: 15 minutes, the step of every real UTC offset.
 BUCKET_SECONDS: Final = 900
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _BUCKET: Final = timedelta(seconds=BUCKET_SECONDS)
+_UTC_DAY: Final = 86_400 // BUCKET_SECONDS
 _prefix_buckets: dict[str, int] = {}
 
 
@@ -83,12 +102,95 @@ def resolve_timezone(name: str) -> tzinfo:
         ) from None
 
 
+def zone_fingerprint(zone: tzinfo) -> str | None:
+    """Return a name for ``zone`` and the rules it applies; None when they cannot be read.
+
+    An IANA zone is its key and the CRC-32 of its TZif file (from ``TZPATH``,
+    else the ``tzdata`` package), so a tzdata update or another
+    ``/etc/localtime`` gives another fingerprint. None means day cells in this
+    zone are folded in memory only, never saved.
+    """
+    if zone is UTC:
+        return "UTC"
+    key = getattr(zone, "key", None)
+    if type(key) is not str:
+        return None
+    data = _zone_bytes(key)
+    return None if data is None else f"{key}:{zlib.crc32(data):08x}"
+
+
+def _zone_bytes(key: str) -> bytes | None:
+    if key == "localtime":  # resolve_timezone("local") without TZ
+        candidates = ["/etc/localtime"]
+    else:
+        from zoneinfo import TZPATH
+
+        candidates = [os.path.join(root, key) for root in TZPATH]
+    for candidate in candidates:
+        try:
+            with open(candidate, "rb") as handle:
+                return handle.read()
+        except OSError:
+            continue
+    try:
+        from importlib.resources import files
+
+        return files("tzdata.zoneinfo").joinpath(*key.split("/")).read_bytes()
+    except (ImportError, OSError, ValueError):
+        return None
+
+
 class Periods:
     """The day, ISO week and month of buckets in one time zone, cached per bucket."""
 
     def __init__(self, zone: tzinfo) -> None:
         self.zone = zone
         self._dates: dict[int, date | None] = {}
+        self._starts: dict[int, int] = {}
+        self._stamp_days: dict[str, int] = {}
+
+    def day(self, bucket: int) -> date:
+        """Return the local date a bucket's row is (its start's, when the zone splits it)."""
+        found = self.local_date(bucket)
+        return found if found is not None else bucket_start(bucket).astimezone(self.zone).date()
+
+    def day_start(self, bucket: int) -> int:
+        """Return the first bucket of the run of consecutive buckets on ``bucket``'s local day."""
+        found = self._starts.get(bucket)
+        if found is not None:
+            return found
+        if self.zone is UTC:
+            found = self._starts[bucket] = bucket - bucket % _UTC_DAY
+            return found
+        day = self.day(bucket)
+        start = bucket
+        while self.day(start - 1) == day:
+            known = self._starts.get(start - 1)
+            if known is not None:
+                start = known
+                break
+            start -= 1
+        for inside in range(start, bucket + 1):
+            self._starts[inside] = start
+        return start
+
+    def day_of_stamp(self, stamp: str) -> int:
+        """Return :meth:`day_start` of a stored timestamp's bucket, cached by its minute."""
+        if (stamp.endswith("+00:00") or stamp.endswith("Z")) and stamp[13:14] == ":":
+            prefix = stamp[:16]
+            found = self._stamp_days.get(prefix)
+            if found is None:
+                found = self._stamp_days[prefix] = self.day_start(bucket_of(stamp))
+            return found
+        return self.day_start(bucket_of(stamp))
+
+    def on_day_edge(self, moment: datetime) -> bool:
+        """Whether ``moment`` starts a day run, so every day cell lies wholly on one side."""
+        offset = moment - _EPOCH
+        if offset % _BUCKET:
+            return False
+        bucket = offset // _BUCKET
+        return self.day_start(bucket) == bucket
 
     def local_date(self, bucket: int) -> date | None:
         """Return the local date of the whole bucket; None when the zone splits it."""
@@ -114,9 +216,7 @@ class Periods:
 
     def key(self, group_by: str, bucket: int) -> str:
         """Return the row of a bucket: ``2025-11-03``, ``2025-W45`` (ISO week) or ``2025-11``."""
-        day = self.local_date(bucket)
-        if day is None:  # callers check exact() first; the bucket's start decides
-            day = bucket_start(bucket).astimezone(self.zone).date()
+        day = self.day(bucket)  # callers check exact() first; a split bucket's start decides
         if group_by == "day":
             return day.isoformat()
         if group_by == "week":

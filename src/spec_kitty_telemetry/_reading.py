@@ -129,6 +129,8 @@ def read_report(
             event_row = row_key.partition(SUB)[0] if breakdown == "model" else ""
             totals.add_cell(row_key, cell, model, total=by_model, row=event_row)
             totals.note_work_package(row_key, feature, wp)
+            for kept in () if fold.work_packages is None else fold.work_packages.get(key, ()):
+                totals.note_work_package(row_key, feature, kept)  # keys without the wp
             _earliest(first, row_key, bucket)
         for record in fold.aside:
             if predicate is not None and not predicate(record):

@@ -167,15 +167,20 @@ def project_cost_report(
     select = None if filters is None or not filters.features else filters.selects_feature
     stores = [store for _slug, store in project_stores(repo_root, select)]
     options: dict[str, Any] = {"zone": zone, "breakdown": breakdown, "sort": sort}
-    if filters is not None and not _whole_buckets(filters):
+    timed = _needs_time(group_by, breakdown, sort, filters)
+    days = None
+    if timed:  # local-day cells when they answer exactly, else 15-minute ones
+        from ._timed import day_cells
+
+        days = day_cells(group_by, breakdown, sort, filters, zone)
+    if days is None and filters is not None and not _whole_buckets(filters):
         # A bound inside a 15-minute bucket splits it: fold those records afresh.
         return _scanned(stores, filters, group_by, pricing, reverse=reverse, **options)
     from .projection import fold_log
 
     thresholds = thresholds_of(pricing)
-    timed = _needs_time(group_by, breakdown, sort, filters)
     folds = [
-        fold_log(store.path, thresholds, save=save, timed=timed, durations=False)
+        fold_log(store.path, thresholds, save=save, timed=timed, durations=False, days=days)
         for store in stores
     ]
     return read_report(
