@@ -63,12 +63,18 @@ MIX = [
 ROLES = ["implementer", "implementer", "implementer", "reviewer", "planner"]
 
 
-def generate(root: Path, events: int, features: int, seed: int = 7) -> None:
-    """Write ``events`` events over ``features`` logs under ``root/kitty-specs``."""
+def generate(
+    root: Path, events: int, features: int, seed: int = 7, start: datetime | None = None
+) -> None:
+    """Write ``events`` events over ``features`` logs under ``root/kitty-specs``.
+
+    ``start`` (default 2025-09-01) is the instant the events follow; a later
+    one gives events with ids above every earlier log's, as new runs have.
+    """
     rng = random.Random(seed)
     weights = [share for _, _, share, _ in MIX]
     per_feature = events // features
-    start = datetime(2025, 9, 1, tzinfo=UTC)
+    start = start or datetime(2025, 9, 1, tzinfo=UTC)
     for number in range(1, features + 1):
         slug = f"{number:03d}-feature-{number}"
         folder = root / "kitty-specs" / slug

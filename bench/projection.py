@@ -29,9 +29,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+
+from spec_kitty_telemetry._cells import RUNS
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -77,6 +80,26 @@ def best(command: list[str], runs: int) -> tuple[float, float, float]:
 def drop_projections(root: Path) -> None:
     for path in (root / "kitty-specs").glob("*/.execution.events.jsonl.projection*"):
         path.unlink()
+
+
+def cells(root: Path, logs: list[Path]) -> None:
+    """Print each kind of projection's size on disk and its cells per execution event."""
+    from spec_kitty_telemetry._timed import day_cells
+    from spec_kitty_telemetry.cost import thresholds_of
+    from spec_kitty_telemetry.pricing import load_pricing
+    from spec_kitty_telemetry.projection import fold_log
+
+    folder = root / "kitty-specs"
+    for kind, pattern in (("untimed", "*/.*.projection"), ("local-day", "*/.*.projection-day-*")):
+        size = sum(path.stat().st_size for path in folder.glob(pattern))
+        print(f"projections on disk, {kind:<9}: {size / 1e6:6.2f} MB")
+    thresholds = thresholds_of(load_pricing(root))
+    shape = day_cells("day", None, None, None, UTC)
+    for kind, options in (("untimed", {}), ("day (-g day)", {"days": shape})):
+        folds = [fold_log(log, thresholds, save=False, durations=False, **options) for log in logs]
+        count = sum(len(state.fold.cells) for state in folds)
+        runs = sum(cell.sums[RUNS] for state in folds for cell in state.fold.cells.values())
+        print(f"cells, {kind:<13}: {count:8,}  {count / max(runs, 1):.4f} per execution event")
 
 
 def start_up(small: Path, runs: int) -> None:
@@ -133,22 +156,30 @@ def main() -> None:
     for group in GROUPS:
         wall, cpu, rss = best([*exe, "-g", group], args.runs)
         print(f"warm  -g {group:<8} wall {wall:6.2f} s  CPU {cpu:6.2f} s  peak RSS {rss:5.0f} MB")
-    projections = sum(p.stat().st_size for p in (root / "kitty-specs").glob("*/.*.projection"))
-    print(f"projections on disk: {projections / 1e6:.1f} MB")
-    # Appending 10,000 events to the first log, and reporting.
+    cells(root, logs)
+    # Appending 10,000 events to the first log, and reporting (each projection catches
+    # up on its first report): new runs (ids above the log's), then runs merged from
+    # another branch (ids among the log's: the duplicate check reads the log's ids once).
     target = logs[0]
-    before = {log: log.stat().st_size for log in logs}
-    extra = scratch / "extra"
-    generate(extra, 10_000, 1, seed=11)
-    added = next((extra / "kitty-specs").glob("*/execution.events.jsonl")).read_bytes()
-    with target.open("ab") as handle:
-        handle.write(added)
-    appended_floor = floor([target], before)
-    wall, cpu, rss = measure([*exe, "-g", "agent"])
-    print(
-        f"after appending 10,000 events: wall {wall:.2f} s  CPU {cpu:.2f} s (target <= 0.25 s"
-        f" + 1.5 x {appended_floor:.3f} s = {0.25 + 1.5 * appended_floor:.2f} s)"
-    )
+    last = orjson.loads(target.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1])["timestamp"]
+    for label, start in (
+        ("new runs", datetime.fromisoformat(last) + timedelta(seconds=1)),
+        ("ids among the log's", None),
+    ):
+        before = {log: log.stat().st_size for log in logs}
+        extra = scratch / f"extra-{len(label)}"
+        generate(extra, 10_000, 1, seed=11, start=start)
+        added = next((extra / "kitty-specs").glob("*/execution.events.jsonl")).read_bytes()
+        with target.open("ab") as handle:
+            handle.write(added)
+        appended_floor = floor([target], before)
+        for group in ("agent", "day"):
+            wall, cpu, rss = measure([*exe, "-g", group])
+            print(
+                f"after appending 10,000 events ({label}), -g {group:<5}: wall {wall:.2f} s"
+                f"  CPU {cpu:.2f} s (target <= 0.25 s + 1.5 x {appended_floor:.3f} s"
+                f" = {0.25 + 1.5 * appended_floor:.2f} s)"
+            )
     # A 10-event project.
     small = scratch / "small"
     generate(small, 10, 1, seed=3)
