@@ -162,3 +162,16 @@ def test_a_day_run_starts_where_the_local_date_changes_in_every_zone_tested():
         for k in range(0, 96 * 3)
     }
     assert date(2011, 12, 30) not in seen
+
+
+def test_a_bound_inside_a_day_reads_the_15_minute_projection_file(tmp_path: Path) -> None:
+    """A bound at 14:00 is no day edge: the 15-minute projection (``-time``) answers it.
+
+    Failed before: its file was named as a day projection's.
+    """
+    _write(tmp_path, datetime(2025, 11, 2, tzinfo=UTC))
+    inside = EventFilter(since=datetime(2025, 11, 2, 14, 0, tzinfo=UTC))
+    assert _projected(tmp_path, "day", inside, "UTC") == _scan(tmp_path, "day", inside, "UTC")
+    folder = tmp_path / "kitty-specs" / "001-a"
+    names = [path.name for path in folder.glob(".*projection*")]
+    assert names == [f".{EVENTS_FILENAME}.projection-time"]

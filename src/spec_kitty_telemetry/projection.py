@@ -120,8 +120,8 @@ def fold_log(
     days of a zone, some fields left out), kept in a file of its own; it is
     saved only when the zone's rules have a fingerprint.
     """
+    path = projection_path(log, timed=timed, shape="" if days is None else days.shape)
     shape = days.shape if days is not None else "time" if timed else ""
-    path = projection_path(log, timed=timed, shape=shape)
 
     def empty() -> CellFold:
         if days is None:
