@@ -5,12 +5,15 @@ Logs only grow, so a report need not re-read history: the projection of
 (machine-local; the ``init`` ignore rule ``.execution.events.jsonl.*`` covers
 it), holding the :class:`~._cells.CellFold` of the log's first ``offset``
 bytes and enough to know the file is still the one folded: its device and
-inode, the 32 bytes before ``offset`` and 16 windows of 32 bytes spread over
-the folded part. A report folds only the bytes appended since, and saves the
-result. A log that shrank, was replaced (a checkout, a merge, a rebase), or
-changed under any checked window is folded again from the start; so is a
-projection that is damaged (its checksum fails), of another format or package
-version, or built under other long-context thresholds. A read-only folder
+inode, the 32 bytes before ``offset``, 16 windows of 32 bytes spread over
+the folded part, and the last folded line whole. A report folds only the
+bytes appended since, and saves the result. Besides the untimed projection a
+log may have a 15-minute one (``-time``) and local-day ones (``-day-<hash>``,
+``_timed``), each caught up when a report reads it. A log that shrank, was
+replaced (a checkout, a merge, a rebase), or changed under any checked
+window is folded again from the start; so is a projection that is damaged
+(its checksum fails), of another format or package version, or built under
+other long-context thresholds. A read-only folder
 still gets a correct report: the fold is kept in memory only.
 
 Duplicates (union merges, cherry-picks) count once, by the readers' rule:
