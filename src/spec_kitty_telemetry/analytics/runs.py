@@ -186,7 +186,7 @@ class RunMaker:
         """
         payload = record["payload"]
         if priced:
-            price = self._price_of(record)
+            price = self._price_of.cost(record)
             cost, estimated = price.cost_usd, price.estimated
             reason, unknown = price.unpriced_reason, price.unknown_model
         else:
@@ -217,7 +217,7 @@ class RunMaker:
 def priced_runs(records: Iterable[Mapping[str, Any]], pricing: Pricing) -> Iterator[Run]:
     """Turn records into runs (execution events only), each priced as ``cost`` prices it.
 
-    Each event is priced by :class:`spec_kitty_telemetry.cost.EventPricer`:
+    Each event is priced by :meth:`spec_kitty_telemetry.cost.EventPricer.cost`:
     what the cost report over that one event counts, by the same fold and
     rules, so a run's cost never depends on the runs read beside it.
     """
