@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._records import EXECUTION_EVENT
 from ..usage import COST_FIELD
-from ._stats import MAD_SCALE, binomial_tail
+from ._stats import binomial_tail
 from .baseline import Baseline, GroupBaseline
 from .runs import NO_VALUE, Run, RunMaker, group_key
 
@@ -178,12 +178,13 @@ class AnomalyDetector:
         return "critical" if score >= limit else "warning"
 
     def _log_z(self, value: float | None, group: GroupBaseline, name: str) -> float | None:
-        median, spread = group.figure(f"{name}.log_median"), group.figure(f"{name}.log_mad")
-        if value is None or value <= 0 or median is None or spread is None:
+        """Return the robust z of ``log(value)``; None without a value or a spread to compare."""
+        if value is None or value <= 0:
             return None
-        scaled = MAD_SCALE * spread
-        if scaled <= 0:
-            return None  # half the baseline identical: no spread to measure against
+        scale = group.log_scales.get(name)
+        if scale is None:
+            return None
+        median, scaled = scale
         return float((math.log(value) - median) / scaled)
 
     def scored_group(self, key: tuple[str, ...]) -> GroupBaseline | None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from .._lines import utc_timestamp
 from .._records import EXECUTION_EVENT
@@ -48,9 +48,13 @@ NO_VALUE: Final = "(none)"
 _INPUT, _OUTPUT = TOKEN_FIELDS[:2]
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
+class Run(NamedTuple):
     """One execution event, with its cost as the ``cost`` report prices it.
+
+    A named tuple, not a frozen dataclass: as immutable, and built about five
+    times faster (a frozen dataclass sets each of its fields through
+    ``object.__setattr__``), which is most of a run's cost in the real-time
+    check and in a scan of a million events.
 
     ``cost_usd`` is None when the event is unpriced; ``unpriced_reason`` then
     says why (a key of ``cost.UNPRICED_REASONS``) and ``unknown_model`` names
