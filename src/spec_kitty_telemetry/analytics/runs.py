@@ -11,6 +11,7 @@ the records is the reference it must agree with.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -231,26 +232,33 @@ def priced_runs(records: Iterable[Mapping[str, Any]], pricing: Pricing) -> Itera
             yield make(record)
 
 
+def _floats() -> array[float]:
+    return array("d")
+
+
 @dataclass
 class GroupSamples:
-    """Everything a group's statistics are computed from: its runs' figures, kept as lists.
+    """Everything a group's statistics are computed from: its runs' figures, as compact arrays.
 
-    Lists, not running sums, because percentiles and medians are exact only
-    on the values themselves.
+    The values themselves, not running sums, because percentiles and medians
+    are exact only on the values; but as arrays of doubles (8 bytes a value,
+    against 32 for a list of floats), so a million runs hold 40 MB of figures,
+    not 160 MB. Every figure is a whole number or a float already, so the
+    array holds exactly what a list did, and the statistics read the same.
     """
 
     key: tuple[str, ...]
     runs: int = 0
     successes: int = 0
-    durations_ms: list[float] = field(default_factory=list)
-    costs_usd: list[float] = field(default_factory=list)
+    durations_ms: array[float] = field(default_factory=_floats)
+    costs_usd: array[float] = field(default_factory=_floats)
     total_cost_usd: Decimal = Decimal(0)
     estimated: int = 0
     unpriced: int = 0
     unknown_models: Counter[str] = field(default_factory=Counter)
-    input_tokens: list[float] = field(default_factory=list)
-    output_tokens: list[float] = field(default_factory=list)
-    total_tokens: list[float] = field(default_factory=list)
+    input_tokens: array[float] = field(default_factory=_floats)
+    output_tokens: array[float] = field(default_factory=_floats)
+    total_tokens: array[float] = field(default_factory=_floats)
     failures: Counter[str] = field(default_factory=Counter)
     first: datetime | None = None
     last: datetime | None = None
