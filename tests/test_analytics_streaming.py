@@ -19,8 +19,10 @@ from typing import Any
 from helpers import pricing_for_tests, run_event, write_project
 from spec_kitty_telemetry.analytics.anomalies import AnomalyDetector, detect_anomalies
 from spec_kitty_telemetry.analytics.baseline import baseline_of_runs
+from spec_kitty_telemetry.analytics.budget import budget_status, project_budgets
 from spec_kitty_telemetry.analytics.runs import Run, priced_runs
 from spec_kitty_telemetry.analytics.scoreboard import project_scoreboard
+from spec_kitty_telemetry.analytics.settings import budget_settings
 from spec_kitty_telemetry.query import EventFilter, iter_project_records
 from spec_kitty_telemetry.testing import make_event
 
@@ -150,3 +152,50 @@ def test_the_scoreboard_read_once_equals_reading_runs_and_transitions_apart(
         assert once.to_dict() == apart.to_dict()
         assert 0 < once.total.runs < 60
         assert once.total.completed_work_packages >= 1
+
+
+def test_budgets_read_once_equal_each_budget_summed_over_the_held_runs(tmp_path: Path) -> None:
+    """Every budget's status from one pass equals ``budget_status`` over the runs held in a list.
+
+    USD and token limits, project, agent and model scopes, periods of a day,
+    a week in another time zone and a month, with unpriced runs among them.
+    """
+    rng = random.Random(5)
+    records = _window_records(rng)
+    write_project(
+        tmp_path,
+        *(run_event(r["aggregate_id"], when=r["timestamp"], **r["payload"]) for r in records[:150]),
+    )
+    budgets = budget_settings(
+        [
+            {"name": "month", "limit_usd": 50, "period": "month"},
+            {
+                "name": "claude",
+                "scope": {"agent": "claude"},
+                "limit_usd": 5,
+                "period": "week",
+                "timezone": "Europe/Paris",
+            },
+            {
+                "name": "tokens",
+                "scope": {"model": "test-model"},
+                "limit_tokens": 90_000,
+                "period": "day",
+            },
+        ]
+    )
+    pricing = pricing_for_tests()
+    at = START + timedelta(hours=3)
+    runs = list(
+        priced_runs(
+            iter_project_records(tmp_path, EventFilter(event_type="ExecutionEvent")), pricing
+        )
+    )
+    expected = [budget_status(runs, budget, at) for budget in budgets]
+    assert project_budgets(tmp_path, budgets, at, pricing=pricing) == expected
+    assert [status.runs for status in expected] == [
+        sum(1 for r in runs if r.timestamp <= at),
+        sum(1 for r in runs if r.timestamp <= at and r.agent == "claude"),
+        sum(1 for r in runs if START <= r.timestamp <= at and r.model == "test-model"),
+    ]
+    assert expected[0].unpriced_runs > 0
