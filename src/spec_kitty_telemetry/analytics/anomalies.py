@@ -26,7 +26,6 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 from .._records import EXECUTION_EVENT
@@ -423,7 +422,9 @@ def detect_anomalies(
     detector = AnomalyDetector(baseline, z_threshold, alpha)
     fields = baseline.group_by
     keys: dict[tuple[str, ...], tuple[str, ...]] = {}  # one key tuple per group, shared
-    order: list[tuple[datetime, str, tuple[str, ...], GroupBaseline, Run | None]] = []
+    # (timestamp, event id, read number, ...): the read number makes every entry distinct,
+    # so sorting the tuples themselves is the stable sort by time and id, without a key list.
+    order: list[tuple[datetime, str, int, tuple[str, ...], GroupBaseline, Run | None]] = []
     found: list[Anomaly] = []
     checked = 0
     for run in runs:
@@ -434,9 +435,10 @@ def detect_anomalies(
             continue
         key = keys.setdefault(key, key)
         found.extend(detector.score_figures(run, key, group))
-        order.append((run.timestamp, run.event_id, key, group, None if run.success else run))
-    order.sort(key=itemgetter(0, 1))  # stable: runs at one instant of one id stay as read
-    for _, _, key, group, failed in order:
+        failed = None if run.success else run
+        order.append((run.timestamp, run.event_id, checked, key, group, failed))
+    order.sort()
+    for _, _, _, key, group, failed in order:
         found.extend(detector.count_in_order(key, group, failed))
     del order
     found.extend(detector.finish())
