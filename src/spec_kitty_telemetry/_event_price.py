@@ -12,14 +12,15 @@ are cached per pricer, so a pricer is made once per price table.
 
 Readers that need only the cost (analytics runs, the real-time check) call
 :meth:`EventPricer.cost`, the lean one-event price: the record goes through
-the same ``CellFold.add`` (kept by the pricer and emptied after each event),
+the same ``CellFold.add`` (a fold of its own, so threads may share a pricer),
 and the one cell it lands in is read directly: its reported units by
 ``_priced.reported_usd``, its model by ``Totals.model``, its estimate by
 ``ModelRates.cost`` at the tier the fold chose, an unknown model by
 ``_priced.no_rates_reason``: the calls the report makes, without the report
-(rows, summaries, settling) around them. That is about a fifth of the time
-(``bench/price_per_event.py``). An event the fold keeps aside (several
-models, odd grouped fields) is rare and takes the full path.
+(rows, summaries, settling) around them: about a third of the time (7-10 µs
+against 20-50 µs per event on the development machine; spec 011). An event
+the fold keeps aside (several models, odd grouped fields) is rare and takes
+the full path.
 """
 
 from __future__ import annotations
@@ -85,29 +86,22 @@ class EventPricer:
         self._pricing = pricing
         self._thresholds = thresholds_of(pricing)
         self._models: dict[str, tuple[str, ModelRates | None]] = {}
-        #: The lean path's fold (emptied after every event) and model lookup (cached).
-        self._fold = c.CellFold(self._thresholds, timed=False)
+        #: The lean path's model lookup (canonical name and rates, cached per raw name).
         self._lookup = Totals(pricing)
         self._lookup.models = self._models
 
     def cost(self, record: Mapping[str, Any]) -> EventCost:
         """Return the cost figures ``self(record)`` gives, by the lean path (see the module)."""
-        fold = self._fold
-        try:
-            fold.add(record)
-            if fold.aside:
-                price = self(record)
-                return EventCost(
-                    price.cost_usd, price.estimated, price.unpriced_reason, price.unknown_model
-                )
-            if not fold.cells:  # not an execution event: it costs nothing
-                return EventCost(_NOTHING, False, None, None)
-            ((key, cell),) = fold.cells.items()
-        finally:
-            fold.cells.clear()
-            fold.aside.clear()
-            fold.other_types.clear()
-            fold.transitions.clear()
+        fold = c.CellFold(self._thresholds, timed=False)  # one per event: threads may share us
+        fold.add(record)
+        if fold.aside:
+            price = self(record)
+            return EventCost(
+                price.cost_usd, price.estimated, price.unpriced_reason, price.unknown_model
+            )
+        if not fold.cells:  # not an execution event: it costs nothing
+            return EventCost(_NOTHING, False, None, None)
+        ((key, cell),) = fold.cells.items()
         sums = cell.sums
         if sums[c.INVALID_TOKENS]:
             return EventCost(None, False, "invalid_tokens", None)
