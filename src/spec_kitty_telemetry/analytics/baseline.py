@@ -64,7 +64,7 @@ _FORMAT: Final = 1
 
 
 #: The figures anomalies score on the log scale (robust z of the logarithm).
-_LOG_SCORED: Final = ("duration_ms", "cost_usd", "tokens")
+_LOG_SCORED: Final = ("duration_ms", COST_FIELD, "tokens")
 
 
 class BaselineExistsError(TelemetryError):
