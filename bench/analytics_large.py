@@ -1,6 +1,7 @@
 """Report times of the analytics commands over 1M events, and where they go.
 
 Usage: python bench/analytics_large.py [--events 1000000] [--features 20] [--skip-floors]
+       [--only baseline,scoreboard,anomalies,budget,review]
 
 Uses the project ``bench/cost_report.py`` generates (cached under
 ``bench/.data/``, the same events: several agents, roles and models, reported
@@ -130,7 +131,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--skip-floors", action="store_true", help="Time the commands only.")
+    parser.add_argument(
+        "--only", default="", help="Comma-separated commands to time (the freeze always runs)."
+    )
     args = parser.parse_args()
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
     data = project(args.events, args.features)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -156,6 +161,8 @@ def main() -> None:
             (f"budget --at {BUDGET_AT} (3 budgets)", ("budget", "--at", BUDGET_AT)),
             (f"review --week {REVIEWED}", ("review", "--week", REVIEWED, "--at", UNTIL)),
         ):
+            if only and command[0] not in only:
+                continue
             wall, cpu, rss = run(root, *command)
             print(f"{label}: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {rss:.0f} MB", flush=True)
 

@@ -5,8 +5,9 @@ Usage: python bench/realtime_overhead.py [--emits 2000]
 Three projects, each with a frozen baseline of 200 runs: one without
 ``alerts.realtime``, one with it on (every run normal, so no alert is
 raised), and for reference one without a config file. They get ``--emits``
-emits of a normal run each in one process, in turn (round robin, so the load
-of a busy machine drifts over all three alike); the first emit of each, which
+emits of a normal run each in one process, in turn (round robin, every other
+round in reverse order, so the load of a busy machine drifts over all three
+alike and none always runs right after the same one); the first emit of each, which
 reads the baseline, is reported apart. Prints the median emit times, the
 median of the paired on-minus-off differences (wall time, and the CPU time
 of the emitting thread, which I/O waits and other processes do not move),
@@ -97,8 +98,10 @@ def main() -> None:
         for name, feature in features.items():
             wall, _cpu = _emit(feature)
             print(f"{name:>12}: first emit {wall * 1000:.2f} ms (reads the baseline)")
-        for _ in range(args.emits):  # round robin: the machine's load drifts over all three
-            for name, feature in features.items():
+        order = list(features.items())
+        for number in range(args.emits):  # round robin: the machine's load drifts over all three
+            # and every other round backwards, so no project always follows the same one
+            for name, feature in order if number % 2 == 0 else order[::-1]:
                 times[name].append(_emit(feature))
         for name in names:
             wall = statistics.median(t[0] for t in times[name])

@@ -85,3 +85,37 @@ def test_a_reported_cost_is_the_price_and_an_unknown_model_is_named() -> None:
         "unknown_model",
         "mystery",
     )
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(events, min_size=1, max_size=8))
+def test_the_lean_price_is_the_full_price_of_every_event(batch: list[tuple[Any, ...]]) -> None:
+    """``EventPricer.cost`` (the lean path) gives the cost figures of ``EventPricer()`` exactly.
+
+    Random events of every kind (reported, estimated at each tier, unpriced for
+    each reason, several models, odd fields, not execution events), one pricer
+    for the whole batch: the lean path keeps no state from one event to the next.
+    """
+    pricer = EventPricer(PRICING)
+    for event in batch:
+        record = as_record(event)
+        lean = pricer.cost(record)
+        full = pricer(record)
+        assert lean == (full.cost_usd, full.estimated, full.unpriced_reason, full.unknown_model)
+        assert str(lean.cost_usd) == str(full.cost_usd)  # the same exact amount, digit for digit
+
+
+def test_the_lean_price_prices_a_long_input_at_its_tier() -> None:
+    """A one-request event above the tiered threshold costs the tier's rates, lean or not."""
+    pricer = EventPricer(PRICING)
+    small = {"model": "tiered", "input_tokens": 10, "output_tokens": 0, "num_turns": 1}
+    large = small | {"input_tokens": 200_000}
+    for payload in (small, large):
+        record = as_record(("001-a", 0, "ExecutionEvent", payload, None))
+        assert pricer.cost(record).cost_usd == pricer(record).cost_usd
+    prices = [
+        pricer.cost(as_record(("001-a", 0, "ExecutionEvent", p, None))).cost_usd
+        for p in (small, large)
+    ]
+    # 10 tokens at $1/M; 200,000 tokens above the 50-token threshold at the tier's $2/M.
+    assert prices == [Decimal("0.00001"), Decimal("0.4")]

@@ -20,7 +20,7 @@ from .usage import PRICED_TOKEN_FIELDS
 if TYPE_CHECKING:
     from .pricing import Pricing
 
-__all__ = ["OUTPUT_SLOTS", "ROW_SLOTS", "SUB", "Totals"]
+__all__ = ["OUTPUT_SLOTS", "ROW_SLOTS", "SUB", "Totals", "no_rates_reason", "reported_usd"]
 
 #: Separates a row from its breakdown part in a composite row key.
 SUB: Final = "\x1f"
@@ -196,10 +196,9 @@ class Totals:
             return
         name, rates = self.model(raw_model)
         if rates is None:
-            if name == NO_VALUE:
-                self.count_reason(acc, key, "no_model", estimable)
-            else:
-                self.count_reason(acc, key, "unknown_model", estimable)
+            reason = no_rates_reason(name)
+            self.count_reason(acc, key, reason, estimable)
+            if reason == "unknown_model":
                 self.count_unknown(key, name, estimable)
             return
         acc[ESTIMATED] += estimable
@@ -278,6 +277,20 @@ class Totals:
         }
 
 
+def no_rates_reason(name: str) -> str:
+    """Why events to estimate are unpriced when their model has no rates: none named, or unknown.
+
+    A key of ``UNPRICED_REASONS``; ``name`` is the canonical name of :meth:`Totals.model`.
+    Shared with the one-event price (``_event_price``), so both say the same.
+    """
+    return "no_model" if name == NO_VALUE else "unknown_model"
+
+
+def reported_usd(units: int) -> Decimal:
+    """Return reported cost summed in 1e-10 USD (``_cells``) as exact USD, as every row holds it."""
+    return Decimal(units).scaleb(-_COST_DIGITS)
+
+
 def _rows_of_parts(parts: list[CostSummary], group_by: str, breakdown_by: str) -> list[CostSummary]:
     """Gather breakdown parts (``row SUB part`` keys) into rows that are their sums."""
     by_row: dict[str, list[CostSummary]] = {}
@@ -340,7 +353,7 @@ def _summary(key: str, group_by: str, acc: list[int], estimated: Decimal) -> Cos
         output_tokens=acc[OUTPUT],
         cache_read_tokens=acc[CACHE_READ],
         cache_write_tokens=acc[CACHE_WRITE],
-        reported_cost_usd=Decimal(acc[REPORTED]).scaleb(-_COST_DIGITS),
+        reported_cost_usd=reported_usd(acc[REPORTED]),
         estimated_cost_usd=estimated,
         estimated_event_count=acc[ESTIMATED],
         unpriced_event_count=acc[UNPRICED],

@@ -73,7 +73,7 @@ def emitting_project_root(folder: str | Path | None) -> Path | None:
     Relative folders are keyed with the working directory.
     """
     text = "" if folder is None else str(folder)
-    key = (text, "" if text and Path(text).is_absolute() else os.getcwd())
+    key = (text, "" if text and os.path.isabs(text) else os.getcwd())  # no Path: per append
     root = _ROOTS.get(key)
     if root is None:
         root = find_project_root(folder)

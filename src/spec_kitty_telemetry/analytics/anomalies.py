@@ -25,11 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from .._records import EXECUTION_EVENT
 from ..usage import COST_FIELD
-from ._stats import MAD_SCALE, binomial_tail
+from ._stats import binomial_tail
 from .baseline import Baseline, GroupBaseline
 from .runs import NO_VALUE, Run, RunMaker, group_key
 
@@ -178,12 +179,13 @@ class AnomalyDetector:
         return "critical" if score >= limit else "warning"
 
     def _log_z(self, value: float | None, group: GroupBaseline, name: str) -> float | None:
-        median, spread = group.figure(f"{name}.log_median"), group.figure(f"{name}.log_mad")
-        if value is None or value <= 0 or median is None or spread is None:
+        """Return the robust z of ``log(value)``; None without a value or a spread to compare."""
+        if value is None or value <= 0:
             return None
-        scaled = MAD_SCALE * spread
-        if scaled <= 0:
-            return None  # half the baseline identical: no spread to measure against
+        scale = group.log_scales.get(name)
+        if scale is None:
+            return None
+        median, scaled = scale
         return float((math.log(value) - median) / scaled)
 
     def scored_group(self, key: tuple[str, ...]) -> GroupBaseline | None:
@@ -203,13 +205,25 @@ class AnomalyDetector:
         return None
 
     def check(self, run: Run) -> list[Anomaly]:
-        """Score one run; return its anomalies (none for groups too small or unknown)."""
+        """Score one run, the next in time order; return its anomalies.
+
+        None for groups too small or unknown. The run's own figures
+        (:meth:`score_figures`), then its place in its group's failure streak
+        (:meth:`count_in_order`): what a report over the window gives this run.
+        """
         key = group_key(run, self.baseline.group_by)
         group = self.scored_group(key)
         if group is None:
             return []
+        found = self.score_figures(run, key, group)
+        found.extend(self.count_in_order(key, group, None if run.success else run))
+        return found
+
+    def _adder(
+        self, run: Run, key: tuple[str, ...], group: GroupBaseline, found: list[Anomaly]
+    ) -> _Add:
+        """Return what adds an anomaly of ``run`` (with its message) to ``found``."""
         label = "/".join(key)
-        found: list[Anomaly] = []
 
         def add(kind: str, value: float | str | None, figure: str, score: float, text: str) -> None:
             severity = "warning" if kind in _PRICING_KINDS else self._severity(kind, score)
@@ -228,6 +242,16 @@ class AnomalyDetector:
                 )
             )
 
+        return add
+
+    def score_figures(self, run: Run, key: tuple[str, ...], group: GroupBaseline) -> list[Anomaly]:
+        """Return the anomalies of a run's own figures: duration, cost, tokens, pricing.
+
+        These depend on the run and the baseline only, so runs can be scored
+        in any order (the report scores them as they are read).
+        """
+        found: list[Anomaly] = []
+        add = self._adder(run, key, group, found)
         z = self._log_z(run.duration_ms, group, "duration_ms")
         if z is not None and z >= self.z_threshold and run.duration_ms is not None:
             p95 = group.figure("duration_ms.p95")
@@ -280,20 +304,29 @@ class AnomalyDetector:
                     f"could not be priced ({run.unpriced_reason}), and no run of its "
                     "baseline was unpriced",
                 )
-        self._failures(run, key, group, add)
         return found
 
     def _failure_rate(self, group: GroupBaseline) -> float:
         low = group.figure("success_interval.low")
         return 1.0 - float(low if low is not None else 0.0)
 
-    def _failures(self, run: Run, key: tuple[str, ...], group: GroupBaseline, add: _Add) -> None:
-        """Count the run in its group's window; flag the streak once it becomes improbable."""
+    def count_in_order(
+        self, key: tuple[str, ...], group: GroupBaseline, failed: Run | None
+    ) -> list[Anomaly]:
+        """Count the next run of a group in time order: a success, or the ``failed`` run.
+
+        Returns the failure streak anomaly when this failure makes the streak
+        improbable (once per streak). Only failed runs are needed whole, so a
+        report keeps the successes as their place in the order only.
+        """
         counts = self._window.setdefault(key, [0, 0])
         counts[0] += 1
-        if run.success:
+        if failed is None:
             self._streaks[key] = 0
-            return
+            return []
+        run = failed
+        found: list[Anomaly] = []
+        add = self._adder(run, key, group, found)
         counts[1] += 1
         self._last_failure[key] = run
         streak = self._streaks[key] = self._streaks.get(key, 0) + 1
@@ -310,6 +343,7 @@ class AnomalyDetector:
                 f"({run.error_kind}), chance {_chance(chance)} at its baseline failure "
                 f"rate of at most {rate:.0%}",
             )
+        return found
 
     def finish(self) -> list[Anomaly]:
         """Return the groups whose failure count over the runs checked is improbable."""
@@ -376,17 +410,42 @@ def detect_anomalies(
     z_threshold: float = DEFAULT_Z,
     alpha: float = DEFAULT_ALPHA,
 ) -> AnomalyReport:
-    """Score ``runs`` in time order against ``baseline``; failure counts are judged at the end."""
+    """Score ``runs`` in time order against ``baseline``; failure counts are judged at the end.
+
+    Each run's own figures are scored as it is read, and of a scored run only
+    its place in time order is kept (its timestamp, event id and group; the
+    run itself only if it failed), so a million runs are never held: the
+    failure streaks are then counted in that order. The anomalies are those
+    of :meth:`AnomalyDetector.check` over the runs sorted by time, as the
+    real-time check finds them.
+    """
     detector = AnomalyDetector(baseline, z_threshold, alpha)
-    ordered = sorted(runs, key=lambda run: (run.timestamp, run.event_id))
+    fields = baseline.group_by
+    keys: dict[tuple[str, ...], tuple[str, ...]] = {}  # one key tuple per group, shared
+    # (timestamp, event id, read number, ...): the read number makes every entry distinct,
+    # so sorting the tuples themselves is the stable sort by time and id, without a key list.
+    order: list[tuple[datetime, str, int, tuple[str, ...], GroupBaseline, Run | None]] = []
     found: list[Anomaly] = []
-    for run in ordered:
-        found.extend(detector.check(run))
+    checked = 0
+    for run in runs:
+        checked += 1
+        key = group_key(run, fields)
+        group = detector.scored_group(key)
+        if group is None:
+            continue
+        key = keys.setdefault(key, key)
+        found.extend(detector.score_figures(run, key, group))
+        failed = None if run.success else run
+        order.append((run.timestamp, run.event_id, checked, key, group, failed))
+    order.sort()
+    for _, _, _, key, group, failed in order:
+        found.extend(detector.count_in_order(key, group, failed))
+    del order
     found.extend(detector.finish())
     found.sort(key=lambda a: (a.timestamp, a.event_id, a.kind))
     return AnomalyReport(
         found,
-        len(ordered),
+        checked,
         baseline.week,
         sorted(detector.too_small),
         sorted(detector.unbaselined),

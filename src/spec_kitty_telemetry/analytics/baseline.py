@@ -63,6 +63,10 @@ DRIFT_THRESHOLD: Final = 0.05
 _FORMAT: Final = 1
 
 
+#: The figures anomalies score on the log scale (robust z of the logarithm).
+_LOG_SCORED: Final = ("duration_ms", COST_FIELD, "tokens")
+
+
 class BaselineExistsError(TelemetryError):
     """A frozen baseline already exists with other figures; it is never replaced silently."""
 
@@ -126,6 +130,22 @@ class GroupBaseline:
         for name, value in self.data.items():
             walk(name, value)
         return flat
+
+    @cached_property
+    def log_scales(self) -> dict[str, tuple[float, float]]:
+        """Per figure scored on the log scale, its log-median and scaled MAD, read once.
+
+        Only figures with both and a spread above zero are here: the others
+        cannot score a value (half the baseline identical leaves no spread).
+        The detector scores every run against these, so they are not looked
+        up by name for each run.
+        """
+        scales: dict[str, tuple[float, float]] = {}
+        for name in _LOG_SCORED:
+            median, spread = self.figure(f"{name}.log_median"), self.figure(f"{name}.log_mad")
+            if median is not None and spread is not None and _stats.MAD_SCALE * spread > 0:
+                scales[name] = (median, _stats.MAD_SCALE * spread)
+        return scales
 
     def to_dict(self) -> dict[str, Any]:
         """Return the group as ``--json`` and the frozen file show it."""

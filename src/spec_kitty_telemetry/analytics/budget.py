@@ -191,25 +191,52 @@ def _in_scope(run: Run, budget: BudgetSettings) -> bool:
     return provider_of(run.model) == value
 
 
+class _Tally:
+    """One budget's consumption, added up run by run as the runs are read (none is held)."""
+
+    def __init__(self, budget: BudgetSettings, at: datetime) -> None:
+        self.budget, self.at = budget, at
+        self.start, self.end = period_bounds(at, budget)
+        self.consumed, self.count, self.estimated, self.unpriced = Decimal(0), 0, 0, 0
+        self.models: Counter[str] = Counter()
+
+    def add(self, run: Run) -> None:
+        """Count one run, if it is in the budget's scope and period (up to ``at``)."""
+        budget = self.budget
+        if not (self.start <= run.timestamp <= self.at) or not _in_scope(run, budget):
+            return
+        self.count += 1
+        if budget.limit_tokens is not None:
+            self.consumed += (run.input_tokens or 0) + (run.output_tokens or 0)
+            return
+        if run.cost_usd is None:
+            self.unpriced += 1
+            self.models[run.unknown_model or run.model] += 1
+        else:
+            self.consumed += run.cost_usd
+            self.estimated += run.estimated
+
+    def status(self) -> BudgetStatus:
+        """Return the budget's status from the runs counted."""
+        return BudgetStatus(
+            self.budget,
+            self.at,
+            self.start,
+            self.end,
+            self.consumed,
+            self.count,
+            self.estimated,
+            self.unpriced,
+            dict(self.models),
+        )
+
+
 def budget_status(runs: Iterable[Run], budget: BudgetSettings, at: datetime) -> BudgetStatus:
     """Sum the in-scope runs of the period holding ``at`` (up to ``at``) against the budget."""
-    start, end = period_bounds(at, budget)
-    consumed, count, estimated, unpriced = Decimal(0), 0, 0, 0
-    models: Counter[str] = Counter()
+    tally = _Tally(budget, at)
     for run in runs:
-        if not (start <= run.timestamp <= at) or not _in_scope(run, budget):
-            continue
-        count += 1
-        if budget.limit_tokens is not None:
-            consumed += (run.input_tokens or 0) + (run.output_tokens or 0)
-            continue
-        if run.cost_usd is None:
-            unpriced += 1
-            models[run.unknown_model or run.model] += 1
-        else:
-            consumed += run.cost_usd
-            estimated += run.estimated
-    return BudgetStatus(budget, at, start, end, consumed, count, estimated, unpriced, dict(models))
+        tally.add(run)
+    return tally.status()
 
 
 def project_budgets(
@@ -228,5 +255,8 @@ def project_budgets(
     pricing = pricing if pricing is not None else load_pricing(root)
     earliest = min(period_bounds(at, budget)[0] for budget in budgets)
     filters = EventFilter(event_type=EXECUTION_EVENT, since=earliest, until=at)
-    runs = list(priced_runs(iter_project_records(root, filters), pricing))
-    return [budget_status(runs, budget, at) for budget in budgets]
+    tallies = [_Tally(budget, at) for budget in budgets]
+    for run in priced_runs(iter_project_records(root, filters), pricing):
+        for tally in tallies:
+            tally.add(run)
+    return [tally.status() for tally in tallies]

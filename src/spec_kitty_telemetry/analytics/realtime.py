@@ -62,10 +62,14 @@ class _Checker:
 
     def check(self, record: Mapping[str, Any]) -> None:
         detector = self.detector
-        group = detector.scored_group(self.maker.group_key_of(record, self._fields))
+        key = self.maker.group_key_of(record, self._fields)
+        group = detector.scored_group(key)
         if group is None:
             return
-        found = detector.check(self.maker.run(record, priced=self._needs_price(group)))
+        # What detector.check does, with the group already looked up from the record:
+        run = self.maker.run(record, priced=self._needs_price(group))
+        found = detector.score_figures(run, key, group)
+        found.extend(detector.count_in_order(key, group, None if run.success else run))
         if found:
             from .alerts import anomaly_alert, raise_alerts, wait_for_sinks
 

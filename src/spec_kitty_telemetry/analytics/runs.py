@@ -11,12 +11,13 @@ the records is the reference it must agree with.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from .._lines import utc_timestamp
 from .._records import EXECUTION_EVENT
@@ -48,9 +49,13 @@ NO_VALUE: Final = "(none)"
 _INPUT, _OUTPUT = TOKEN_FIELDS[:2]
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
+class Run(NamedTuple):
     """One execution event, with its cost as the ``cost`` report prices it.
+
+    A named tuple, not a frozen dataclass: as immutable, and built about five
+    times faster (a frozen dataclass sets each of its fields through
+    ``object.__setattr__``), which is most of a run's cost in the real-time
+    check and in a scan of a million events.
 
     ``cost_usd`` is None when the event is unpriced; ``unpriced_reason`` then
     says why (a key of ``cost.UNPRICED_REASONS``) and ``unknown_model`` names
@@ -186,7 +191,7 @@ class RunMaker:
         """
         payload = record["payload"]
         if priced:
-            price = self._price_of(record)
+            price = self._price_of.cost(record)
             cost, estimated = price.cost_usd, price.estimated
             reason, unknown = price.unpriced_reason, price.unknown_model
         else:
@@ -217,7 +222,7 @@ class RunMaker:
 def priced_runs(records: Iterable[Mapping[str, Any]], pricing: Pricing) -> Iterator[Run]:
     """Turn records into runs (execution events only), each priced as ``cost`` prices it.
 
-    Each event is priced by :class:`spec_kitty_telemetry.cost.EventPricer`:
+    Each event is priced by :meth:`spec_kitty_telemetry.cost.EventPricer.cost`:
     what the cost report over that one event counts, by the same fold and
     rules, so a run's cost never depends on the runs read beside it.
     """
@@ -227,26 +232,33 @@ def priced_runs(records: Iterable[Mapping[str, Any]], pricing: Pricing) -> Itera
             yield make(record)
 
 
+def _floats() -> array[float]:
+    return array("d")
+
+
 @dataclass
 class GroupSamples:
-    """Everything a group's statistics are computed from: its runs' figures, kept as lists.
+    """Everything a group's statistics are computed from: its runs' figures, as compact arrays.
 
-    Lists, not running sums, because percentiles and medians are exact only
-    on the values themselves.
+    The values themselves, not running sums, because percentiles and medians
+    are exact only on the values; but as arrays of doubles (8 bytes a value,
+    against 32 for a list of floats), so a million runs hold 40 MB of figures,
+    not 160 MB. Every figure is a whole number or a float already, so the
+    array holds exactly what a list did, and the statistics read the same.
     """
 
     key: tuple[str, ...]
     runs: int = 0
     successes: int = 0
-    durations_ms: list[float] = field(default_factory=list)
-    costs_usd: list[float] = field(default_factory=list)
+    durations_ms: array[float] = field(default_factory=_floats)
+    costs_usd: array[float] = field(default_factory=_floats)
     total_cost_usd: Decimal = Decimal(0)
     estimated: int = 0
     unpriced: int = 0
     unknown_models: Counter[str] = field(default_factory=Counter)
-    input_tokens: list[float] = field(default_factory=list)
-    output_tokens: list[float] = field(default_factory=list)
-    total_tokens: list[float] = field(default_factory=list)
+    input_tokens: array[float] = field(default_factory=_floats)
+    output_tokens: array[float] = field(default_factory=_floats)
+    total_tokens: array[float] = field(default_factory=_floats)
     failures: Counter[str] = field(default_factory=Counter)
     first: datetime | None = None
     last: datetime | None = None
