@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Literal
 
 from .._money import CENT, money, money_per
+from ._table_text import PIPE_WIDTH
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,8 +39,6 @@ __all__ = [
 
 #: A name column is folded down to this many characters, never fewer.
 NAME_MIN_WIDTH = 10
-#: Width a piped table may take when COLUMNS says nothing: as wide as it needs.
-_PIPE_WIDTH = 1000
 
 
 _UNITS = ((10**3, "k"), (10**6, "M"), (10**9, "B"), (10**12, "T"))
@@ -107,10 +106,8 @@ class Grid:
 
     def _widest(self, index: int) -> int:
         """Return the width of column ``index``'s widest cell, header and footer included."""
-        from rich.cells import cell_len
-
         lines = [*self.rows, *([self.footer] if self.footer else [])]
-        return max([cell_len(self.columns[index].header), *(cell_len(r[index]) for r in lines)])
+        return max([_cell_len(self.columns[index].header), *(_cell_len(r[index]) for r in lines)])
 
     def table(self, title: str | None = None, caption: str | None = None) -> Table:
         """Build the Rich table: numbers right-aligned and never wrapped, names folded."""
@@ -140,6 +137,15 @@ class Grid:
         return table
 
 
+def _cell_len(text: str) -> int:
+    """Return the terminal cells ``text`` takes (Rich's measure; plain ASCII without Rich)."""
+    if text.isascii() and text.isprintable():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
 def choose(layouts: Sequence[Grid], width: int) -> Grid:
     """Return the first layout that fits ``width`` (widest first), else the narrowest."""
     for grid in layouts:
@@ -163,6 +169,6 @@ def console(*, stderr: bool = False) -> Console:
     return Console(
         file=stream,
         highlight=False,
-        width=None if sized else _PIPE_WIDTH,
+        width=None if sized else PIPE_WIDTH,
         color_system=None if plain else "auto",
     )
