@@ -18,8 +18,6 @@ is why the project order merges the features' causal orders by timestamp.
 
 from __future__ import annotations
 
-import fnmatch
-import heapq
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +30,7 @@ from ._log import lazy_logger
 from ._model_names import canonical_model_name
 from .config import find_project_root
 from .errors import QueryError
-from .project import SPECS_DIRNAME, project_stores, store_for
+from .project import SPECS_DIRNAME, project_logs, project_stores, store_for
 from .store import EventStore
 
 if TYPE_CHECKING:
@@ -127,6 +125,8 @@ class EventFilter:
 
     def selects_feature(self, slug: str) -> bool:
         """Whether events of the feature ``slug`` can match (its folder is worth reading)."""
+        import fnmatch
+
         return not self.features or any(
             fnmatch.fnmatchcase(slug, pattern) for pattern in self.features
         )
@@ -307,7 +307,9 @@ def parse_time_range(
 
 def unmatched_features(repo_root: str | Path, patterns: Sequence[str]) -> list[str]:
     """Return the feature patterns that match no feature folder with an event log."""
-    slugs = [slug for slug, _store in project_stores(repo_root)]
+    import fnmatch
+
+    slugs = [slug for slug, _log in project_logs(repo_root)]
     return [
         pattern
         for pattern in patterns
@@ -524,6 +526,8 @@ def query_project_events(
     ``kitty-specs/``, or with empty feature folders, gives an empty list; a
     ``repo_root`` that is not a folder raises ProjectNotFoundError.
     """
+    import heapq
+
     if limit is not None and limit < 0:
         raise QueryError(f"must be a whole number >= 0, got {limit}", parameter="limit")
     features: list[list[Record]] = []
@@ -552,6 +556,8 @@ def _newest_first(features: Sequence[Sequence[Record]]) -> Iterator[Record]:
     A tie on the whole key (one event copied into two logs) goes to the
     feature listed first, so the order never depends on the heap's history.
     """
+    import heapq
+
     heads = [
         _Latest(_project_key(records[0]), index, 0)
         for index, records in enumerate(features)

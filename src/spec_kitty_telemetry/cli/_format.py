@@ -15,9 +15,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from .._money import CENT, money, money_per
 from ._table_text import PIPE_WIDTH
@@ -64,12 +63,12 @@ def count(value: int, *, compact: bool = False) -> str:
 Kind = Literal["number", "fixed", "name"]
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     """A table column: ``number`` (right, never cut), ``fixed`` (left, never cut) or ``name``.
 
     A name folds onto several lines when the table is too wide, down to
-    :data:`NAME_MIN_WIDTH` characters.
+    :data:`NAME_MIN_WIDTH` characters. (A NamedTuple and a plain class below,
+    not dataclasses: ``cost`` defines them at every start.)
     """
 
     header: str
@@ -81,15 +80,27 @@ class Column:
         return self.kind != "name"
 
 
-@dataclass
 class Grid:
     """The cells of a table before Rich lays it out, so that its width can be known first."""
 
-    columns: list[Column]
-    rows: list[list[str]] = field(default_factory=list)
-    footer: list[str] | None = None
-    #: What the layout left out, for a line under the table ("" when nothing).
-    note: str = ""
+    def __init__(
+        self,
+        columns: list[Column],
+        rows: list[list[str]] | None = None,
+        footer: list[str] | None = None,
+        note: str = "",
+    ) -> None:
+        self.columns = columns
+        self.rows: list[list[str]] = [] if rows is None else rows
+        self.footer = footer
+        #: What the layout left out, for a line under the table ("" when nothing).
+        self.note = note
+
+    def __repr__(self) -> str:
+        return (
+            f"Grid(columns={self.columns!r}, rows={self.rows!r}, "
+            f"footer={self.footer!r}, note={self.note!r})"
+        )
 
     def width_needed(self) -> int:
         """Return the narrowest width that cuts no number and folds names no further than allowed.
