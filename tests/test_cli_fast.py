@@ -65,6 +65,8 @@ COMMAND_LINES = [
     ["--agent", "claude", "--role", "reviewer", "--json"],
     ["--model", "sonnet", "--wp", "WP01", "--json"],
     ["--agent=", "--json"],
+    ["--since=", "--json"],
+    ["--success", "-g", "day"],
     ["--since", "2025-11-03", "--until", "2025-11-03T12:00", "--json"],
     ["--sort", "name", "--reverse"],
     ["-g", "month", "--breakdown", "model", "--json"],
@@ -166,8 +168,9 @@ print(code, heavy, file=sys.stderr)
 ours = {m.removeprefix("spec_kitty_telemetry.") for m in sys.modules}
 print(code, sorted(ours & set(not_run.split(","))), file=sys.stderr)
 """
-#: What a report never runs: a store's writer, index, lock and clock, or one-event pricing.
-_NOT_RUN = "jsonl_store,_log_index,_lock,clock,_emit_result,_event_price,_cli_warnings"
+#: What an unfiltered report never runs: a store's writer, index, lock and clock, one-event
+#: pricing, or the filters' rules (query).
+_NOT_RUN = "jsonl_store,_log_index,_lock,clock,_emit_result,_event_price,_cli_warnings,query"
 
 
 def _probe(project: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -55,7 +55,7 @@ def lanes_of(transitions: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], 
     are skipped); each needs ``lamport_clock``, ``node_id`` and ``event_id``
     to be put in causal order, as the line rule guarantees.
     """
-    from .query import record_order
+    from .store import record_order
 
     ordered = sorted(
         (r for r in transitions if r.get("event_type") == PHASE_TRANSITION), key=record_order

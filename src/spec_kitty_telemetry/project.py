@@ -37,6 +37,7 @@ __all__ = [
     "node_id_for",
     "project_logs",
     "project_stores",
+    "resolve_repo_root",
     "store_for",
 ]
 
@@ -129,6 +130,21 @@ def node_id_for(feature_dir: str | Path) -> str:
 
         warn(logger, f"telemetry: using node_id {default!r}: {exc}")
         return default
+
+
+def resolve_repo_root(repo: str | Path | None = None) -> Path:
+    """Return the project to report on: ``repo``, else the nearest project above the cwd.
+
+    The nearest project is the closest folder holding ``kitty-specs/`` or
+    ``.kittify/``; with none, the current directory (which then has no events).
+    Raises QueryError when ``repo`` is given but is not a directory.
+    """
+    if repo is not None:
+        path = Path(repo)
+        if not path.is_dir():
+            raise QueryError(f"not a directory: {path}", parameter="repo")
+        return path.resolve()
+    return find_project_root() or Path.cwd()
 
 
 def feature_dir_for(feature: str, start: str | Path | None = None) -> Path:

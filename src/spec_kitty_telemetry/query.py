@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._log import lazy_logger
 from ._model_names import canonical_model_name
-from .config import find_project_root
 from .errors import QueryError
-from .project import SPECS_DIRNAME, project_logs, project_stores, store_for
-from .store import EventStore
+from .project import SPECS_DIRNAME, project_logs, project_stores, resolve_repo_root, store_for
+from .store import EventStore, record_order
 
 if TYPE_CHECKING:
     from .events import Event
@@ -58,11 +57,6 @@ __all__ = [
 logger = lazy_logger(__name__)
 
 Record = dict[str, Any]
-
-
-def record_order(record: Mapping[str, Any]) -> tuple[int, str, str]:
-    """Sort key of a raw record: the same causal order as ``store.causal_order``."""
-    return (record["lamport_clock"], record["node_id"], record["event_id"])
 
 
 @dataclass(frozen=True)
@@ -422,21 +416,6 @@ def _aliases(filters: EventFilter) -> Mapping[str, str]:
     from ._model_names import AGENT_ALIASES
 
     return AGENT_ALIASES
-
-
-def resolve_repo_root(repo: str | Path | None = None) -> Path:
-    """Return the project to report on: ``repo``, else the nearest project above the cwd.
-
-    The nearest project is the closest folder holding ``kitty-specs/`` or
-    ``.kittify/``; with none, the current directory (which then has no events).
-    Raises QueryError when ``repo`` is given but is not a directory.
-    """
-    if repo is not None:
-        path = Path(repo)
-        if not path.is_dir():
-            raise QueryError(f"not a directory: {path}", parameter="repo")
-        return path.resolve()
-    return find_project_root() or Path.cwd()
 
 
 def feature_logs(repo_root: str | Path, filters: EventFilter | None = None) -> list[Path]:

@@ -61,17 +61,23 @@ def run_cost(
     units = _per_units(per)
     root, is_project = report_root(repo)
 
-    filters = event_filter(
-        root,
-        feature=feature,
-        since=since,
-        until=until,
-        wp_id=wp,
-        agent=agent,
-        model=model,
-        role=role,
-        success=success,
-        tag=tag,
+    # No filter option: no filter, and the query module (the filters' rules) is not loaded.
+    filtered = feature or tag or (since, until, wp, agent, model, role, success) != (None,) * 7
+    filters = (
+        event_filter(
+            root,
+            feature=feature,
+            since=since,
+            until=until,
+            wp_id=wp,
+            agent=agent,
+            model=model,
+            role=role,
+            success=success,
+            tag=tag,
+        )
+        if filtered
+        else None
     )
     report = project_cost_report(
         root,
@@ -82,7 +88,7 @@ def run_cost(
         sort=sort,
         reverse=reverse,
     )
-    if is_project:
+    if is_project and feature:
         hint_unmatched_features(root, feature)
     if as_json:
         print_document(report.to_dict())
