@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal
 
 from .._money import CENT, money, money_per
 from ._table_text import PIPE_WIDTH
@@ -63,16 +63,22 @@ def count(value: int, *, compact: bool = False) -> str:
 Kind = Literal["number", "fixed", "name"]
 
 
-class Column(NamedTuple):
+class Column:
     """A table column: ``number`` (right, never cut), ``fixed`` (left, never cut) or ``name``.
 
     A name folds onto several lines when the table is too wide, down to
-    :data:`NAME_MIN_WIDTH` characters. (A NamedTuple and a plain class below,
-    not dataclasses: ``cost`` defines them at every start.)
+    :data:`NAME_MIN_WIDTH` characters. (Plain classes here, not dataclasses:
+    ``cost`` defines them at every start, and a dataclass takes ~100 times longer.)
     """
 
-    header: str
-    kind: Kind = "number"
+    __slots__ = ("header", "kind")
+
+    def __init__(self, header: str, kind: Kind = "number") -> None:
+        self.header = header
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"Column({self.header!r}, {self.kind!r})"
 
     @property
     def no_wrap(self) -> bool:

@@ -9,7 +9,7 @@ disagree on what a flag is called or what it takes.
 
 from __future__ import annotations
 
-from typing import Final, Literal, NamedTuple
+from typing import Final, Literal
 
 __all__ = [
     "AGENT",
@@ -41,21 +41,37 @@ __all__ = [
 Kind = Literal["value", "repeat", "flag", "switch"]
 
 
-class OptionSpec(NamedTuple):
+class OptionSpec:
     """One command-line option: the parameter it sets and how it is spelled.
 
-    A NamedTuple, not a dataclass: the fast route reads this table at every
-    start, and a dataclass takes several times longer to define.
+    A plain class, not a dataclass or NamedTuple: the fast route defines it at
+    every start, and those take 25 to 100 times longer to define (``bench/startup.py``).
     """
 
-    dest: str
-    flags: tuple[str, ...]
-    kind: Kind = "value"
-    metavar: str | None = None
-    help: str = ""
-    show_default: bool = True
-    #: For a ``switch``: the spelling that sets False (``--failure``).
-    off_flag: str | None = None
+    __slots__ = ("dest", "flags", "help", "kind", "metavar", "off_flag", "show_default")
+
+    def __init__(
+        self,
+        dest: str,
+        flags: tuple[str, ...],
+        kind: Kind = "value",
+        *,
+        metavar: str | None = None,
+        help: str = "",
+        show_default: bool = True,
+        off_flag: str | None = None,
+    ) -> None:
+        self.dest = dest
+        self.flags = flags
+        self.kind = kind
+        self.metavar = metavar
+        self.help = help
+        self.show_default = show_default
+        #: For a ``switch``: the spelling that sets False (``--failure``).
+        self.off_flag = off_flag
+
+    def __repr__(self) -> str:
+        return f"OptionSpec({self.dest!r}, {self.flags!r}, {self.kind!r})"
 
     @property
     def declaration(self) -> tuple[str, ...]:
