@@ -37,7 +37,7 @@ TARGET_MS = 100.0
 EVENTS = 10
 #: What any report imports before it runs a line of ours: the parser and the standard
 #: library modules every module of the package uses (orjson itself loads dataclasses).
-FLOOR = "python: import typing pathlib decimal orjson"
+FLOOR = "floor: import typing pathlib decimal orjson"
 
 
 def write_project(root: Path) -> None:
@@ -108,7 +108,7 @@ def main() -> None:
     medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
     bare_ms = medians["python -c pass"]
     for name, ms in medians.items():
-        line = f"{name:40} median {ms:7.1f} ms"
+        line = f"{name:44} median {ms:6.1f} ms"
         if name != "python -c pass":
             line += f"  {ms / bare_ms:4.1f}x python -c pass"
         if " cost" in name:
