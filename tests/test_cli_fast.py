@@ -65,6 +65,8 @@ COMMAND_LINES = [
     ["--agent", "claude", "--role", "reviewer", "--json"],
     ["--model", "sonnet", "--wp", "WP01", "--json"],
     ["--agent=", "--json"],
+    ["--since=", "--json"],
+    ["--success", "-g", "day"],
     ["--since", "2025-11-03", "--until", "2025-11-03T12:00", "--json"],
     ["--sort", "name", "--reverse"],
     ["-g", "month", "--breakdown", "model", "--json"],
@@ -151,7 +153,8 @@ def test_the_option_table_is_the_typer_commands_options():
 
 _PROBE = """
 import sys
-sys.argv = ["spec-kitty", *sys.argv[1:]]
+not_run = sys.argv[1]
+sys.argv = ["spec-kitty", *sys.argv[2:]]
 from spec_kitty_telemetry.__main__ import main
 try:
     main()
@@ -162,13 +165,18 @@ heavy = sorted(
     & {"typer", "click", "pydantic", "rich", "yaml", "genai_prices", "logging", "zoneinfo"}
 )
 print(code, heavy, file=sys.stderr)
+ours = {m.removeprefix("spec_kitty_telemetry.") for m in sys.modules}
+print(code, sorted(ours & set(not_run.split(","))), file=sys.stderr)
 """
+#: What an unfiltered report never runs: a store's writer, index, lock and clock, one-event
+#: pricing, or the filters' rules (query).
+_NOT_RUN = "jsonl_store,_log_index,_lock,clock,_emit_result,_event_price,_cli_warnings,query"
 
 
 def _probe(project: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"XDG_CACHE_HOME": str(cache), "PATH": "/usr/bin:/bin", "COLUMNS": "120"}
     return subprocess.run(
-        [sys.executable, "-c", _PROBE, *args],
+        [sys.executable, "-c", _PROBE, _NOT_RUN, *args],
         cwd=project,
         env=env,
         capture_output=True,
@@ -183,16 +191,30 @@ def test_console_script_reports_cost_without_typer_pydantic_or_yaml(project: Pat
     imported, and the document is the typer app's."""
     cache = tmp_path / "cache"
     first = _probe(project, cache, "agent", "telemetry", "cost", "--json")
-    assert first.stderr.splitlines()[-1] == "0 ['yaml']"  # the first run parses the YAML
+    assert first.stderr.splitlines()[-2] == "0 ['yaml']"  # the first run parses the YAML
     again = _probe(project, cache, "agent", "telemetry", "cost", "--json")
-    assert again.stderr.splitlines()[-1] == "0 []"
+    assert again.stderr.splitlines()[-2:] == ["0 []", "0 []"]
     assert json.loads(again.stdout) == json.loads(first.stdout)
     code, out, _ = _typer_route(["--json", "--repo", str(project)])
     assert (code, json.loads(out)) == (0, json.loads(again.stdout))
+
+
+@pytest.mark.parametrize("args", [[], ["-g", "day"], ["--compact"], ["--csv"]])
+def test_piped_tables_need_neither_rich_nor_the_store_writer(
+    project: Path, tmp_path: Path, args: list[str]
+):
+    """``cost``'s table, by day, compact, or CSV, to a pipe: none of the heavy modules, no
+    store writer, index, lock, clock or one-event pricer; and the typer app's output."""
+    cache = tmp_path / "cache"
+    _probe(project, cache, "agent", "telemetry", "cost", "--json")  # the price table's copy
+    done = _probe(project, cache, "agent", "telemetry", "cost", *args)
+    assert done.stderr.splitlines()[-2:] == ["0 []", "0 []"]
+    code, out, _ = _typer_route([*args, "--repo", str(project)])
+    assert (code, out) == (0, done.stdout.replace("\r\n", "\n"))
 
 
 def test_help_still_goes_through_typer(project: Path, tmp_path: Path):
     """``cost --help`` is typer's help screen (the fast route leaves it alone)."""
     done = _probe(project, tmp_path / "cache", "agent", "telemetry", "cost", "--help")
     assert "--group-by" in done.stdout
-    assert "typer" in done.stderr.splitlines()[-1]
+    assert "typer" in done.stderr.splitlines()[-2]

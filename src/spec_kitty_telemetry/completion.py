@@ -16,7 +16,6 @@ ran on.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -40,12 +39,28 @@ REVIEW_PHASES: Final = frozenset({"for_review", "review", "in_review", "reviewin
 WORK_PHASES: Final = frozenset({"doing", "implement", "implementing", "in_progress", "planned"})
 
 
-@dataclass
 class Lane:
-    """One work package's history: its rework cycles and when it was (last) completed."""
+    """One work package's history: its rework cycles and when it was (last) completed.
 
-    rework: int = 0
-    completed: datetime | None = None
+    A plain class: every cost report defines it, and defining a dataclass runs
+    millions of instructions of generated code (``kitty-specs/010-projection/spec.md``).
+    """
+
+    __slots__ = ("completed", "rework")
+
+    def __init__(self, rework: int = 0, completed: datetime | None = None) -> None:
+        self.rework = rework
+        self.completed = completed
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Lane):
+            return NotImplemented
+        return (self.rework, self.completed) == (other.rework, other.completed)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return f"Lane(rework={self.rework!r}, completed={self.completed!r})"
 
 
 def lanes_of(transitions: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Lane]:
@@ -55,7 +70,7 @@ def lanes_of(transitions: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], 
     are skipped); each needs ``lamport_clock``, ``node_id`` and ``event_id``
     to be put in causal order, as the line rule guarantees.
     """
-    from .query import record_order
+    from .store import record_order
 
     ordered = sorted(
         (r for r in transitions if r.get("event_type") == PHASE_TRANSITION), key=record_order

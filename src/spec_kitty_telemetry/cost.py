@@ -36,17 +36,17 @@ from ._cost_model import (
     GroupBy,
     apportioned,
 )
-from ._event_price import EventPrice, EventPricer
 from ._reading import SORTS, read_report
 from .errors import QueryError
-from .store import EventStore
 
 if TYPE_CHECKING:
     from datetime import tzinfo
 
+    from ._event_price import EventPrice, EventPricer
     from .events import Event
     from .pricing import Pricing
     from .query import EventFilter
+    from .store import EventStore
 
 __all__ = [
     "BREAKDOWNS",
@@ -70,6 +70,15 @@ __all__ = [
 
 #: The fields a report's rows can be broken down by (any grouping).
 BREAKDOWNS = GROUP_BYS
+
+
+def __getattr__(name: str) -> Any:
+    """Load the one-event pricer on first use: ``cost`` itself never prices single events."""
+    if name in ("EventPrice", "EventPricer"):
+        from . import _event_price
+
+        return getattr(_event_price, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def cost_summary(
@@ -157,7 +166,7 @@ def project_cost_report(
     Pricing defaults to the project's. ``workers`` is accepted for
     compatibility and ignored: a warm report reads no history.
     """
-    from .project import project_stores
+    from .project import project_logs
 
     del workers
     zone = _check(group_by, breakdown, sort, timezone)
@@ -165,7 +174,7 @@ def project_cost_report(
     if filters is not None:
         filters = localized(filters, zone)
     select = None if filters is None or not filters.features else filters.selects_feature
-    stores = [store for _slug, store in project_stores(repo_root, select)]
+    logs = [log for _slug, log in project_logs(repo_root, select)]
     options: dict[str, Any] = {"zone": zone, "breakdown": breakdown, "sort": sort}
     timed = _needs_time(group_by, breakdown, sort, filters)
     days = None
@@ -175,13 +184,13 @@ def project_cost_report(
         days = day_cells(group_by, breakdown, sort, filters, zone)
     if days is None and filters is not None and not _whole_buckets(filters):
         # A bound inside a 15-minute bucket splits it: fold those records afresh.
-        return _scanned(stores, filters, group_by, pricing, reverse=reverse, **options)
+        return _scanned(logs, filters, group_by, pricing, reverse=reverse, **options)
     from .projection import fold_log
 
     thresholds = thresholds_of(pricing)
     folds = [
-        fold_log(store.path, thresholds, save=save, timed=timed, durations=False, days=days)
-        for store in stores
+        fold_log(log, thresholds, save=save, timed=timed, durations=False, days=days)
+        for log in logs
     ]
     return read_report(
         (fold for log in folds for fold in log.folds()),
@@ -194,7 +203,7 @@ def project_cost_report(
 
 
 def _scanned(
-    stores: Iterable[EventStore],
+    logs: Iterable[Path],
     filters: EventFilter,
     group_by: str,
     pricing: Pricing,
@@ -210,8 +219,8 @@ def _scanned(
 
     fold = CellFold(thresholds_of(pricing))
     wanted = filters.predicate
-    for store in stores:
-        for record in iter_feature_records(store):
+    for log in logs:
+        for record in iter_feature_records(log.parent):
             if record["event_type"] == PHASE_TRANSITION or wanted is None or wanted(record):
                 fold.add(record)
     return read_report([fold], group_by, pricing, **options)
@@ -304,6 +313,8 @@ def _as_records(
     events: Iterable[Event | Mapping[str, Any]] | EventStore,
 ) -> Iterable[Mapping[str, Any]]:
     """Turn events into records; a stream of plain dicts passes through untouched (hot path)."""
+    from .store import EventStore
+
     if isinstance(events, EventStore):
         return events.iter_records()
     iterator = iter(events)

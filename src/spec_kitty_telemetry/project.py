@@ -7,22 +7,25 @@ folder or a project root (rather than an :class:`~.store.EventStore`) asks
 this module for the store, so the answer lives in one place:
 :func:`feature_store` for one feature, :func:`project_stores` for all of them.
 
-Kept light: the emit path imports it.
+Kept light: the emit path imports it, and a report lists the logs
+(:func:`project_logs`) without loading the JSONL store, its index, lock and
+clock, which only reading or writing a store needs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from ._emit_result import warn
 from ._log import lazy_logger
-from .clock import FileClockStorage, LamportClock
 from .config import find_project_root, load_config
 from .errors import InvalidOptionError, ProjectNotFoundError, QueryError
-from .jsonl_store import SimpleJsonStore
 from .store import EventStore
+
+if TYPE_CHECKING:
+    from .clock import LamportClock
+    from .jsonl_store import SimpleJsonStore
 
 __all__ = [
     "CLOCK_FILENAME",
@@ -32,7 +35,9 @@ __all__ = [
     "feature_dir_for",
     "feature_store",
     "node_id_for",
+    "project_logs",
     "project_stores",
+    "resolve_repo_root",
     "store_for",
 ]
 
@@ -53,6 +58,8 @@ def feature_store(
     feature_dir: str | Path, *, fsync: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
 ) -> SimpleJsonStore:
     """Return the store of the feature whose folder is ``feature_dir``: its JSONL log."""
+    from .jsonl_store import SimpleJsonStore
+
     return SimpleJsonStore(
         Path(feature_dir) / EVENTS_FILENAME, fsync=fsync, lock_timeout=lock_timeout
     )
@@ -60,6 +67,8 @@ def feature_store(
 
 def feature_clock(feature_dir: str | Path, *, fsync: bool = False) -> LamportClock:
     """Return the Lamport clock kept beside the log of the feature in ``feature_dir``."""
+    from .clock import FileClockStorage, LamportClock
+
     return LamportClock(FileClockStorage(Path(feature_dir) / CLOCK_FILENAME, fsync=fsync))
 
 
@@ -72,6 +81,16 @@ def project_stores(
     repo_root: str | Path, select: Callable[[str], bool] | None = None
 ) -> list[tuple[str, SimpleJsonStore]]:
     """Return ``(feature, store)`` for each feature of the project with a log, by folder name.
+
+    The features of :func:`project_logs`, each with its store.
+    """
+    return [(name, feature_store(log.parent)) for name, log in project_logs(repo_root, select)]
+
+
+def project_logs(
+    repo_root: str | Path, select: Callable[[str], bool] | None = None
+) -> list[tuple[str, Path]]:
+    """Return ``(feature, log path)`` for each feature of the project with a log, by folder name.
 
     ``select`` picks features by folder name (all by default). A project
     without ``kitty-specs/`` has none; one that cannot be listed raises
@@ -87,13 +106,13 @@ def project_stores(
         return []
     except OSError as exc:
         raise QueryError(f"{specs}: cannot list features: {exc}") from exc
-    stores = []
+    logs = []
     for folder in folders:
         if select is None or select(folder.name):
-            store = feature_store(folder)
-            if store.path.is_file():
-                stores.append((folder.name, store))
-    return stores
+            log = folder / EVENTS_FILENAME
+            if log.is_file():
+                logs.append((folder.name, log))
+    return logs
 
 
 def node_id_for(feature_dir: str | Path) -> str:
@@ -107,8 +126,25 @@ def node_id_for(feature_dir: str | Path) -> str:
         root = find_project_root(feature_dir)
         return default if root is None else load_config(root).node_id
     except Exception as exc:  # noqa: BLE001 - a bad config must not stop recording
+        from ._emit_result import warn
+
         warn(logger, f"telemetry: using node_id {default!r}: {exc}")
         return default
+
+
+def resolve_repo_root(repo: str | Path | None = None) -> Path:
+    """Return the project to report on: ``repo``, else the nearest project above the cwd.
+
+    The nearest project is the closest folder holding ``kitty-specs/`` or
+    ``.kittify/``; with none, the current directory (which then has no events).
+    Raises QueryError when ``repo`` is given but is not a directory.
+    """
+    if repo is not None:
+        path = Path(repo)
+        if not path.is_dir():
+            raise QueryError(f"not a directory: {path}", parameter="repo")
+        return path.resolve()
+    return find_project_root() or Path.cwd()
 
 
 def feature_dir_for(feature: str, start: str | Path | None = None) -> Path:

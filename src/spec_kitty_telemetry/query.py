@@ -18,8 +18,6 @@ is why the project order merges the features' causal orders by timestamp.
 
 from __future__ import annotations
 
-import fnmatch
-import heapq
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,10 +28,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._log import lazy_logger
 from ._model_names import canonical_model_name
-from .config import find_project_root
 from .errors import QueryError
-from .project import SPECS_DIRNAME, project_stores, store_for
-from .store import EventStore
+from .project import SPECS_DIRNAME, project_logs, project_stores, resolve_repo_root, store_for
+from .store import EventStore, record_order
 
 if TYPE_CHECKING:
     from .events import Event
@@ -60,11 +57,6 @@ __all__ = [
 logger = lazy_logger(__name__)
 
 Record = dict[str, Any]
-
-
-def record_order(record: Mapping[str, Any]) -> tuple[int, str, str]:
-    """Sort key of a raw record: the same causal order as ``store.causal_order``."""
-    return (record["lamport_clock"], record["node_id"], record["event_id"])
 
 
 @dataclass(frozen=True)
@@ -127,6 +119,8 @@ class EventFilter:
 
     def selects_feature(self, slug: str) -> bool:
         """Whether events of the feature ``slug`` can match (its folder is worth reading)."""
+        import fnmatch
+
         return not self.features or any(
             fnmatch.fnmatchcase(slug, pattern) for pattern in self.features
         )
@@ -307,7 +301,9 @@ def parse_time_range(
 
 def unmatched_features(repo_root: str | Path, patterns: Sequence[str]) -> list[str]:
     """Return the feature patterns that match no feature folder with an event log."""
-    slugs = [slug for slug, _store in project_stores(repo_root)]
+    import fnmatch
+
+    slugs = [slug for slug, _log in project_logs(repo_root)]
     return [
         pattern
         for pattern in patterns
@@ -422,21 +418,6 @@ def _aliases(filters: EventFilter) -> Mapping[str, str]:
     return AGENT_ALIASES
 
 
-def resolve_repo_root(repo: str | Path | None = None) -> Path:
-    """Return the project to report on: ``repo``, else the nearest project above the cwd.
-
-    The nearest project is the closest folder holding ``kitty-specs/`` or
-    ``.kittify/``; with none, the current directory (which then has no events).
-    Raises QueryError when ``repo`` is given but is not a directory.
-    """
-    if repo is not None:
-        path = Path(repo)
-        if not path.is_dir():
-            raise QueryError(f"not a directory: {path}", parameter="repo")
-        return path.resolve()
-    return find_project_root() or Path.cwd()
-
-
 def feature_logs(repo_root: str | Path, filters: EventFilter | None = None) -> list[Path]:
     """List the event logs of a project's features (those ``filters`` selects), by folder."""
     return [store.path for _slug, store in project_stores(repo_root, _selector(filters))]
@@ -524,6 +505,8 @@ def query_project_events(
     ``kitty-specs/``, or with empty feature folders, gives an empty list; a
     ``repo_root`` that is not a folder raises ProjectNotFoundError.
     """
+    import heapq
+
     if limit is not None and limit < 0:
         raise QueryError(f"must be a whole number >= 0, got {limit}", parameter="limit")
     features: list[list[Record]] = []
@@ -552,6 +535,8 @@ def _newest_first(features: Sequence[Sequence[Record]]) -> Iterator[Record]:
     A tie on the whole key (one event copied into two logs) goes to the
     feature listed first, so the order never depends on the heap's history.
     """
+    import heapq
+
     heads = [
         _Latest(_project_key(records[0]), index, 0)
         for index, records in enumerate(features)

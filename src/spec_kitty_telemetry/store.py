@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -47,6 +47,7 @@ __all__ = [
     "ReadReport",
     "StoreHead",
     "causal_order",
+    "record_order",
 ]
 
 Record = dict[str, Any]
@@ -59,6 +60,11 @@ _LISTED_LINES: Final = 20
 def causal_order(event: Event) -> tuple[int, str, str]:
     """Sort key for events: Lamport clock, then node id, then event id to break ties."""
     return (event.lamport_clock, event.node_id, event.event_id)
+
+
+def record_order(record: Mapping[str, Any]) -> tuple[int, str, str]:
+    """Sort key of a raw record: the same causal order as :func:`causal_order`."""
+    return (record["lamport_clock"], record["node_id"], record["event_id"])
 
 
 @dataclass(frozen=True)

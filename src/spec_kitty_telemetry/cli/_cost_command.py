@@ -3,7 +3,8 @@
 Kept free of typer, so both routes into the command run this one body: the
 typer command (``cli/cost.py``), and the fast route (``cli/_fast.py``) that
 the console scripts take for a plain ``cost`` command line, which starts
-without typer and pydantic. Rich is imported only to print a table.
+without typer and pydantic. Rich is imported only to print a table to a
+terminal (``cli/_table_text`` draws it for a pipe or a file).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..usage import PRICED_TOKEN_FIELDS
 from ._common import cost_cell, event_filter, hint_unmatched_features
 from ._format import CENT, Column, Grid, choose, console, count, money_per
 from ._project import report_root
+from ._table_text import plain_text, plain_width
 
 if TYPE_CHECKING:
     from ..cost import CostReport, CostSummary
@@ -59,17 +61,23 @@ def run_cost(
     units = _per_units(per)
     root, is_project = report_root(repo)
 
-    filters = event_filter(
-        root,
-        feature=feature,
-        since=since,
-        until=until,
-        wp_id=wp,
-        agent=agent,
-        model=model,
-        role=role,
-        success=success,
-        tag=tag,
+    # No filter option: no filter, and the query module (the filters' rules) is not loaded.
+    filtered = feature or tag or (since, until, wp, agent, model, role, success) != (None,) * 7
+    filters = (
+        event_filter(
+            root,
+            feature=feature,
+            since=since,
+            until=until,
+            wp_id=wp,
+            agent=agent,
+            model=model,
+            role=role,
+            success=success,
+            tag=tag,
+        )
+        if filtered
+        else None
     )
     report = project_cost_report(
         root,
@@ -80,7 +88,7 @@ def run_cost(
         sort=sort,
         reverse=reverse,
     )
-    if is_project:
+    if is_project and feature:
         hint_unmatched_features(root, feature)
     if as_json:
         print_document(report.to_dict())
@@ -191,16 +199,29 @@ def _cost_layouts(report: CostReport, compact: bool, units: tuple[str, ...] = ()
 
 
 def _print_cost_table(report: CostReport, compact: bool, units: tuple[str, ...] = ()) -> None:
+    """Print the widest layout that fits, then its notes: as plain text when Rich would."""
+    layouts = _cost_layouts(report, compact, units)
+    width = plain_width()
+    if width is not None:
+        grid = choose(layouts, width)
+        text = plain_text(grid, _notes_under(report, grid, units), width)
+        if text is not None:
+            sys.stdout.write(text)
+            return
     out = console()
-    grid = choose(_cost_layouts(report, compact, units), out.width)
+    grid = choose(layouts, out.width)
     out.print(grid.table())
+    for line in _notes_under(report, grid, units):
+        out.print(line, soft_wrap=True, markup=False)
+
+
+def _notes_under(report: CostReport, grid: Grid, units: tuple[str, ...]) -> list[str]:
+    """Return the lines under the table: its marks explained, outputs, what the layout left out."""
     shown_tokens = {
         header for header in _TOKEN_HEADERS if any(c.header == header for c in grid.columns)
     }
-    for line in [*_footnotes(report, shown_tokens), *_output_notes(report, units)]:
-        out.print(line, soft_wrap=True, markup=False)
-    if grid.note:
-        out.print(grid.note, soft_wrap=True, markup=False)
+    notes = [*_footnotes(report, shown_tokens), *_output_notes(report, units)]
+    return [*notes, grid.note] if grid.note else notes
 
 
 def _output_notes(report: CostReport, units: tuple[str, ...]) -> list[str]:

@@ -87,12 +87,13 @@ def run_cost_fast(args: list[str]) -> int | None:
     options = parse_cost(args)
     if options is None:
         return None
-    from .._cli_warnings import print_error
     from ._cost_command import run_cost
 
     try:
         run_cost(**options)
     except TelemetryError as exc:  # as the typer app's CommandLine reports it
+        from .._cli_warnings import print_error
+
         print_error(exc)
         return 2
     return 0

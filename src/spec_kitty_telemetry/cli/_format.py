@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Literal
 
 from .._money import CENT, money, money_per
+from ._table_text import PIPE_WIDTH
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,8 +38,6 @@ __all__ = [
 
 #: A name column is folded down to this many characters, never fewer.
 NAME_MIN_WIDTH = 10
-#: Width a piped table may take when COLUMNS says nothing: as wide as it needs.
-_PIPE_WIDTH = 1000
 
 
 _UNITS = ((10**3, "k"), (10**6, "M"), (10**9, "B"), (10**12, "T"))
@@ -65,16 +63,22 @@ def count(value: int, *, compact: bool = False) -> str:
 Kind = Literal["number", "fixed", "name"]
 
 
-@dataclass(frozen=True)
 class Column:
     """A table column: ``number`` (right, never cut), ``fixed`` (left, never cut) or ``name``.
 
     A name folds onto several lines when the table is too wide, down to
-    :data:`NAME_MIN_WIDTH` characters.
+    :data:`NAME_MIN_WIDTH` characters. (Plain classes here, not dataclasses:
+    ``cost`` defines them at every start, and a dataclass takes ~100 times longer.)
     """
 
-    header: str
-    kind: Kind = "number"
+    __slots__ = ("header", "kind")
+
+    def __init__(self, header: str, kind: Kind = "number") -> None:
+        self.header = header
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"Column({self.header!r}, {self.kind!r})"
 
     @property
     def no_wrap(self) -> bool:
@@ -82,15 +86,27 @@ class Column:
         return self.kind != "name"
 
 
-@dataclass
 class Grid:
     """The cells of a table before Rich lays it out, so that its width can be known first."""
 
-    columns: list[Column]
-    rows: list[list[str]] = field(default_factory=list)
-    footer: list[str] | None = None
-    #: What the layout left out, for a line under the table ("" when nothing).
-    note: str = ""
+    def __init__(
+        self,
+        columns: list[Column],
+        rows: list[list[str]] | None = None,
+        footer: list[str] | None = None,
+        note: str = "",
+    ) -> None:
+        self.columns = columns
+        self.rows: list[list[str]] = [] if rows is None else rows
+        self.footer = footer
+        #: What the layout left out, for a line under the table ("" when nothing).
+        self.note = note
+
+    def __repr__(self) -> str:
+        return (
+            f"Grid(columns={self.columns!r}, rows={self.rows!r}, "
+            f"footer={self.footer!r}, note={self.note!r})"
+        )
 
     def width_needed(self) -> int:
         """Return the narrowest width that cuts no number and folds names no further than allowed.
@@ -107,10 +123,8 @@ class Grid:
 
     def _widest(self, index: int) -> int:
         """Return the width of column ``index``'s widest cell, header and footer included."""
-        from rich.cells import cell_len
-
         lines = [*self.rows, *([self.footer] if self.footer else [])]
-        return max([cell_len(self.columns[index].header), *(cell_len(r[index]) for r in lines)])
+        return max([_cell_len(self.columns[index].header), *(_cell_len(r[index]) for r in lines)])
 
     def table(self, title: str | None = None, caption: str | None = None) -> Table:
         """Build the Rich table: numbers right-aligned and never wrapped, names folded."""
@@ -140,6 +154,15 @@ class Grid:
         return table
 
 
+def _cell_len(text: str) -> int:
+    """Return the terminal cells ``text`` takes (Rich's measure; plain ASCII without Rich)."""
+    if text.isascii() and text.isprintable():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
 def choose(layouts: Sequence[Grid], width: int) -> Grid:
     """Return the first layout that fits ``width`` (widest first), else the narrowest."""
     for grid in layouts:
@@ -163,6 +186,6 @@ def console(*, stderr: bool = False) -> Console:
     return Console(
         file=stream,
         highlight=False,
-        width=None if sized else _PIPE_WIDTH,
+        width=None if sized else PIPE_WIDTH,
         color_system=None if plain else "auto",
     )

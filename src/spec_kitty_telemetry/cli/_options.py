@@ -9,7 +9,6 @@ disagree on what a flag is called or what it takes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final, Literal
 
 __all__ = [
@@ -42,18 +41,37 @@ __all__ = [
 Kind = Literal["value", "repeat", "flag", "switch"]
 
 
-@dataclass(frozen=True)
 class OptionSpec:
-    """One command-line option: the parameter it sets and how it is spelled."""
+    """One command-line option: the parameter it sets and how it is spelled.
 
-    dest: str
-    flags: tuple[str, ...]
-    kind: Kind = "value"
-    metavar: str | None = None
-    help: str = ""
-    show_default: bool = True
-    #: For a ``switch``: the spelling that sets False (``--failure``).
-    off_flag: str | None = None
+    A plain class, not a dataclass or NamedTuple: the fast route defines it at
+    every start, and those take 25 to 100 times longer to define (``bench/startup.py``).
+    """
+
+    __slots__ = ("dest", "flags", "help", "kind", "metavar", "off_flag", "show_default")
+
+    def __init__(
+        self,
+        dest: str,
+        flags: tuple[str, ...],
+        kind: Kind = "value",
+        *,
+        metavar: str | None = None,
+        help: str = "",
+        show_default: bool = True,
+        off_flag: str | None = None,
+    ) -> None:
+        self.dest = dest
+        self.flags = flags
+        self.kind = kind
+        self.metavar = metavar
+        self.help = help
+        self.show_default = show_default
+        #: For a ``switch``: the spelling that sets False (``--failure``).
+        self.off_flag = off_flag
+
+    def __repr__(self) -> str:
+        return f"OptionSpec({self.dest!r}, {self.flags!r}, {self.kind!r})"
 
     @property
     def declaration(self) -> tuple[str, ...]:

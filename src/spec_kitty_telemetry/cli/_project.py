@@ -18,7 +18,7 @@ __all__ = ["report_root"]
 def report_root(repo: Path | None) -> tuple[Path, bool]:
     """Return the project root to read and whether it is a project (noted on stderr if not)."""
     from ..config import find_project_root
-    from ..query import resolve_repo_root
+    from ..project import resolve_repo_root
 
     root = resolve_repo_root(repo)  # raises for a --repo that is not a directory
     if find_project_root(root) == root:
