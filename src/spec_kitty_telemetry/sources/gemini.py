@@ -51,8 +51,18 @@ AGENT: Final = "gemini"
 _REPLY: Final = "gemini"
 _SUBAGENT: Final = "subagent"
 #: Bytes every record the reader uses holds (see ``_common.skimmer``): a
-#: reply's tokens, or the session's metadata (also inside ``$set``/``$snapshot``).
-_skim: Final = skimmer(b'"tokens"', b'"messages"', b'"sessionId"', b'"projectHash"', b'"kind"')
+#: reply's tokens (an object: ``"tokens":null``, a reply written before its
+#: tokens, adds nothing), or the session's metadata (also inside
+#: ``$set``/``$snapshot``). ``"tokens":{`` is how Gemini CLI writes them; the
+#: shape catches any other spacing, so only ``null`` (or no tokens) is passed by.
+_skim: Final = skimmer(
+    b'"messages"',
+    b'"sessionId"',
+    b'"projectHash"',
+    b'"kind"',
+    often=b'"tokens":{',
+    shapes=(rb'"tokens"\s*:\s*[^n\s]',),
+)
 
 
 def default_roots() -> list[Path]:
