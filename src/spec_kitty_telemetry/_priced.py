@@ -71,7 +71,8 @@ class Totals:
     def __init__(self, pricing: Pricing) -> None:
         self.pricing = pricing
         self.groups: dict[str, list[int]] = {}
-        #: (row, canonical model, tier) -> [input, output, cache read, cache write] sums.
+        #: (row, canonical model, tier) -> [input, output, cache read, cache write,
+        #: 1-hour cache write] sums.
         self.buckets: dict[tuple[str, str, int], list[int]] = {}
         self.bucket_rates: dict[str, ModelRates] = {}
         #: (row, canonical model) -> events unpriced because the model has no rates.
@@ -147,7 +148,7 @@ class Totals:
         bucket_key = (key, name, tier)
         bucket = self.buckets.get(bucket_key)
         if bucket is None:
-            bucket = self.buckets[bucket_key] = [0, 0, 0, 0]
+            bucket = self.buckets[bucket_key] = [0, 0, 0, 0, 0]
             self.bucket_rates[name] = rates
         for slot, count in enumerate(sums):
             bucket[slot] += count
@@ -211,8 +212,8 @@ class Totals:
     def summaries(self, group_by: str) -> list[CostSummary]:
         """One exact (not yet quantized) summary per row key."""
         estimated: dict[str, Decimal] = {}
-        for (key, name, tier), (tokens_in, tokens_out, read, write) in sorted(self.buckets.items()):
-            cost = self.bucket_rates[name].cost(tokens_in, tokens_out, read, write, tier=tier)
+        for (key, name, tier), sums in sorted(self.buckets.items()):
+            cost = self.bucket_rates[name].cost(*sums, tier=tier)
             estimated[key] = estimated.get(key, Decimal(0)) + cost
         rows = {
             key: _summary(key, group_by, acc, estimated.get(key, Decimal(0)))

@@ -51,7 +51,7 @@ from ..clock import next_timestamp
 from ..config import load_config
 from ..ids import _encode
 from ..project import SPECS_DIRNAME, feature_store, project_stores
-from ..usage import COST_FIELD, TOKEN_FIELDS, Usage, lenient
+from ..usage import CACHE_WRITE_1H_FIELD, COST_FIELD, TOKEN_FIELDS, Usage, counts_valid, lenient
 from ._mapping import SessionMapper
 
 __all__ = [
@@ -433,6 +433,13 @@ def _payload(source: str, agent: str, segment: _Segment, wp_id: str | None) -> d
     piece = segment.piece
     usage, notes = lenient(segment.totals())
     notes = [*dict.fromkeys([*segment.notes(), *notes])]
+    summed = segment.extra()
+    hour = summed.get(CACHE_WRITE_1H_FIELD)
+    if hour and not counts_valid(
+        cache_write_tokens=usage.cache_write_tokens, cache_write_1h_tokens=hour
+    ):  # the cache writes they are part of were dropped
+        del summed[CACHE_WRITE_1H_FIELD]
+        notes.append(f"{CACHE_WRITE_1H_FIELD} {hour} without their cache writes: dropped")
     extra: dict[str, Any] = {
         "source": f"{SOURCE_PREFIX}{source}",
         "session_id": piece.session_id,
@@ -443,7 +450,7 @@ def _payload(source: str, agent: str, segment: _Segment, wp_id: str | None) -> d
         extra["cwd"] = segment.cwd
     if piece.branch:
         extra["git_branch"] = piece.branch
-    extra.update(segment.extra())
+    extra.update(summed)
     if notes:
         extra["usage_error"] = "; ".join(notes)
     figures = usage.to_dict()
