@@ -108,6 +108,26 @@ def test_without_a_one_hour_rate_they_cost_the_five_minute_rate() -> None:
     }
     total = cost_report([_record(payload)], "feature", pricing=pricing_for_tests()).total
     assert total.total_cost_usd == Decimal("0.0402")
+    assert total.to_dict()["cache_write_1h_at_5m_rate_tokens"] == 3_000  # said, not hidden
+    priced = cost_report([_record(OPUS_WITH_HOUR_WRITES)], "feature", pricing=SHIPPED).total
+    assert priced.cache_write_1h_at_5m_rate_tokens == 0
+
+
+def test_the_cost_table_footnotes_writes_priced_at_the_five_minute_rate(tmp_path: Path) -> None:
+    """A model the project prices without ``cache_write_1h``: the table says what that did."""
+    root = new_project(tmp_path / "project")
+    config = root / ".kittify" / "telemetry.yaml"
+    config.parent.mkdir(exist_ok=True)
+    config.write_text(
+        "pricing:\n  models:\n    house-model: {input: 2, output: 10, cache_write: 2.5}\n"
+    )
+    write_foreign(root, "001-login", {**OPUS_WITH_HOUR_WRITES, "model": "house-model"})
+    done = spec_kitty("agent", "telemetry", "cost", cwd=root, columns=200)
+    assert done.returncode == 0, done.stderr.decode()
+    assert (
+        "600,000 1-hour cache write tokens were priced at the 5-minute write rate: the price "
+        "table has no 1-hour rate for their model." in done.stdout.decode()
+    )
 
 
 @pytest.mark.parametrize(

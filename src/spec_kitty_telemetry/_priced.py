@@ -212,13 +212,20 @@ class Totals:
     def summaries(self, group_by: str) -> list[CostSummary]:
         """One exact (not yet quantized) summary per row key."""
         estimated: dict[str, Decimal] = {}
+        at_5m_rate: dict[str, int] = {}  # 1-hour cache writes without a 1-hour rate
         for (key, name, tier), sums in sorted(self.buckets.items()):
-            cost = self.bucket_rates[name].cost(*sums, tier=tier)
+            rates = self.bucket_rates[name]
+            cost = rates.cost(*sums, tier=tier)
             estimated[key] = estimated.get(key, Decimal(0)) + cost
+            if sums[4] and rates.hour_rate(tier) is None:
+                at_5m_rate[key] = at_5m_rate.get(key, 0) + sums[4]
         rows = {
             key: _summary(key, group_by, acc, estimated.get(key, Decimal(0)))
             for key, acc in self.groups.items()
         }
+        for key, tokens in at_5m_rate.items():
+            if key in rows:
+                rows[key].cache_write_1h_at_5m_rate_tokens = tokens
         for (key, name), count in self.unknown.items():
             if key in rows:
                 rows[key].unknown_models[name] = count
@@ -310,6 +317,7 @@ def sum_summaries(
         whole.reported_cost_usd += part.reported_cost_usd
         whole.estimated_cost_usd += part.estimated_cost_usd
         whole.split_cost_event_count += part.split_cost_event_count
+        whole.cache_write_1h_at_5m_rate_tokens += part.cache_write_1h_at_5m_rate_tokens
         if not counts:
             continue
         whole.event_count += part.event_count
