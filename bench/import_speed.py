@@ -32,6 +32,7 @@ import argparse
 import hashlib
 import json
 import random
+import resource
 import shutil
 import sys
 import tempfile
@@ -398,6 +399,8 @@ def bench(agent: str, base: Path, megabytes: int, rounds: int) -> dict[str, Any]
         "responses": summary.responses,
         "copies_or_repeats": summary.duplicate_responses,
         "events": summary.events_new,
+        # the process's peak so far (the floor holds nothing; a read holds its pieces)
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
     print(f"  {json.dumps(figures)}")
     return {"megabytes": size / 1e6, "lines": lines, "ratios": ratios, **figures}

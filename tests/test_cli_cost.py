@@ -145,6 +145,7 @@ def test_cost_json_is_the_documented_object_and_nothing_else(project: Path):
         "unpriced_reasons": {"no_usage": 1, "unknown_model": 1},
         "invalid_cost_event_count": 0,
         "long_context_unknown_event_count": 0,
+        "cache_write_1h_at_5m_rate_tokens": 0,
         "split_cost_event_count": 0,
         "runs_with_changes": 0,
         "lines_changed": None,

@@ -325,6 +325,7 @@ def test_summary_to_dict_has_a_stable_schema():
         "unpriced_reasons": {},
         "invalid_cost_event_count": 0,
         "long_context_unknown_event_count": 0,
+        "cache_write_1h_at_5m_rate_tokens": 0,
         "split_cost_event_count": 0,
         "runs_with_changes": 0,
         "lines_changed": None,  # no event recorded its changes: unknown, not 0

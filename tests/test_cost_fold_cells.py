@@ -209,7 +209,7 @@ def test_a_cell_merged_into_another_adds_every_sum_and_ors_the_known_counts():
     assert target.sums[c.INPUT] == 8
     assert target.sums[c.RUNS] == 2
     assert target.sums[c.DURATIONS] == 1
-    assert target.tiers == {0: [8, 2, 2, 0]}
+    assert target.tiers == {0: [8, 2, 2, 0, 0]}  # the last: 1-hour cache writes
     assert target.durations == {c.duration_bucket(40): 1}
 
 

@@ -203,7 +203,7 @@ def test_missing_overrides_file_is_fine(tmp_path: Path):
         (
             "pricing:\n  models:\n    claude-x: {input: 1, output: 2, cached: 1}\n",
             "pricing.models.claude-x: unknown key 'cached' "
-            "(expected input, output, cache_read, cache_write, long_context)",
+            "(expected input, output, cache_read, cache_write, cache_write_1h, long_context)",
         ),
         (
             "pricing:\n  models: [claude-x]\n",

@@ -33,8 +33,9 @@ TIERED = ModelRates(
     output=Decimal(4),
     cache_read=Decimal("0.1"),
     cache_write=Decimal("1.25"),
-    tiers=(RateTier(50, Decimal(2), Decimal(8), Decimal("0.2"), Decimal("2.5")),),
+    tiers=(RateTier(50, Decimal(2), Decimal(8), Decimal("0.2"), Decimal("2.5"), Decimal(4)),),
     source="test",
+    cache_write_1h=Decimal(2),
 )
 PRICING = Pricing(shipped={"test-model": TEST_RATES, "tiered": TIERED}, catalogue=False)
 START = datetime(2025, 11, 2, 20, 0, tzinfo=UTC)
@@ -66,6 +67,9 @@ payloads = st.fixed_dictionaries(
             ),
         ),
         "tests": st.one_of(st.none(), st.fixed_dictionaries({"passed": st.integers(0, 9)})),
+        # cache writes and their 1-hour part (at most the writes, else the counts are invalid)
+        "cache_write_tokens": st.one_of(st.none(), st.integers(0, 20)),
+        "cache_write_1h_tokens": st.one_of(st.none(), st.integers(0, 25), st.just(-1)),
         "error_category": st.sampled_from([None, "timeout", "auth", ""]),
         # what a PhaseTransition of the same shape says
         "from_phase": st.sampled_from(["doing", "for_review", "done"]),
@@ -81,7 +85,11 @@ breakdowns = st.one_of(
                 "input_tokens": count,
                 "output_tokens": count,
                 "cost_usd": st.sampled_from([None, 0.1]),
-            }
+            },
+            optional={
+                "cache_write_tokens": st.integers(0, 20),
+                "cache_write_1h_tokens": st.one_of(st.integers(0, 25), st.just(-1)),
+            },
         ),
         min_size=1,
         max_size=2,

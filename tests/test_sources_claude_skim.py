@@ -3,15 +3,17 @@
 Each ``read_sessions`` skips, unparsed, lines holding none of its markers
 that are shaped like a JSON object (``_common.skimmer``): ``"usage"`` for
 Claude Code, ``"session_meta"``/``"turn_context"``/``"token_count"`` for
-Codex. These tests hold it to the full parse (``skim=False``): the same
-pieces, copies, ``<synthetic>`` lines and line counts, hence the same
-import; the only lines it may leave unnamed as malformed are well-shaped
-ones without a marker.
+Codex, tokens that are not null or session metadata for Gemini CLI. These
+tests hold it to the full parse (``skim=False``): the same pieces,
+copies, ``<synthetic>`` lines and line counts, hence the same import;
+the only lines it may leave unnamed as malformed are well-shaped ones
+without a marker.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 from hypothesis import given, settings, strategies as st
 
 from sources_helpers import new_project, stage
-from spec_kitty_telemetry.sources import codex
+from spec_kitty_telemetry.sources import codex, gemini
 from spec_kitty_telemetry.sources._common import SourceRead, import_pieces
 from spec_kitty_telemetry.sources.claude_code import find_session_files, read_sessions
 
@@ -233,3 +235,89 @@ def test_codex_fixtures_read_the_same_with_and_without_the_fast_path(tmp_path: P
     _same_reads(skimmed, full)
     assert skimmed.malformed == full.malformed
     assert len(skimmed.pieces) >= 4  # so the comparison is not empty
+
+
+_GEMINI_MARKERS = (b'"messages"', b'"sessionId"', b'"projectHash"', b'"kind"')
+_GEMINI_TOKENS = re.compile(rb'"tokens"\s*:\s*[^n\s]')
+_GEMINI_COUNT = st.one_of(st.integers(0, 9000), st.integers(-2, -1), st.none(), st.just("7"))
+
+
+@st.composite
+def _gemini_line(draw: st.DrawFn) -> str:
+    """One Gemini CLI chat line: metadata, a prompt, a reply (before or with tokens), or broken."""
+    kind = draw(
+        st.sampled_from(
+            ["meta", "user", "reply", "reply", "reply", "set", "snapshot", "torn", "odd", "blank"]
+        )
+    )
+    if kind == "blank":
+        return draw(st.sampled_from(["", " ", "\r"]))
+    if kind == "odd":
+        return draw(st.sampled_from(["[]", '"tokens"', "{}", '{"tokens": 1}', "{}\r"]))
+    stamp = draw(st.sampled_from(["2026-11-30T10:00:05Z", "2026-11-30T11:30:00Z", "nope"]))
+    tokens = draw(
+        st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {name: _GEMINI_COUNT for name in ("input", "output", "cached", "thoughts", "tool")}
+            ),
+        )
+    )
+    reply: dict[str, Any] = {
+        "id": draw(st.sampled_from(["r0", "r1", "r2", ""])),
+        "timestamp": stamp,
+        "type": draw(st.sampled_from(["gemini", "gemini", "user"])),
+        "model": "gemini-2.5-pro",
+        "content": draw(st.text(alphabet='tokens"{}:\\ nx', max_size=20)),
+        "tokens": tokens,
+    }
+    line: Any
+    if kind == "meta":
+        line = {
+            "sessionId": draw(st.sampled_from(["g1", "g2"])),
+            "projectHash": "abc",
+            "kind": draw(st.sampled_from(["main", "subagent"])),
+        }
+    elif kind == "user":
+        line = {"id": "u1", "timestamp": stamp, "type": "user", "content": reply["content"]}
+    elif kind == "set":
+        line = {"$set": draw(st.sampled_from([{"lastUpdated": stamp}, {"sessionId": "g3"}]))}
+    elif kind == "snapshot":
+        line = {"$snapshot": True, "messages": [reply]}
+    else:
+        line = reply
+        if draw(st.booleans()):
+            line = {**reply, "toolCalls": [{"id": "t1", "result": reply["content"]}]}
+    text = json.dumps(line, separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])))
+    if kind == "torn":
+        return text[: draw(st.integers(1, len(text) - 1))]
+    return text
+
+
+@settings(max_examples=150, deadline=None)
+@given(chats=st.lists(st.lists(_gemini_line(), max_size=12), min_size=1, max_size=3))
+def test_random_gemini_chats_read_the_same_with_and_without_the_fast_path(
+    tmp_path_factory: Any, chats: list[list[str]]
+) -> None:
+    """Any mix of Gemini metadata, prompts, replies before and with tokens, copies reads the same.
+
+    Gemini's reader skips well-shaped lines whose tokens are null or absent
+    and that hold no session metadata, whatever the spacing (``"tokens": {``
+    is parsed as surely as ``"tokens":{``): the same pieces and copies as
+    the full parse; the only malformed lines it leaves unnamed are such lines.
+    """
+    folder = tmp_path_factory.mktemp("gemini") / "abc" / "chats"
+    folder.mkdir(parents=True)
+    for number, lines in enumerate(chats):
+        (folder / f"session-{number}.jsonl").write_text("".join(f"{line}\n" for line in lines))
+    files = gemini.find_session_files([folder])
+    skimmed, full = gemini.read_sessions(files), gemini.read_sessions(files, skim=False)
+    _same_reads(skimmed, full)
+    assert set(skimmed.malformed) <= set(full.malformed)
+    for problem in set(full.malformed) - set(skimmed.malformed):
+        assert problem.line is not None
+        text = (problem.path.read_bytes().split(b"\n"))[problem.line - 1]
+        assert not any(marker in text for marker in _GEMINI_MARKERS)
+        assert _GEMINI_TOKENS.search(text) is None
+        assert text.startswith(b"{")
+        assert text.rstrip(b"\r").endswith(b"}")

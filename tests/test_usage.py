@@ -275,12 +275,28 @@ def test_strict_refuses_what_lenient_drops_and_readers_reject(
 
 
 def test_the_count_rule_takes_the_token_fields_and_decides_every_named_relation() -> None:
-    """counts_valid's parameters are TOKEN_FIELDS in order; it decides every RELATIONS entry."""
+    """counts_valid's parameters are TOKEN_FIELDS in order, then the 1-hour cache writes.
+
+    It decides every RELATIONS entry, and that 1-hour writes fit within the
+    cache writes, which (unlike the totals of RELATIONS) must be known.
+    """
     import inspect
 
-    from spec_kitty_telemetry.usage import RELATIONS, TOKEN_FIELDS, counts_valid
+    from spec_kitty_telemetry.usage import (
+        CACHE_WRITE_1H_FIELD,
+        RELATIONS,
+        TOKEN_FIELDS,
+        counts_valid,
+    )
 
-    assert tuple(inspect.signature(counts_valid).parameters) == TOKEN_FIELDS
+    assert tuple(inspect.signature(counts_valid).parameters) == (
+        *TOKEN_FIELDS,
+        CACHE_WRITE_1H_FIELD,
+    )
+    assert counts_valid(cache_write_tokens=4, cache_write_1h_tokens=4)
+    assert not counts_valid(cache_write_tokens=4, cache_write_1h_tokens=5)
+    assert not counts_valid(cache_write_1h_tokens=1)
+    assert counts_valid(cache_write_1h_tokens=0)
     for relation in RELATIONS:
         fits = {relation.total: 4, **dict.fromkeys(relation.parts, 2)}
         assert counts_valid(**fits)

@@ -33,7 +33,13 @@ from ._priced import (
 )
 from ._rates import ModelRates
 from .outputs import failure_category, lines_changed, tests_passed
-from .usage import COST_FIELD, PRICED_TOKEN_FIELDS, TOKEN_FIELDS, counts_valid
+from .usage import (
+    CACHE_WRITE_1H_FIELD,
+    COST_FIELD,
+    PRICED_TOKEN_FIELDS,
+    TOKEN_FIELDS,
+    counts_valid,
+)
 
 __all__ = ["AsideFold"]
 
@@ -44,24 +50,34 @@ TOKEN_SLOTS: Final = (1, 2, 3, 4)  # the row slots of PRICED_TOKEN_FIELDS
 class Usage:
     """The token counts of an event (or of one model's share of it), checked."""
 
-    counts: tuple[int, int, int, int]  # unknown counts as 0
+    #: PRICED_TOKEN_FIELDS, then the 1-hour cache writes (``usage.CACHE_WRITE_1H_FIELD``,
+    #: part of the cache writes); unknown counts as 0.
+    counts: tuple[int, int, int, int, int]
     known: int  # bit i: PRICED_TOKEN_FIELDS[i] was reported
     valid: bool
     complete: bool  # input and output both known
 
     @classmethod
     def of(cls, usage: Mapping[str, Any]) -> Usage:
-        if not counts_valid(*map(usage.get, TOKEN_FIELDS)):
-            return cls((0, 0, 0, 0), 0, False, False)
+        get = usage.get
+        if not counts_valid(
+            get(TOKEN_FIELDS[0]),
+            get(TOKEN_FIELDS[1]),
+            get(TOKEN_FIELDS[2]),
+            get(TOKEN_FIELDS[3]),
+            get(TOKEN_FIELDS[4]),
+            get(CACHE_WRITE_1H_FIELD),
+        ):
+            return cls((0, 0, 0, 0, 0), 0, False, False)
         raw = [usage.get(name) for name in PRICED_TOKEN_FIELDS]
         known = sum(1 << i for i, value in enumerate(raw) if value is not None)
-        counts = tuple(value or 0 for value in raw)
+        counts = tuple(value or 0 for value in (*raw, usage.get(CACHE_WRITE_1H_FIELD)))
         return cls(counts, known, True, raw[0] is not None and raw[1] is not None)  # type: ignore[arg-type]
 
     @classmethod
     def summed(cls, parts: list[Usage]) -> Usage:
         """Add up complete, valid shares; a count is known only if every share knew it."""
-        counts = tuple(sum(part.counts[i] for part in parts) for i in range(4))
+        counts = tuple(sum(part.counts[i] for part in parts) for i in range(5))
         known = 0b1111
         for part in parts:
             known &= part.known
@@ -261,7 +277,7 @@ class AsideFold:
         self._count_event(acc, key, outcome)
         usage = outcome.usage
         if usage.valid:
-            for slot, count in zip(TOKEN_SLOTS, usage.counts, strict=True):
+            for slot, count in zip(TOKEN_SLOTS, usage.counts[:4], strict=True):
                 acc[slot] += count
             acc[KNOWN] |= usage.known
         if outcome.reported is not None:
@@ -290,7 +306,7 @@ class AsideFold:
             acc = self.totals.acc(key)
             self._count_event(acc, key, outcome, share)
             if share.usage.valid:
-                for slot, count in zip(TOKEN_SLOTS, share.usage.counts, strict=True):
+                for slot, count in zip(TOKEN_SLOTS, share.usage.counts[:4], strict=True):
                     acc[slot] += count
                 acc[KNOWN] |= share.usage.known
             if outcome.reason is not None:

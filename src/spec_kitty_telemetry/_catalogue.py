@@ -36,6 +36,8 @@ _KEYS = {
     "cache_read": "cache_read_mtok",
     "cache_write": "cache_write_mtok",
 }
+#: The 1-hour cache write rate, listed for some models (Anthropic's): None when not.
+_HOUR = ("cache_write_1h", "cache_write_1h_mtok")
 
 
 def catalogue_name() -> str:
@@ -85,7 +87,8 @@ def _lookup_uncached(names: tuple[str, ...]) -> ModelRates | None:
     return None
 
 
-_CACHE_FORMAT = 1
+#: 2: rates carry the 1-hour cache write rate (answers cached without it are re-asked).
+_CACHE_FORMAT = 2
 
 
 def cache_path() -> Path:
@@ -141,8 +144,12 @@ def _write_cache(stamp: str, key: str, value: dict[str, Any] | None) -> None:
 
 
 def _rates_to_json(rates: ModelRates) -> dict[str, Any]:
-    def row(r: ModelRates | RateTier) -> dict[str, str]:
-        return {k: str(getattr(r, k)) for k in _KEYS}
+    def row(r: ModelRates | RateTier) -> dict[str, str | None]:
+        hour = r.cache_write_1h
+        return {
+            **{k: str(getattr(r, k)) for k in _KEYS},
+            _HOUR[0]: None if hour is None else str(hour),
+        }
 
     return {
         **row(rates),
@@ -159,25 +166,35 @@ def _rates_from_json(data: Any) -> ModelRates | None:
         RateTier(
             above_input_tokens=int(t["above_input_tokens"]),
             **{k: Decimal(t[k]) for k in _KEYS},
+            cache_write_1h=_hour_from_json(t),
         )
         for t in data["tiers"]
     )
     return ModelRates(
-        **{k: Decimal(data[k]) for k in _KEYS}, tiers=tiers, source=str(data["source"])
+        **{k: Decimal(data[k]) for k in _KEYS},
+        tiers=tiers,
+        source=str(data["source"]),
+        cache_write_1h=_hour_from_json(data),
     )
 
 
+def _hour_from_json(row: Any) -> Decimal | None:
+    hour = row[_HOUR[0]]
+    return None if hour is None else Decimal(hour)
+
+
 def _rates_from(prices: Any, source: str) -> ModelRates | None:
-    raw = {ours: getattr(prices, theirs, None) for ours, theirs in _KEYS.items()}
+    raw = {ours: getattr(prices, theirs, None) for ours, theirs in (*_KEYS.items(), _HOUR)}
     if raw["input"] is None or raw["output"] is None:
         return None
     thresholds = sorted(
         {tier.start for value in raw.values() if _is_tiered(value) for tier in value.tiers}  # type: ignore[union-attr]
     )
 
-    def at(threshold: int | None) -> dict[str, Decimal]:
+    def at(threshold: int | None) -> dict[str, Any]:
         values = {key: _price_above(value, threshold) for key, value in raw.items()}
         return {
+            "cache_write_1h": values["cache_write_1h"],
             "input": values["input"] or Decimal(0),
             "output": values["output"] or Decimal(0),
             "cache_read": values["cache_read"]

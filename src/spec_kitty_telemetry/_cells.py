@@ -43,7 +43,7 @@ from .outputs import (
     lines_changed,
     tests_passed,
 )
-from .usage import COST_FIELD, TOKEN_FIELDS, counts_valid, is_cost
+from .usage import CACHE_WRITE_1H_FIELD, COST_FIELD, TOKEN_FIELDS, counts_valid, is_cost
 
 if TYPE_CHECKING:
     from ._periods import Periods
@@ -69,7 +69,7 @@ CellTags = tuple[tuple[str, str], ...] | None
 CellKey = tuple[Any, Any, Any, Any, Any, Any, int, CellTags]
 
 # Slots of Cell.sums.
-CELL_SLOTS: Final = 21
+CELL_SLOTS: Final = 22
 (
     EVENTS,  # events folded here for cost (all but those kept aside)
     INPUT,
@@ -93,6 +93,7 @@ CELL_SLOTS: Final = 21
     LINES_CHANGED,  # their lines added + deleted
     TESTS_KNOWN,  # events that recorded test figures
     TESTS_PASSED,  # their passed tests
+    CACHE_WRITE_1H,  # the part of CACHE_WRITE written to the 1-hour cache (``usage``)
 ) = range(CELL_SLOTS)
 
 _INPUT_FIELD, _OUTPUT_FIELD, _CACHE_READ_FIELD, _CACHE_WRITE_FIELD, _REASONING_FIELD = TOKEN_FIELDS
@@ -114,6 +115,7 @@ _ASIDE_FIELDS: Final = (
     "duration_ms",
     COST_FIELD,
     *TOKEN_FIELDS,
+    CACHE_WRITE_1H_FIELD,
     "tags",
     ERROR_CATEGORY_KEY,
 )
@@ -186,7 +188,8 @@ class Cell:
 
     def __init__(self) -> None:
         self.sums = [0] * CELL_SLOTS
-        #: tier -> [input, output, cache read, cache write] of the ESTIMABLE events.
+        #: tier -> [input, output, cache read, cache write, 1-hour cache write] of the
+        #: ESTIMABLE events.
         self.tiers: dict[int, list[int]] = {}
         #: duration_bucket -> runs.
         self.durations: dict[int, int] = {}
@@ -202,7 +205,7 @@ class Cell:
             else:
                 mine[slot] += value
         for tier, sums in other.tiers.items():
-            target = self.tiers.setdefault(tier, [0, 0, 0, 0])
+            target = self.tiers.setdefault(tier, [0, 0, 0, 0, 0])
             for index, value in enumerate(sums):
                 target[index] += value
         for bucket, count in other.durations.items():
@@ -359,7 +362,10 @@ class CellFold:
         tokens_out = get(_OUTPUT_FIELD)
         cache_read = get(_CACHE_READ_FIELD)
         cache_write = get(_CACHE_WRITE_FIELD)
-        valid = counts_valid(tokens_in, tokens_out, cache_read, cache_write, get(_REASONING_FIELD))
+        hour = get(CACHE_WRITE_1H_FIELD)
+        valid = counts_valid(
+            tokens_in, tokens_out, cache_read, cache_write, get(_REASONING_FIELD), hour
+        )
         if valid:
             known = 0
             if tokens_in is not None:
@@ -374,6 +380,8 @@ class CellFold:
             if cache_write is not None:
                 known |= 8
                 acc[CACHE_WRITE] += cache_write
+            if hour:
+                acc[CACHE_WRITE_1H] += hour
             acc[KNOWN] |= known
         cost = get(COST_FIELD)
         if cost is not None:
@@ -402,11 +410,13 @@ class CellFold:
                     acc[UNTIERED] += 1
         sums = cell.tiers.get(tier)
         if sums is None:
-            sums = cell.tiers[tier] = [0, 0, 0, 0]
+            sums = cell.tiers[tier] = [0, 0, 0, 0, 0]
         sums[0] += tokens_in
         sums[1] += tokens_out
         sums[2] += cache_read or 0
         sums[3] += cache_write or 0
+        if hour:
+            sums[4] += hour
 
     def _aside(self, record: Mapping[str, Any]) -> None:
         payload = record["payload"]

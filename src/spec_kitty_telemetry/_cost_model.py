@@ -83,6 +83,9 @@ class CostSummary:
     #: Estimated events of several requests whose summed input exceeds a long-context
     #: threshold: priced at base rates, as the size of each request is unknown.
     long_context_unknown_event_count: int = 0
+    #: 1-hour cache write tokens of estimated events priced at the 5-minute write rate,
+    #: because the price table gives their model (or its tier) no 1-hour rate.
+    cache_write_1h_at_5m_rate_tokens: int = 0
     #: Multi-model events whose reported cost this row holds a proportional part of.
     split_cost_event_count: int = 0
     reported_token_fields: frozenset[str] = frozenset(PRICED_TOKEN_FIELDS)
@@ -156,6 +159,7 @@ class CostSummary:
             "unpriced_reasons": dict(sorted(self.unpriced_reasons.items())),
             "invalid_cost_event_count": self.invalid_cost_event_count,
             "long_context_unknown_event_count": self.long_context_unknown_event_count,
+            "cache_write_1h_at_5m_rate_tokens": self.cache_write_1h_at_5m_rate_tokens,
             "split_cost_event_count": self.split_cost_event_count,
             "runs_with_changes": self.runs_with_changes,
             "lines_changed": self.lines_changed if self.runs_with_changes else None,

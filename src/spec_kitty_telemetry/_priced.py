@@ -71,7 +71,8 @@ class Totals:
     def __init__(self, pricing: Pricing) -> None:
         self.pricing = pricing
         self.groups: dict[str, list[int]] = {}
-        #: (row, canonical model, tier) -> [input, output, cache read, cache write] sums.
+        #: (row, canonical model, tier) -> [input, output, cache read, cache write,
+        #: 1-hour cache write] sums.
         self.buckets: dict[tuple[str, str, int], list[int]] = {}
         self.bucket_rates: dict[str, ModelRates] = {}
         #: (row, canonical model) -> events unpriced because the model has no rates.
@@ -147,7 +148,7 @@ class Totals:
         bucket_key = (key, name, tier)
         bucket = self.buckets.get(bucket_key)
         if bucket is None:
-            bucket = self.buckets[bucket_key] = [0, 0, 0, 0]
+            bucket = self.buckets[bucket_key] = [0, 0, 0, 0, 0]
             self.bucket_rates[name] = rates
         for slot, count in enumerate(sums):
             bucket[slot] += count
@@ -210,13 +211,20 @@ class Totals:
     def summaries(self, group_by: str) -> list[CostSummary]:
         """One exact (not yet quantized) summary per row key."""
         estimated: dict[str, Decimal] = {}
-        for (key, name, tier), (tokens_in, tokens_out, read, write) in sorted(self.buckets.items()):
-            cost = self.bucket_rates[name].cost(tokens_in, tokens_out, read, write, tier=tier)
+        at_5m_rate: dict[str, int] = {}  # 1-hour cache writes without a 1-hour rate
+        for (key, name, tier), sums in sorted(self.buckets.items()):
+            rates = self.bucket_rates[name]
+            cost = rates.cost(*sums, tier=tier)
             estimated[key] = estimated.get(key, Decimal(0)) + cost
+            if sums[4] and rates.hour_rate(tier) is None:
+                at_5m_rate[key] = at_5m_rate.get(key, 0) + sums[4]
         rows = {
             key: _summary(key, group_by, acc, estimated.get(key, Decimal(0)))
             for key, acc in self.groups.items()
         }
+        for key, tokens in at_5m_rate.items():
+            if key in rows:
+                rows[key].cache_write_1h_at_5m_rate_tokens = tokens
         for (key, name), count in self.unknown.items():
             if key in rows:
                 rows[key].unknown_models[name] = count
@@ -322,6 +330,7 @@ def sum_summaries(
         whole.reported_cost_usd += part.reported_cost_usd
         whole.estimated_cost_usd += part.estimated_cost_usd
         whole.split_cost_event_count += part.split_cost_event_count
+        whole.cache_write_1h_at_5m_rate_tokens += part.cache_write_1h_at_5m_rate_tokens
         if not counts:
             continue
         whole.event_count += part.event_count

@@ -27,6 +27,9 @@ __all__ = [
 MILLION: Final = Decimal(1_000_000)
 
 _RATE_KEYS: Final = ("input", "output", "cache_read", "cache_write")
+#: The rate of writes to the 1-hour cache (Anthropic's; optional: without it they pay
+#: ``cache_write``, the 5-minute rate).
+_HOUR_KEY: Final = "cache_write_1h"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class RateTier:
     output: Decimal
     cache_read: Decimal
     cache_write: Decimal
+    cache_write_1h: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,12 @@ class ModelRates:
     """What one model charges, in USD per million tokens.
 
     ``input`` is the rate of uncached input; cache reads and writes have their
-    own rates. ``tiers`` (ascending) replace all four rates for requests with
-    a long input, the way vendors price long context. ``source`` says which
-    layer the rates came from.
+    own rates; ``cache_write`` is that of 5-minute cache writes and
+    ``cache_write_1h`` that of 1-hour ones, None when the table gives none
+    (they are then priced at ``cache_write``: see :meth:`hour_rate`).
+    ``tiers`` (ascending) replace all the rates for requests with a long
+    input, the way vendors price long context. ``source`` says which layer
+    the rates came from.
     """
 
     input: Decimal
@@ -56,6 +63,11 @@ class ModelRates:
     cache_write: Decimal
     tiers: tuple[RateTier, ...] = ()
     source: str = ""
+    cache_write_1h: Decimal | None = None
+
+    def hour_rate(self, tier: int = 0) -> Decimal | None:
+        """Return the 1-hour cache write rate at ``tier``, None when the table gives none."""
+        return self.cache_write_1h if tier == 0 else self.tiers[tier - 1].cache_write_1h
 
     def tier_for(self, input_tokens: int) -> int:
         """Index of the rates a request with this total input pays: 0 base, i for ``tiers[i-1]``."""
@@ -71,11 +83,15 @@ class ModelRates:
         output_tokens: int,
         cache_read_tokens: int = 0,
         cache_write_tokens: int = 0,
+        cache_write_1h_tokens: int = 0,
         *,
         tier: int | None = None,
     ) -> Decimal:
         """Exact USD cost of tokens; ``input_tokens`` is the total input, cache included.
 
+        ``cache_write_1h_tokens`` are the part of ``cache_write_tokens``
+        written to the 1-hour cache: they pay ``cache_write_1h`` (the
+        5-minute rate when the table has none), the rest ``cache_write``.
         ``tier`` defaults to the tier ``input_tokens`` falls in; the cost fold
         passes it explicitly because it prices sums of many requests at once.
         """
@@ -83,10 +99,12 @@ class ModelRates:
             tier = self.tier_for(input_tokens)
         rates: ModelRates | RateTier = self if tier == 0 else self.tiers[tier - 1]
         uncached = input_tokens - cache_read_tokens - cache_write_tokens
+        hour = rates.cache_write_1h
         total = (
             uncached * rates.input
             + cache_read_tokens * rates.cache_read
-            + cache_write_tokens * rates.cache_write
+            + (cache_write_tokens - cache_write_1h_tokens) * rates.cache_write
+            + cache_write_1h_tokens * (rates.cache_write if hour is None else hour)
             + output_tokens * rates.output
         )
         return total / MILLION
@@ -115,7 +133,7 @@ def parse_rate_table(
             raise PricingError(f"{key}: model name must be a non-empty string")
         if not isinstance(entry, Mapping):
             raise PricingError(f"{key}: expected a mapping with input and output rates")
-        rates = _parse_rates(entry, key, allowed=(*_RATE_KEYS, "long_context"))
+        rates = _parse_rates(entry, key, allowed=(*_RATE_KEYS, _HOUR_KEY, "long_context"))
         tiers: tuple[RateTier, ...] = ()
         if "long_context" in entry:
             tiers = (_parse_tier(entry["long_context"], f"{key}.long_context"),)
@@ -170,7 +188,7 @@ def _parse_tier(entry: object, key: str) -> RateTier:
         raise PricingError(
             f"{key}.above_input_tokens: must be a whole number >= 0, got {threshold!r}"
         )
-    rates = _parse_rates(entry, key, allowed=(*_RATE_KEYS, "above_input_tokens"))
+    rates = _parse_rates(entry, key, allowed=(*_RATE_KEYS, _HOUR_KEY, "above_input_tokens"))
     return RateTier(above_input_tokens=threshold, **rates)
 
 
@@ -181,7 +199,11 @@ def _parse_rates(entry: Mapping[Any, Any], key: str, allowed: tuple[str, ...]) -
     for required in ("input", "output"):
         if required not in entry:
             raise PricingError(f"{key}.{required}: missing (USD per million tokens)")
-    rates = {name: _rate(entry[name], f"{key}.{name}") for name in _RATE_KEYS if name in entry}
+    rates = {
+        name: _rate(entry[name], f"{key}.{name}")
+        for name in (*_RATE_KEYS, _HOUR_KEY)
+        if name in entry
+    }
     rates.setdefault("cache_read", rates["input"])
     rates.setdefault("cache_write", rates["input"])
     return rates

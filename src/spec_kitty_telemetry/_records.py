@@ -19,7 +19,7 @@ from .errors import InvalidEventError
 from .ids import normalize_event_id
 from .redact import redact_payload
 from .tags import TAGS_KEY, tag_problems
-from .usage import USAGE_FIELDS, is_count, strict_payload
+from .usage import CACHE_WRITE_1H_FIELD, USAGE_FIELDS, is_count, strict_payload
 
 #: ``event_type`` of the record written after every agent invocation.
 EXECUTION_EVENT: Final = "ExecutionEvent"
@@ -153,7 +153,9 @@ def execution_payload(
             problems.append(f"{name}: must be a string or None, got {value!r}")
     usage: dict[str, Any] = {}
     try:
-        usage = strict_payload({name: fields.pop(name, None) for name in USAGE_FIELDS})
+        figures = {name: fields.pop(name, None) for name in USAGE_FIELDS}
+        # The 1-hour cache writes are judged with the counts and stored as given.
+        usage = strict_payload({**figures, CACHE_WRITE_1H_FIELD: fields.get(CACHE_WRITE_1H_FIELD)})
     except InvalidEventError as exc:
         problems.append(str(exc))
     if duration_ms is not None and not is_count(duration_ms):

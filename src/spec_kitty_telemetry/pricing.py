@@ -156,12 +156,23 @@ class Pricing:
         output_tokens: int,
         cache_read_tokens: int = 0,
         cache_write_tokens: int = 0,
+        cache_write_1h_tokens: int = 0,
     ) -> Decimal | None:
-        """Exact USD cost of one request's tokens, or None when the model cannot be priced."""
+        """Exact USD cost of one request's tokens, or None when the model cannot be priced.
+
+        ``cache_write_1h_tokens`` are the part of ``cache_write_tokens`` written
+        to the 1-hour cache (see :meth:`ModelRates.cost`).
+        """
         rates = self.rates(model)
         if rates is None:
             return None
-        return rates.cost(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+        return rates.cost(
+            input_tokens,
+            output_tokens,
+            cache_read_tokens,
+            cache_write_tokens,
+            cache_write_1h_tokens,
+        )
 
 
 def load_pricing(project_root: str | Path | None = None, *, catalogue: bool = True) -> Pricing:

@@ -51,7 +51,8 @@ PROJECTION_SUFFIX: Final = ".projection"
 #: 3: cell keys end with the events' tags (``_cells.cell_tags``); cells hold what runs
 #: produced (lines, tests, failure categories) and the fold its phase transitions;
 #: the duration histograms are a document of their own, decoded on demand.
-#: 4: the header names the projection's shape (untimed, 15-minute, or local days).
+#: 4: the header names the projection's shape (untimed, 15-minute, or local days), and
+#: cells sum 1-hour cache writes (slot ``_cells.CACHE_WRITE_1H``, a fifth tier sum).
 _FORMAT: Final = 4
 _WINDOW: Final = 32
 _INT64_MAX: Final = 2**63 - 1

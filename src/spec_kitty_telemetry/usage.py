@@ -14,6 +14,13 @@ figure one of them accepts is a figure all of them accept:
 * **parts within totals** (:data:`RELATIONS`): ``input_tokens`` is the *total*
   input, cache reads plus cache writes within it; ``reasoning_tokens`` is part
   of ``output_tokens``. An unknown part counts 0; an unknown total holds any.
+* **1-hour cache writes** (:data:`CACHE_WRITE_1H_FIELD`, a payload figure
+  beside the counts, from Claude Code's ``ephemeral_1h_input_tokens``) are
+  the part of ``cache_write_tokens`` written to the 1-hour cache, billed at
+  a rate of their own. Unlike the parts above they need their total, as
+  the 5-minute writes are ``cache_write_tokens`` less them: a 1-hour count
+  above the cache write count, or with none reported, breaks the rule, and
+  readers take the event's counts for invalid (unpriced, not guessed at).
 
 None always means "not reported", never 0.
 
@@ -40,6 +47,7 @@ from typing import Any, Final, NamedTuple
 from .errors import InvalidEventError
 
 __all__ = [
+    "CACHE_WRITE_1H_FIELD",
     "COST_FIELD",
     "COUNT_MAX",
     "MAX_COST_USD",
@@ -71,6 +79,8 @@ TOKEN_FIELDS: Final = (
 )
 #: The cost an agent reported for an invocation, in USD.
 COST_FIELD: Final = "cost_usd"
+#: Payload figure: the part of ``cache_write_tokens`` written to the 1-hour cache.
+CACHE_WRITE_1H_FIELD: Final = "cache_write_1h_tokens"
 #: Every usage figure: the token counts, then the cost.
 USAGE_FIELDS: Final = (*TOKEN_FIELDS, COST_FIELD)
 #: The counts that price an invocation; reasoning is billed inside output.
@@ -118,12 +128,15 @@ def counts_valid(
     cache_read_tokens: Any = None,
     cache_write_tokens: Any = None,
     reasoning_tokens: Any = None,
+    cache_write_1h_tokens: Any = None,
 ) -> bool:
     """Tell whether these counts (None = not reported) can be stored together: the count rule.
 
     Every count given is a whole number (an int, not a bool) in 0..2**63-1, and
     parts fit within totals (:data:`RELATIONS`; an unknown part counts 0, an
-    unknown total holds any). Parameters are in :data:`TOKEN_FIELDS` order.
+    unknown total holds any), the 1-hour cache writes within the cache writes
+    (which must be known for any above 0). Parameters are in
+    :data:`TOKEN_FIELDS` order, then :data:`CACHE_WRITE_1H_FIELD`.
     This is the one place the rule is decided: :func:`is_count` and
     :func:`problems` ask it, and the cost fold calls it once per event, which
     is why it is written out rather than built from smaller calls.
@@ -134,6 +147,7 @@ def counts_valid(
         cache_read_tokens,
         cache_write_tokens,
         reasoning_tokens,
+        cache_write_1h_tokens,
     ):
         if value is None:
             continue
@@ -141,6 +155,8 @@ def counts_valid(
             return False
         if not 0 <= value <= COUNT_MAX:
             return False
+    if cache_write_1h_tokens and cache_write_1h_tokens > (cache_write_tokens or 0):
+        return False
     if (
         input_tokens is not None
         and (cache_read_tokens or 0) + (cache_write_tokens or 0) > input_tokens
@@ -202,7 +218,9 @@ class Problem(NamedTuple):
 
 
 def problems(figures: Mapping[str, Any]) -> list[Problem]:
-    """Every rule the usage figures in ``figures`` break (other keys are ignored).
+    """Every rule the usage figures in ``figures`` break (keys but those of usage are ignored).
+
+    The usage figures are :data:`USAGE_FIELDS` and :data:`CACHE_WRITE_1H_FIELD`.
 
     Relations are judged over the counts that are valid, so a bad count is
     reported once, as itself, and not again as a broken relation.
@@ -235,6 +253,32 @@ def problems(figures: Mapping[str, Any]) -> list[Problem]:
                 f"{what}: dropped",
             )
         )
+    hour = figures.get(CACHE_WRITE_1H_FIELD)
+    if hour is not None:
+        if not is_count(hour):
+            what = _count_problem(CACHE_WRITE_1H_FIELD, hour)
+            found.append(
+                Problem(
+                    (CACHE_WRITE_1H_FIELD,),
+                    what,
+                    f"{CACHE_WRITE_1H_FIELD}: must be a whole number >= 0 (below 2**63) or None, "
+                    f"got {hour!r}",
+                    f"{what}: dropped",
+                )
+            )
+        elif not counts_valid(
+            cache_write_tokens=valid["cache_write_tokens"], cache_write_1h_tokens=hour
+        ):
+            written = valid["cache_write_tokens"]
+            exceed = f"{CACHE_WRITE_1H_FIELD} ({hour}) exceeds cache_write_tokens ({written})"
+            found.append(
+                Problem(
+                    ("cache_write_tokens", CACHE_WRITE_1H_FIELD),
+                    exceed,
+                    f"{exceed}; the 1-hour cache writes are part of the cache writes",
+                    f"{exceed}, which must include them: cache write counts dropped",
+                )
+            )
     if counts_valid(**valid):
         return found
     broken = False

@@ -285,6 +285,11 @@ def _footnotes(report: CostReport, shown_tokens: set[str]) -> list[str]:
             f"long-context threshold in total, {'was' if count == 1 else 'were'} priced "
             "at base rates."
         )
+    if total.cache_write_1h_at_5m_rate_tokens:
+        notes.append(
+            f"  {total.cache_write_1h_at_5m_rate_tokens:,} 1-hour cache write tokens were priced "
+            "at the 5-minute write rate: the price table has no 1-hour rate for their model."
+        )
     split = sum(s.split_cost_event_count for s in report.summaries)
     if split:
         notes.append(

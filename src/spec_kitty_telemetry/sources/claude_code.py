@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from ..usage import counts_valid, read_count
+from ..usage import CACHE_WRITE_1H_FIELD, counts_valid, read_count
 from ._common import (
     _NO_EXTRA,
     FileProblem,
@@ -44,7 +44,6 @@ SOURCE: Final = "claude-code"
 #: ``payload.agent`` of the events it writes (the name ``run`` gives Claude Code too).
 AGENT: Final = "claude"
 _SYNTHETIC: Final = "<synthetic>"
-_ONE_HOUR_WRITES: Final = "cache_write_1h_tokens"
 #: Bytes every line with usage holds: the key of ``message.usage``.
 _skim: Final = skimmer(b'"usage"')
 
@@ -210,8 +209,15 @@ def _piece(raw: _Raw, said: _First) -> Piece | None:
     extra: Mapping[str, int] = _NO_EXTRA
     if hour_writes is not None and not (type(hour_writes) is int and hour_writes == 0):
         hour_writes = read_count(hour_writes, "ephemeral_1h_input_tokens", notes)
-        if hour_writes:
-            extra = {_ONE_HOUR_WRITES: hour_writes}
+        if hour_writes and not counts_valid(
+            cache_write_tokens=written, cache_write_1h_tokens=hour_writes
+        ):
+            notes.append(
+                f"ephemeral_1h_input_tokens {hour_writes} exceeds cache_creation_input_tokens "
+                f"({written}), which must include them: dropped"
+            )
+        elif hour_writes:
+            extra = {CACHE_WRITE_1H_FIELD: hour_writes}
     return Piece(
         at,
         session if type(session) is str and session else path.stem,

@@ -33,6 +33,7 @@ import orjson
 
 from ..usage import counts_valid, read_count
 from ._common import (
+    _NO_EXTRA,
     FileProblem,
     Piece,
     SourceRead,
@@ -51,8 +52,18 @@ AGENT: Final = "gemini"
 _REPLY: Final = "gemini"
 _SUBAGENT: Final = "subagent"
 #: Bytes every record the reader uses holds (see ``_common.skimmer``): a
-#: reply's tokens, or the session's metadata (also inside ``$set``/``$snapshot``).
-_skim: Final = skimmer(b'"tokens"', b'"messages"', b'"sessionId"', b'"projectHash"', b'"kind"')
+#: reply's tokens (an object: ``"tokens":null``, a reply written before its
+#: tokens, adds nothing), or the session's metadata (also inside
+#: ``$set``/``$snapshot``). ``"tokens":{`` is how Gemini CLI writes them; the
+#: shape catches any other spacing, so only ``null`` (or no tokens) is passed by.
+_skim: Final = skimmer(
+    b'"messages"',
+    b'"sessionId"',
+    b'"projectHash"',
+    b'"kind"',
+    often=b'"tokens":{',
+    shapes=(rb'"tokens"\s*:\s*[^n\s]',),
+)
 
 
 def default_roots() -> list[Path]:
@@ -106,6 +117,15 @@ def read_sessions(
     for done, path in enumerate(files, 1):
         header: dict[str, Any] = {"sessionId": path.stem, "projectHash": _hash_folder(path)}
         for number, record in _records(path, read, skim):
+            if (
+                record.get("type") == _REPLY
+                and "$set" not in record
+                and "messages" not in record
+                and "sessionId" not in record
+                and "projectHash" not in record
+            ):  # a reply and nothing else (nearly every record): what the rest does with it
+                _reply(record, header, path, number, read, seen)
+                continue
             update = record.get("$set")
             if type(update) is dict:
                 record = update
@@ -169,7 +189,7 @@ def _reply(
     tokens = message.get("tokens")
     if type(tokens) is not dict:
         return
-    session = str(header["sessionId"])
+    session: str = header["sessionId"]  # a string: path.stem, or a record's checked value
     ident = message.get("id")
     if type(ident) is str and ident:
         if (session, ident) in seen:  # told before anything is read: most copies are repeats
@@ -205,14 +225,16 @@ def _reply(
         tool = read_count(tool, "tokens.tool", notes)
     model = message.get("model")
     read.pieces.append(
-        Piece(
+        Piece(  # positional: a named tuple's keywords cost a call of their own
             at,
             session,
             model if type(model) is str and model else "",
             (prompt, None if output is None else output + (thoughts or 0), cached, None, thoughts),
-            project_hash=str(header["projectHash"]),
-            role="subagent" if header.get("kind") == _SUBAGENT else "session",
-            extra={"tool_tokens": tool} if tool else {},
-            notes=tuple(notes),
+            None,
+            None,
+            header["projectHash"],
+            "subagent" if header.get("kind") == _SUBAGENT else "session",
+            {"tool_tokens": tool} if tool else _NO_EXTRA,
+            tuple(notes) if notes else (),
         )
     )
