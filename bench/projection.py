@@ -84,18 +84,28 @@ def drop_projections(root: Path) -> None:
 
 def cells(root: Path, logs: list[Path]) -> None:
     """Print each kind of projection's size on disk and its cells per execution event."""
-    from spec_kitty_telemetry._timed import day_cells
+    from spec_kitty_telemetry._timed import day_cells, untimed_cells
     from spec_kitty_telemetry.cost import thresholds_of
     from spec_kitty_telemetry.pricing import load_pricing
     from spec_kitty_telemetry.projection import fold_log
 
     folder = root / "kitty-specs"
-    for kind, pattern in (("untimed", "*/.*.projection"), ("local-day", "*/.*.projection-day-*")):
+    kinds = (
+        ("full key", "*/.*.projection"),
+        ("narrowed", "*/.*.projection-keep-*"),
+        ("local-day", "*/.*.projection-day-*"),
+    )
+    for kind, pattern in kinds:
         size = sum(path.stat().st_size for path in folder.glob(pattern))
         print(f"projections on disk, {kind:<9}: {size / 1e6:6.2f} MB")
     thresholds = thresholds_of(load_pricing(root))
-    shape = day_cells("day", None, None, None, UTC)
-    for kind, options in (("untimed", {}), ("day (-g day)", {"days": shape})):
+    shapes = (
+        ("full key", {}),
+        ("-g agent", {"days": untimed_cells("agent", None, None)}),
+        ("-g model", {"days": untimed_cells("model", None, None)}),
+        ("-g day", {"days": day_cells("day", None, None, None, UTC)}),
+    )
+    for kind, options in shapes:
         folds = [fold_log(log, thresholds, save=False, durations=False, **options) for log in logs]
         count = sum(len(state.fold.cells) for state in folds)
         runs = sum(cell.sums[RUNS] for state in folds for cell in state.fold.cells.values())

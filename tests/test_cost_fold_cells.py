@@ -18,6 +18,7 @@ import pytest
 
 from helpers import other, pricing_for_tests, run_event, write_foreign, write_project
 from spec_kitty_telemetry import EVENTS_FILENAME, _cells as c
+from spec_kitty_telemetry._timed import untimed_cells
 from spec_kitty_telemetry.cost import cost_report, project_cost_report
 from spec_kitty_telemetry.projection import fold_log, projection_path
 
@@ -105,6 +106,10 @@ def test_durations_counted_are_whole_numbers_from_0_to_2_63_minus_1(
     assert cell.durations == expected
 
 
+#: The shape of the projection a ``cost -g agent`` report reads.
+AGENT_CELLS = untimed_cells("agent", None, None)
+
+
 def test_a_run_of_the_longest_duration_is_reported_and_its_projection_reads_back(tmp_path: Path):
     """A valid record of 2**63-1 ms (its square needs 126 bits) is saved and read back exactly.
 
@@ -118,10 +123,11 @@ def test_a_run_of_the_longest_duration_is_reported_and_its_projection_reads_back
         report = project_cost_report(tmp_path, None, "agent", pricing=PRICING)
         assert report.total.event_count == 1
         assert report.total.reported_cost_usd == Decimal("0.5")
-        assert projection_path(log_of(tmp_path)).is_file()
-    saved = projection_path(log_of(tmp_path)).read_bytes()
+        assert projection_path(log_of(tmp_path), shape=AGENT_CELLS.shape).is_file()
+    saved = projection_path(log_of(tmp_path), shape=AGENT_CELLS.shape).read_bytes()
     assert f'"{INT64_MAX * INT64_MAX}"'.encode() in saved
-    cell = only_cell(fold_log(log_of(tmp_path), no_tiers).fold)
+    read_back = fold_log(log_of(tmp_path), no_tiers, days=AGENT_CELLS)
+    cell = only_cell(read_back.fold)
     assert cell.sums[c.DURATION_SQUARES] == INT64_MAX * INT64_MAX
     assert cell.sums[c.DURATION_SUM] == INT64_MAX
 

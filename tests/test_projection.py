@@ -11,6 +11,7 @@ import pytest
 
 from helpers import pricing_for_tests, run_event, write_project
 from spec_kitty_telemetry import EVENTS_FILENAME
+from spec_kitty_telemetry._timed import untimed_cells
 from spec_kitty_telemetry.cost import project_cost_report
 from spec_kitty_telemetry.projection import _FORMAT, fold_log, projection_path
 from spec_kitty_telemetry.repo_setup import IGNORE_RULES
@@ -35,13 +36,22 @@ def _log(root: Path) -> Path:
     return root / "kitty-specs" / "001-a" / EVENTS_FILENAME
 
 
+#: The shape of the projection ``_total``'s report reads: cells keeping the agent only.
+AGENT_CELLS = untimed_cells("agent", None, None)
+
+
+def _saved(root: Path) -> Path:
+    """The projection file a ``cost -g agent`` report of ``root``'s log reads and saves."""
+    return projection_path(_log(root), shape=AGENT_CELLS.shape)
+
+
 def test_a_report_saves_the_projection_and_the_next_folds_only_appended_bytes(project: Path):
     """After a report the projection covers the whole log; appending one run folds one line."""
     assert _total(project) == (3, "4.500000")
-    saved = projection_path(_log(project))
+    saved = _saved(project)
     assert saved.is_file()
     write_project(project, run_event("001-a", agent="codex", cost_usd=1.0))
-    state = fold_log(_log(project), lambda model: ())
+    state = fold_log(_log(project), lambda model: (), days=AGENT_CELLS)
     assert state.offset == _log(project).stat().st_size
     assert state.report.events == 4
     assert _total(project) == (4, "5.500000")
@@ -50,7 +60,7 @@ def test_a_report_saves_the_projection_and_the_next_folds_only_appended_bytes(pr
 def test_the_projection_is_really_read_not_rebuilt(project: Path):
     """A report answers from the saved cells: doctored cells show (so nothing re-read them)."""
     _total(project)
-    path = projection_path(_log(project))
+    path = _saved(project)
     head, _, body = path.read_bytes().partition(b"\n")
     cells, _, durations = body.partition(b"\n")  # the cells, then their duration histograms
     doc = json.loads(cells)
@@ -82,7 +92,7 @@ FORMAT = f'"format":{_FORMAT}'.encode()
 def test_a_damaged_or_foreign_projection_is_rebuilt(project: Path, damage):
     """Garbage, a torn file, another format or package version: rebuilt, the report right."""
     expected = _total(project)
-    path = projection_path(_log(project))
+    path = _saved(project)
     path.write_bytes(damage(path.read_bytes()))
     assert _total(project) == expected
     assert path.read_bytes().startswith(b"{" + FORMAT)
@@ -138,6 +148,7 @@ def test_a_read_only_log_folder_still_reports(project: Path):
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
     try:
         assert _total(project) == (3, "4.500000")
+        assert not _saved(project).exists()
         assert not projection_path(_log(project)).exists()
     finally:
         folder.chmod(stat.S_IRWXU)
@@ -145,7 +156,7 @@ def test_a_read_only_log_folder_still_reports(project: Path):
 
 def test_a_read_only_projection_file_location_still_reports(project: Path):
     """A projection path taken by a folder (cannot be written) does not stop the report."""
-    projection_path(_log(project)).mkdir()
+    _saved(project).mkdir()
     assert _total(project) == (3, "4.500000")
     assert _total(project) == (3, "4.500000")
 
@@ -154,8 +165,15 @@ def test_init_ignore_rules_cover_the_projection(project: Path):
     """The projection's name matches the ignore rule init writes for a log's sidecars."""
     import fnmatch
 
-    relative = projection_path(_log(project)).relative_to(project).as_posix()
-    assert any(fnmatch.fnmatch(relative, rule.replace("**/", "*/")) for rule in IGNORE_RULES)
+    for path in (projection_path(_log(project)), projection_path(_log(project), timed=True)):
+        relative = path.relative_to(project).as_posix()
+        assert any(fnmatch.fnmatch(relative, rule.replace("**/", "*/")) for rule in IGNORE_RULES)
+    _total(project)
+    saved = [path for path in _log(project).parent.iterdir() if path.name != EVENTS_FILENAME]
+    assert saved  # what reports saved: the narrowed shape
+    for path in saved:
+        relative = path.relative_to(project).as_posix()
+        assert any(fnmatch.fnmatch(relative, rule.replace("**/", "*/")) for rule in IGNORE_RULES)
 
 
 @pytest.mark.parametrize("duration", [0, 1, 31, 32, 33, 1000, 65_535, 10**9, 2**63 - 1])
@@ -194,9 +212,9 @@ def test_duration_histograms_survive_reports_that_do_not_read_them(tmp_path: Pat
     write_project(project, run_event("001-a", duration_ms=60_000))
     _total(project)  # folds the appended run, so saves again: histograms included
     _total(project)
-    saved = fold_log(log, lambda model: (), save=False)
-    projection_path(log).unlink()
-    fresh = fold_log(log, lambda model: (), save=False)
+    saved = fold_log(log, lambda model: (), save=False, days=AGENT_CELLS)
+    _saved(project).unlink()
+    fresh = fold_log(log, lambda model: (), save=False, days=AGENT_CELLS)
     assert _histograms(saved) == _histograms(fresh)
     assert sum(sum(h.values()) for h in _histograms(fresh).values()) == 4
 
@@ -209,14 +227,14 @@ def test_damaged_duration_histograms_mean_a_rebuild(tmp_path: Path):
         tmp_path, *(run_event("001-a", duration_ms=1_000 * (n + 1)) for n in range(3))
     )
     _total(project)
-    path = projection_path(_log(project))
+    path = _saved(project)
     head, _, body = path.read_bytes().partition(b"\n")
     cells, _, _durations = body.partition(b"\n")
     new_body = cells + b"\n[]"
     header = json.loads(head)
     header["crc"] = zlib.crc32(new_body)
     path.write_bytes(json.dumps(header).encode() + b"\n" + new_body)
-    state = fold_log(_log(project), lambda model: (), save=False)
+    state = fold_log(_log(project), lambda model: (), save=False, days=AGENT_CELLS)
     assert state.offset == _log(project).stat().st_size
     assert sum(sum(c.durations.values()) for c in state.fold.cells.values()) == 3
 
@@ -255,3 +273,44 @@ def test_a_line_inserted_in_place_before_the_folded_end_is_seen(tmp_path: Path):
     with log.open("r+b") as handle:  # in place: same inode
         handle.write(first + second + inserted + first)
     assert _total(tmp_path) == (3, "3.000000")
+
+
+def test_a_report_without_time_reads_cells_keyed_only_by_what_it_groups_by(tmp_path: Path):
+    """``-g agent`` over runs of many roles and work packages: one saved cell per agent and model.
+
+    The full-key projection would hold a cell per (agent, role, work package,
+    model, success); a warm report would decode and price each. A report
+    filtered by role keeps the role too, in a projection of its own, and both
+    give what a fresh fold gives.
+    """
+    from spec_kitty_telemetry.query import EventFilter
+
+    runs = [
+        run_event(
+            "001-a",
+            agent=("claude", "codex")[n % 2],
+            role=f"role-{n % 3}",
+            wp_id=f"WP{n:02d}",
+            success=n % 4 != 0,
+            cost_usd=1.0,
+        )
+        for n in range(24)
+    ]
+    project = write_project(tmp_path, *runs)
+    by_agent = project_cost_report(project, None, "agent", pricing=PRICING)
+    assert _saved(project).is_file()
+    assert not projection_path(_log(project)).exists()  # no full-key projection written
+    saved = fold_log(_log(project), lambda model: (), save=False, days=AGENT_CELLS)
+    assert len(saved.fold.cells) == 2  # claude and codex, one model each
+    full = fold_log(_log(project), lambda model: (), save=False)
+    assert len(full.fold.cells) == 24
+    assert [(s.group_key, s.event_count) for s in by_agent.summaries] == [
+        ("claude", 12),
+        ("codex", 12),
+    ]
+    by_role = project_cost_report(project, EventFilter(role="role-1"), "agent", pricing=PRICING)
+    assert by_role.total.event_count == 8
+    assert by_role.total.total_cost_usd == 8
+    role_cells = untimed_cells("agent", None, EventFilter(role="role-1"))
+    assert role_cells.keep == frozenset({"agent", "role"})
+    assert projection_path(_log(project), shape=role_cells.shape).is_file()

@@ -15,6 +15,12 @@ The 15-minute projection still answers what day cells cannot say exactly:
 a time bound that is not the first instant of a local day in the report's
 zone, and ``--sort time`` of rows that are not periods (ordered by their
 first event's bucket).
+
+Reports without time are narrowed the same way (:func:`untimed_cells`): the
+full-key projection holds a cell per (agent, role, work package, model,
+success, tags) of each log, which a warm ``-g agent`` would decode and price
+one by one; a projection keeping only the fields the report reads holds a
+few cells per agent and model instead.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ if TYPE_CHECKING:
 
     from .query import EventFilter
 
-__all__ = ["DayCells", "day_cells"]
+__all__ = ["DayCells", "day_cells", "untimed_cells"]
 
 _TIME_GROUPS = frozenset({"day", "week", "month"})
 _MICROSECOND = timedelta(microseconds=1)
@@ -40,9 +46,10 @@ _MICROSECOND = timedelta(microseconds=1)
 
 @dataclass(frozen=True)
 class DayCells:
-    """The shape of a compact time projection: a zone's local days, and the key fields kept."""
+    """The shape of a compact projection: a zone's local days (or no time), and the fields kept."""
 
-    periods: Periods
+    #: The zone's local days; None: cells without time (a report that reads none).
+    periods: Periods | None
     #: ``zone_fingerprint`` of the zone; None: fold in memory, never save.
     fingerprint: str | None
     #: The ``_cells.NARROWABLE`` fields the cells keep.
@@ -51,7 +58,8 @@ class DayCells:
     @property
     def shape(self) -> str:
         """The text naming this shape in the projection's header and file name."""
-        return f"day|{self.fingerprint}|{','.join(sorted(self.keep))}"
+        kept = ",".join(sorted(self.keep))
+        return f"keep|{kept}" if self.periods is None else f"day|{self.fingerprint}|{kept}"
 
 
 def day_cells(
@@ -71,14 +79,6 @@ def day_cells(
     if sort == "time" and not periods_shown:
         return None  # rows ordered by their first event's 15-minute bucket
     periods = Periods(zone)
-    keep: set[str] = set()
-    for field in (group_by, breakdown):
-        if field in NARROWABLE:
-            keep.add(field)
-        elif field == "feature-wp":
-            keep.add("wp")
-        elif field is not None and tag_group_key(field) is not None:
-            keep.add("tags")
     if filters is not None:
         from .query import _lower_bound, _upper_bound
 
@@ -88,6 +88,25 @@ def day_cells(
             return None
         if upper is not None and not periods.on_day_edge(upper + _MICROSECOND):
             return None
+    return DayCells(periods, zone_fingerprint(zone), _kept(group_by, breakdown, filters))
+
+
+def untimed_cells(group_by: str, breakdown: str | None, filters: EventFilter | None) -> DayCells:
+    """Return the projection without time that answers this report (one that reads no time)."""
+    return DayCells(None, "", _kept(group_by, breakdown, filters))
+
+
+def _kept(group_by: str, breakdown: str | None, filters: EventFilter | None) -> frozenset[str]:
+    """Return the ``NARROWABLE`` fields a report groups, breaks down or filters by."""
+    keep: set[str] = set()
+    for field in (group_by, breakdown):
+        if field in NARROWABLE:
+            keep.add(field)
+        elif field == "feature-wp":
+            keep.add("wp")
+        elif field is not None and tag_group_key(field) is not None:
+            keep.add("tags")
+    if filters is not None:
         keep.update(name for name in ("agent", "role") if getattr(filters, name) is not None)
         if filters.wp_id is not None:
             keep.add("wp")
@@ -95,4 +114,4 @@ def day_cells(
             keep.add("success")
         if filters.tags:
             keep.add("tags")
-    return DayCells(periods, zone_fingerprint(zone), frozenset(keep))
+    return frozenset(keep)

@@ -177,11 +177,15 @@ def project_cost_report(
     logs = [log for _slug, log in project_logs(repo_root, select)]
     options: dict[str, Any] = {"zone": zone, "breakdown": breakdown, "sort": sort}
     timed = _needs_time(group_by, breakdown, sort, filters)
-    days = None
-    if timed:  # local-day cells when they answer exactly, else 15-minute ones
-        from ._timed import day_cells
+    from ._timed import day_cells, untimed_cells
 
-        days = day_cells(group_by, breakdown, sort, filters, zone)
+    # Cells keeping only the fields the report reads: local days when they answer
+    # a time report exactly (else 15-minute cells), or no time at all.
+    days = (
+        day_cells(group_by, breakdown, sort, filters, zone)
+        if timed
+        else untimed_cells(group_by, breakdown, filters)
+    )
     if days is None and filters is not None and not _whole_buckets(filters):
         # A bound inside a 15-minute bucket splits it: fold those records afresh.
         return _scanned(logs, filters, group_by, pricing, reverse=reverse, **options)

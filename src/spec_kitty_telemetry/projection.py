@@ -69,7 +69,10 @@ def projection_path(log: Path, *, timed: bool = False, shape: str = "") -> Path:
     a compact one of local days, one file per zone and set of kept fields.
     """
     if shape:
-        return log.with_name(f".{log.name}{PROJECTION_SUFFIX}-day-{zlib.crc32(shape.encode()):08x}")
+        kind = shape.partition("|")[0]  # "day", or "keep" (no time)
+        return log.with_name(
+            f".{log.name}{PROJECTION_SUFFIX}-{kind}-{zlib.crc32(shape.encode()):08x}"
+        )
     return log.with_name(f".{log.name}{PROJECTION_SUFFIX}{'-time' if timed else ''}")
 
 
@@ -130,7 +133,9 @@ def fold_log(
     def empty() -> CellFold:
         if days is None:
             return CellFold(thresholds, timed=timed)
-        return CellFold(thresholds, days=days.periods, keep=days.keep)
+        return CellFold(
+            thresholds, timed=days.periods is not None, days=days.periods, keep=days.keep
+        )
 
     if days is not None and days.fingerprint is None:
         save = False
