@@ -98,6 +98,9 @@ def read_sessions(
     # (message id, request id) -> [largest figures so far, what the credited line said]
     responses: dict[tuple[str, Any], list[Any]] = {}
     unkeyed: list[tuple[_Raw, _First]] = []
+    # One copy of each session id, model, folder and branch text, not one per response:
+    # the responses held for de-duplication would otherwise repeat them all.
+    same: dict[str, str] = {}
     for done, path in enumerate(files, 1):
         subagent_file = "subagents" in path.parts
         for first, lines in iter_blocks(path, read):
@@ -125,19 +128,19 @@ def read_sessions(
                 )
                 message_id = message.get("id")
                 if type(message_id) is not str or not message_id:
-                    unkeyed.append((raw, _first(obj, model, path, subagent_file, number)))
+                    unkeyed.append((raw, _first(obj, model, path, subagent_file, number, same)))
                     continue
                 key = (message_id, obj.get("requestId"))
                 kept = responses.get(key)
                 if kept is None:
-                    responses[key] = [raw, _first(obj, model, path, subagent_file, number)]
+                    responses[key] = [raw, _first(obj, model, path, subagent_file, number, same)]
                     continue
                 read.duplicates += 1
                 if kept[0] != raw:
                     kept[0] = _larger(kept[0], raw)
                 said = kept[1]
                 if obj.get("sessionId") != said[1]:
-                    other = _first(obj, model, path, subagent_file, number)
+                    other = _first(obj, model, path, subagent_file, number, same)
                     if _credit_order(other) < _credit_order(said):
                         kept[1] = other
         if progress is not None:
@@ -159,13 +162,16 @@ _Raw = tuple[Any, Any, Any, Any, Any]
 _First = tuple[Any, Any, Any, Any, Any, bool, Path, int]
 
 
-def _first(obj: dict[str, Any], model: Any, path: Path, subagent: bool, number: int) -> _First:
+def _first(
+    obj: dict[str, Any], model: Any, path: Path, subagent: bool, number: int, same: dict[str, str]
+) -> _First:
+    session, cwd, branch = obj.get("sessionId"), obj.get("cwd"), obj.get("gitBranch")
     return (
         obj.get("timestamp"),
-        obj.get("sessionId"),
-        model,
-        obj.get("cwd"),
-        obj.get("gitBranch"),
+        same.setdefault(session, session) if type(session) is str else session,
+        same.setdefault(model, model) if type(model) is str else model,
+        same.setdefault(cwd, cwd) if type(cwd) is str else cwd,
+        same.setdefault(branch, branch) if type(branch) is str else branch,
         obj.get("isSidechain") is True or subagent,
         path,
         number,
