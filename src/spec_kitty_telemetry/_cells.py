@@ -17,8 +17,9 @@ report is read (``_priced``), so re-pricing applies to history at once.
 The rules are those of :mod:`spec_kitty_telemetry.usage` (every writer's), so
 a record ``emit`` accepts is never flagged here. What an event produced
 (lines changed, tests passed, its failure's category) is read by the rule of
-:mod:`spec_kitty_telemetry.outputs`, and phase transitions are kept as small
-records for the completed-work-package rule (:mod:`spec_kitty_telemetry.completion`).
+:mod:`spec_kitty_telemetry.outputs`, and phase transitions are folded by the
+completed-work-package rule (:class:`~spec_kitty_telemetry.completion.Completions`:
+one entry per work package, whatever the number of transitions).
 Events of several models
 (a ``models`` breakdown) and events whose grouped fields are lists or
 objects (no key can hold them) are kept aside as small records
@@ -34,7 +35,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 from ._periods import bucket_of
-from .completion import PHASE_TRANSITION
+from .completion import PHASE_TRANSITION, Completions
 from .outputs import (
     CHANGES_KEY,
     ERROR_CATEGORY_KEY,
@@ -123,8 +124,6 @@ _ASIDE_FIELDS: Final = (
 #: feature and model always stay (a row's cells are priced by raw model). Without the
 #: work package, a fold keeps each cell's work packages aside (``CellFold.work_packages``).
 NARROWABLE: Final = {"agent": 1, "role": 2, "wp": 3, "success": 5, "tags": 7}
-#: PhaseTransition fields the fold keeps, for the completed-work-package rule (``completion``).
-_TRANSITION_FIELDS: Final = ("wp_id", "from_phase", "to_phase")
 
 
 def cell_tags(tags: object) -> CellTags:
@@ -257,8 +256,8 @@ class CellFold:
         #: (feature, event type) -> events that are not ExecutionEvents.
         self.other_types: dict[tuple[str, str], int] = {}
         self.thresholds_used: dict[str, tuple[int, ...]] = {}
-        #: PhaseTransition events, as small records: which work packages were completed.
-        self.transitions: list[dict[str, Any]] = []
+        #: The PhaseTransition events, folded: which work packages were completed.
+        self.completions = Completions()
 
     def add(self, record: Mapping[str, Any]) -> None:
         """Fold one record the line rule accepted (each event once: callers de-duplicate)."""
@@ -266,7 +265,7 @@ class CellFold:
             type_key = (record["aggregate_id"], record["event_type"])
             self.other_types[type_key] = self.other_types.get(type_key, 0) + 1
             if record["event_type"] == PHASE_TRANSITION:
-                self._transition(record)
+                self.completions.add(record)
             return
         payload = record["payload"]
         get = payload.get
@@ -337,20 +336,6 @@ class CellFold:
         category = failure_category(payload)
         if category is not None:
             cell.categories[category] = cell.categories.get(category, 0) + 1
-
-    def _transition(self, record: Mapping[str, Any]) -> None:
-        payload = record["payload"]
-        self.transitions.append(
-            {
-                "event_type": PHASE_TRANSITION,
-                "aggregate_id": record["aggregate_id"],
-                "timestamp": record["timestamp"],
-                "lamport_clock": record["lamport_clock"],
-                "node_id": record["node_id"],
-                "event_id": record["event_id"],
-                "payload": {k: payload[k] for k in _TRANSITION_FIELDS if k in payload},
-            }
-        )
 
     def _add_costs(
         self, acc: list[int], cell: Cell, payload: Mapping[str, Any], model: Any
@@ -452,7 +437,7 @@ class CellFold:
             for key, names in other.work_packages.items():
                 self.work_packages.setdefault(key, set()).update(names)
         self.aside.extend(other.aside)
-        self.transitions.extend(other.transitions)
+        self.completions.merge(other.completions)
         for type_key, count in other.other_types.items():
             self.other_types[type_key] = self.other_types.get(type_key, 0) + count
         self.thresholds_used.update(other.thresholds_used)

@@ -19,7 +19,7 @@ from ._aside import AsideFold
 from ._cost_model import NO_VALUE, CostReport, CostSummary
 from ._periods import Periods, bucket_of, bucket_start
 from ._priced import ROW_SLOTS, SUB, Totals
-from .completion import completed_lanes
+from .completion import Completions
 from .errors import QueryError
 from .tags import tag_group_key
 
@@ -104,7 +104,7 @@ def read_report(
         totals.event_rows = {}
     predicate = None if filters is None else filters.predicate
     first: dict[str, int] = {}
-    transitions: list[Mapping[str, Any]] = []
+    completions = Completions()
 
     def row(dims: tuple[Any, ...], model_name: str) -> str:
         feature, agent, role, wp, bucket, tags = dims
@@ -136,10 +136,10 @@ def read_report(
             if predicate is not None and not predicate(record):
                 continue
             _add_aside(aside, record, row, by_model, first)
-        transitions.extend(fold.transitions)
+        completions.merge(fold.completions)
     # Completed as the logs stand, whatever the filters: the runs' filter picks which
     # work packages a row ran on; the transitions say which of those are done.
-    totals.completed = set(completed_lanes(transitions))
+    totals.completed = completions.completed()
     report = totals.report(group_by, breakdown)
     order(report, sort, reverse, first)
     return report

@@ -26,6 +26,7 @@ __all__ = [
     "PHASE_TRANSITION",
     "REVIEW_PHASES",
     "WORK_PHASES",
+    "Completions",
     "Lane",
     "completed_lanes",
     "lanes_of",
@@ -63,6 +64,105 @@ class Lane:
         return f"Lane(rework={self.rework!r}, completed={self.completed!r})"
 
 
+#: What one transition does to its work package's lane.
+_NOTHING: Final = 0
+_REOPEN: Final = 1
+_DONE: Final = 2
+
+
+def _move(payload: Mapping[str, Any]) -> int:
+    """Whether a transition reopens its work package, completes it, or neither."""
+    source, target = payload.get("from_phase"), payload.get("to_phase")
+    if target in DONE_PHASES:
+        return _DONE
+    if (source in REVIEW_PHASES or source in DONE_PHASES) and target in WORK_PHASES:
+        return _REOPEN
+    return _NOTHING
+
+
+class Completions:
+    """Each work package's lane, folded from its transitions in *any* order.
+
+    Replaying transitions in causal order (reopen: not completed; done:
+    completed then) leaves a work package completed exactly when the
+    causally last of its reopen and done transitions is a done, at that
+    transition's time; its rework cycles are the number of reopens. Both
+    are order-free (a count, and a maximum by :func:`~.store.record_order`),
+    so a projection can keep one entry per work package instead of every
+    transition, fold appended transitions that sort before earlier ones (a
+    union merge), and add the folds of two parts of a log in either order.
+    """
+
+    __slots__ = ("marks",)
+
+    def __init__(self) -> None:
+        #: (feature, wp_id) -> [rework, order of the last reopen or done (or None),
+        #: that transition's timestamp text when it is a done (else None)].
+        self.marks: dict[tuple[str, str], list[Any]] = {}
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Fold one PhaseTransition record (others are skipped); each record once."""
+        if record.get("event_type") != PHASE_TRANSITION:
+            return
+        payload = record["payload"]
+        wp = payload.get("wp_id")
+        if not isinstance(wp, str) or not wp.strip():
+            return  # a feature's own phase, not a work package's
+        key = (record["aggregate_id"], wp.strip())
+        mark = self.marks.get(key)
+        if mark is None:
+            mark = self.marks[key] = [0, None, None]
+        move = _move(payload)
+        if move == _NOTHING:
+            return
+        if move == _REOPEN:
+            mark[0] += 1
+        order = [record["lamport_clock"], record["node_id"], record["event_id"]]
+        if mark[1] is None or order >= mark[1]:  # equal: the later line wins, as a stable sort
+            mark[1] = order
+            mark[2] = record["timestamp"] if move == _DONE else None
+
+    def merge(self, other: Completions) -> None:
+        """Add the fold of other transitions (of other events) to this one."""
+        for key, (rework, order, done) in other.marks.items():
+            mark = self.marks.get(key)
+            if mark is None:
+                self.marks[key] = [rework, order, done]
+                continue
+            mark[0] += rework
+            if order is not None and (mark[1] is None or order >= mark[1]):
+                mark[1], mark[2] = order, done
+
+    def lanes(self) -> dict[tuple[str, str], Lane]:
+        """Return each work package's lane, keyed ``(feature, wp_id)``."""
+        return {
+            key: Lane(rework, None if done is None else utc_timestamp(done))
+            for key, (rework, _order, done) in self.marks.items()
+        }
+
+    def completed(self) -> set[tuple[str, str]]:
+        """Return the work packages completed as the transitions stand (no time bounds)."""
+        return {key for key, mark in self.marks.items() if mark[2] is not None}
+
+    def to_json(self) -> list[list[Any]]:
+        """Return the fold as JSON can hold it (a projection's part)."""
+        return [[feature, wp, *mark] for (feature, wp), mark in self.marks.items()]
+
+    @classmethod
+    def from_json(cls, rows: list[list[Any]]) -> Completions:
+        """Rebuild a fold from :meth:`to_json`'s rows (raises on a wrong shape)."""
+        fold = cls()
+        for feature, wp, rework, order, done in rows:
+            if (
+                type(rework) is not int
+                or not (order is None or len(order) == 3)
+                or not (done is None or type(done) is str)
+            ):
+                raise ValueError("not a completion fold")
+            fold.marks[(feature, wp)] = [rework, order, done]
+        return fold
+
+
 def lanes_of(transitions: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Lane]:
     """Return each work package's lane, keyed ``(feature, wp_id)``, from its transitions.
 
@@ -70,28 +170,10 @@ def lanes_of(transitions: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], 
     are skipped); each needs ``lamport_clock``, ``node_id`` and ``event_id``
     to be put in causal order, as the line rule guarantees.
     """
-    from .store import record_order
-
-    ordered = sorted(
-        (r for r in transitions if r.get("event_type") == PHASE_TRANSITION), key=record_order
-    )
-    lanes: dict[tuple[str, str], Lane] = {}
-    for record in ordered:
-        payload = record["payload"]
-        wp = payload.get("wp_id")
-        if not isinstance(wp, str) or not wp.strip():
-            continue  # a feature's own phase, not a work package's
-        key = (record["aggregate_id"], wp.strip())
-        lane = lanes.get(key)
-        if lane is None:
-            lane = lanes[key] = Lane()
-        source, target = payload.get("from_phase"), payload.get("to_phase")
-        if (source in REVIEW_PHASES or source in DONE_PHASES) and target in WORK_PHASES:
-            lane.rework += 1
-            lane.completed = None  # reopened: done only when it gets there again
-        if target in DONE_PHASES:
-            lane.completed = utc_timestamp(record["timestamp"])
-    return lanes
+    fold = Completions()
+    for record in transitions:
+        fold.add(record)
+    return fold.lanes()
 
 
 def completed_lanes(

@@ -36,6 +36,7 @@ import orjson
 from ._cells import Cell, CellFold
 from ._lines import is_blank, parse_line
 from ._log import lazy_logger
+from .completion import Completions
 from .errors import InvalidEventError
 from .store import ReadReport
 
@@ -53,7 +54,8 @@ PROJECTION_SUFFIX: Final = ".projection"
 #: the duration histograms are a document of their own, decoded on demand.
 #: 4: the header names the projection's shape (untimed, 15-minute, or local days), and
 #: cells sum 1-hour cache writes (slot ``_cells.CACHE_WRITE_1H``, a fifth tier sum).
-_FORMAT: Final = 4
+#: 5: phase transitions are kept folded, one entry per work package (``Completions``).
+_FORMAT: Final = 5
 _WINDOW: Final = 32
 _INT64_MAX: Final = 2**63 - 1
 _WINDOWS: Final = 16
@@ -334,7 +336,7 @@ def _encoded(state: LogFold, shape: str) -> tuple[bytes, bytes]:
             if fold.work_packages is None
             else [sorted(fold.work_packages.get(key, ())) for key in fold.cells],
             "aside": fold.aside,
-            "transitions": fold.transitions,
+            "lanes": fold.completions.to_json(),
             "types": [
                 [feature, kind, count] for (feature, kind), count in fold.other_types.items()
             ],
@@ -418,7 +420,7 @@ def _decode(
             key: set(names) for key, names in zip(cells, doc["work_packages"], strict=True) if names
         }
     fold.aside = doc["aside"]
-    fold.transitions = doc["transitions"]
+    fold.completions = Completions.from_json(doc["lanes"])
     fold.other_types = {(feature, kind): count for feature, kind, count in doc["types"]}
     device, inode, offset, lines, highest, windows, (size, mtime) = doc["log"]
     events, duplicates, malformed = doc["report"]
