@@ -18,6 +18,8 @@ from ._rates import ModelRates
 from .usage import PRICED_TOKEN_FIELDS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .pricing import Pricing
 
 __all__ = ["OUTPUT_SLOTS", "ROW_SLOTS", "SUB", "Totals", "no_rates_reason", "reported_usd"]
@@ -128,15 +130,27 @@ class Totals:
 
     def note_work_package(self, key: str, feature: object, wp: object) -> None:
         """Note that an event of row ``key`` ran on work package ``wp`` of ``feature``."""
-        if not isinstance(wp, str) or not wp.strip() or not isinstance(feature, str):
+        self.note_work_packages(key, feature, (wp,))
+
+    def note_work_packages(self, key: str, feature: object, names: Iterable[object]) -> None:
+        """Note that events of row ``key`` ran on the work packages ``names`` of ``feature``.
+
+        A name that is not a non-blank string names no work package; names are
+        compared stripped. One call per row and feature, not per cell: a day
+        report's cells each carry the work packages of their events.
+        """
+        if not isinstance(feature, str):
             return
-        pair = (feature, wp.strip())
+        pairs = {(feature, wp.strip()) for wp in names if isinstance(wp, str) and wp.strip()}
+        if not pairs:
+            return
         head = key.partition(SUB)[0]
         for row in {key, head, ""}:
             found = self.work_packages.get(row)
             if found is None:
-                found = self.work_packages[row] = set()
-            found.add(pair)
+                self.work_packages[row] = set(pairs)
+            else:
+                found.update(pairs)
 
     def count_unknown(self, key: str, name: str, events: int = 1) -> None:
         """Count events of a row left unpriced by a model no table lists."""

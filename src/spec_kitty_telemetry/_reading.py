@@ -105,6 +105,8 @@ def read_report(
     predicate = None if filters is None else filters.predicate
     first: dict[str, int] = {}
     completions = Completions()
+    #: (row, feature) -> the work packages its cells ran on (noted once per row).
+    ran_on: dict[tuple[str, Any], set[Any]] = {}
 
     def row(dims: tuple[Any, ...], model_name: str) -> str:
         feature, agent, role, wp, bucket, tags = dims
@@ -128,15 +130,20 @@ def read_report(
             row_key = row((feature, agent, role, wp, bucket, tags), name)
             event_row = row_key.partition(SUB)[0] if breakdown == "model" else ""
             totals.add_cell(row_key, cell, model, total=by_model, row=event_row)
-            totals.note_work_package(row_key, feature, wp)
-            for kept in () if fold.work_packages is None else fold.work_packages.get(key, ()):
-                totals.note_work_package(row_key, feature, kept)  # keys without the wp
+            ran = ran_on.get((row_key, feature))
+            if ran is None:
+                ran = ran_on[(row_key, feature)] = set()
+            ran.add(wp)
+            if fold.work_packages is not None:  # keys without the wp: the cell keeps them
+                ran.update(fold.work_packages.get(key, ()))
             _earliest(first, row_key, bucket)
         for record in fold.aside:
             if predicate is not None and not predicate(record):
                 continue
             _add_aside(aside, record, row, by_model, first)
         completions.merge(fold.completions)
+    for (row_key, feature), names in ran_on.items():
+        totals.note_work_packages(row_key, feature, names)
     # Completed as the logs stand, whatever the filters: the runs' filter picks which
     # work packages a row ran on; the transitions say which of those are done.
     totals.completed = completions.completed()
