@@ -11,8 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from spec_kitty_telemetry._lines import utc_timestamp
 from spec_kitty_telemetry.completion import (
@@ -25,7 +24,7 @@ from spec_kitty_telemetry.completion import (
     lanes_of,
 )
 
-PHASES = sorted(DONE_PHASES | REVIEW_PHASES | WORK_PHASES) + ["blocked", None]
+PHASES = [*sorted(DONE_PHASES | REVIEW_PHASES | WORK_PHASES), "blocked", None]
 
 
 def replay(records: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[int, datetime | None]]:

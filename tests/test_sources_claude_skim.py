@@ -321,3 +321,28 @@ def test_random_gemini_chats_read_the_same_with_and_without_the_fast_path(
         assert _GEMINI_TOKENS.search(text) is None
         assert text.startswith(b"{")
         assert text.rstrip(b"\r").endswith(b"}")
+
+
+_FIGURE = st.one_of(
+    st.integers(-3, 2**64), st.booleans(), st.none(), st.just("12"), st.floats(0, 9)
+)
+
+
+@given(st.lists(st.tuples(*[_FIGURE] * 5), min_size=1, max_size=5))
+def test_streamed_copies_merge_to_the_largest_int_of_each_figure_else_the_first_reported(
+    copies: list[tuple[Any, ...]],
+) -> None:
+    """Merging copies in order keeps, per figure, the largest int, else the first non-null value."""
+    from spec_kitty_telemetry.sources.claude_code import _larger
+
+    merged = copies[0]
+    for copy in copies[1:]:
+        merged = _larger(merged, copy)
+    for index, got in enumerate(merged):
+        column = [copy[index] for copy in copies]
+        ints = [value for value in column if type(value) is int]
+        if ints:
+            assert type(got) is int
+            assert got == max(ints)
+        else:
+            assert got is next((value for value in column if value is not None), None)
