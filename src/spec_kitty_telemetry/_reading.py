@@ -12,6 +12,7 @@ afresh when they do not.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _cells as c
@@ -66,6 +67,17 @@ def row_value(
     return f"{feature}/{text}" if field == "feature-wp" else text
 
 
+def _row_dims(field: str) -> tuple[int, ...]:
+    """Return the places in (feature, agent, role, wp, bucket, tags) a row by ``field`` reads."""
+    if field in TIME_GROUPS:
+        return (4,)
+    if tag_group_key(field) is not None:
+        return (5,)
+    return {"feature": (0,), "agent": (1,), "role": (2,), "wp": (3,), "feature-wp": (0, 3)}.get(
+        field, ()
+    )
+
+
 def _cell_record(key: c.CellKey) -> dict[str, Any]:
     feature, agent, role, wp, model, success, bucket, tags = key
     payload = {"agent": agent, "role": role, "wp_id": wp, "model": model, "success": success}
@@ -108,6 +120,12 @@ def read_report(
     #: (row, feature) -> the work packages its cells ran on (noted once per row).
     ran_on: dict[tuple[str, Any], set[Any]] = {}
 
+    # What a row key depends on, of (feature, agent, role, wp, bucket, tags): cells that
+    # agree on it share one key, computed once (a day's cells of every feature and model).
+    used = sorted({place for name in fields if name is not None for place in _row_dims(name)})
+    picked = itemgetter(*used) if used else (lambda dims: ())
+    rows: dict[tuple[Any, str], str] = {}
+
     def row(dims: tuple[Any, ...], model_name: str) -> str:
         feature, agent, role, wp, bucket, tags = dims
         names = [
@@ -127,7 +145,11 @@ def read_report(
                 continue
             feature, agent, role, wp, model, _success, bucket, tags = key
             name = totals.model(model)[0] if by_model else ""
-            row_key = row((feature, agent, role, wp, bucket, tags), name)
+            dims = (feature, agent, role, wp, bucket, tags)
+            memo = (picked(dims), name)
+            row_key = rows.get(memo)
+            if row_key is None:
+                row_key = rows[memo] = row(dims, name)
             event_row = row_key.partition(SUB)[0] if breakdown == "model" else ""
             totals.add_cell(row_key, cell, model, total=by_model, row=event_row)
             ran = ran_on.get((row_key, feature))

@@ -54,7 +54,8 @@ PROJECTION_SUFFIX: Final = ".projection"
 #: the duration histograms are a document of their own, decoded on demand.
 #: 4: the header names the projection's shape (untimed, 15-minute, or local days), and
 #: cells sum 1-hour cache writes (slot ``_cells.CACHE_WRITE_1H``, a fifth tier sum).
-#: 5: phase transitions are kept folded, one entry per work package (``Completions``).
+#: 5: phase transitions are kept folded, one entry per work package (``Completions``),
+#: and the work packages of cells keyed without them as distinct sets and places.
 _FORMAT: Final = 5
 _WINDOW: Final = 32
 _INT64_MAX: Final = 2**63 - 1
@@ -334,7 +335,7 @@ def _encoded(state: LogFold, shape: str) -> tuple[bytes, bytes]:
             ],
             "work_packages": None
             if fold.work_packages is None
-            else [sorted(fold.work_packages.get(key, ())) for key in fold.cells],
+            else _indexed([sorted(fold.work_packages.get(key, ())) for key in fold.cells]),
             "aside": fold.aside,
             "lanes": fold.completions.to_json(),
             "types": [
@@ -366,6 +367,18 @@ def _sums_of(sums: list[int]) -> list[int | str]:
     if max(sums) <= _INT64_MAX:  # sums are never negative
         return sums  # type: ignore[return-value]  # list is invariant; nothing is added
     return [value if value <= _INT64_MAX else str(value) for value in sums]
+
+
+def _indexed(lists: list[list[str]]) -> list[list[Any]]:
+    """Return ``[distinct lists, each list's place among them]``.
+
+    A cell keyed without the work package keeps the work packages of its
+    events, and most cells of a log hold the same few (a day's cells, one
+    per model, ran on the same packages): each set is written once.
+    """
+    places: dict[tuple[str, ...], int] = {}
+    of = [places.setdefault(tuple(names), len(places)) for names in lists]
+    return [[list(names) for names in places], of]
 
 
 def _flat(table: dict[int, Any]) -> list[Any]:
@@ -416,8 +429,12 @@ def _decode(
         *fields, tags = key
         cells[(*fields, None if tags is None else tuple(map(tuple, tags)))] = cell
     if fold.work_packages is not None:
-        fold.work_packages = {
-            key: set(names) for key, names in zip(cells, doc["work_packages"], strict=True) if names
+        distinct, places = doc["work_packages"]
+        sets = [frozenset(names) for names in distinct]
+        fold.work_packages = {  # a set per cell: folding an append adds to one cell's only
+            key: set(sets[place])
+            for key, place in zip(cells, places, strict=True)
+            if distinct[place]
         }
     fold.aside = doc["aside"]
     fold.completions = Completions.from_json(doc["lanes"])
