@@ -149,6 +149,13 @@ def test_rows_of_another_shape_are_refused() -> None:
     """A damaged projection part raises (and the projection is rebuilt), never mis-folds."""
     import pytest
 
-    for rows in ([["001", "WP01", "1", None, None]], [["001", "WP01", 0, [1, "a"], None]], [[1]]):
+    for rows in (
+        [["001", "WP01", "1", None, None]],
+        [["001", "WP01", 0, [1, "a"], None]],
+        [["001", "WP01", 0, ["1", "a", "b"], None]],  # would not compare with a record's order
+        [["001", "WP01", 0, None, 5]],
+        [[1, "WP01", 0, None, None]],
+        [[1]],
+    ):
         with pytest.raises((ValueError, TypeError)):
             Completions.from_json(rows)  # type: ignore[arg-type]

@@ -154,13 +154,26 @@ class Completions:
         fold = cls()
         for feature, wp, rework, order, done in rows:
             if (
-                type(rework) is not int
-                or not (order is None or len(order) == 3)
+                type(feature) is not str
+                or type(wp) is not str
+                or type(rework) is not int
                 or not (done is None or type(done) is str)
+                or not (order is None or _is_order(order))
             ):
                 raise ValueError("not a completion fold")
             fold.marks[(feature, wp)] = [rework, order, done]
         return fold
+
+
+def _is_order(value: object) -> bool:
+    """Whether ``value`` is a saved ``[lamport_clock, node_id, event_id]``, comparable to others."""
+    return (
+        type(value) is list
+        and len(value) == 3
+        and type(value[0]) is int
+        and type(value[1]) is str
+        and type(value[2]) is str
+    )
 
 
 def lanes_of(transitions: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Lane]:
