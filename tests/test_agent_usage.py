@@ -436,6 +436,18 @@ def test_codex_turn_missing_parts_does_not_blank_the_parts_other_turns_reported(
     assert (usage.output_tokens, usage.reasoning_tokens) == (15, 4)
 
 
+def test_gemini_tool_use_prompt_tokens_are_input_beside_the_prompt() -> None:
+    """Gemini's ``tool`` count (tool results given back as input, outside ``prompt``) is input."""
+    out = output_of(
+        *agent("gemini", "-p", "hi", "--output-format", "json", "--fake-tool-tokens", "650")
+    )
+    usage = parse_agent_output(out)
+    assert usage is not None
+    assert usage.models_payload()["gemini-2.5-pro"]["input_tokens"] == 30000 + 650
+    assert usage.input_tokens == 30000 + 650 + 2000
+    assert usage.cache_read_tokens == 12000  # still a part of the prompt, unchanged
+
+
 def test_gemini_tokens_without_cached_or_thoughts_keep_prompt_and_candidates() -> None:
     """Gemini models reporting only prompt and candidates: input and output kept, parts 0."""
     out = output_of(*agent("gemini", "--output-format", "json", "--fake-minimal-tokens"))

@@ -39,11 +39,20 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def test_thoughts_bill_as_output_and_cached_stays_inside_input(project: Path) -> None:
-    """A reply's output is output + thoughts; cached is part of input; tool tokens kept apart."""
+def test_thoughts_bill_as_output_tool_results_as_input_and_cached_stays_inside_input(
+    project: Path,
+) -> None:
+    """Output is output + thoughts, input is input + tool (the API's total is their sum).
+
+    Gemini's ``tokens.total`` is ``totalTokenCount``: prompt + candidates +
+    tool-use prompt + thoughts, the tool-use prompt being tool results sent
+    back to the model as input, outside ``promptTokenCount``. The fixture's
+    reply: 1,000 + 100 + 50 + 20 = 1,170. The tool share is also kept as
+    ``tool_tokens``.
+    """
     read = read_sessions(find_session_files([project.parent / "gemini-tmp"]))
     first = next(p for p in read.pieces if p.session_id == "gem-1")
-    assert first.usage.input_tokens == 1000
+    assert first.usage.input_tokens == 1000 + 20
     assert first.usage.output_tokens == 100 + 50
     assert first.usage.reasoning_tokens == 50
     assert first.usage.cache_read_tokens == 400
@@ -59,7 +68,7 @@ def test_chats_are_placed_by_the_hash_of_a_project_folder(project: Path) -> None
     ).to_dict()
     [root_chat] = records(project, "000-unassigned")
     payload = root_chat["payload"]
-    assert (payload["input_tokens"], payload["output_tokens"]) == (1000 + 2000, 150 + 200)
+    assert (payload["input_tokens"], payload["output_tokens"]) == (1020 + 2000, 150 + 200)
     assert (payload["cache_read_tokens"], payload["reasoning_tokens"]) == (400 + 1500, 50)
     assert payload["tool_tokens"] == 20
     assert payload["responses"] == 2

@@ -20,7 +20,9 @@ a value that is not a count makes what depends on it unknown. Formats understood
   ``turn.failed`` fails the run; an ``error`` line (``Reconnecting... 1/5``)
   does only when no ``turn.completed`` follows it, as Codex retries.
 * Gemini CLI ``--output-format json`` (``stats.models.<model>.tokens``):
-  ``cached`` is inside ``prompt``; ``thoughts`` bill as output.
+  ``cached`` is inside ``prompt``; ``thoughts`` bill as output; ``tool`` (the
+  API's ``toolUsePromptTokenCount``, tool results given back to the model,
+  outside ``prompt``: ``total`` is the sum of the four) is input too.
 
 Anything else yields no usage. Output is read incrementally with bounded
 memory (see :class:`UsageCollector`), so a wrapper can parse while it passes
@@ -530,7 +532,10 @@ def _gemini_usage(obj: dict[str, Any]) -> AgentUsage:
         where = f"stats.models[{name!r}].tokens."
         thoughts = read.part(tokens, "thoughts", where)
         models[name] = ModelUsage(
-            input_tokens=read.count(tokens, "prompt", where),
+            # A tool count that is not a count is noted and left out, as the importer does.
+            input_tokens=_sum(
+                (read.count(tokens, "prompt", where), read.part(tokens, "tool", where) or 0)
+            ),
             output_tokens=_sum((read.count(tokens, "candidates", where), thoughts)),
             cache_read_tokens=read.part(tokens, "cached", where),
             reasoning_tokens=thoughts,

@@ -16,7 +16,10 @@ from the bill: their usage stays counted. As in
 the CLI's own ``--output-format json`` (see ``agent_usage``), ``cached`` is
 part of ``input`` and ``thoughts`` bill as output, so the package's output
 is ``output + thoughts`` with ``thoughts`` as its reasoning part. ``tool``
-(prompt tokens of tool results) is kept beside them as ``tool_tokens``.
+(the API's ``toolUsePromptTokenCount``: tool results given back to the model
+as input, outside ``promptTokenCount``, since ``total`` is the sum of all
+four) is input too: the package's input is ``input + tool``, and the tool
+share is also kept as ``tool_tokens``.
 
 The log names no working folder, only the project hash (a SHA-256 of the
 project's root path): the session is placed by the folder of this project
@@ -229,7 +232,13 @@ def _reply(
             at,
             session,
             model if type(model) is str and model else "",
-            (prompt, None if output is None else output + (thoughts or 0), cached, None, thoughts),
+            (
+                None if prompt is None else prompt + (tool or 0),  # tool results are input too
+                None if output is None else output + (thoughts or 0),
+                cached,
+                None,
+                thoughts,
+            ),
             None,
             None,
             header["projectHash"],
