@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from datetime import tzinfo
 
     from ._event_price import EventPrice, EventPricer
+    from ._timed import DayCells
     from .events import Event
     from .pricing import Pricing
     from .query import EventFilter
@@ -192,6 +193,8 @@ def project_cost_report(
     from .projection import fold_log
 
     thresholds = thresholds_of(pricing)
+    if filters is None and days is not None and logs:
+        return _rolled_up(logs, days, group_by, pricing, save=save, reverse=reverse, **options)
     folds = [
         fold_log(log, thresholds, save=save, timed=timed, durations=False, days=days)
         for log in logs
@@ -203,6 +206,38 @@ def project_cost_report(
         filters=filters,
         reverse=reverse,
         **options,
+    )
+
+
+def _rolled_up(
+    logs: list[Path],
+    days: DayCells,
+    group_by: str,
+    pricing: Pricing,
+    *,
+    save: bool,
+    zone: tzinfo,
+    breakdown: str | None,
+    sort: str | None,
+    reverse: bool,
+) -> CostReport:
+    """Report from the project's rollup of this shape (unfiltered), gathered again when stale."""
+    from ._reading import gather, priced_report
+    from ._rollup import load_rollup, save_rollup
+    from .projection import fold_log
+
+    thresholds = thresholds_of(pricing)
+    key = f"{days.shape}|{group_by}|{breakdown}"
+    gathered = load_rollup(logs, key, thresholds)
+    if gathered is None:
+        states = [fold_log(log, thresholds, save=save, durations=False, days=days) for log in logs]
+        gathered = gather(
+            (fold for state in states for fold in state.folds()), (group_by, breakdown)
+        )
+        if save and days.fingerprint is not None:
+            save_rollup(logs, key, states, gathered)
+    return priced_report(
+        gathered, group_by, pricing, zone=zone, breakdown=breakdown, sort=sort, reverse=reverse
     )
 
 
