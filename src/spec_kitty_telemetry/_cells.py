@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 from ._periods import bucket_of
@@ -197,16 +197,13 @@ class Cell:
 
     def merge(self, other: Cell) -> None:
         """Add another cell's sums to this one."""
-        mine = self.sums
-        for slot, value in enumerate(other.sums):
-            if slot == KNOWN:
-                mine[slot] |= value
-            else:
-                mine[slot] += value
+        theirs = other.sums
+        known = self.sums[KNOWN] | theirs[KNOWN]  # a set of flags: united, not added
+        self.sums = list(map(add, self.sums, theirs))  # slot by slot, in C
+        self.sums[KNOWN] = known
         for tier, sums in other.tiers.items():
-            target = self.tiers.setdefault(tier, [0, 0, 0, 0, 0])
-            for index, value in enumerate(sums):
-                target[index] += value
+            target = self.tiers.get(tier)
+            self.tiers[tier] = list(sums) if target is None else list(map(add, target, sums))
         for bucket, count in other.durations.items():
             self.durations[bucket] = self.durations.get(bucket, 0) + count
         for category, count in other.categories.items():

@@ -119,7 +119,7 @@ def read_sessions(
     seen: set[tuple[str, str]] = set()
     for done, path in enumerate(files, 1):
         header: dict[str, Any] = {"sessionId": path.stem, "projectHash": _hash_folder(path)}
-        for number, record in _records(path, read, skim):
+        for number, record in _records(path, read, skim, header, seen):
             if (
                 record.get("type") == _REPLY
                 and "$set" not in record
@@ -152,7 +152,11 @@ def _hash_folder(path: Path) -> str:
 
 
 def _records(
-    path: Path, read: SourceRead, skim: bool
+    path: Path,
+    read: SourceRead,
+    skim: bool,
+    header: dict[str, Any],
+    seen: set[tuple[str, str]],
 ) -> Iterator[tuple[int | None, dict[str, Any]]]:
     """Yield the records of a chat file: the whole document, or each line of a JSONL one."""
     if path.suffix == ".json":
@@ -177,8 +181,53 @@ def _records(
         yield from json_objects(enumerate(data.splitlines(), 1), path, read.malformed)
         return
     for first, lines in iter_blocks(path, read):
-        numbered = _skim(first, lines) if skim else enumerate(lines, first)
-        yield from json_objects(numbered, path, read.malformed)
+        if skim:
+            numbered = _copies_passed(_skim(first, lines), header, seen, read)
+            yield from json_objects(numbered, path, read.malformed)
+        else:
+            yield from json_objects(enumerate(lines, first), path, read.malformed)
+
+
+#: How Gemini CLI starts a message record (``newMessage``: ``id`` first, then
+#: ``timestamp`` and ``type``); metadata and update records start otherwise.
+_MESSAGE_HEAD: Final = b'{"id":"'
+_REPLY_TYPE: Final = b'"type":"gemini"'
+#: Where a message's ``type`` is looked for: after its id and timestamp.
+_TYPE_WITHIN: Final = 160
+
+
+def _copies_passed(
+    numbered: Iterable[tuple[int, bytes]],
+    header: dict[str, Any],
+    seen: set[tuple[str, str]],
+    read: SourceRead,
+) -> Iterator[tuple[int, bytes]]:
+    """Pass over, unparsed, the copies of replies already counted; yield the other lines.
+
+    A reply is appended again each time it changes (its tool calls, their
+    results), so most lines holding tokens are copies, and the last ones the
+    largest. A line starting as Gemini CLI starts a message, with the id of a
+    reply counted in this session and its ``type`` ``gemini`` right after, is
+    such a copy: counted as one without parsing (lines reach here only if
+    their tokens are not null: the skim passes over the others). Lazy, so
+    ``header`` and ``seen`` are as the lines before left them. What it
+    changes, against the full parse: a copy torn while being written is
+    counted as a copy, not as a malformed line. Any line of another shape is
+    parsed as before.
+    """
+    for number, line in numbered:
+        if line.startswith(_MESSAGE_HEAD):
+            end = line.find(b'"', 7)
+            ident = line[7:end]
+            if (
+                end > 7
+                and ident.find(b"\\") < 0
+                and line.find(_REPLY_TYPE, end, end + _TYPE_WITHIN) > 0
+                and (header["sessionId"], ident.decode("utf-8", "replace")) in seen
+            ):
+                read.duplicates += 1
+                continue
+        yield number, line
 
 
 def _reply(
