@@ -369,9 +369,26 @@ def import_pieces(
     skipped_run: set[str] = set()
     last_session: object = None  # pieces come session by session: look each up once
     recorded = False
+    # The last piece's segment, what placed it there and the hour it spans: a run of
+    # pieces of one session, model and hour (nearly all of them) skips the key.
+    segment: _Segment | None = None
+    same: tuple[Any, ...] = ()
+    hour_start = hour_end = moment
     for piece in read.pieces:
         at, session, model, _counts, cwd, branch, project_hash, role, _extra, _notes = piece
         if first is not None and at < first:
+            continue
+        if (
+            segment is not None
+            and hour_start <= at < hour_end
+            and session == same[0]  # text compares by identity first: nearly always shared
+            and model == same[1]
+            and role == same[2]
+            and cwd == same[3]
+            and branch == same[4]
+            and project_hash == same[5]
+        ):
+            segment.pieces.append(piece)
             continue
         if session is not last_session:
             last_session = session
@@ -407,6 +424,8 @@ def import_pieces(
             key = (*where[:5], start.strftime("%Y-%m-%dT%H"))
             segment = segments[where] = _Segment(key, start, piece, cwd)
         segment.pieces.append(piece)
+        same = (session, model, role, piece.cwd, branch, project_hash)
+        hour_start, hour_end = segment.start, segment.start + _HOUR
     summary.responses = sum(len(segment.pieces) for segment in segments.values())
     summary.sessions = len(sessions)
     summary.sessions_other_projects = len(skipped_other)
