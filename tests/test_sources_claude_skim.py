@@ -358,3 +358,44 @@ def test_streamed_copies_merge_to_the_largest_int_of_each_figure_else_the_first_
             assert got == max(ints)
         else:
             assert got is next((value for value in column if value is not None), None)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["s1", "s2"]),
+            st.sampled_from(["session", "subagent"]),
+            st.sampled_from(["m1", "m2"]),
+            st.sampled_from(["", "-WP01"]),
+            st.integers(0, 3 * 3600 - 1),
+            st.integers(0, 50),
+        ),
+        max_size=40,
+    )
+)
+def test_pieces_make_one_event_per_session_role_model_folder_branch_and_hour(
+    tmp_path_factory: Any, drawn: list[tuple[str, str, str, str, int, int]]
+) -> None:
+    """In any order, pieces sum into one event per (session, role, model, folder, branch, hour)."""
+    from datetime import timedelta
+
+    from spec_kitty_telemetry.sources._common import Piece
+
+    root = new_project(tmp_path_factory.mktemp("pieces") / "project", "001-login")
+    start = datetime(2026, 11, 30, 8, tzinfo=UTC)
+    read = SourceRead()
+    expected: dict[tuple[str, ...], int] = {}
+    for session, role, model, suffix, second, tokens in drawn:
+        cwd = str(root) + (f"/.worktrees/001-login{suffix}" if suffix else "")
+        branch = f"001-login{suffix}" if suffix else "main"
+        at = start + timedelta(seconds=second)
+        read.pieces.append(
+            Piece(at, session, model, (tokens, 1, 0, 0, None), cwd, branch, None, role)
+        )
+        key = (session, role, model, cwd, branch, str(at.hour))
+        expected[key] = expected.get(key, 0) + tokens
+    summary = import_pieces(root, "claude-code", "claude", read, dry_run=True, now=LATER)
+    assert summary.events_new == len(expected)
+    assert summary.responses == len(drawn)
+    assert summary.totals["input_tokens"] == sum(expected.values())
