@@ -17,7 +17,7 @@ the file), the line's ``last_token_usage`` is taken for that step.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -78,6 +78,10 @@ class _Session:
         self.totals: tuple[int, ...] | None = None
         #: The ``total_token_usage`` object ``totals`` was read from: a repeat is told by it.
         self.raw_totals: dict[str, Any] | None = None
+        #: The bytes from ``"payload":`` on of the line being read (``_repeats_passed``),
+        #: and of the last token_count line that set or repeated ``raw_totals``.
+        self.payload_bytes: bytes | None = None
+        self.counted_payload: bytes | None = None
 
     def meta(self, payload: dict[str, Any]) -> None:
         ident, cwd, git = payload.get("id"), payload.get("cwd"), payload.get("git")
@@ -115,7 +119,11 @@ def read_sessions(
     for done, path in enumerate(files, 1):
         session = _Session(path)
         for first, lines in iter_blocks(path, read):
-            numbered = _skim(first, lines) if skim else enumerate(lines, first)
+            numbered = (
+                _repeats_passed(_skim(first, lines), session, read)
+                if skim
+                else enumerate(lines, first)
+            )
             for number, obj in json_objects(numbered, path, read.malformed):
                 kind, payload = obj.get("type"), obj.get("payload")
                 if type(payload) is not dict:
@@ -133,6 +141,38 @@ def read_sessions(
     return read
 
 
+_PAYLOAD: Final = b'"payload":'
+_EVENT_MSG: Final = b'"type":"event_msg"'
+
+
+def _repeats_passed(
+    numbered: Iterable[tuple[int, bytes]], session: _Session, read: SourceRead
+) -> Iterator[tuple[int, bytes]]:
+    """Pass over, unparsed, token_count lines repeating the last counted one byte for byte.
+
+    Codex writes the same running totals again in the next ``token_count``
+    event; Codex writes a rollout line as ``timestamp``, ``type``, then
+    ``payload``. A line whose bytes from ``"payload":`` on are those of the
+    last token_count line that set (or repeated) the session's totals, after
+    ``"type":"event_msg"``, holds the same totals: a repeat, which the full
+    parse also counts as one before reading its timestamp. Lazy, so the
+    session is as the lines before left it. Against the full parse, only a
+    line damaged before its payload differs (a repeat, not malformed).
+    """
+    for number, line in numbered:
+        at = line.find(_PAYLOAD)
+        payload = line[at:] if at > 0 else None
+        if (
+            payload is not None
+            and payload == session.counted_payload
+            and line.find(_EVENT_MSG, 0, at) > 0
+        ):
+            read.duplicates += 1
+            continue
+        session.payload_bytes = payload
+        yield number, line
+
+
 def _token_count(
     obj: dict[str, Any], payload: dict[str, Any], session: _Session, read: SourceRead
 ) -> str | None:
@@ -145,6 +185,7 @@ def _token_count(
     raw = info["total_token_usage"]
     if raw == session.raw_totals:  # the same object again: a repeat, told without reading it
         read.duplicates += 1
+        session.counted_payload = session.payload_bytes
         return None
     at = parse_moment(obj.get("timestamp"))
     if at is None:
@@ -155,6 +196,7 @@ def _token_count(
         return "total_token_usage figures are not counts"
     before = session.totals
     session.totals, session.raw_totals = total, raw
+    session.counted_payload = session.payload_bytes
     if before is None:
         step = total
     elif total == before:
