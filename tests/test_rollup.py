@@ -76,21 +76,63 @@ def test_a_filtered_report_neither_reads_nor_writes_a_rollup(project: Path) -> N
     assert _rollups(project) == [rollup]
 
 
-@pytest.mark.parametrize(
-    "change",
-    ["append", "rewrite-in-place", "replace", "new-feature", "touch"],
-)
-def test_any_change_to_the_logs_makes_the_report_gather_again(project: Path, change: str) -> None:
-    """Appended, rewritten, replaced, a feature more, or only touched: the rollup is not used."""
+def test_runs_appended_to_a_log_are_folded_on_top_of_the_rollup(project: Path) -> None:
+    """An append is folded onto the rollup (doctored: it shows), and the rollup kept again."""
+    _report(project)
+    [rollup] = _rollups(project)
+    _doctor(rollup)
+    write_project(project, run_event("001-a", agent="claude", cost_usd=1.0))
+    assert _report(project)[0] == 13 + 1
+    assert _report(project)[0] == 14  # kept with the appended run: warm again
+    write_project(project, run_event("002-b", agent="codex", cost_usd=1.0))
+    assert _report(project)[0] == 15
+
+
+def test_a_folded_on_rollup_equals_a_fresh_fold(project: Path) -> None:
+    """Appends on several logs, reported in between: the totals and rows of a fresh fold."""
+    _report(project)
+    for n in range(3):
+        write_project(
+            project,
+            run_event("001-a", agent="claude", cost_usd=0.1 * n, when="2025-11-05T09:00:00"),
+            run_event("002-b", agent="codex", input_tokens=1000 * n, output_tokens=10),
+        )
+        warm = _report(project)
+        for path in _rollups(project):
+            path.unlink()
+        for path in (project / "kitty-specs").glob("*/.execution.events.jsonl.projection*"):
+            path.unlink()
+        assert _report(project) == warm
+
+
+def test_a_malformed_line_is_named_by_every_report(
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rollup keeps each log's skipped lines: a warm report names them as a cold one does."""
+    log = project / "kitty-specs" / "002-b" / EVENTS_FILENAME
+    with log.open("ab") as handle:
+        handle.write(b"not an event\n")
+    for _ in range(3):
+        caplog.clear()
+        _report(project)
+        assert f"{log}: skipped 1 malformed line (2)" in caplog.text
+    write_project(project, run_event("002-b", agent="codex", cost_usd=1.0))
+    caplog.clear()
+    assert _report(project)[0] == 4
+    assert f"{log}: skipped 1 malformed line (2)" in caplog.text
+
+
+@pytest.mark.parametrize("change", ["rewrite-in-place", "replace", "new-feature", "touch"])
+def test_any_other_change_to_the_logs_makes_the_report_gather_again(
+    project: Path, change: str
+) -> None:
+    """Rewritten, replaced, a feature more, or only touched: the rollup is not used."""
     _report(project)
     [rollup] = _rollups(project)
     _doctor(rollup)  # if it were still read, the report would show ten more events
     log = project / "kitty-specs" / "001-a" / EVENTS_FILENAME
     expected_events = 3
-    if change == "append":
-        write_project(project, run_event("001-a", agent="claude", cost_usd=1.0))
-        expected_events = 4
-    elif change == "rewrite-in-place":
+    if change == "rewrite-in-place":
         data = log.read_bytes()
         changed = data.replace(b'"cost_usd": 1.5', b'"cost_usd": 9.5', 1)
         assert len(changed) == len(data)

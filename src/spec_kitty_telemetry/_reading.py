@@ -122,6 +122,29 @@ class Gathered:
         #: Raw model -> the tier thresholds its cells were summed under.
         self.thresholds: dict[str, tuple[int, ...]] = {}
 
+    def merge(self, other: Gathered) -> None:
+        """Add cells gathered from other events (bytes appended since) to these."""
+        for entry_key, (cell, earliest, ran, _owned) in other.entries.items():
+            mine = self.entries.get(entry_key)
+            if mine is None:
+                own = c.Cell()
+                own.merge(cell)
+                self.entries[entry_key] = [own, earliest, {f: set(n) for f, n in ran.items()}, True]
+                continue
+            if not mine[3]:
+                own = c.Cell()
+                own.merge(mine[0])
+                mine[0], mine[3] = own, True
+            mine[0].merge(cell)
+            mine[1] = min(mine[1], earliest)
+            merged = {feature: set(names) for feature, names in mine[2].items()}  # may be shared
+            for feature, names in ran.items():
+                merged.setdefault(feature, set()).update(names)
+            mine[2] = merged
+        self.aside.extend(other.aside)
+        self.completions.merge(other.completions)
+        self.thresholds.update(other.thresholds)
+
 
 def row_places(fields: Iterable[str | None]) -> tuple[int, ...]:
     """Return the places in (feature, agent, role, wp, bucket, tags) rows by ``fields`` read."""

@@ -33,13 +33,14 @@ from .completion import Completions
 from .projection import _sums_of  # the projection's JSON form of a cell's sums
 
 if TYPE_CHECKING:
+    from ._cells import CellFold
     from .projection import LogFold
 
-__all__ = ["load_rollup", "rollup_path", "save_rollup"]
+__all__ = ["Rollup", "catch_up", "load_rollup", "rollup_path", "save_rollup", "warn_malformed"]
 
 logger = lazy_logger(__name__)
 
-_FORMAT: Final = 1
+_FORMAT: Final = 2
 _MAX_BYTES: Final = 1 << 30
 _TAGS: Final = 5  # the tags' place in (feature, agent, role, wp, bucket, tags)
 _TIER_SUMS: Final = 5  # input, output, cache read, cache write, 1-hour cache write
@@ -109,6 +110,13 @@ def save_rollup(
                         state.stamp[0],
                         state.stamp[1],
                         [[position, data.hex()] for position, data in state.windows],
+                        state.lines,
+                        state.highest,
+                        [
+                            state.report.events,
+                            state.report.duplicates,
+                            state.report.malformed_lines,
+                        ],
                     ]
                     for log, state in zip(logs, states, strict=True)
                 ],
@@ -129,10 +137,29 @@ def save_rollup(
         logger.debug("rollup for %s not saved: %s", key, exc)
 
 
+class Rollup:
+    """A loaded rollup: its gathered cells, and the logs that grew since (to fold on)."""
+
+    __slots__ = ("gathered", "grown", "records")
+
+    def __init__(self, gathered: Gathered, records: list[list[Any]], grown: list[int]) -> None:
+        self.gathered = gathered
+        #: Per log: path, device, inode, size, mtime, windows, lines, highest, read report.
+        self.records = records
+        #: Places in the list of logs of those appended to since the rollup was kept.
+        self.grown = grown
+
+
 def load_rollup(
     logs: Sequence[Path], key: str, thresholds: Callable[[str], tuple[int, ...]]
-) -> Gathered | None:
-    """Return the kept gathered cells of ``logs`` for ``key``; None unless all still hold."""
+) -> Rollup | None:
+    """Return the kept rollup of ``logs`` for ``key``; None unless every log is the one kept.
+
+    A log is the one kept when it is the same file (device, inode) and every
+    recorded window still holds the same bytes: unchanged when its size and
+    modification time are too, else grown by appends only (which the caller
+    folds on, :meth:`catch_up`). Anything else means None.
+    """
     if not logs:
         return None
     from ._safe_paths import read_sidecar
@@ -152,30 +179,95 @@ def load_rollup(
         ):
             return None
         doc = orjson.loads(body)
-        if [entry[0] for entry in doc["logs"]] != [str(log) for log in logs]:
+        records: list[list[Any]] = doc["logs"]
+        if [record[0] for record in records] != [str(log) for log in logs]:
             return None
-        if not all(
-            _unchanged(log, *entry[1:]) for log, entry in zip(logs, doc["logs"], strict=True)
-        ):
-            return None
-        return _decode(doc, thresholds)
+        grown = []
+        for place, (log, record) in enumerate(zip(logs, records, strict=True)):
+            state = _state_of(log, *record[1:6])
+            if state is None:
+                return None
+            if state == "grown":
+                grown.append(place)
+        gathered = _decode(doc, thresholds)
+        return None if gathered is None else Rollup(gathered, records, grown)
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
 
 
-def _unchanged(
+def _state_of(
     log: Path, device: int, inode: int, size: int, mtime: int, windows: list[list[Any]]
-) -> bool:
-    """Whether ``log`` is the very file the rollup gathered, byte for byte under its windows."""
+) -> str | None:
+    """Return ``"same"``, ``"grown"`` (appended to only) or None: ``log`` against its record."""
     with log.open("rb") as handle:
         st = os.fstat(handle.fileno())
-        if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != (device, inode, size, mtime):
-            return False
+        if (st.st_dev, st.st_ino) != (device, inode) or st.st_size < size:
+            return None
+        if st.st_size == size and st.st_mtime_ns != mtime:
+            return None  # written since, yet no longer: changed in place
         fd = handle.fileno()
-        return all(
+        if not all(
             os.pread(fd, len(expected), position) == expected
             for position, expected in ((p, bytes.fromhex(text)) for p, text in windows)
-        )
+        ):
+            return None
+        return "same" if st.st_size == size else "grown"
+
+
+def catch_up(
+    rollup: Rollup,
+    logs: Sequence[Path],
+    make_fold: Callable[[], CellFold],
+    fields: tuple[str | None, ...],
+) -> list[LogFold] | None:
+    """Fold the bytes appended to the grown logs into the rollup's cells; return every log's state.
+
+    ``make_fold`` gives an empty fold of the rollup's shape. None (fold the
+    logs afresh instead) when a grown log now ends in an unfinished line:
+    such a line is never kept.
+    """
+    from ._reading import gather
+    from .projection import _catch_up, _with_windows
+
+    records = zip(logs, rollup.records, strict=True)
+    states = [_recorded_state(log, record, make_fold) for log, record in records]
+    for place in rollup.grown:
+        log, state = logs[place], states[place]
+        with log.open("rb") as handle:
+            st = os.fstat(handle.fileno())
+            _catch_up(log, handle.fileno(), st.st_size, state)
+            state.stamp = (st.st_size, st.st_mtime_ns)
+        if state.tail is not None:
+            return None
+        rollup.gathered.merge(gather([state.fold], fields))
+        _with_windows(log, state)
+    return states
+
+
+def _recorded_state(log: Path, record: list[Any], make_fold: Callable[[], CellFold]) -> LogFold:
+    """Return the state a log's record describes (its cells are in the rollup, not here)."""
+    from .projection import LogFold
+    from .store import ReadReport
+
+    _path, device, inode, size, mtime, windows, lines, highest, (events, duplicates, bad) = record
+    return LogFold(
+        make_fold(),
+        device,
+        inode,
+        size,
+        lines,
+        highest,
+        ReadReport(str(log), events, duplicates, list(bad)),
+        [(position, bytes.fromhex(text)) for position, text in windows],
+        (size, mtime),
+    )
+
+
+def warn_malformed(states: Sequence[LogFold]) -> None:
+    """Say which lines of each log were skipped, as a log's projection read does."""
+    for state in states:
+        if state.report.malformed_lines:
+            logger.warning("%s", state.report.describe())
 
 
 def _decode(doc: dict[str, Any], thresholds: Callable[[str], tuple[int, ...]]) -> Gathered | None:
