@@ -10,11 +10,11 @@ amount a caller sees has the same precision (issue 8, item 10).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Final, Literal, get_args
 
+from ._plain import field, plain
 from .outputs import cost_per
 from .usage import PRICED_TOKEN_FIELDS
 
@@ -51,7 +51,7 @@ MONEY_QUANTUM: Final = Decimal("0.000001")
 _MICRO: Final = MONEY_QUANTUM
 
 
-@dataclass
+@plain
 class CostSummary:
     """Totals of one group of execution events.
 
@@ -180,7 +180,7 @@ class CostSummary:
         }
 
 
-@dataclass
+@plain
 class CostReport:
     """Summaries sorted by cost (highest first), and the totals over all events."""
 

@@ -19,8 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import orjson
-
+from . import _lazy_json as orjson
 from ._records import MAX_LAMPORT_CLOCK
 from .errors import InvalidEventError
 from .ids import CANONICAL_ID, normalize_event_id

@@ -8,11 +8,11 @@ overrides use the same format, validated here so both report errors alike.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from ._model_names import canonical_model_name
+from ._plain import plain
 from .errors import PricingError
 
 __all__ = [
@@ -32,7 +32,7 @@ _RATE_KEYS: Final = ("input", "output", "cache_read", "cache_write")
 _HOUR_KEY: Final = "cache_write_1h"
 
 
-@dataclass(frozen=True)
+@plain(frozen=True)
 class RateTier:
     """Rates for every token of a request whose total input exceeds ``above_input_tokens``."""
 
@@ -44,7 +44,7 @@ class RateTier:
     cache_write_1h: Decimal | None = None
 
 
-@dataclass(frozen=True)
+@plain(frozen=True)
 class ModelRates:
     """What one model charges, in USD per million tokens.
 

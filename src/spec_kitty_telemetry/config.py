@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from ._plain import field, plain
 from .errors import ConfigError
 
 __all__ = [
@@ -28,7 +28,7 @@ BASELINES_DIR: Final = Path(".kittify") / "baselines"
 _MARKERS: Final = ("kitty-specs", ".kittify")
 
 
-@dataclass(frozen=True)
+@plain(frozen=True)
 class TelemetryConfig:
     """Settings read from ``.kittify/telemetry.yaml``; every field has a default."""
 

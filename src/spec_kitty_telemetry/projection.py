@@ -27,15 +27,14 @@ from __future__ import annotations
 import os
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import orjson
-
+from . import _lazy_json as orjson
 from ._cells import Cell, CellFold
 from ._lines import is_blank, parse_line
 from ._log import lazy_logger
+from ._plain import field, plain
 from .completion import Completions
 from .errors import InvalidEventError
 from .store import ReadReport
@@ -78,7 +77,7 @@ def projection_path(log: Path, *, timed: bool = False, shape: str = "") -> Path:
     return log.with_name(f".{log.name}{PROJECTION_SUFFIX}{'-time' if timed else ''}")
 
 
-@dataclass
+@plain
 class LogFold:
     """A log's cells and what its read found, up to ``offset`` (a line end)."""
 
@@ -382,7 +381,7 @@ def _load(path: Path, empty: Callable[[], CellFold], shape: str) -> LogFold | No
         return None
     try:
         head, _, body = data.partition(b"\n")
-        header = orjson.loads(head)
+        header = orjson.loads_small(head)
         if (
             header["format"] != _FORMAT
             or header["package"] != _package_version()
@@ -391,7 +390,7 @@ def _load(path: Path, empty: Callable[[], CellFold], shape: str) -> LogFold | No
         ):
             return None
         cells_part, _, durations_part = body.partition(b"\n")
-        return _decode(orjson.loads(cells_part), durations_part, empty)
+        return _decode(orjson.loads_small(cells_part), durations_part, empty)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
 
@@ -444,7 +443,7 @@ def _with_durations(state: LogFold) -> LogFold | None:
     if state.durations is None:
         return state
     try:
-        histograms = orjson.loads(state.durations)
+        histograms = orjson.loads_small(state.durations)
         cells = state.fold.cells.values()
         if len(histograms) != len(cells):
             return None

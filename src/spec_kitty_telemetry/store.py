@@ -28,12 +28,11 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-import orjson
-
+from . import _lazy_json as orjson
 from ._lines import parse_line
+from ._plain import field, plain
 from ._records import dumps_record
 from .errors import InvalidEventError
 from .ids import is_ulid
@@ -67,7 +66,7 @@ def record_order(record: Mapping[str, Any]) -> tuple[int, str, str]:
     return (record["lamport_clock"], record["node_id"], record["event_id"])
 
 
-@dataclass(frozen=True)
+@plain(frozen=True)
 class StoreHead:
     """The largest Lamport clock and ULID event id in a store (None while it has none).
 
@@ -91,7 +90,7 @@ class StoreHead:
         return StoreHead(lamport, ident)
 
 
-@dataclass
+@plain
 class ReadReport:
     """What one full read of a store found besides events.
 
