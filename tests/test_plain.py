@@ -38,7 +38,8 @@ def test_constructors_take_positions_keywords_defaults_and_fresh_factories():
     assert (first.name, first.count, first.seen) == ("a", 0, [])
     assert (second.name, second.count) == ("b", 2)
     first.seen.append(1)
-    assert second.seen == [] and _Mutable("c", 1, [5]).seen == [5]
+    assert second.seen == []
+    assert _Mutable("c", 1, [5]).seen == [5]
     assert _Mutable.count == 0  # the class attribute is the default, as with a dataclass
     assert field_names(_Mutable) == ("name", "count", "seen")
     with pytest.raises(TypeError):
@@ -80,11 +81,13 @@ def test_the_public_classes_keep_their_fields_and_defaults():
     """CostSummary, CostReport, ReadReport and TelemetryConfig build, compare and print as the
     dataclasses did: same field order, defaults and per-instance containers."""
     summary = CostSummary("claude", "agent")
-    assert summary.event_count == 0 and summary.unknown_models == {}
+    assert summary.event_count == 0
+    assert summary.unknown_models == {}
     assert summary.unknown_models is not CostSummary("x", "agent").unknown_models
     assert field_names(CostSummary)[:3] == ("group_key", "group_by", "event_count")
     report = CostReport("agent", [summary], summary)
-    assert report.price_sources == [] and report == CostReport("agent", [summary], summary)
+    assert report.price_sources == []
+    assert report == CostReport("agent", [summary], summary)
     assert repr(ReadReport("log")).startswith("ReadReport(source='log', events=0,")
     assert TelemetryConfig(path=None) == TelemetryConfig(sections={"x": 1})  # not compared
     assert TelemetryConfig().node_id == "cli"
@@ -94,7 +97,7 @@ def test_the_public_classes_keep_their_fields_and_defaults():
     "text",
     [
         b'{"a":[1,-2,9223372036854775807,"18446744073709551616",null,true,false,1.5e-7]}',
-        '{"naïve":"日本語 – ✓","e":"\\u00e9"}'.encode(),
+        '{"naïve":"日本語 ✓","e":"\\u00e9"}'.encode(),
         b'[[["agent",null],[1,2],[[1,2]],[]]]',
     ],
 )
@@ -112,9 +115,9 @@ def test_bad_bytes_raise_value_errors_either_way():
     import json
 
     for bad in (b"{", b'"\xff"', b""):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError):  # noqa: PT011 - the common base is the point
             json.loads(bad)
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError):  # noqa: PT011
             orjson.loads(bad)
 
 
