@@ -95,16 +95,22 @@ MAX_COST_USD: Final = 1e9
 USAGE_ERROR_KEY: Final = "usage_error"
 
 
-class _Relation(NamedTuple):
-    """Parts (unknown = 0) that must add up to at most a total: how to name and drop them.
+# Both tuples are declared in the functional form: the class form's annotations are text
+# here (``from __future__ import annotations``), and typing compiles each one into a
+# ForwardRef, about 6 M instructions per class on every start of a report.
+_Relation = NamedTuple(  # noqa: UP014 - see above
+    "_Relation",
+    [
+        ("total", str),
+        ("parts", tuple[str, ...]),
+        ("why", str),  # the convention, for a refusal
+        ("dropped", str),  # what a lenient drop loses, in words
+    ],
+)
+_Relation.__doc__ = """Parts (unknown = 0) within a total: how to name and drop them.
 
-    Whether it holds is decided by :func:`counts_valid`.
-    """
-
-    total: str
-    parts: tuple[str, ...]
-    why: str  # the convention, for a refusal
-    dropped: str  # what a lenient drop loses, in words
+Whether it holds is decided by :func:`counts_valid`.
+"""
 
 
 #: Parts within totals: cache counts within the input, reasoning within the output.
@@ -184,13 +190,16 @@ def is_cost(value: object) -> bool:
         return False
 
 
-class Problem(NamedTuple):
-    """One broken rule: the figures it makes unusable, and what to say about it."""
-
-    fields: tuple[str, ...]
-    what: str  # what is wrong, e.g. "input_tokens -1 is not a whole number in 0..2**63-1"
-    refusal: str  # for strict: "<field>: must be ..., got ..."
-    note: str  # for lenient: what is wrong, and what was dropped for it
+Problem = NamedTuple(  # noqa: UP014 - functional form: see _Relation
+    "Problem",
+    [
+        ("fields", tuple[str, ...]),
+        ("what", str),  # what is wrong, e.g. "input_tokens -1 is not a whole number in 0..2**63-1"
+        ("refusal", str),  # for strict: "<field>: must be ..., got ..."
+        ("note", str),  # for lenient: what is wrong, and what was dropped for it
+    ],
+)
+Problem.__doc__ = "One broken rule: the figures it makes unusable, and what to say about it."
 
 
 def problems(figures: Mapping[str, Any]) -> list[Problem]:
