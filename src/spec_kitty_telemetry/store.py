@@ -25,7 +25,6 @@ stores, every other would store too.
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -213,6 +212,8 @@ class InMemoryEventStore(EventStore):
     def __init__(self) -> None:
         self._records: dict[str, Record] = {}
         self._head = StoreHead()
+        import threading  # only an in-memory store needs a lock; a report's path has none
+
         self._lock = threading.Lock()
 
     def append_record(self, build: BuildRecord) -> Record:
