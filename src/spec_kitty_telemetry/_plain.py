@@ -119,13 +119,20 @@ def _build(cls: _C, frozen: bool) -> _C:
         body.append(f"_set(self, {name!r}, {given})" if frozen else f"self.{name} = {given}")
         if compare:
             compared.append(name)
-    source = f"def __init__(self, {', '.join(params)}) -> None:\n    " + (
-        "\n    ".join(body) or "pass"
-    )
-    exec(source, scope)
-    init = scope["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = init  # type: ignore[misc]
+    source = f"def __init__(self, {', '.join(params)}):\n    " + ("\n    ".join(body) or "pass")
+    qualname = f"{cls.__qualname__}.__init__"
+
+    def __init__(self: object, *args: Any, **kwargs: Any) -> None:
+        # Compiled on the first instance, not when the class is defined: compiling is most
+        # of a class's cost (0.3 ms each), and a report builds only some of them.
+        exec(source, scope)  # our own field names, checked as identifiers by the parser
+        init = scope["__init__"]
+        init.__qualname__ = qualname
+        cls.__init__ = init  # type: ignore[misc]
+        init(self, *args, **kwargs)
+
+    __init__.__qualname__ = qualname
+    cls.__init__ = __init__  # type: ignore[misc]
     cls.__match_args__ = tuple(names)  # type: ignore[attr-defined,misc]
     cls._plain_key = (  # type: ignore[attr-defined]
         attrgetter(*compared)
