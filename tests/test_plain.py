@@ -136,3 +136,31 @@ import orjson
 assert j.loads is orjson.loads and j.JSONDecodeError is orjson.JSONDecodeError
 """
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_written_out_initialisers_take_exactly_the_fields():
+    """Classes that write their ``__init__`` out (for start-up speed) take every field, in
+    order, with the field's default (None for a factory field, which then makes a fresh one)."""
+    import inspect
+
+    from spec_kitty_telemetry._rates import ModelRates
+    from spec_kitty_telemetry.projection import LogFold
+
+    for cls in (
+        CostSummary,
+        CostReport,
+        ReadReport,
+        LogFold,
+        RateTier,
+        ModelRates,
+        TelemetryConfig,
+    ):
+        assert "__init__" in cls.__dict__, cls
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        assert tuple(p.name for p in parameters) == field_names(cls), cls
+        for parameter in parameters:
+            if parameter.default is not inspect.Parameter.empty:
+                declared = cls.__dict__.get(parameter.name, None)
+                assert parameter.default == declared, (cls, parameter.name)
+    assert ReadReport("a").malformed_lines is not ReadReport("b").malformed_lines
+    assert LogFold(None).report == ReadReport("")  # type: ignore[arg-type]

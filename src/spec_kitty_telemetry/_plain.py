@@ -11,6 +11,13 @@ generic methods for the rest. ``typing.dataclass_transform`` tells type
 checkers it behaves as a dataclass, so ``mypy --strict`` checks every
 constructor call. No slots, no ordering, no ``__post_init__``, no
 inheritance of fields: the classes that use it need none of these.
+
+The generated ``__init__`` is compiled on a class's first instance, and
+compiling costs about 60 k instructions a field; the classes every report
+builds (``CostSummary`` with 25 fields, ``LogFold``, the rates...) write their
+``__init__`` out, which the bytecode cache keeps compiled. A factory field's
+written-out parameter defaults to None (meaning "make a fresh one");
+``tests/test_plain.py`` holds every written-out ``__init__`` to the fields.
 """
 
 from __future__ import annotations
@@ -119,20 +126,21 @@ def _build(cls: _C, frozen: bool) -> _C:
         body.append(f"_set(self, {name!r}, {given})" if frozen else f"self.{name} = {given}")
         if compare:
             compared.append(name)
-    source = f"def __init__(self, {', '.join(params)}):\n    " + ("\n    ".join(body) or "pass")
-    qualname = f"{cls.__qualname__}.__init__"
+    if "__init__" not in cls.__dict__:  # a class may write its own (see module docstring)
+        source = f"def __init__(self, {', '.join(params)}):\n    " + ("\n    ".join(body) or "pass")
+        qualname = f"{cls.__qualname__}.__init__"
 
-    def __init__(self: object, *args: Any, **kwargs: Any) -> None:
-        # Compiled on the first instance, not when the class is defined: compiling is most
-        # of a class's cost (0.3 ms each), and a report builds only some of them.
-        exec(source, scope)  # our own field names, checked as identifiers by the parser
-        init = scope["__init__"]
-        init.__qualname__ = qualname
-        cls.__init__ = init  # type: ignore[misc]
-        init(self, *args, **kwargs)
+        def __init__(self: object, *args: Any, **kwargs: Any) -> None:
+            # Compiled on the first instance, not when the class is defined: compiling is most
+            # of a class's cost (about 60 k instructions a field), and a report builds few.
+            exec(source, scope)  # our own field names, checked as identifiers by the parser
+            init = scope["__init__"]
+            init.__qualname__ = qualname
+            cls.__init__ = init  # type: ignore[misc]
+            init(self, *args, **kwargs)
 
-    __init__.__qualname__ = qualname
-    cls.__init__ = __init__  # type: ignore[misc]
+        __init__.__qualname__ = qualname
+        cls.__init__ = __init__  # type: ignore[misc]
     cls.__match_args__ = tuple(names)  # type: ignore[attr-defined,misc]
     cls._plain_key = (  # type: ignore[attr-defined]
         attrgetter(*compared)

@@ -43,6 +43,24 @@ class RateTier:
     cache_write: Decimal
     cache_write_1h: Decimal | None = None
 
+    def __init__(
+        self,
+        above_input_tokens: int,
+        input: Decimal,
+        output: Decimal,
+        cache_read: Decimal,
+        cache_write: Decimal,
+        cache_write_1h: Decimal | None = None,
+    ) -> None:
+        # Written out rather than generated: compiling a generated __init__ costs a report
+        # about 60 k instructions a field at start-up (see _plain).
+        object.__setattr__(self, "above_input_tokens", above_input_tokens)
+        object.__setattr__(self, "input", input)
+        object.__setattr__(self, "output", output)
+        object.__setattr__(self, "cache_read", cache_read)
+        object.__setattr__(self, "cache_write", cache_write)
+        object.__setattr__(self, "cache_write_1h", cache_write_1h)
+
 
 @plain(frozen=True)
 class ModelRates:
@@ -64,6 +82,26 @@ class ModelRates:
     tiers: tuple[RateTier, ...] = ()
     source: str = ""
     cache_write_1h: Decimal | None = None
+
+    def __init__(
+        self,
+        input: Decimal,
+        output: Decimal,
+        cache_read: Decimal,
+        cache_write: Decimal,
+        tiers: tuple[RateTier, ...] = (),
+        source: str = "",
+        cache_write_1h: Decimal | None = None,
+    ) -> None:
+        # Written out rather than generated: compiling a generated __init__ costs a report
+        # about 60 k instructions a field at start-up (see _plain).
+        object.__setattr__(self, "input", input)
+        object.__setattr__(self, "output", output)
+        object.__setattr__(self, "cache_read", cache_read)
+        object.__setattr__(self, "cache_write", cache_write)
+        object.__setattr__(self, "tiers", tiers)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "cache_write_1h", cache_write_1h)
 
     def hour_rate(self, tier: int = 0) -> Decimal | None:
         """Return the 1-hour cache write rate at ``tier``, None when the table gives none."""

@@ -45,6 +45,20 @@ class TelemetryConfig:
     #: as ``pricing``: a typo in one feature's settings must not stop the others.
     sections: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
+    def __init__(
+        self,
+        node_id: str = "cli",
+        path: Path | None = None,
+        pricing: Any = None,
+        sections: Mapping[str, Any] | None = None,
+    ) -> None:
+        # Written out rather than generated: compiling a generated __init__ costs a report
+        # about 60 k instructions a field at start-up (see _plain).
+        object.__setattr__(self, "node_id", node_id)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "pricing", pricing)
+        object.__setattr__(self, "sections", {} if sections is None else sections)
+
     def section(self, name: str) -> Any:
         """Return the top-level ``name:`` section as written in the file, or None when absent."""
         return self.sections.get(name)

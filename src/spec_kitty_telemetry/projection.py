@@ -97,6 +97,34 @@ class LogFold:
     #: The saved duration histograms not yet read into the cells (``fold_log(durations=False)``).
     durations: bytes | None = None
 
+    def __init__(
+        self,
+        fold: CellFold,
+        device: int = 0,
+        inode: int = 0,
+        offset: int = 0,
+        lines: int = 0,
+        highest: str = "",
+        report: ReadReport | None = None,
+        windows: list[tuple[int, bytes]] | None = None,
+        stamp: tuple[int, int] = (0, 0),
+        tail: CellFold | None = None,
+        durations: bytes | None = None,
+    ) -> None:
+        # Written out rather than generated: compiling a generated __init__ costs a report
+        # about 60 k instructions a field at start-up (see _plain).
+        self.fold = fold
+        self.device = device
+        self.inode = inode
+        self.offset = offset
+        self.lines = lines
+        self.highest = highest
+        self.report = ReadReport("") if report is None else report
+        self.windows = [] if windows is None else windows
+        self.stamp = stamp
+        self.tail = tail
+        self.durations = durations
+
     def folds(self) -> Iterator[CellFold]:
         """Return the log's folds: the saved one, and an unfinished last line's."""
         yield self.fold

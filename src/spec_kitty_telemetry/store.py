@@ -103,6 +103,22 @@ class ReadReport:
     #: An unfinished last line that a writer was still appending during the read.
     incomplete_line: int | None = None
 
+    def __init__(
+        self,
+        source: str,
+        events: int = 0,
+        duplicates: int = 0,
+        malformed_lines: list[int] | None = None,
+        incomplete_line: int | None = None,
+    ) -> None:
+        # Written out rather than generated: compiling a generated __init__ costs a report
+        # about 60 k instructions a field at start-up (see _plain).
+        self.source = source
+        self.events = events
+        self.duplicates = duplicates
+        self.malformed_lines = [] if malformed_lines is None else malformed_lines
+        self.incomplete_line = incomplete_line
+
     @property
     def malformed_count(self) -> int:
         """How many lines were skipped because they are not valid events."""
