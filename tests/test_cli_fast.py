@@ -218,3 +218,66 @@ def test_help_still_goes_through_typer(project: Path, tmp_path: Path):
     done = _probe(project, tmp_path / "cache", "agent", "telemetry", "cost", "--help")
     assert "--group-by" in done.stdout
     assert "typer" in done.stderr.splitlines()[-2]
+
+
+_LOADED = """
+import sys
+sys.argv = ["spec-kitty", *sys.argv[1:]]
+from spec_kitty_telemetry.__main__ import main
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code
+print(code, sorted({"orjson", "dataclasses", "inspect"} & set(sys.modules)), file=sys.stderr)
+"""
+
+
+def _loaded(project: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"XDG_CACHE_HOME": str(cache), "PATH": "/usr/bin:/bin", "COLUMNS": "120"}
+    return subprocess.run(
+        [sys.executable, "-c", _LOADED, *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+@pytest.mark.parametrize("args", [["--json"], [], ["-g", "day"], ["-g", "day", "--json"]])
+def test_a_warm_report_imports_neither_orjson_nor_dataclasses(
+    project: Path, tmp_path: Path, args: list[str]
+):
+    """A warm ``cost`` (``--json``, the piped table, ``-g day``) on a small project parses no
+    log line: it reads its projections and the price table's copy with the stdlib ``json`` and
+    defines no dataclass, so neither orjson nor dataclasses/inspect is imported; the output is
+    the typer app's."""
+    cache = tmp_path / "cache"
+    cold = _loaded(project, cache, "agent", "telemetry", "cost", *args)
+    assert cold.stderr.splitlines()[-1].startswith("0 ['dataclasses', 'inspect', 'orjson']")
+    warm = _loaded(project, cache, "agent", "telemetry", "cost", *args)
+    assert warm.stderr.splitlines()[-1] == "0 []"
+    assert warm.stdout == cold.stdout
+    code, out, _ = _typer_route([*args, "--repo", str(project)])
+    assert (code, out) == (0, warm.stdout.replace("\r\n", "\n"))
+
+
+def test_a_log_that_grew_is_parsed_with_orjson(project: Path, tmp_path: Path):
+    """After an append, a warm report's new line is parsed (orjson loaded on first use, the
+    line rule unchanged): the report counts the new run, as the typer app does."""
+    cache = tmp_path / "cache"
+    before = _loaded(project, cache, "agent", "telemetry", "cost", "--json")
+    warm = _loaded(project, cache, "agent", "telemetry", "cost", "--json")
+    assert warm.stderr.splitlines()[-1] == "0 []"
+    write_project(
+        project, run_event("002-beta", when="2025-11-05T08:00:00", agent="gemini", cost_usd=1.5)
+    )
+    after = _loaded(project, cache, "agent", "telemetry", "cost", "--json")
+    assert "orjson" in after.stderr.splitlines()[-1]
+    counts = {row["group_key"]: row["event_count"] for row in json.loads(after.stdout)["summaries"]}
+    assert counts["gemini"] == 1
+    assert json.loads(after.stdout)["total"]["event_count"] == (
+        json.loads(before.stdout)["total"]["event_count"] + 1
+    )
+    code, out, _ = _typer_route(["--json", "--repo", str(project)])
+    assert (code, json.loads(out)) == (0, json.loads(after.stdout))

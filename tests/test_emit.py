@@ -24,6 +24,7 @@ from spec_kitty_telemetry import (
     emit_execution_record,
 )
 from spec_kitty_telemetry.project import CLOCK_FILENAME
+from spec_kitty_telemetry.store import StoreHead
 from spec_kitty_telemetry.testing import make_event, read_feature_log
 
 
@@ -403,7 +404,7 @@ def test_an_index_claiming_a_clock_above_the_bound_is_rebuilt(tmp_path: Path):
     store = SimpleJsonStore(tmp_path / EVENTS_FILENAME)
     index = _log_index.load(store.index_path)
     assert index is not None
-    forged = replace(index, head=replace(index.head, max_lamport_clock=2**62))
+    forged = replace(index, head=StoreHead(2**62, index.head.max_event_id))
     _log_index.save(store.index_path, forged)
     event = _emit(tmp_path)
     assert event is not None

@@ -265,15 +265,13 @@ def test_platform_spellings_and_edge_cases_of_model_names(raw: str, canonical: s
 
 def test_rates_and_the_shipped_table_cannot_be_changed_by_a_caller():
     """Rates are shared by every report of a process (cached), so they are immutable."""
-    import dataclasses
-
     rates = shipped_table().models["claude-sonnet-4-5"]
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         rates.input = Decimal(0)  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         shipped_table().last_updated = None  # type: ignore[misc,assignment]
     tier = RateTier(1, Decimal(1), Decimal(1), Decimal(1), Decimal(1))
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         tier.input = Decimal(0)  # type: ignore[misc]
 
 

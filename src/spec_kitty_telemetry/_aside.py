@@ -10,12 +10,12 @@ table of the report, by the same rules a one-model event follows.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
 from ._cells import reported_units
 from ._cost_model import NO_VALUE, UNATTRIBUTED
+from ._plain import plain
 from ._priced import (
     BAD_COST,
     CHANGES_KNOWN,
@@ -46,7 +46,7 @@ __all__ = ["AsideFold"]
 TOKEN_SLOTS: Final = (1, 2, 3, 4)  # the row slots of PRICED_TOKEN_FIELDS
 
 
-@dataclass
+@plain
 class Usage:
     """The token counts of an event (or of one model's share of it), checked."""
 
@@ -84,7 +84,7 @@ class Usage:
         return cls(counts, known, True, True)  # type: ignore[arg-type]
 
 
-@dataclass
+@plain
 class Share:
     """One model's part of an event: its row name, usage and how it is priced."""
 
@@ -97,7 +97,7 @@ class Share:
     problem: str | None = None  # why it cannot be estimated (a key of UNPRICED_REASONS)
 
 
-@dataclass
+@plain
 class Outcome:
     """How one event is priced: by its reported cost, estimated per share, or not at all."""
 

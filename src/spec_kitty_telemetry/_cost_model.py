@@ -10,11 +10,11 @@ amount a caller sees has the same precision (issue 8, item 10).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Final, Literal, get_args
 
+from ._plain import field, plain
 from .outputs import cost_per
 from .usage import PRICED_TOKEN_FIELDS
 
@@ -51,7 +51,7 @@ MONEY_QUANTUM: Final = Decimal("0.000001")
 _MICRO: Final = MONEY_QUANTUM
 
 
-@dataclass
+@plain
 class CostSummary:
     """Totals of one group of execution events.
 
@@ -103,6 +103,62 @@ class CostSummary:
     #: this group's events ran on. A work package counts in every row it ran in, so
     #: rows need not add up to the TOTAL, which counts each once.
     completed_work_packages: int = 0
+
+    def __init__(
+        self,
+        group_key: str,
+        group_by: str,
+        event_count: int = 0,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reported_cost_usd: Decimal = Decimal(0),
+        estimated_cost_usd: Decimal = Decimal(0),
+        estimated_event_count: int = 0,
+        unpriced_event_count: int = 0,
+        unknown_models: dict[str, int] | None = None,
+        unpriced_reasons: dict[str, int] | None = None,
+        invalid_cost_event_count: int = 0,
+        long_context_unknown_event_count: int = 0,
+        cache_write_1h_at_5m_rate_tokens: int = 0,
+        split_cost_event_count: int = 0,
+        reported_token_fields: frozenset[str] = frozenset(PRICED_TOKEN_FIELDS),
+        breakdown: list[CostSummary] | None = None,
+        runs_with_changes: int = 0,
+        lines_changed: int = 0,
+        runs_with_tests: int = 0,
+        tests_passed: int = 0,
+        failures_by_category: dict[str, int] | None = None,
+        completed_work_packages: int = 0,
+    ) -> None:
+        # Written out rather than generated: compiling a generated __init__ costs a report
+        # about 60 k instructions a field at start-up (see _plain).
+        self.group_key = group_key
+        self.group_by = group_by
+        self.event_count = event_count
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.cache_read_tokens = cache_read_tokens
+        self.cache_write_tokens = cache_write_tokens
+        self.reported_cost_usd = reported_cost_usd
+        self.estimated_cost_usd = estimated_cost_usd
+        self.estimated_event_count = estimated_event_count
+        self.unpriced_event_count = unpriced_event_count
+        self.unknown_models = {} if unknown_models is None else unknown_models
+        self.unpriced_reasons = {} if unpriced_reasons is None else unpriced_reasons
+        self.invalid_cost_event_count = invalid_cost_event_count
+        self.long_context_unknown_event_count = long_context_unknown_event_count
+        self.cache_write_1h_at_5m_rate_tokens = cache_write_1h_at_5m_rate_tokens
+        self.split_cost_event_count = split_cost_event_count
+        self.reported_token_fields = reported_token_fields
+        self.breakdown = breakdown
+        self.runs_with_changes = runs_with_changes
+        self.lines_changed = lines_changed
+        self.runs_with_tests = runs_with_tests
+        self.tests_passed = tests_passed
+        self.failures_by_category = {} if failures_by_category is None else failures_by_category
+        self.completed_work_packages = completed_work_packages
 
     @property
     def total_cost_usd(self) -> Decimal:
@@ -180,7 +236,7 @@ class CostSummary:
         }
 
 
-@dataclass
+@plain
 class CostReport:
     """Summaries sorted by cost (highest first), and the totals over all events."""
 
@@ -191,6 +247,22 @@ class CostReport:
     prices_last_updated: date | None = None
     #: Where the rates of the estimates came from, e.g. ``shipped table of 2025-11-20``.
     price_sources: list[str] = field(default_factory=list)
+
+    def __init__(
+        self,
+        group_by: str,
+        summaries: list[CostSummary],
+        total: CostSummary,
+        prices_last_updated: date | None = None,
+        price_sources: list[str] | None = None,
+    ) -> None:
+        # Written out rather than generated: compiling a generated __init__ costs a report
+        # about 60 k instructions a field at start-up (see _plain).
+        self.group_by = group_by
+        self.summaries = summaries
+        self.total = total
+        self.prices_last_updated = prices_last_updated
+        self.price_sources = [] if price_sources is None else price_sources
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data: the ``--json`` output of ``cost``.

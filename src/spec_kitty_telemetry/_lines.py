@@ -19,17 +19,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import orjson
-
-from ._records import MAX_LAMPORT_CLOCK
+from . import _lazy_json as orjson
 from .errors import InvalidEventError
 from .ids import CANONICAL_ID, normalize_event_id
 
-__all__ = ["BOM", "check_record", "is_blank", "parse_line", "utc_timestamp"]
+__all__ = ["BOM", "MAX_LAMPORT_CLOCK", "check_record", "is_blank", "parse_line", "utc_timestamp"]
 
 #: A UTF-8 byte-order mark: editors put one at the start of a file, and
 #: concatenating such files (or a union merge of them) leaves one mid-file.
 BOM: Final = b"\xef\xbb\xbf"
+#: Largest Lamport clock an event may carry: integers beyond 2**53 lose precision in
+#: JSON readers of other languages, and no log gets near it honestly. Readers treat a
+#: larger value as a malformed line, so one bad line cannot exhaust the clock.
+MAX_LAMPORT_CLOCK: Final = 2**53 - 1
 
 _KEYS: Final = frozenset(
     (

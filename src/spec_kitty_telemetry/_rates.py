@@ -8,11 +8,11 @@ overrides use the same format, validated here so both report errors alike.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from ._model_names import canonical_model_name
+from ._plain import plain
 from .errors import PricingError
 
 __all__ = [
@@ -32,7 +32,7 @@ _RATE_KEYS: Final = ("input", "output", "cache_read", "cache_write")
 _HOUR_KEY: Final = "cache_write_1h"
 
 
-@dataclass(frozen=True)
+@plain(frozen=True)
 class RateTier:
     """Rates for every token of a request whose total input exceeds ``above_input_tokens``."""
 
@@ -43,8 +43,26 @@ class RateTier:
     cache_write: Decimal
     cache_write_1h: Decimal | None = None
 
+    def __init__(
+        self,
+        above_input_tokens: int,
+        input: Decimal,
+        output: Decimal,
+        cache_read: Decimal,
+        cache_write: Decimal,
+        cache_write_1h: Decimal | None = None,
+    ) -> None:
+        # Written out rather than generated: compiling a generated __init__ costs a report
+        # about 60 k instructions a field at start-up (see _plain).
+        object.__setattr__(self, "above_input_tokens", above_input_tokens)
+        object.__setattr__(self, "input", input)
+        object.__setattr__(self, "output", output)
+        object.__setattr__(self, "cache_read", cache_read)
+        object.__setattr__(self, "cache_write", cache_write)
+        object.__setattr__(self, "cache_write_1h", cache_write_1h)
 
-@dataclass(frozen=True)
+
+@plain(frozen=True)
 class ModelRates:
     """What one model charges, in USD per million tokens.
 
@@ -64,6 +82,26 @@ class ModelRates:
     tiers: tuple[RateTier, ...] = ()
     source: str = ""
     cache_write_1h: Decimal | None = None
+
+    def __init__(
+        self,
+        input: Decimal,
+        output: Decimal,
+        cache_read: Decimal,
+        cache_write: Decimal,
+        tiers: tuple[RateTier, ...] = (),
+        source: str = "",
+        cache_write_1h: Decimal | None = None,
+    ) -> None:
+        # Written out rather than generated: compiling a generated __init__ costs a report
+        # about 60 k instructions a field at start-up (see _plain).
+        object.__setattr__(self, "input", input)
+        object.__setattr__(self, "output", output)
+        object.__setattr__(self, "cache_read", cache_read)
+        object.__setattr__(self, "cache_write", cache_write)
+        object.__setattr__(self, "tiers", tiers)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "cache_write_1h", cache_write_1h)
 
     def hour_rate(self, tier: int = 0) -> Decimal | None:
         """Return the 1-hour cache write rate at ``tier``, None when the table gives none."""

@@ -15,6 +15,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from ._lines import MAX_LAMPORT_CLOCK as MAX_LAMPORT_CLOCK  # defined by the line rule
 from .errors import InvalidEventError
 from .ids import normalize_event_id
 from .redact import redact_payload
@@ -26,10 +27,6 @@ EXECUTION_EVENT: Final = "ExecutionEvent"
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
-#: Largest Lamport clock an event may carry: integers beyond 2**53 lose precision in
-#: JSON readers of other languages, and no log gets near it honestly. Readers treat a
-#: larger value as a malformed line, so one bad line cannot exhaust the clock.
-MAX_LAMPORT_CLOCK: Final = 2**53 - 1
 
 
 def dumps_record(record: dict[str, Any]) -> bytes:

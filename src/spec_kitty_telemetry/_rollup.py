@@ -24,8 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import orjson
-
+from . import _lazy_json as orjson
 from ._cells import CELL_SLOTS, Cell
 from ._log import lazy_logger
 from ._reading import Gathered
@@ -170,7 +169,7 @@ def load_rollup(
         return None
     try:
         head, _, body = data.partition(b"\n")
-        header = orjson.loads(head)
+        header = orjson.loads_small(head)
         if (
             header["format"] != _FORMAT
             or header["package"] != _package_version()
@@ -178,7 +177,7 @@ def load_rollup(
             or header["crc"] != zlib.crc32(body)
         ):
             return None
-        doc = orjson.loads(body)
+        doc = orjson.loads_small(body)
         records: list[list[Any]] = doc["logs"]
         if [record[0] for record in records] != [str(log) for log in logs]:
             return None

@@ -21,7 +21,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import orjson
+from . import _lazy_json as orjson
 
 __all__ = ["cache_file", "read_copy", "stamp_of", "write_copy"]
 
@@ -49,8 +49,8 @@ def stamp_of(table: Path) -> str | None:
 def read_copy(table: Path, stamp: str) -> Any:
     """Return the saved document for ``stamp``, or None (no copy, another stamp, damaged)."""
     try:
-        saved = orjson.loads(cache_file(table).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
+        saved = orjson.loads_small(cache_file(table).read_bytes())
+    except (OSError, ValueError):  # json's and orjson's decode errors are ValueErrors
         return None
     if not isinstance(saved, dict) or saved.get("stamp") != stamp:
         return None

@@ -25,12 +25,12 @@ few cells per agent and model instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ._cells import NARROWABLE
 from ._periods import Periods, zone_fingerprint
+from ._plain import plain
 from .tags import tag_group_key
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ _TIME_GROUPS = frozenset({"day", "week", "month"})
 _MICROSECOND = timedelta(microseconds=1)
 
 
-@dataclass(frozen=True)
+@plain(frozen=True)
 class DayCells:
     """The shape of a compact projection: a zone's local days (or no time), and the fields kept."""
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from ._plain import field, plain
 from .errors import ConfigError
 
 __all__ = [
@@ -28,7 +28,7 @@ BASELINES_DIR: Final = Path(".kittify") / "baselines"
 _MARKERS: Final = ("kitty-specs", ".kittify")
 
 
-@dataclass(frozen=True)
+@plain(frozen=True)
 class TelemetryConfig:
     """Settings read from ``.kittify/telemetry.yaml``; every field has a default."""
 
@@ -44,6 +44,20 @@ class TelemetryConfig:
     #: Each feature validates its own section where it is used, for the same reason
     #: as ``pricing``: a typo in one feature's settings must not stop the others.
     sections: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def __init__(
+        self,
+        node_id: str = "cli",
+        path: Path | None = None,
+        pricing: Any = None,
+        sections: Mapping[str, Any] | None = None,
+    ) -> None:
+        # Written out rather than generated: compiling a generated __init__ costs a report
+        # about 60 k instructions a field at start-up (see _plain).
+        object.__setattr__(self, "node_id", node_id)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "pricing", pricing)
+        object.__setattr__(self, "sections", {} if sections is None else sections)
 
     def section(self, name: str) -> Any:
         """Return the top-level ``name:`` section as written in the file, or None when absent."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -302,6 +301,7 @@ def _whole_buckets(filters: EventFilter) -> bool:
 
 def localized(filters: EventFilter, zone: tzinfo) -> EventFilter:
     """Return the filter with its dates and naive times read in ``zone`` (UTC: unchanged)."""
+    from dataclasses import replace  # EventFilter is a dataclass; only zoned bounds get here
     from datetime import UTC
 
     from ._periods import localized_bound

@@ -28,7 +28,6 @@ Model keys are read through the aliases (``sonnet:`` sets the rates of
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ._model_names import AGENT_ALIASES, canonical_model_name
+from ._plain import plain
 from ._rates import ModelRates, RateTier, parse_aliases, parse_rate_table, resolve_aliases
 from .config import load_config
 from .errors import PricingError
@@ -56,7 +56,7 @@ _SHIPPED_FILE = "_pricing.yaml"
 _OVERRIDE_KEYS = ("models", "aliases")
 
 
-@dataclass(frozen=True)
+@plain(frozen=True)
 class ShippedTable:
     """The price table shipped with the package."""
 

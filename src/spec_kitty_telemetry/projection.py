@@ -27,15 +27,14 @@ from __future__ import annotations
 import os
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import orjson
-
+from . import _lazy_json as orjson
 from ._cells import Cell, CellFold
 from ._lines import is_blank, parse_line
 from ._log import lazy_logger
+from ._plain import field, plain
 from .completion import Completions
 from .errors import InvalidEventError
 from .store import ReadReport
@@ -79,7 +78,7 @@ def projection_path(log: Path, *, timed: bool = False, shape: str = "") -> Path:
     return log.with_name(f".{log.name}{PROJECTION_SUFFIX}{'-time' if timed else ''}")
 
 
-@dataclass
+@plain
 class LogFold:
     """A log's cells and what its read found, up to ``offset`` (a line end)."""
 
@@ -98,6 +97,34 @@ class LogFold:
     tail: CellFold | None = None
     #: The saved duration histograms not yet read into the cells (``fold_log(durations=False)``).
     durations: bytes | None = None
+
+    def __init__(
+        self,
+        fold: CellFold,
+        device: int = 0,
+        inode: int = 0,
+        offset: int = 0,
+        lines: int = 0,
+        highest: str = "",
+        report: ReadReport | None = None,
+        windows: list[tuple[int, bytes]] | None = None,
+        stamp: tuple[int, int] = (0, 0),
+        tail: CellFold | None = None,
+        durations: bytes | None = None,
+    ) -> None:
+        # Written out rather than generated: compiling a generated __init__ costs a report
+        # about 60 k instructions a field at start-up (see _plain).
+        self.fold = fold
+        self.device = device
+        self.inode = inode
+        self.offset = offset
+        self.lines = lines
+        self.highest = highest
+        self.report = ReadReport("") if report is None else report
+        self.windows = [] if windows is None else windows
+        self.stamp = stamp
+        self.tail = tail
+        self.durations = durations
 
     def folds(self) -> Iterator[CellFold]:
         """Return the log's folds: the saved one, and an unfinished last line's."""
@@ -395,7 +422,7 @@ def _load(path: Path, empty: Callable[[], CellFold], shape: str) -> LogFold | No
         return None
     try:
         head, _, body = data.partition(b"\n")
-        header = orjson.loads(head)
+        header = orjson.loads_small(head)
         if (
             header["format"] != _FORMAT
             or header["package"] != _package_version()
@@ -404,7 +431,7 @@ def _load(path: Path, empty: Callable[[], CellFold], shape: str) -> LogFold | No
         ):
             return None
         cells_part, _, durations_part = body.partition(b"\n")
-        return _decode(orjson.loads(cells_part), durations_part, empty)
+        return _decode(orjson.loads_small(cells_part), durations_part, empty)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
 
@@ -461,7 +488,7 @@ def _with_durations(state: LogFold) -> LogFold | None:
     if state.durations is None:
         return state
     try:
-        histograms = orjson.loads(state.durations)
+        histograms = orjson.loads_small(state.durations)
         cells = state.fold.cells.values()
         if len(histograms) != len(cells):
             return None

@@ -25,16 +25,13 @@ stores, every other would store too.
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-import orjson
-
+from . import _lazy_json as orjson
 from ._lines import parse_line
-from ._records import dumps_record
+from ._plain import field, plain
 from .errors import InvalidEventError
 from .ids import is_ulid
 
@@ -67,7 +64,7 @@ def record_order(record: Mapping[str, Any]) -> tuple[int, str, str]:
     return (record["lamport_clock"], record["node_id"], record["event_id"])
 
 
-@dataclass(frozen=True)
+@plain(frozen=True)
 class StoreHead:
     """The largest Lamport clock and ULID event id in a store (None while it has none).
 
@@ -91,7 +88,7 @@ class StoreHead:
         return StoreHead(lamport, ident)
 
 
-@dataclass
+@plain
 class ReadReport:
     """What one full read of a store found besides events.
 
@@ -105,6 +102,22 @@ class ReadReport:
     malformed_lines: list[int] = field(default_factory=list)
     #: An unfinished last line that a writer was still appending during the read.
     incomplete_line: int | None = None
+
+    def __init__(
+        self,
+        source: str,
+        events: int = 0,
+        duplicates: int = 0,
+        malformed_lines: list[int] | None = None,
+        incomplete_line: int | None = None,
+    ) -> None:
+        # Written out rather than generated: compiling a generated __init__ costs a report
+        # about 60 k instructions a field at start-up (see _plain).
+        self.source = source
+        self.events = events
+        self.duplicates = duplicates
+        self.malformed_lines = [] if malformed_lines is None else malformed_lines
+        self.incomplete_line = incomplete_line
 
     @property
     def malformed_count(self) -> int:
@@ -197,6 +210,8 @@ def stored_form(record: Record) -> tuple[bytes, str, Record]:
     event by the line rule (or the record cannot be serialised), so no
     backend keeps what a reader would skip.
     """
+    from ._records import dumps_record  # the writers' module: a read never needs it
+
     line = dumps_record(record)
     event_id, stored = parse_line(line)
     return line, event_id, stored
@@ -213,6 +228,8 @@ class InMemoryEventStore(EventStore):
     def __init__(self) -> None:
         self._records: dict[str, Record] = {}
         self._head = StoreHead()
+        import threading  # only an in-memory store needs a lock; a report's path has none
+
         self._lock = threading.Lock()
 
     def append_record(self, build: BuildRecord) -> Record:

@@ -41,10 +41,12 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from .errors import InvalidEventError
+
+if TYPE_CHECKING:
+    from ._usage_figures import Usage as Usage
 
 __all__ = [
     "CACHE_WRITE_1H_FIELD",
@@ -93,16 +95,22 @@ MAX_COST_USD: Final = 1e9
 USAGE_ERROR_KEY: Final = "usage_error"
 
 
-class _Relation(NamedTuple):
-    """Parts (unknown = 0) that must add up to at most a total: how to name and drop them.
+# Both tuples are declared in the functional form: the class form's annotations are text
+# here (``from __future__ import annotations``), and typing compiles each one into a
+# ForwardRef, about 6 M instructions per class on every start of a report.
+_Relation = NamedTuple(  # noqa: UP014 - see above
+    "_Relation",
+    [
+        ("total", str),
+        ("parts", tuple[str, ...]),
+        ("why", str),  # the convention, for a refusal
+        ("dropped", str),  # what a lenient drop loses, in words
+    ],
+)
+_Relation.__doc__ = """Parts (unknown = 0) within a total: how to name and drop them.
 
-    Whether it holds is decided by :func:`counts_valid`.
-    """
-
-    total: str
-    parts: tuple[str, ...]
-    why: str  # the convention, for a refusal
-    dropped: str  # what a lenient drop loses, in words
+Whether it holds is decided by :func:`counts_valid`.
+"""
 
 
 #: Parts within totals: cache counts within the input, reasoning within the output.
@@ -182,39 +190,16 @@ def is_cost(value: object) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class Usage:
-    """The usage figures of one invocation (or one model's share of it); None = not reported.
-
-    Built by :func:`strict` or :func:`lenient` it obeys every rule of this
-    module; built directly it holds what it is given (parsers and callers build
-    it from figures they checked with :func:`read_count` and :func:`read_cost`).
-    """
-
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cache_read_tokens: int | None = None
-    cache_write_tokens: int | None = None
-    reasoning_tokens: int | None = None
-    cost_usd: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the figures as stored in a payload (and under ``payload["models"][<model>]``)."""
-        return {name: getattr(self, name) for name in USAGE_FIELDS}
-
-    @classmethod
-    def of(cls, figures: Any) -> Usage:
-        """Take the usage fields of any object that has them as attributes, unchecked."""
-        return cls(**{name: getattr(figures, name) for name in USAGE_FIELDS})
-
-
-class Problem(NamedTuple):
-    """One broken rule: the figures it makes unusable, and what to say about it."""
-
-    fields: tuple[str, ...]
-    what: str  # what is wrong, e.g. "input_tokens -1 is not a whole number in 0..2**63-1"
-    refusal: str  # for strict: "<field>: must be ..., got ..."
-    note: str  # for lenient: what is wrong, and what was dropped for it
+Problem = NamedTuple(  # noqa: UP014 - functional form: see _Relation
+    "Problem",
+    [
+        ("fields", tuple[str, ...]),
+        ("what", str),  # what is wrong, e.g. "input_tokens -1 is not a whole number in 0..2**63-1"
+        ("refusal", str),  # for strict: "<field>: must be ..., got ..."
+        ("note", str),  # for lenient: what is wrong, and what was dropped for it
+    ],
+)
+Problem.__doc__ = "One broken rule: the figures it makes unusable, and what to say about it."
 
 
 def problems(figures: Mapping[str, Any]) -> list[Problem]:
@@ -309,6 +294,8 @@ def strict(figures: Mapping[str, Any]) -> Usage:
 
     Raises InvalidEventError naming every broken rule.
     """
+    from ._usage_figures import Usage
+
     return Usage(**strict_payload(figures))
 
 
@@ -331,6 +318,8 @@ def lenient(figures: Mapping[str, Any]) -> tuple[Usage, list[str]]:
     found = problems(figures)
     dropped = {name for problem in found for name in problem.fields}
     kept = {name: None if name in dropped else figures.get(name) for name in USAGE_FIELDS}
+    from ._usage_figures import Usage
+
     return Usage(**_stored(kept)), [problem.note for problem in found]
 
 
@@ -372,3 +361,15 @@ def _count_problem(name: str, value: object) -> str:
 
 def _cost_problem(name: str, value: object) -> str:
     return f"{name} {value!r} is not a finite amount from 0 to under {MAX_COST_USD:g}"
+
+
+def __getattr__(name: str) -> Any:
+    """Load :class:`Usage` on first use, so a report reading only the rules skips ``dataclasses``.
+
+    It stays a dataclass: ``agent_usage``'s dataclasses extend it.
+    """
+    if name == "Usage":
+        from ._usage_figures import Usage
+
+        return Usage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
