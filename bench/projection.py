@@ -78,7 +78,8 @@ def best(command: list[str], runs: int) -> tuple[float, float, float]:
 
 
 def drop_projections(root: Path) -> None:
-    for path in (root / "kitty-specs").glob("*/.execution.events.jsonl.projection*"):
+    """Delete every projection and rollup, so the next report is cold."""
+    for path in (root / "kitty-specs").glob("*/.execution.events.jsonl.*"):
         path.unlink()
 
 
@@ -94,6 +95,7 @@ def cells(root: Path, logs: list[Path]) -> None:
         ("full key", "*/.*.projection"),
         ("narrowed", "*/.*.projection-keep-*"),
         ("local-day", "*/.*.projection-day-*"),
+        ("rollups", "*/.*.rollup-*"),
     )
     for kind, pattern in kinds:
         size = sum(path.stat().st_size for path in folder.glob(pattern))
