@@ -40,7 +40,14 @@ SOURCE: Final = "codex"
 AGENT: Final = "codex"
 _FIELDS: Final = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
 #: Bytes every line the reader uses holds: its kind, in quotes (see ``_common.skimmer``).
-_skim: Final = skimmer(b'"token_count"', b'"turn_context"', b'"session_meta"')
+#: Codex writes a line as ``timestamp``, ``type``, ``payload``: a response item (a
+#: message, a tool call, its output: most of a rollout's bytes) says so at once.
+_skim: Final = skimmer(
+    b'"token_count"',
+    b'"turn_context"',
+    b'"session_meta"',
+    chatter=b'","type":"response_item"',
+)
 _SESSION_IN_NAME: Final = re.compile(
     r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$"
 )
