@@ -127,23 +127,27 @@ class Gathered:
         for entry_key, (cell, earliest, ran, _owned) in other.entries.items():
             mine = self.entries.get(entry_key)
             if mine is None:
-                own = c.Cell()
-                own.merge(cell)
-                self.entries[entry_key] = [own, earliest, {f: set(n) for f, n in ran.items()}, True]
-                continue
-            if not mine[3]:
-                own = c.Cell()
-                own.merge(mine[0])
-                mine[0], mine[3] = own, True
-            mine[0].merge(cell)
-            mine[1] = min(mine[1], earliest)
-            merged = {feature: set(names) for feature, names in mine[2].items()}  # may be shared
+                mine = self.entries[entry_key] = [cell, earliest, {}, False]
+            else:
+                _add_to_entry(mine, cell, earliest)
+                # A decoded rollup's entries share their {feature: set} maps: copy first.
+                mine[2] = {feature: set(names) for feature, names in mine[2].items()}
             for feature, names in ran.items():
-                merged.setdefault(feature, set()).update(names)
-            mine[2] = merged
+                mine[2].setdefault(feature, set()).update(names)
         self.aside.extend(other.aside)
         self.completions.merge(other.completions)
         self.thresholds.update(other.thresholds)
+
+
+def _add_to_entry(entry: list[Any], cell: c.Cell, earliest: int) -> None:
+    """Sum ``cell`` into a gathered entry: into a cell of its own once it holds two."""
+    if not entry[3]:  # the entry still holds a fold's cell, which is never changed
+        own = c.Cell()
+        own.merge(entry[0])
+        entry[0], entry[3] = own, True
+    entry[0].merge(cell)
+    if earliest < entry[1]:
+        entry[1] = earliest
 
 
 def row_places(fields: Iterable[str | None]) -> tuple[int, ...]:
@@ -176,13 +180,7 @@ def gather(
             if entry is None:
                 entry = entries[entry_key] = [cell, bucket, {}, False]
             else:
-                if not entry[3]:  # a second cell: sum into a cell of our own
-                    own = c.Cell()
-                    own.merge(entry[0])
-                    entry[0], entry[3] = own, True
-                entry[0].merge(cell)
-                if bucket < entry[1]:
-                    entry[1] = bucket
+                _add_to_entry(entry, cell, bucket)
             ran = entry[2].get(feature)
             if ran is None:
                 ran = entry[2][feature] = set()

@@ -29,7 +29,11 @@ from ._cells import CELL_SLOTS, Cell
 from ._log import lazy_logger
 from ._reading import Gathered
 from .completion import Completions
-from .projection import _sums_of  # the projection's JSON form of a cell's sums
+from .projection import (  # the projection's file form and JSON form of a cell's sums
+    _sums_of,
+    checked_file,
+    read_checked,
+)
 
 if TYPE_CHECKING:
     from ._cells import CellFold
@@ -49,12 +53,6 @@ def rollup_path(logs: Sequence[Path], key: str) -> Path:
     """Where the rollup of ``logs`` for the report shape ``key`` is kept (beside the first)."""
     first = logs[0]
     return first.with_name(f".{first.name}.rollup-{zlib.crc32(key.encode()):08x}")
-
-
-def _package_version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 def save_rollup(
@@ -128,119 +126,86 @@ def save_rollup(
                 "lanes": gathered.completions.to_json(),
             }
         )
-        header = orjson.dumps(
-            {"format": _FORMAT, "package": _package_version(), "key": key, "crc": zlib.crc32(body)}
-        )
-        write_atomically(rollup_path(logs, key), header + b"\n" + body)
+        write_atomically(rollup_path(logs, key), checked_file(_FORMAT, body, key=key))
     except Exception as exc:  # noqa: BLE001 - a cache: the report is right without it
         logger.debug("rollup for %s not saved: %s", key, exc)
 
 
 class Rollup:
-    """A loaded rollup: its gathered cells, and the logs that grew since (to fold on)."""
+    """A loaded rollup: its gathered cells, each log's state, and the logs that grew since."""
 
-    __slots__ = ("gathered", "grown", "records")
+    __slots__ = ("gathered", "grown", "states")
 
-    def __init__(self, gathered: Gathered, records: list[list[Any]], grown: list[int]) -> None:
+    def __init__(self, gathered: Gathered, states: list[LogFold], grown: list[int]) -> None:
         self.gathered = gathered
-        #: Per log: path, device, inode, size, mtime, windows, lines, highest, read report.
-        self.records = records
+        #: Each log as the rollup holds it (its cells are in ``gathered``, not here).
+        self.states = states
         #: Places in the list of logs of those appended to since the rollup was kept.
         self.grown = grown
 
 
 def load_rollup(
-    logs: Sequence[Path], key: str, thresholds: Callable[[str], tuple[int, ...]]
+    logs: Sequence[Path],
+    key: str,
+    thresholds: Callable[[str], tuple[int, ...]],
+    make_fold: Callable[[], CellFold],
 ) -> Rollup | None:
     """Return the kept rollup of ``logs`` for ``key``; None unless every log is the one kept.
 
-    A log is the one kept when it is the same file (device, inode) and every
-    recorded window still holds the same bytes: unchanged when its size and
-    modification time are too, else grown by appends only (which the caller
-    folds on, :meth:`catch_up`). Anything else means None.
+    A log is the one kept by the projection's own rule (``_still_valid``): the
+    same file, every recorded window the same bytes; it is unchanged when its
+    size is too, else grown by appends only (which :func:`catch_up` folds
+    on). Anything else means None. ``make_fold`` gives an empty fold of the
+    rollup's shape.
     """
     if not logs:
         return None
-    from ._safe_paths import read_sidecar
+    from .projection import _still_valid
 
-    try:
-        data = read_sidecar(rollup_path(logs, key), _MAX_BYTES)
-    except OSError:
+    body = read_checked(rollup_path(logs, key), _FORMAT, _MAX_BYTES, key=key)
+    if body is None:
         return None
     try:
-        head, _, body = data.partition(b"\n")
-        header = orjson.loads_small(head)
-        if (
-            header["format"] != _FORMAT
-            or header["package"] != _package_version()
-            or header["key"] != key
-            or header["crc"] != zlib.crc32(body)
-        ):
-            return None
         doc = orjson.loads_small(body)
         records: list[list[Any]] = doc["logs"]
         if [record[0] for record in records] != [str(log) for log in logs]:
             return None
+        paired = zip(logs, records, strict=True)
+        states = [_recorded_state(log, record, make_fold) for log, record in paired]
         grown = []
-        for place, (log, record) in enumerate(zip(logs, records, strict=True)):
-            state = _state_of(log, *record[1:6])
-            if state is None:
-                return None
-            if state == "grown":
+        for place, (log, state) in enumerate(zip(logs, states, strict=True)):
+            with log.open("rb") as handle:
+                st = os.fstat(handle.fileno())
+                if not _still_valid(handle.fileno(), st, state):
+                    return None
+            if st.st_size != state.offset:
                 grown.append(place)
         gathered = _decode(doc, thresholds)
-        return None if gathered is None else Rollup(gathered, records, grown)
+        return None if gathered is None else Rollup(gathered, states, grown)
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
 
 
-def _state_of(
-    log: Path, device: int, inode: int, size: int, mtime: int, windows: list[list[Any]]
-) -> str | None:
-    """Return ``"same"``, ``"grown"`` (appended to only) or None: ``log`` against its record."""
-    with log.open("rb") as handle:
-        st = os.fstat(handle.fileno())
-        if (st.st_dev, st.st_ino) != (device, inode) or st.st_size < size:
-            return None
-        if st.st_size == size and st.st_mtime_ns != mtime:
-            return None  # written since, yet no longer: changed in place
-        fd = handle.fileno()
-        if not all(
-            os.pread(fd, len(expected), position) == expected
-            for position, expected in ((p, bytes.fromhex(text)) for p, text in windows)
-        ):
-            return None
-        return "same" if st.st_size == size else "grown"
+def catch_up(rollup: Rollup, logs: Sequence[Path], fields: tuple[str | None, ...]) -> bool:
+    """Fold the bytes appended to the grown logs into the rollup's cells and states.
 
-
-def catch_up(
-    rollup: Rollup,
-    logs: Sequence[Path],
-    make_fold: Callable[[], CellFold],
-    fields: tuple[str | None, ...],
-) -> list[LogFold] | None:
-    """Fold the bytes appended to the grown logs into the rollup's cells; return every log's state.
-
-    ``make_fold`` gives an empty fold of the rollup's shape. None (fold the
-    logs afresh instead) when a grown log now ends in an unfinished line:
-    such a line is never kept.
+    False (fold the logs afresh instead) when a grown log now ends in an
+    unfinished line: such a line is never kept.
     """
     from ._reading import gather
     from .projection import _catch_up, _with_windows
 
-    records = zip(logs, rollup.records, strict=True)
-    states = [_recorded_state(log, record, make_fold) for log, record in records]
     for place in rollup.grown:
-        log, state = logs[place], states[place]
+        log, state = logs[place], rollup.states[place]
         with log.open("rb") as handle:
             st = os.fstat(handle.fileno())
             _catch_up(log, handle.fileno(), st.st_size, state)
             state.stamp = (st.st_size, st.st_mtime_ns)
         if state.tail is not None:
-            return None
+            return False
         rollup.gathered.merge(gather([state.fold], fields))
         _with_windows(log, state)
-    return states
+    return True
 
 
 def _recorded_state(log: Path, record: list[Any], make_fold: Callable[[], CellFold]) -> LogFold:

@@ -221,31 +221,20 @@ def _rolled_up(
     reverse: bool,
 ) -> CostReport:
     """Report from the project's rollup of this shape (unfiltered), gathered again when stale."""
-    from ._cells import CellFold
     from ._reading import gather, priced_report
     from ._rollup import catch_up, load_rollup, save_rollup, warn_malformed
-    from .projection import fold_log
+    from .projection import empty_fold, fold_log
 
     thresholds = thresholds_of(pricing)
     key = f"{days.shape}|{group_by}|{breakdown}"
     fields = (group_by, breakdown)
     keep = save and days.fingerprint is not None
-    rollup = load_rollup(logs, key, thresholds)
-    states = None
-    if rollup is not None:
-        states = catch_up(
-            rollup,
-            logs,
-            lambda: CellFold(
-                thresholds, timed=days.periods is not None, days=days.periods, keep=days.keep
-            ),
-            fields,
-        )
-    if rollup is not None and states is not None:
+    rollup = load_rollup(logs, key, thresholds, lambda: empty_fold(thresholds, days=days))
+    if rollup is not None and catch_up(rollup, logs, fields):
         gathered = rollup.gathered
-        warn_malformed(states)
+        warn_malformed(rollup.states)
         if rollup.grown and keep:
-            save_rollup(logs, key, states, gathered)
+            save_rollup(logs, key, rollup.states, gathered)
     else:
         states = [fold_log(log, thresholds, save=save, durations=False, days=days) for log in logs]
         gathered = gather((fold for state in states for fold in state.folds()), fields)

@@ -42,7 +42,15 @@ from .store import ReadReport
 if TYPE_CHECKING:
     from ._timed import DayCells
 
-__all__ = ["PROJECTION_SUFFIX", "LogFold", "fold_log", "projection_path"]
+__all__ = [
+    "PROJECTION_SUFFIX",
+    "LogFold",
+    "checked_file",
+    "empty_fold",
+    "fold_log",
+    "projection_path",
+    "read_checked",
+]
 
 logger = lazy_logger(__name__)
 
@@ -161,11 +169,7 @@ def fold_log(
     shape = days.shape if days is not None else "time" if timed else ""
 
     def empty() -> CellFold:
-        if days is None:
-            return CellFold(thresholds, timed=timed)
-        return CellFold(
-            thresholds, timed=days.periods is not None, days=days.periods, keep=days.keep
-        )
+        return empty_fold(thresholds, timed=timed, days=days)
 
     if days is not None and days.fingerprint is None:
         save = False
@@ -191,6 +195,18 @@ def fold_log(
     if save and moved:
         _save(path, _with_windows(log, state), shape)
     return state
+
+
+def empty_fold(
+    thresholds: Callable[[str], tuple[int, ...]],
+    *,
+    timed: bool = False,
+    days: DayCells | None = None,
+) -> CellFold:
+    """Return an empty fold of a projection's shape: 15-minute or untimed, or ``days``'."""
+    if days is None:
+        return CellFold(thresholds, timed=timed)
+    return CellFold(thresholds, timed=days.periods is not None, days=days.periods, keep=days.keep)
 
 
 def _still_valid(fd: int, st: os.stat_result, saved: LogFold) -> bool:
@@ -334,14 +350,47 @@ def _save(path: Path, state: LogFold, shape: str) -> None:
     if state.durations is not None and _with_durations(state) is None:
         return  # the histograms were never read in: saving would drop them
     try:
-        body, header = _encoded(state, shape)
-        write_atomically(path, header + b"\n" + body)
+        write_atomically(path, checked_file(_FORMAT, _encoded(state), shape=shape))
     except Exception as exc:  # noqa: BLE001 - the projection is a cache; the report is right
         logger.debug("%s: projection not saved: %s", path, exc)
 
 
-def _encoded(state: LogFold, shape: str) -> tuple[bytes, bytes]:
-    """Return the projection's body and its header line (which holds the body's CRC)."""
+def checked_file(form: int, body: bytes, **fields: str) -> bytes:
+    """Return ``body`` under a header line: its format, the package version, ``fields``, its CRC.
+
+    The form of the package's own caches (projections, rollups), read back
+    by :func:`read_checked`.
+    """
+    header = {"format": form, "package": _package_version(), **fields, "crc": zlib.crc32(body)}
+    return orjson.dumps(header) + b"\n" + body
+
+
+def read_checked(path: Path, form: int, limit: int = _MAX_BYTES, **fields: str) -> bytes | None:
+    """Return the body of a :func:`checked_file` at ``path``; None unless its header holds.
+
+    None when the file is missing, unreadable or not a sidecar, over ``limit``
+    bytes, of another format or package version, with other ``fields``, or
+    damaged (its CRC fails).
+    """
+    from ._safe_paths import read_sidecar
+
+    try:
+        data = read_sidecar(path, limit)
+    except OSError:
+        return None
+    head, _, body = data.partition(b"\n")
+    try:
+        header = orjson.loads_small(head)
+        expected = {"format": form, "package": _package_version(), **fields}
+        if any(header[name] != value for name, value in expected.items()):
+            return None
+        return body if header["crc"] == zlib.crc32(body) else None
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _encoded(state: LogFold) -> bytes:
+    """Return the projection's body (its header is ``checked_file``'s)."""
     fold = state.fold
     body = orjson.dumps(
         {
@@ -373,15 +422,7 @@ def _encoded(state: LogFold, shape: str) -> tuple[bytes, bytes]:
     # The cells' duration histograms, in cell order, as a document of their own:
     # decoded only by readers that want them (``fold_log(durations=True)``).
     body += b"\n" + orjson.dumps([_flat(cell.durations) for cell in fold.cells.values()])
-    header = orjson.dumps(
-        {
-            "format": _FORMAT,
-            "package": _package_version(),
-            "shape": shape,
-            "crc": zlib.crc32(body),
-        }
-    )
-    return body, header
+    return body
 
 
 def _sums_of(sums: list[int]) -> list[int | str]:
@@ -414,22 +455,10 @@ def _flat(table: dict[int, Any]) -> list[Any]:
 
 def _load(path: Path, empty: Callable[[], CellFold], shape: str) -> LogFold | None:
     """Read a projection; None when missing, damaged, of another version or other thresholds."""
-    from ._safe_paths import read_sidecar
-
-    try:
-        data = read_sidecar(path, _MAX_BYTES)
-    except OSError:
+    body = read_checked(path, _FORMAT, shape=shape)
+    if body is None:
         return None
     try:
-        head, _, body = data.partition(b"\n")
-        header = orjson.loads_small(head)
-        if (
-            header["format"] != _FORMAT
-            or header["package"] != _package_version()
-            or header["shape"] != shape
-            or header["crc"] != zlib.crc32(body)
-        ):
-            return None
         cells_part, _, durations_part = body.partition(b"\n")
         return _decode(orjson.loads_small(cells_part), durations_part, empty)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):

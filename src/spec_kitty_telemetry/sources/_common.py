@@ -642,6 +642,8 @@ def skimmer(
     makes it raise and clear a TypeError on every line, about 1,800
     instructions each (4 % of the Gemini reader's, callgrind, 2026-12-02).
     """
+    if chatter is not None and (often is not None or len(markers) < 2):
+        raise ValueError("chatter is read by the skim of several markers without often")
     if often is not None:
         rest = re.compile(b"|".join([*map(re.escape, markers), *shapes])).search
 
