@@ -186,11 +186,14 @@ def load_rollup(
         return None
 
 
-def catch_up(rollup: Rollup, logs: Sequence[Path], fields: tuple[str | None, ...]) -> bool:
+def catch_up(
+    rollup: Rollup, logs: Sequence[Path], fields: tuple[str | None, ...], *, save: bool = True
+) -> bool:
     """Fold the bytes appended to the grown logs into the rollup's cells and states.
 
     False (fold the logs afresh instead) when a grown log now ends in an
-    unfinished line: such a line is never kept.
+    unfinished line: such a line is never kept. With ``save``, the ids of the
+    lines read are kept for the next report's duplicate rule (``_seen_ids``).
     """
     from ._reading import gather
     from .projection import _catch_up, _with_windows
@@ -199,7 +202,7 @@ def catch_up(rollup: Rollup, logs: Sequence[Path], fields: tuple[str | None, ...
         log, state = logs[place], rollup.states[place]
         with log.open("rb") as handle:
             st = os.fstat(handle.fileno())
-            _catch_up(log, handle.fileno(), st.st_size, state)
+            _catch_up(log, handle.fileno(), st.st_size, state, keep_ids=save)
             state.stamp = (st.st_size, st.st_mtime_ns)
         if state.tail is not None:
             return False

@@ -230,7 +230,7 @@ def _rolled_up(
     fields = (group_by, breakdown)
     keep = save and days.fingerprint is not None
     rollup = load_rollup(logs, key, thresholds, lambda: empty_fold(thresholds, days=days))
-    if rollup is not None and catch_up(rollup, logs, fields):
+    if rollup is not None and catch_up(rollup, logs, fields, save=save):
         gathered = rollup.gathered
         warn_malformed(rollup.states)
         if rollup.grown and keep:

@@ -18,8 +18,10 @@ still gets a correct report: the fold is kept in memory only.
 
 Duplicates (union merges, cherry-picks) count once, by the readers' rule:
 while ids rise line after line nothing is remembered; a line whose id is not
-above every earlier one costs one scan of the ids before it (rare: ids of one
-millisecond from two processes, a merge), as in ``SimpleJsonStore``.
+above every earlier one (rare: ids of one millisecond from two processes, a
+merge) costs one look at the ids before it, as in ``SimpleJsonStore``. Those
+are read from the ids kept beside the log (``_seen_ids``, written as lines
+are folded), so the look back parses only lines the ids file lacks.
 """
 
 from __future__ import annotations
@@ -35,12 +37,25 @@ from ._cells import Cell, CellFold
 from ._lines import is_blank, parse_line
 from ._log import lazy_logger
 from ._plain import field, plain
+from ._seen_ids import NO_ID, LineIds
 from .completion import Completions
 from .errors import InvalidEventError
 from .store import ReadReport
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from ._timed import DayCells
+
+    class ReadPart(Protocol):
+        """What proves a log is still the file whose first ``offset`` bytes were read."""
+
+        device: int
+        inode: int
+        offset: int
+        stamp: tuple[int, int]
+        windows: list[tuple[int, bytes]]
+
 
 __all__ = [
     "PROJECTION_SUFFIX",
@@ -187,7 +202,7 @@ def fold_log(
         state = start or LogFold(empty(), st.st_dev, st.st_ino)
         state.report.source = str(log)
         before = state.offset
-        _catch_up(log, fd, st.st_size, state)
+        _catch_up(log, fd, st.st_size, state, keep_ids=save)
         moved = start is None or state.offset != before
         state.stamp = (st.st_size, st.st_mtime_ns)
     if state.report.malformed_lines:
@@ -209,8 +224,12 @@ def empty_fold(
     return CellFold(thresholds, timed=days.periods is not None, days=days.periods, keep=days.keep)
 
 
-def _still_valid(fd: int, st: os.stat_result, saved: LogFold) -> bool:
-    """Whether the open log is the file ``saved`` folded, grown only by appends."""
+def _still_valid(fd: int, st: os.stat_result, saved: ReadPart) -> bool:
+    """Whether the open log is the file ``saved`` read, grown only by appends.
+
+    ``saved`` is what a reader of the log's first bytes recorded: a projection,
+    a rollup's record of a log, the ids of its lines (``_seen_ids``).
+    """
     if (saved.device, saved.inode) != (st.st_dev, st.st_ino) or saved.offset > st.st_size:
         return False
     if saved.stamp[0] == st.st_size and saved.stamp[1] != st.st_mtime_ns:
@@ -220,21 +239,26 @@ def _still_valid(fd: int, st: os.stat_result, saved: LogFold) -> bool:
 
 def _with_windows(log: Path, state: LogFold) -> LogFold:
     """Record the windows of the folded part of ``log`` that prove it unchanged later."""
-    end = state.offset
-    positions = {max(0, end - _WINDOW)} if end else set()
-    positions.update(end * k // _WINDOWS for k in range(_WINDOWS) if end)
     try:
         with log.open("rb") as handle:
-            fd = handle.fileno()
-            state.windows = [
-                (position, os.pread(fd, min(_WINDOW, end - position), position))
-                for position in sorted(positions)
-            ]
-            if end:
-                state.windows.append(_last_line(fd, end))
+            state.windows = windows_of(handle.fileno(), state.offset)
     except OSError:
         state.windows = []
     return state
+
+
+def windows_of(fd: int, end: int) -> list[tuple[int, bytes]]:
+    """Return the windows of the open log's bytes [0, end) that :func:`_still_valid` checks."""
+    if not end:
+        return []
+    positions = {max(0, end - _WINDOW)}
+    positions.update(end * k // _WINDOWS for k in range(_WINDOWS))
+    windows = [
+        (position, os.pread(fd, min(_WINDOW, end - position), position))
+        for position in sorted(positions)
+    ]
+    windows.append(_last_line(fd, end))
+    return windows
 
 
 def _last_line(fd: int, end: int) -> tuple[int, bytes]:
@@ -250,9 +274,16 @@ def _last_line(fd: int, end: int) -> tuple[int, bytes]:
     return start + cut, data[cut:]
 
 
-def _catch_up(log: Path, fd: int, size: int, state: LogFold) -> None:
-    """Fold the lines in bytes [offset, size) of the open log into ``state``."""
+def _catch_up(log: Path, fd: int, size: int, state: LogFold, *, keep_ids: bool = False) -> None:
+    """Fold the lines in bytes [offset, size) of the open log into ``state``.
+
+    Each line's id is noted (``_seen_ids``): the duplicate rule's look back
+    reads the ids kept for earlier lines, and with ``keep_ids`` the ids of
+    the lines read here are kept for the next report.
+    """
     fold, report = state.fold, state.report
+    line_ids = LineIds(log, state.lines, state.offset)
+    note = line_ids.slots.append
     seen: set[str] | None = None
     position = state.offset
     pending = b""
@@ -269,14 +300,16 @@ def _catch_up(log: Path, fd: int, size: int, state: LogFold) -> None:
             try:
                 event_id, record = parse_line(line)
             except InvalidEventError:
+                note(NO_ID)
                 if not is_blank(line):
                     report.malformed_lines.append(state.lines)
                 continue
+            note(event_id)
             if event_id > state.highest:
                 state.highest = event_id
             else:
                 if seen is None:
-                    seen = _ids_before(log, state.lines)
+                    seen = line_ids.before(fd, state.lines)
                 if event_id in seen:
                     report.duplicates += 1
                     continue
@@ -284,12 +317,14 @@ def _catch_up(log: Path, fd: int, size: int, state: LogFold) -> None:
                 seen.add(event_id)
             report.events += 1
             fold.add(record)
+    if keep_ids:
+        line_ids.keep(fd, state.offset)
     if pending:
-        _fold_tail(log, fd, size, pending, state, seen)
+        _fold_tail(fd, size, pending, state, line_ids, seen)
 
 
 def _fold_tail(
-    log: Path, fd: int, size: int, line: bytes, state: LogFold, seen: set[str] | None
+    fd: int, size: int, line: bytes, state: LogFold, line_ids: LineIds, seen: set[str] | None
 ) -> None:
     """Fold an unfinished last line into ``state.tail`` (it may be a whole event).
 
@@ -304,34 +339,13 @@ def _fold_tail(
         return
     if event_id <= state.highest:
         if seen is None:
-            seen = _ids_before(log, state.lines + 1)
+            seen = line_ids.before(fd, state.lines + 1)
         if event_id in seen:
             state.report.duplicates += 1
             return
     state.tail = state.fold.empty()
     state.tail.add(record)
     state.report.events += 1
-
-
-def _ids_before(log: Path, number: int) -> set[str]:
-    """Return the ids of the events on lines before line ``number`` of the log."""
-    ids: set[str] = set()
-    left = number - 1
-    with log.open("rb") as handle:
-        pending = b""
-        while left > 0:
-            chunk = handle.read(_CHUNK)
-            if not chunk:
-                break
-            lines = (pending + chunk).split(b"\n")
-            pending = lines.pop()
-            for line in lines[:left]:
-                try:
-                    ids.add(parse_line(line)[0])
-                except InvalidEventError:
-                    continue
-            left -= min(left, len(lines))
-    return ids
 
 
 # -- the file ----------------------------------------------------------------

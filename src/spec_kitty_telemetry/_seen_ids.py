@@ -1,0 +1,196 @@
+"""The event ids of a log's earlier lines, for the duplicate rule: kept, so a merge costs a read.
+
+An event counts once. While ids rise line after line nothing need be
+remembered, but a line whose id is not above every earlier one (a union
+merge, ids of one millisecond from two processes) is a duplicate exactly
+when an earlier line holds that id. Finding out meant parsing every earlier
+line with the line rule, about half a second per 50,000 lines, on each
+report folding such a line, for each projection of the log.
+
+So the ids are kept beside the log, in ``.execution.events.jsonl.ids``
+(machine-local, covered by the ``init`` ignore rule like the projections):
+for the log's first ``lines`` lines, one 26-byte slot per line, holding the
+canonical id the line rule found on it or 26 spaces for a line that is no
+event. The ids before line ``n`` are then the first ``n - 1`` slots. The file
+has the projections' header and checksum (``projection.checked_file``) and
+records what proves the log is the file it was read from
+(``projection._still_valid``); anything wrong with it, and the earlier lines
+are parsed as before. It is derived and disposable: deleting it only costs
+the next merge a parse.
+
+A catch-up notes each line's slot as it reads (:class:`LineIds`), so the
+file is written when a log is first folded and extended when appends are
+folded, without a second read of any line.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Final
+
+from . import _lazy_json as orjson
+from ._lines import parse_line
+from ._log import lazy_logger
+from .errors import InvalidEventError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["NO_ID", "LineIds", "ids_path"]
+
+logger = lazy_logger(__name__)
+
+#: The slot of a line that holds no event (malformed, blank).
+NO_ID: Final = " " * 26
+_SLOT: Final = len(NO_ID)
+#: 1: a JSON line of the log's state, then one slot per line.
+_FORMAT: Final = 1
+_CHUNK: Final = 1 << 20
+
+
+def ids_path(log: Path) -> Path:
+    """Where the ids of ``log``'s lines are kept."""
+    return log.with_name(f".{log.name}.ids")
+
+
+class _Kept:
+    """The ids file as read: the log's state when written, and the slots of its first lines."""
+
+    __slots__ = ("device", "inode", "lines", "offset", "slots", "stamp", "windows")
+
+    def __init__(
+        self,
+        device: int,
+        inode: int,
+        offset: int,
+        lines: int,
+        windows: list[tuple[int, bytes]],
+        stamp: tuple[int, int],
+        slots: bytes,
+    ) -> None:
+        self.device = device
+        self.inode = inode
+        self.offset = offset
+        self.lines = lines
+        self.windows = windows
+        self.stamp = stamp
+        self.slots = slots
+
+
+class LineIds:
+    """The slots of the lines one catch-up reads, from just after line ``first`` (at ``offset``).
+
+    The catch-up appends to :attr:`slots` (an id, or :data:`NO_ID`) for every
+    line it reads, in order; :meth:`before` answers the duplicate rule's
+    question, :meth:`keep` writes what is known back to the ids file.
+    """
+
+    __slots__ = ("first", "log", "offset", "prefix", "slots")
+
+    def __init__(self, log: Path, first: int, offset: int) -> None:
+        self.log = log
+        self.first = first
+        self.offset = offset
+        self.slots: list[str] = []
+        #: The slots of lines 1..first, once :meth:`before` needed them.
+        self.prefix: bytes | None = None
+
+    def before(self, fd: int, number: int) -> set[str]:
+        """Return the ids of the events on lines before line ``number`` (after ``first``)."""
+        if self.prefix is None:
+            self.prefix = self._prefix(fd)
+        text = self.prefix.decode("ascii")
+        ids = {text[start : start + _SLOT] for start in range(0, len(text), _SLOT)}
+        ids.update(self.slots[: number - 1 - self.first])
+        ids.discard(NO_ID)
+        return ids
+
+    def keep(self, fd: int, end: int) -> None:
+        """Write the slots of every line before ``end`` (a line end) when they are all known.
+
+        Known means read here, or kept in a valid ids file; a failure to
+        write (a read-only folder) only costs a later merge a parse.
+        """
+        lines = self.first + len(self.slots)
+        if not self.slots or lines == 0:
+            return
+        prefix = self.prefix
+        if prefix is None and self.first:
+            kept = _load(self.log, fd)
+            if kept is None or kept.lines < self.first:
+                return  # lines before these are unknown: a later merge parses them
+            if kept.lines >= lines:
+                return  # already written as far (another projection of the log)
+            prefix = kept.slots[: self.first * _SLOT]
+        body = (prefix or b"") + "".join(self.slots).encode("ascii")
+        st = os.fstat(fd)
+        from .projection import windows_of
+
+        windows = [[at, data.hex()] for at, data in windows_of(fd, end)]
+        state = [st.st_dev, st.st_ino, end, lines, windows, [st.st_size, st.st_mtime_ns]]
+        _save(self.log, orjson.dumps(state) + b"\n" + body)
+
+    def _prefix(self, fd: int) -> bytes:
+        """Return the slots of lines 1..first: from the ids file, parsing what it lacks."""
+        kept = _load(self.log, fd)
+        if kept is not None and kept.lines >= self.first:
+            return kept.slots[: self.first * _SLOT]
+        start, slots = (0, b"") if kept is None else (kept.offset, kept.slots)
+        return slots + "".join(_parse_slots(fd, start, self.offset)).encode("ascii")
+
+
+def _parse_slots(fd: int, start: int, end: int) -> list[str]:
+    """Return the slot of each line in bytes [start, end) of the open log (both line starts)."""
+    slots: list[str] = []
+    pending = b""
+    position = start
+    while position < end:
+        chunk = os.pread(fd, min(_CHUNK, end - position), position)
+        if not chunk:
+            break
+        position += len(chunk)
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            try:
+                slots.append(parse_line(line)[0])
+            except InvalidEventError:
+                slots.append(NO_ID)
+    return slots
+
+
+def _load(log: Path, fd: int) -> _Kept | None:
+    """Read the ids file of the open log; None unless it is whole and the log is the one read."""
+    from .projection import _still_valid, read_checked
+
+    body = read_checked(ids_path(log), _FORMAT)
+    if body is None:
+        return None
+    head, _, slots = body.partition(b"\n")
+    try:
+        device, inode, offset, lines, windows, (size, mtime) = orjson.loads_small(head)
+        kept = _Kept(
+            device,
+            inode,
+            offset,
+            lines,
+            [(at, bytes.fromhex(text)) for at, text in windows],
+            (size, mtime),
+            slots,
+        )
+        if len(slots) != lines * _SLOT or not _still_valid(fd, os.fstat(fd), kept):
+            return None
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return kept
+
+
+def _save(log: Path, body: bytes) -> None:
+    from ._atomic import write_atomically
+    from .projection import checked_file
+
+    path = ids_path(log)
+    try:
+        write_atomically(path, checked_file(_FORMAT, body))
+    except Exception as exc:  # noqa: BLE001 - a cache: the reports are right without it
+        logger.debug("%s: ids not saved: %s", path, exc)
