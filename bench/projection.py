@@ -83,6 +83,28 @@ def drop_projections(root: Path) -> None:
         path.unlink()
 
 
+def _sidecars(root: Path) -> dict[Path, bytes]:
+    """Every projection, rollup and ids file of the project, with its bytes."""
+    return {path: path.read_bytes() for path in (root / "kitty-specs").glob("*/.execution.*")}
+
+
+def _restore(root: Path, kept: dict[Path, bytes]) -> None:
+    """Put the project's projections, rollups and ids files back as ``kept``."""
+    drop_projections(root)
+    for path, data in kept.items():
+        path.write_bytes(data)
+
+
+def _put_back(log: Path, size: int, mtime_ns: int) -> None:
+    """Cut ``log`` back to ``size`` bytes and its modification time before the append.
+
+    The projections check a log's size and time: a log cut back to the size
+    they folded, with the time they recorded, is the file they folded.
+    """
+    os.truncate(log, size)
+    os.utime(log, ns=(mtime_ns, mtime_ns))
+
+
 def cells(root: Path, logs: list[Path]) -> None:
     """Print each kind of projection's size on disk and its cells per execution event."""
     from spec_kitty_telemetry._timed import day_cells, untimed_cells
@@ -171,7 +193,9 @@ def main() -> None:
     cells(root, logs)
     # Appending 10,000 events to the first log, and reporting (each projection catches
     # up on its first report): new runs (ids above the log's), then runs merged from
-    # another branch (ids among the log's: the duplicate check reads the log's ids once).
+    # another branch (ids among the log's: the duplicate check reads the kept ids).
+    # Each figure is the best of ``runs``: the log, its projections, rollups and ids
+    # file are put back as they were before the append between runs.
     target = logs[0]
     last = orjson.loads(target.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1])["timestamp"]
     for label, start in (
@@ -179,19 +203,33 @@ def main() -> None:
         ("ids among the log's", None),
     ):
         before = {log: log.stat().st_size for log in logs}
+        mtime = target.stat().st_mtime_ns
         extra = scratch / f"extra-{len(label)}"
         generate(extra, 10_000, 1, seed=11, start=start)
         added = next((extra / "kitty-specs").glob("*/execution.events.jsonl")).read_bytes()
         with target.open("ab") as handle:
             handle.write(added)
         appended_floor = floor([target], before)
+        _put_back(target, before[target], mtime)
+        kept = _sidecars(root)
         for group in ("agent", "day"):
-            wall, cpu, rss = measure([*exe, "-g", group])
+            results = []
+            for _ in range(args.runs):
+                _restore(root, kept)
+                _put_back(target, before[target], mtime)
+                with target.open("ab") as handle:
+                    handle.write(added)
+                results.append(measure([*exe, "-g", group]))
+            wall, cpu = min(r[0] for r in results), min(r[1] for r in results)
             print(
                 f"after appending 10,000 events ({label}), -g {group:<5}: wall {wall:.2f} s"
                 f"  CPU {cpu:.2f} s (target <= 0.25 s + 1.5 x {appended_floor:.3f} s"
                 f" = {0.25 + 1.5 * appended_floor:.2f} s)"
             )
+        with target.open("ab") as handle:  # the next scenario appends after these
+            handle.write(added)
+        for group in GROUPS:
+            measure([*exe, "-g", group])
     # A 10-event project.
     small = scratch / "small"
     generate(small, 10, 1, seed=3)
