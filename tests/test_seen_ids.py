@@ -205,3 +205,17 @@ def test_a_second_projection_reads_ids_kept_beyond_where_it_starts(project: Path
         totals[group] = (report.total.event_count, str(report.total.total_cost_usd))
     assert totals == dict.fromkeys(("agent", "day", "model"), (5, "6.000000"))
     assert _kept(_log(project))[0][3] == 8
+
+
+def test_the_stores_own_read_looks_back_through_the_kept_ids(project: Path) -> None:
+    """``SimpleJsonStore``'s read asks the same ids: a doctored slot shows there too."""
+    from spec_kitty_telemetry import SimpleJsonStore
+
+    _report(project)
+    _append(project, _line("001-a", 15), _line("001-a", 30))
+    store = SimpleJsonStore(_log(project))
+    assert [event.event_id for event in store.iter_events()][-1] == _id(15)
+    assert (store.last_read.events, store.last_read.duplicates) == (5, 1)
+    _doctor(_log(project), 3, _id(15))
+    assert [event.event_id for event in store.iter_events()][-1] == _id(40)
+    assert (store.last_read.events, store.last_read.duplicates) == (4, 2)

@@ -36,7 +36,7 @@ from .errors import InvalidEventError
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["NO_ID", "LineIds", "ids_path"]
+__all__ = ["NO_ID", "LineIds", "ids_before", "ids_path"]
 
 logger = lazy_logger(__name__)
 
@@ -98,9 +98,8 @@ class LineIds:
     def before(self, fd: int, number: int) -> set[str]:
         """Return the ids of the events on lines before line ``number`` (after ``first``)."""
         if self.prefix is None:
-            self.prefix = self._prefix(fd)
-        text = self.prefix.decode("ascii")
-        ids = {text[start : start + _SLOT] for start in range(0, len(text), _SLOT)}
+            self.prefix = _first_slots(self.log, fd, self.first)
+        ids = _ids_in(self.prefix)
         ids.update(self.slots[: number - 1 - self.first])
         ids.discard(NO_ID)
         return ids
@@ -130,28 +129,45 @@ class LineIds:
         state = [st.st_dev, st.st_ino, end, lines, windows, [st.st_size, st.st_mtime_ns]]
         _save(self.log, orjson.dumps(state) + b"\n" + body)
 
-    def _prefix(self, fd: int) -> bytes:
-        """Return the slots of lines 1..first: from the ids file, parsing what it lacks."""
-        kept = _load(self.log, fd)
-        if kept is not None and kept.lines >= self.first:
-            return kept.slots[: self.first * _SLOT]
-        start, slots = (0, b"") if kept is None else (kept.offset, kept.slots)
-        return slots + "".join(_parse_slots(fd, start, self.offset)).encode("ascii")
+
+def ids_before(log: Path, fd: int, number: int) -> set[str]:
+    """Return the ids of the events on lines before line ``number`` of the open log.
+
+    From the ids file, parsing only the lines it lacks: the look back of a
+    reader that keeps no slots of its own (``SimpleJsonStore``).
+    """
+    ids = _ids_in(_first_slots(log, fd, number - 1))
+    ids.discard(NO_ID)
+    return ids
 
 
-def _parse_slots(fd: int, start: int, end: int) -> list[str]:
-    """Return the slot of each line in bytes [start, end) of the open log (both line starts)."""
+def _ids_in(slots: bytes) -> set[str]:
+    text = slots.decode("ascii")
+    return {text[start : start + _SLOT] for start in range(0, len(text), _SLOT)}
+
+
+def _first_slots(log: Path, fd: int, count: int) -> bytes:
+    """Return the slots of the open log's lines 1..count: kept ones, then parsed ones."""
+    kept = _load(log, fd)
+    if kept is not None and kept.lines >= count:
+        return kept.slots[: count * _SLOT]
+    start, lines, slots = (0, 0, b"") if kept is None else (kept.offset, kept.lines, kept.slots)
+    return slots + "".join(_parse_slots(fd, start, count - lines)).encode("ascii")
+
+
+def _parse_slots(fd: int, start: int, count: int) -> list[str]:
+    """Return the slot of each of the ``count`` lines from byte ``start`` of the open log."""
     slots: list[str] = []
     pending = b""
     position = start
-    while position < end:
-        chunk = os.pread(fd, min(_CHUNK, end - position), position)
+    while len(slots) < count:
+        chunk = os.pread(fd, _CHUNK, position)
         if not chunk:
             break
         position += len(chunk)
         lines = (pending + chunk).split(b"\n")
         pending = lines.pop()
-        for line in lines:
+        for line in lines[: count - len(slots)]:
             try:
                 slots.append(parse_line(line)[0])
             except InvalidEventError:

@@ -20,7 +20,6 @@ to the log and belong in ``.gitignore``.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -34,6 +33,7 @@ from ._log import lazy_logger
 from ._log_index import LogIndex
 from ._records import dumps_record
 from ._safe_paths import SafeFolder, open_folder
+from ._seen_ids import ids_before
 from .errors import InvalidEventError, StoreError, StoreLockTimeout, UnsafePathError
 from .ids import is_ulid, normalize_event_id
 from .store import BuildRecord, EventStore, ReadReport, Record, StoreHead, stored_form
@@ -148,7 +148,9 @@ class SimpleJsonStore(EventStore):
         do in any log our writers alone appended to: a line whose id is above
         every earlier one cannot repeat one. From the first line that breaks the
         order (a merge, a cherry-pick, another tool), every id is remembered:
-        memory then grows with the ids after that point.
+        memory then grows with the ids after that point. The ids of the lines
+        before it come from the ids file reports keep beside the log
+        (``_seen_ids``), parsing only the lines it lacks.
         """
         report = ReadReport(str(self.path))
         seen: set[str] | None = None
@@ -178,7 +180,7 @@ class SimpleJsonStore(EventStore):
                         highest = event_id
                     else:
                         if seen is None:
-                            seen = self._ids_before(number)
+                            seen = ids_before(self.path, handle.fileno(), number)
                         if event_id in seen:
                             report.duplicates += 1
                             continue
@@ -193,11 +195,6 @@ class SimpleJsonStore(EventStore):
         self.last_read = report
         if report.malformed_lines:
             warn(logger, report.describe())
-
-    def _ids_before(self, number: int) -> set[str]:
-        """Collect the ids of the events on lines before line ``number``."""
-        lines = itertools.islice(self._all_lines(), number - 1)
-        return _ids_of(lines)
 
     def _all_lines(self) -> Iterator[bytes]:
         """Every line of the log as it is now (a missing log has none)."""
