@@ -11,9 +11,10 @@ import pytest
 
 from helpers import pricing_for_tests, run_event, write_project
 from spec_kitty_telemetry import EVENTS_FILENAME
+from spec_kitty_telemetry._projection_file import FORMAT as PROJECTION_FORMAT
 from spec_kitty_telemetry._timed import untimed_cells
 from spec_kitty_telemetry.cost import project_cost_report
-from spec_kitty_telemetry.projection import _FORMAT, fold_log, projection_path
+from spec_kitty_telemetry.projection import fold_log, projection_path
 from spec_kitty_telemetry.repo_setup import IGNORE_RULES
 
 PRICING = pricing_for_tests()
@@ -82,7 +83,7 @@ def test_the_projection_is_really_read_not_rebuilt(project: Path):
 
 
 #: The header field of the projections this version writes.
-FORMAT = f'"format":{_FORMAT}'.encode()
+FORMAT = f'"format":{PROJECTION_FORMAT}'.encode()
 
 
 @pytest.mark.parametrize(

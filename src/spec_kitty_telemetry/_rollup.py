@@ -26,14 +26,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from . import _lazy_json as orjson
 from ._cells import CELL_SLOTS, Cell
+from ._checked_file import checked_file, read_checked
 from ._log import lazy_logger
+from ._projection_file import sums_of  # a cell's sums as JSON holds them
 from ._reading import Gathered
 from .completion import Completions
-from .projection import (  # the projection's file form and JSON form of a cell's sums
-    _sums_of,
-    checked_file,
-    read_checked,
-)
 
 if TYPE_CHECKING:
     from ._cells import CellFold
@@ -70,8 +67,43 @@ def save_rollup(
         return
     from ._atomic import write_atomically
 
-    # What each entry's rows ran on, each distinct set of work packages and each
-    # distinct {feature: set} written once: a day's entries, one per model, share them.
+    try:
+        body = orjson.dumps(
+            {
+                "logs": [_log_record(log, state) for log, state in zip(logs, states, strict=True)],
+                "used": list(gathered.used),
+                "thresholds": {name: list(tiers) for name, tiers in gathered.thresholds.items()},
+                **_entries(gathered),
+                "aside": gathered.aside,
+                "lanes": gathered.completions.to_json(),
+            }
+        )
+        write_atomically(rollup_path(logs, key), checked_file(_FORMAT, body, key=key))
+    except Exception as exc:  # noqa: BLE001 - a cache: the report is right without it
+        logger.debug("rollup for %s not saved: %s", key, exc)
+
+
+def _log_record(log: Path, state: LogFold) -> list[Any]:
+    """Return what the rollup records of a log: its path, what proves it unchanged, its read."""
+    return [
+        str(log),
+        state.device,
+        state.inode,
+        state.stamp[0],
+        state.stamp[1],
+        [[position, data.hex()] for position, data in state.windows],
+        state.lines,
+        state.highest,
+        [state.report.events, state.report.duplicates, state.report.malformed_lines],
+    ]
+
+
+def _entries(gathered: Gathered) -> dict[str, list[Any]]:
+    """Return the gathered entries as JSON holds them, with their work packages' sets and maps.
+
+    What each entry's rows ran on, each distinct set of work packages and each
+    distinct {feature: set} written once: a day's entries, one per model, share them.
+    """
     sets: dict[frozenset[Any], int] = {}
     maps: dict[tuple[tuple[Any, int], ...], int] = {}
 
@@ -84,51 +116,23 @@ def save_rollup(
         )
         return maps.setdefault(pairs, len(maps))
 
-    try:
-        entries = [
-            [
-                list(picked),
-                model,
-                _sums_of(cell.sums),
-                [[tier, sums] for tier, sums in cell.tiers.items()],
-                list(cell.categories.items()),
-                earliest,
-                ran_map(ran),
-            ]
-            for (picked, model), (cell, earliest, ran, _owned) in gathered.entries.items()
+    entries = [
+        [
+            list(picked),
+            model,
+            sums_of(cell.sums),
+            [[tier, sums] for tier, sums in cell.tiers.items()],
+            list(cell.categories.items()),
+            earliest,
+            ran_map(ran),
         ]
-        body = orjson.dumps(
-            {
-                "logs": [
-                    [
-                        str(log),
-                        state.device,
-                        state.inode,
-                        state.stamp[0],
-                        state.stamp[1],
-                        [[position, data.hex()] for position, data in state.windows],
-                        state.lines,
-                        state.highest,
-                        [
-                            state.report.events,
-                            state.report.duplicates,
-                            state.report.malformed_lines,
-                        ],
-                    ]
-                    for log, state in zip(logs, states, strict=True)
-                ],
-                "used": list(gathered.used),
-                "thresholds": {name: list(tiers) for name, tiers in gathered.thresholds.items()},
-                "entries": entries,
-                "sets": [list(names) for names in sets],
-                "maps": [list(pairs) for pairs in maps],
-                "aside": gathered.aside,
-                "lanes": gathered.completions.to_json(),
-            }
-        )
-        write_atomically(rollup_path(logs, key), checked_file(_FORMAT, body, key=key))
-    except Exception as exc:  # noqa: BLE001 - a cache: the report is right without it
-        logger.debug("rollup for %s not saved: %s", key, exc)
+        for (picked, model), (cell, earliest, ran, _owned) in gathered.entries.items()
+    ]
+    return {
+        "entries": entries,
+        "sets": [list(names) for names in sets],
+        "maps": [list(pairs) for pairs in maps],
+    }
 
 
 class Rollup:
@@ -152,7 +156,7 @@ def load_rollup(
 ) -> Rollup | None:
     """Return the kept rollup of ``logs`` for ``key``; None unless every log is the one kept.
 
-    A log is the one kept by the projection's own rule (``_still_valid``): the
+    A log is the one kept by the rule of ``_log_check.still_valid``: the
     same file, every recorded window the same bytes; it is unchanged when its
     size is too, else grown by appends only (which :func:`catch_up` folds
     on). Anything else means None. ``make_fold`` gives an empty fold of the
@@ -160,7 +164,7 @@ def load_rollup(
     """
     if not logs:
         return None
-    from .projection import _still_valid
+    from ._log_check import still_valid
 
     body = read_checked(rollup_path(logs, key), _FORMAT, _MAX_BYTES, key=key)
     if body is None:
@@ -176,7 +180,7 @@ def load_rollup(
         for place, (log, state) in enumerate(zip(logs, states, strict=True)):
             with log.open("rb") as handle:
                 st = os.fstat(handle.fileno())
-                if not _still_valid(handle.fileno(), st, state):
+                if not still_valid(handle.fileno(), st, state):
                     return None
             if st.st_size != state.offset:
                 grown.append(place)
@@ -195,8 +199,9 @@ def catch_up(
     unfinished line: such a line is never kept. With ``save``, the ids of the
     lines read are kept for the next report's duplicate rule (``_seen_ids``).
     """
+    from ._log_check import with_windows
     from ._reading import gather
-    from .projection import _catch_up, _with_windows
+    from .projection import _catch_up
 
     for place in rollup.grown:
         log, state = logs[place], rollup.states[place]
@@ -207,7 +212,7 @@ def catch_up(
         if state.tail is not None:
             return False
         rollup.gathered.merge(gather([state.fold], fields))
-        _with_windows(log, state)
+        with_windows(log, state)
     return True
 
 

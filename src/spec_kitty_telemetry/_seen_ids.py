@@ -12,9 +12,9 @@ So the ids are kept beside the log, in ``.execution.events.jsonl.ids``
 for the log's first ``lines`` lines, one 26-byte slot per line, holding the
 canonical id the line rule found on it or 26 spaces for a line that is no
 event. The ids before line ``n`` are then the first ``n - 1`` slots. The file
-has the projections' header and checksum (``projection.checked_file``) and
+has the projections' header and checksum (``_checked_file``) and
 records what proves the log is the file it was read from
-(``projection._still_valid``); anything wrong with it, and the earlier lines
+(``_log_check.still_valid``); anything wrong with it, and the earlier lines
 are parsed as before. It is derived and disposable: deleting it only costs
 the next merge a parse.
 
@@ -123,7 +123,7 @@ class LineIds:
             prefix = kept.slots[: self.first * _SLOT]
         body = (prefix or b"") + "".join(self.slots).encode("ascii")
         st = os.fstat(fd)
-        from .projection import windows_of
+        from ._log_check import windows_of
 
         windows = [[at, data.hex()] for at, data in windows_of(fd, end)]
         state = [st.st_dev, st.st_ino, end, lines, windows, [st.st_size, st.st_mtime_ns]]
@@ -177,7 +177,8 @@ def _parse_slots(fd: int, start: int, count: int) -> list[str]:
 
 def _load(log: Path, fd: int) -> _Kept | None:
     """Read the ids file of the open log; None unless it is whole and the log is the one read."""
-    from .projection import _still_valid, read_checked
+    from ._checked_file import read_checked
+    from ._log_check import still_valid
 
     body = read_checked(ids_path(log), _FORMAT)
     if body is None:
@@ -194,7 +195,7 @@ def _load(log: Path, fd: int) -> _Kept | None:
             (size, mtime),
             slots,
         )
-        if len(slots) != lines * _SLOT or not _still_valid(fd, os.fstat(fd), kept):
+        if len(slots) != lines * _SLOT or not still_valid(fd, os.fstat(fd), kept):
             return None
     except (ValueError, TypeError, AttributeError):
         return None
@@ -203,7 +204,7 @@ def _load(log: Path, fd: int) -> _Kept | None:
 
 def _save(log: Path, body: bytes) -> None:
     from ._atomic import write_atomically
-    from .projection import checked_file
+    from ._checked_file import checked_file
 
     path = ids_path(log)
     try:
