@@ -281,3 +281,30 @@ def test_a_log_that_grew_is_parsed_with_orjson(project: Path, tmp_path: Path):
     )
     code, out, _ = _typer_route(["--json", "--repo", str(project)])
     assert (code, json.loads(out)) == (0, json.loads(after.stdout))
+
+
+def test_a_warm_report_of_a_model_priced_by_the_catalogue_imports_no_orjson(
+    project: Path, tmp_path: Path
+):
+    """A model only genai-prices lists is priced from the catalogue's cached answer on a
+    warm report: that small cache file is read with the stdlib ``json`` too, so the report
+    still imports neither orjson nor dataclasses, and prices the run as the cold one did."""
+    write_project(
+        project,
+        run_event(
+            "002-beta",
+            when="2025-11-05T08:00:00",
+            agent="codex",
+            model="gpt-4o-mini",
+            input_tokens=1_000_000,
+            output_tokens=1_000,
+        ),
+    )
+    cache = tmp_path / "cache"
+    cold = _loaded(project, cache, "agent", "telemetry", "cost", "--json")
+    assert (cache / "spec-kitty-telemetry").is_dir()
+    warm = _loaded(project, cache, "agent", "telemetry", "cost", "--json")
+    assert warm.stderr.splitlines()[-1] == "0 []"
+    assert warm.stdout == cold.stdout
+    rows = {row["group_key"]: row for row in json.loads(warm.stdout)["summaries"]}
+    assert rows["codex"]["estimated_cost_usd"] > 0

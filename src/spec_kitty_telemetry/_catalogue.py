@@ -21,8 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from . import _lazy_json as orjson  # a warm report reads the cache with json, no orjson import
 from ._log import lazy_logger
 from ._rates import ModelRates, RateTier
 
@@ -121,8 +120,8 @@ def _read_cache(stamp: str | None) -> dict[str, Any]:
     if stamp is None:
         return {}
     try:
-        document = orjson.loads(cache_path().read_bytes())
-    except (OSError, orjson.JSONDecodeError):
+        document = orjson.loads_small(cache_path().read_bytes())
+    except (OSError, ValueError, RecursionError):  # either decoder's errors are ValueErrors
         return {}
     if not isinstance(document, dict) or document.get("stamp") != stamp:
         return {}
