@@ -131,6 +131,8 @@ def test_unignored_sidecars_are_a_problem(tmp_path):
     [problem] = report.problems
     assert ".telemetry-clock.json" in problem
     assert ".execution.events.jsonl.lock" in problem
+    assert ".execution.events.jsonl.ids" in problem
+    assert ".execution.events.jsonl.projection-keep-" in problem
 
 
 def test_outside_git_the_git_checks_are_a_note(tmp_path):

@@ -34,6 +34,10 @@ _SIDECARS: Final = (
     f".{EVENTS_FILENAME}.index.json",
     CLOCK_FILENAME,
     f"{CLOCK_FILENAME}.12345.tmp",
+    # What reports derive from the log (projections, rollups, its ids), named as written:
+    f".{EVENTS_FILENAME}.projection-keep-00000000",
+    f".{EVENTS_FILENAME}.rollup-00000000",
+    f".{EVENTS_FILENAME}.ids",
 )
 _LISTED_LINES: Final = 20
 _GIT_TIMEOUT: Final = 10.0
