@@ -219,3 +219,18 @@ def test_the_stores_own_read_looks_back_through_the_kept_ids(project: Path) -> N
     _doctor(_log(project), 3, _id(15))
     assert [event.event_id for event in store.iter_events()][-1] == _id(40)
     assert (store.last_read.events, store.last_read.duplicates) == (4, 2)
+
+
+def test_past_max_lines_nothing_is_kept_and_the_look_back_parses(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A catch-up longer than MAX_LINES keeps no slots (memory stays bounded): still exact."""
+    from spec_kitty_telemetry import _seen_ids
+
+    monkeypatch.setattr(_seen_ids, "MAX_LINES", 2)
+    _append(project, *(_line("001-a", n) for n in range(41, 46)))
+    _report(project)
+    assert not ids_path(_log(project)).exists()
+    _append(project, *(_line("001-a", n) for n in range(50, 55)), _line("001-a", 25))
+    _append(project, _line("001-a", 43), _line("001-a", 52))
+    assert _report(project) == (15, "15.000000")

@@ -36,7 +36,7 @@ from .errors import InvalidEventError
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["NO_ID", "LineIds", "ids_before", "ids_path"]
+__all__ = ["MAX_LINES", "NO_ID", "LineIds", "ids_before", "ids_path"]
 
 logger = lazy_logger(__name__)
 
@@ -45,6 +45,8 @@ NO_ID: Final = " " * 26
 _SLOT: Final = len(NO_ID)
 #: 1: a JSON line of the log's state, then one slot per line.
 _FORMAT: Final = 1
+#: Lines of one catch-up whose slots are kept in memory (26 bytes each: 52 MB at most).
+MAX_LINES: Final = 2_000_000
 _CHUNK: Final = 1 << 20
 
 
@@ -81,26 +83,43 @@ class LineIds:
     """The slots of the lines one catch-up reads, from just after line ``first`` (at ``offset``).
 
     The catch-up appends to :attr:`slots` (an id, or :data:`NO_ID`) for every
-    line it reads, in order; :meth:`before` answers the duplicate rule's
-    question, :meth:`keep` writes what is known back to the ids file.
+    line it reads, in order, and calls :meth:`flush` after each chunk, which
+    packs them into 26 bytes a line (the ids themselves are not kept alive).
+    :meth:`before` answers the duplicate rule's question, :meth:`keep` writes
+    what is known back to the ids file. Past :data:`MAX_LINES` lines nothing
+    more is kept (memory stays bounded on a huge log): the look back then
+    parses, as it did before there was an ids file, and nothing is written.
     """
 
-    __slots__ = ("first", "log", "offset", "prefix", "slots")
+    __slots__ = ("first", "log", "offset", "packed", "prefix", "slots")
 
     def __init__(self, log: Path, first: int, offset: int) -> None:
         self.log = log
         self.first = first
         self.offset = offset
+        #: The slots noted since the last :meth:`flush`.
         self.slots: list[str] = []
+        #: The slots of the lines read before that; None once past MAX_LINES.
+        self.packed: bytearray | None = bytearray()
         #: The slots of lines 1..first, once :meth:`before` needed them.
         self.prefix: bytes | None = None
 
+    def flush(self) -> None:
+        """Pack the slots noted so far (the list is emptied, not replaced)."""
+        if self.packed is not None:
+            self.packed += "".join(self.slots).encode("ascii")
+            if len(self.packed) > MAX_LINES * _SLOT:
+                self.packed = None
+        self.slots.clear()
+
     def before(self, fd: int, number: int) -> set[str]:
         """Return the ids of the events on lines before line ``number`` (after ``first``)."""
+        self.flush()
+        if self.packed is None:
+            return ids_before(self.log, fd, number)
         if self.prefix is None:
             self.prefix = _first_slots(self.log, fd, self.first)
-        ids = _ids_in(self.prefix)
-        ids.update(self.slots[: number - 1 - self.first])
+        ids = _ids_in(self.prefix + self.packed[: (number - 1 - self.first) * _SLOT])
         ids.discard(NO_ID)
         return ids
 
@@ -110,9 +129,10 @@ class LineIds:
         Known means read here, or kept in a valid ids file; a failure to
         write (a read-only folder) only costs a later merge a parse.
         """
-        lines = self.first + len(self.slots)
-        if not self.slots or lines == 0:
-            return
+        self.flush()
+        if not self.packed:
+            return  # nothing read, or past MAX_LINES
+        lines = self.first + len(self.packed) // _SLOT
         prefix = self.prefix
         if prefix is None and self.first:
             kept = _load(self.log, fd)
@@ -121,7 +141,7 @@ class LineIds:
             if kept.lines >= lines:
                 return  # already written as far (another projection of the log)
             prefix = kept.slots[: self.first * _SLOT]
-        body = (prefix or b"") + "".join(self.slots).encode("ascii")
+        body = (prefix or b"") + self.packed
         st = os.fstat(fd)
         from ._log_check import windows_of
 

@@ -241,6 +241,7 @@ def _catch_up(log: Path, fd: int, size: int, state: LogFold, *, keep_ids: bool =
                 seen.add(event_id)
             report.events += 1
             fold.add(record)
+        line_ids.flush()
     if keep_ids:
         line_ids.keep(fd, state.offset)
     if pending:
