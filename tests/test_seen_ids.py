@@ -234,3 +234,25 @@ def test_past_max_lines_nothing_is_kept_and_the_look_back_parses(
     _append(project, *(_line("001-a", n) for n in range(50, 55)), _line("001-a", 25))
     _append(project, _line("001-a", 43), _line("001-a", 52))
     assert _report(project) == (15, "15.000000")
+
+
+def test_a_writers_check_that_an_id_is_new_reads_the_kept_ids(project: Path) -> None:
+    """``contains`` (the writers' check below the log's highest id) asks the kept ids, then the
+    lines after them, a torn last line included: a doctored slot shows there too."""
+    from spec_kitty_telemetry import SimpleJsonStore
+
+    _report(project)
+    _append(project, _line("001-a", 45), _line("001-a", 46).rstrip(b"\n"))
+    store = SimpleJsonStore(_log(project))
+    assert [store.contains(_id(n)) for n in (10, 15, 40, 45, 46)] == [
+        True,
+        False,
+        True,
+        True,
+        True,
+    ]
+    _doctor(_log(project), 3, _id(15))
+    assert store.contains(_id(15))
+    ids_path(_log(project)).unlink()
+    assert not store.contains(_id(15))
+    assert store.contains(_id(46))

@@ -36,7 +36,7 @@ from .errors import InvalidEventError
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["MAX_LINES", "NO_ID", "LineIds", "ids_before", "ids_path"]
+__all__ = ["MAX_LINES", "NO_ID", "LineIds", "all_ids", "ids_before", "ids_path"]
 
 logger = lazy_logger(__name__)
 
@@ -161,6 +161,40 @@ def ids_before(log: Path, fd: int, number: int) -> set[str]:
     return ids
 
 
+def all_ids(log: Path, fd: int) -> set[str]:
+    """Return the id of every event of the open log: the kept slots, then the lines after them.
+
+    A last line without its newline counts if it is an event (a writer's
+    check that an id is new must see it).
+    """
+    kept = _load(log, fd)
+    start, slots = (0, b"") if kept is None else (kept.offset, kept.slots)
+    ids = _ids_in(slots)
+    end = os.fstat(fd).st_size
+    pending = b""
+    while start < end:
+        chunk = os.pread(fd, min(_CHUNK, end - start), start)
+        if not chunk:
+            break
+        start += len(chunk)
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        ids.update(_slots_of(lines))
+    ids.update(_slots_of([pending]))
+    ids.discard(NO_ID)
+    return ids
+
+
+def _slots_of(lines: list[bytes]) -> list[str]:
+    slots = []
+    for line in lines:
+        try:
+            slots.append(parse_line(line)[0])
+        except InvalidEventError:
+            slots.append(NO_ID)
+    return slots
+
+
 def _ids_in(slots: bytes) -> set[str]:
     text = slots.decode("ascii")
     return {text[start : start + _SLOT] for start in range(0, len(text), _SLOT)}
@@ -187,11 +221,7 @@ def _parse_slots(fd: int, start: int, count: int) -> list[str]:
         position += len(chunk)
         lines = (pending + chunk).split(b"\n")
         pending = lines.pop()
-        for line in lines[: count - len(slots)]:
-            try:
-                slots.append(parse_line(line)[0])
-            except InvalidEventError:
-                slots.append(NO_ID)
+        slots += _slots_of(lines[: count - len(slots)])
     return slots
 
 

@@ -33,7 +33,7 @@ from ._log import lazy_logger
 from ._log_index import LogIndex
 from ._records import dumps_record
 from ._safe_paths import SafeFolder, open_folder
-from ._seen_ids import ids_before
+from ._seen_ids import all_ids, ids_before
 from .errors import InvalidEventError, StoreError, StoreLockTimeout, UnsafePathError
 from .ids import is_ulid, normalize_event_id
 from .store import BuildRecord, EventStore, ReadReport, Record, StoreHead, stored_form
@@ -196,35 +196,23 @@ class SimpleJsonStore(EventStore):
         if report.malformed_lines:
             warn(logger, report.describe())
 
-    def _all_lines(self) -> Iterator[bytes]:
-        """Every line of the log as it is now (a missing log has none)."""
-        try:
-            handle = self.path.open("rb")
-        except FileNotFoundError:
-            return
-        with handle:
-            size = os.fstat(handle.fileno()).st_size
-            for lines, _complete in _line_batches(handle, size):
-                yield from lines
-
     def contains(self, event_id: str) -> bool:
         """Whether an event with this id (in any accepted form) is in the log."""
         wanted = normalize_event_id(event_id)
         return wanted in self._ids()
 
     def _ids(self) -> set[str]:
-        """Every event id in the log, by the readers' rules, without building events."""
-        return _ids_of(self._all_lines())
+        """Every event id in the log, by the readers' rules, without building events.
 
-
-def _ids_of(lines: Iterable[bytes]) -> set[str]:
-    ids: set[str] = set()
-    for line in lines:
+        The ids a report kept beside the log are read, not parsed again
+        (``_seen_ids``): only the lines after them are.
+        """
         try:
-            ids.add(parse_line(line)[0])
-        except InvalidEventError:
-            continue
-    return ids
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return set()
+        with handle:
+            return all_ids(self.path, handle.fileno())
 
 
 def _line_batches(handle: BinaryIO, size: int) -> Iterator[tuple[list[bytes], bool]]:
