@@ -315,8 +315,12 @@ class CellFold:
             self._add_outputs(acc, cell, payload)  # most events have none: skip the calls
         if self.work_packages is not None:
             wp = get("wp_id")
-            if type(wp) is str and wp.strip():
-                self.work_packages.setdefault(key, set()).add(wp.strip())
+            name = wp.strip() if type(wp) is str else ""
+            if name:
+                names = self.work_packages.get(key)
+                if names is None:
+                    names = self.work_packages[key] = set()
+                names.add(name)
         self._add_costs(acc, cell, payload, model)
 
     @staticmethod
