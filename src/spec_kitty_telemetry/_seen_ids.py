@@ -20,7 +20,9 @@ the next merge a parse.
 
 A catch-up notes each line's slot as it reads (:class:`LineIds`), so the
 file is written when a log is first folded and extended when appends are
-folded, without a second read of any line.
+folded, without a second read of any line. ``SimpleJsonStore`` reads it and
+never writes it: its read's look back (:func:`ids_before`) and its writers'
+check that an id below the log's highest is new (:func:`all_ids`).
 """
 
 from __future__ import annotations
