@@ -16,14 +16,26 @@ Kept free of pydantic: the writers' scan runs on the emit path.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from . import _lazy_json as orjson
 from .errors import InvalidEventError
 from .ids import CANONICAL_ID, normalize_event_id
 
-__all__ = ["BOM", "MAX_LAMPORT_CLOCK", "check_record", "is_blank", "parse_line", "utc_timestamp"]
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = [
+    "BOM",
+    "MAX_LAMPORT_CLOCK",
+    "check_record",
+    "is_blank",
+    "line_batches",
+    "parse_line",
+    "utc_timestamp",
+]
 
 #: A UTF-8 byte-order mark: editors put one at the start of a file, and
 #: concatenating such files (or a union merge of them) leaves one mid-file.
@@ -45,6 +57,7 @@ _KEYS: Final = frozenset(
         "timestamp",
     )
 )
+_CHUNK: Final = 1 << 20
 _canonical = CANONICAL_ID.fullmatch
 _fromisoformat = datetime.fromisoformat
 
@@ -66,6 +79,29 @@ def parse_line(line: bytes) -> tuple[str, dict[str, Any]]:
         except orjson.JSONDecodeError:
             raise InvalidEventError("not JSON") from None
     return check_record(record)
+
+
+def line_batches(fd: int, start: int, end: int) -> Iterator[tuple[list[bytes], bool]]:
+    """Yield the lines in bytes [start, end) of the open file ``fd``, a batch per chunk read.
+
+    ``start`` is a line start. The flag is False only for a last batch
+    holding a final piece with no newline. Batches rather than single lines
+    keep the per-line cost of the readers' loops low; ``os.pread`` leaves the
+    file's position alone. (A byte-order mark, at the start of the file or of
+    any line, is :func:`parse_line`'s business.)
+    """
+    pending = b""
+    position = start
+    while position < end:
+        chunk = os.pread(fd, min(_CHUNK, end - position), position)
+        if not chunk:
+            break
+        position += len(chunk)
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        yield lines, True
+    if pending:
+        yield [pending], False
 
 
 def is_blank(line: bytes) -> bool:

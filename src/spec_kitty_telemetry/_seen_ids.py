@@ -31,7 +31,7 @@ import os
 from typing import TYPE_CHECKING, Final
 
 from . import _lazy_json as orjson
-from ._lines import parse_line
+from ._lines import line_batches, parse_line
 from ._log import lazy_logger
 from .errors import InvalidEventError
 
@@ -49,7 +49,6 @@ _SLOT: Final = len(NO_ID)
 _FORMAT: Final = 1
 #: Lines of one catch-up whose slots are kept in memory (26 bytes each: 52 MB at most).
 MAX_LINES: Final = 2_000_000
-_CHUNK: Final = 1 << 20
 
 
 def ids_path(log: Path) -> Path:
@@ -82,7 +81,7 @@ class _Kept:
 
 
 class LineIds:
-    """The slots of the lines one catch-up reads, from just after line ``first`` (at ``offset``).
+    """The slots of the lines one catch-up reads, from just after line ``first``.
 
     The catch-up appends to :attr:`slots` (an id, or :data:`NO_ID`) for every
     line it reads, in order, and calls :meth:`flush` after each chunk, which
@@ -93,12 +92,11 @@ class LineIds:
     parses, as it did before there was an ids file, and nothing is written.
     """
 
-    __slots__ = ("first", "log", "offset", "packed", "prefix", "slots")
+    __slots__ = ("first", "log", "packed", "prefix", "slots")
 
-    def __init__(self, log: Path, first: int, offset: int) -> None:
+    def __init__(self, log: Path, first: int) -> None:
         self.log = log
         self.first = first
-        self.offset = offset
         #: The slots noted since the last :meth:`flush`.
         self.slots: list[str] = []
         #: The slots of the lines read before that; None once past MAX_LINES.
@@ -172,17 +170,8 @@ def all_ids(log: Path, fd: int) -> set[str]:
     kept = _load(log, fd)
     start, slots = (0, b"") if kept is None else (kept.offset, kept.slots)
     ids = _ids_in(slots)
-    end = os.fstat(fd).st_size
-    pending = b""
-    while start < end:
-        chunk = os.pread(fd, min(_CHUNK, end - start), start)
-        if not chunk:
-            break
-        start += len(chunk)
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
+    for lines, _complete in line_batches(fd, start, os.fstat(fd).st_size):
         ids.update(_slots_of(lines))
-    ids.update(_slots_of([pending]))
     ids.discard(NO_ID)
     return ids
 
@@ -214,15 +203,9 @@ def _first_slots(log: Path, fd: int, count: int) -> bytes:
 def _parse_slots(fd: int, start: int, count: int) -> list[str]:
     """Return the slot of each of the ``count`` lines from byte ``start`` of the open log."""
     slots: list[str] = []
-    pending = b""
-    position = start
-    while len(slots) < count:
-        chunk = os.pread(fd, _CHUNK, position)
-        if not chunk:
+    for lines, complete in line_batches(fd, start, os.fstat(fd).st_size):
+        if not complete or len(slots) >= count:
             break
-        position += len(chunk)
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
         slots += _slots_of(lines[: count - len(slots)])
     return slots
 

@@ -23,11 +23,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from . import _log_index
 from ._emit_result import warn
-from ._lines import is_blank, parse_line
+from ._lines import is_blank, line_batches, parse_line
 from ._lock import FileLock, LockTimeout
 from ._log import lazy_logger
 from ._log_index import LogIndex
@@ -46,8 +46,6 @@ __all__ = ["SimpleJsonStore"]
 logger = lazy_logger(__name__)
 
 _Item = TypeVar("_Item")
-
-_READ_CHUNK = 1 << 20
 
 
 class SimpleJsonStore(EventStore):
@@ -165,7 +163,7 @@ class SimpleJsonStore(EventStore):
         with handle:
             size = os.fstat(handle.fileno()).st_size
             number = 0
-            for lines, complete in _line_batches(handle, size):
+            for lines, complete in line_batches(handle.fileno(), 0, size):
                 for line in lines:
                     number += 1
                     try:
@@ -213,28 +211,6 @@ class SimpleJsonStore(EventStore):
             return set()
         with handle:
             return all_ids(self.path, handle.fileno())
-
-
-def _line_batches(handle: BinaryIO, size: int) -> Iterator[tuple[list[bytes], bool]]:
-    """Yield the lines in the first ``size`` bytes of ``handle``, a batch per chunk read.
-
-    The flag is False only for a last batch holding a final piece with no
-    newline. Batches rather than single lines keep the per-line cost of the
-    readers' loops low. (A byte-order mark, at the start of the file or of
-    any line, is the line rule's business: ``_lines.parse_line``.)
-    """
-    pending = b""
-    remaining = size
-    while remaining > 0:
-        chunk = handle.read(min(_READ_CHUNK, remaining))
-        if not chunk:
-            break
-        remaining -= len(chunk)
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        yield lines, True
-    if pending:
-        yield [pending], False
 
 
 class _Writer:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from ._cells import CellFold
-from ._lines import is_blank, parse_line
+from ._lines import is_blank, line_batches, parse_line
 from ._log import lazy_logger
 from ._log_check import still_valid, with_windows
 from ._plain import field, plain
@@ -58,7 +58,6 @@ logger = lazy_logger(__name__)
 
 #: Appended to a log's hidden name to name its projection.
 PROJECTION_SUFFIX: Final = ".projection"
-_CHUNK: Final = 1 << 20
 
 
 def projection_path(log: Path, *, timed: bool = False, shape: str = "") -> Path:
@@ -206,18 +205,14 @@ def _catch_up(log: Path, fd: int, size: int, state: LogFold, *, keep_ids: bool =
     the lines read here are kept for the next report.
     """
     fold, report = state.fold, state.report
-    line_ids = LineIds(log, state.lines, state.offset)
+    line_ids = LineIds(log, state.lines)
     note = line_ids.slots.append
     seen: set[str] | None = None
-    position = state.offset
-    pending = b""
-    while position < size:
-        chunk = os.pread(fd, min(_CHUNK, size - position), position)
-        if not chunk:
+    tail = b""
+    for lines, complete in line_batches(fd, state.offset, size):
+        if not complete:
+            tail = lines[0]
             break
-        position += len(chunk)
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
         for line in lines:
             state.lines += 1
             state.offset += len(line) + 1
@@ -244,8 +239,8 @@ def _catch_up(log: Path, fd: int, size: int, state: LogFold, *, keep_ids: bool =
         line_ids.flush()
     if keep_ids:
         line_ids.keep(fd, state.offset)
-    if pending:
-        _fold_tail(fd, size, pending, state, line_ids, seen)
+    if tail:
+        _fold_tail(fd, size, tail, state, line_ids, seen)
 
 
 def _fold_tail(
